@@ -1,0 +1,22 @@
+/** The machines as data: load them into a visualizer, or provide your own implementations. */
+export { jobMachine, backoffDelay } from './job.machine.js';
+export type { JobMachine } from './job.machine.js';
+export { supervisorMachine } from './supervisor.machine.js';
+export type { SupervisorMachine, SupervisorEvent, SupervisorContext } from './supervisor.machine.js';
+export { rejectionReason, stateName, isValidPercent } from './job.rejection.js';
+export { JOB_EVENT_TYPES, TERMINAL_STATUSES } from './job.types.js';
+export type {
+  AttemptError,
+  ChangeKind,
+  HandlerInput,
+  JobContext,
+  JobDeadlines,
+  JobErrorInfo,
+  JobEvent,
+  JobEventType,
+  JobInput,
+  JobStatus,
+  RejectedEmit,
+  RejectionReason,
+  RetryPolicy,
+} from './job.types.js';

@@ -1,0 +1,281 @@
+/**
+ * The job machine: one actor per job, the only writer of that job's record.
+ *
+ * pending (queued | backoff) → running → completed | failed | cancelled
+ *
+ * Every accepted change increments `seq` by exactly 1. Every event the current state does not
+ * accept reaches the root catch-all, which emits `rejected` with a reason. Timers are XState
+ * `after` delays computed from absolute deadlines in the context, so a restored job re-arms them.
+ */
+import { and, assign, emit, fromCallback, setup, type EventObject } from 'xstate';
+import { isValidPercent, rejectionReason, stateName } from './job.rejection.js';
+import type {
+  ChangeKind,
+  HandlerInput,
+  JobContext,
+  JobEvent,
+  JobInput,
+  RejectedEmit,
+} from './job.types.js';
+
+type EventOf<T extends JobEvent['type']> = Extract<JobEvent, { type: T }>;
+
+/** The fields every accepted change updates. */
+function bump(context: JobContext, kind: ChangeKind, at: number) {
+  return { seq: context.seq + 1, lastChange: kind, updatedAt: at, at };
+}
+
+/** When the watchdog of the running attempt fires: the nearer of heartbeat and job timeout. */
+function watchdogAt(context: JobContext): number {
+  const { heartbeatAt, timeoutAt } = context.deadlines;
+  return Math.min(heartbeatAt ?? Infinity, timeoutAt ?? Infinity);
+}
+
+export function backoffDelay(context: JobContext): number {
+  const { backoffMs, factor, maxBackoffMs } = context.retry;
+  return Math.min(maxBackoffMs, backoffMs * factor ** Math.max(0, context.failures - 1));
+}
+
+function attemptFailed(context: JobContext, code: string, message: string, at: number, retryable = true) {
+  return {
+    error: { code, message },
+    retryable,
+    failures: context.failures + 1,
+    at,
+    deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: null },
+  };
+}
+
+export const jobMachine = setup({
+  types: {
+    context: {} as JobContext,
+    events: {} as JobEvent,
+    input: {} as JobInput,
+    emitted: {} as RejectedEmit,
+  },
+  actors: {
+    /** Runs the job's handler. The supervisor's runtime provides the real implementation. */
+    runHandler: fromCallback<EventObject, HandlerInput>(() => undefined),
+  },
+  guards: {
+    isCurrentAttempt: ({ context, event }) => 'attempt' in event && event.attempt === context.attempt,
+    isProgressForward: ({ context, event }) =>
+      event.type === 'PROGRESS' && isValidPercent(event.percent) && event.percent >= context.progress,
+    canRetry: ({ context }) => context.retryable && context.failures <= context.retry.maxRetries,
+    awaitingRetry: ({ context }) => context.deadlines.retryAt !== null && context.deadlines.retryAt > context.at,
+    timeoutDue: ({ context }) =>
+      context.deadlines.timeoutAt !== null && context.deadlines.timeoutAt <= watchdogAt(context),
+  },
+  delays: {
+    watchdog: ({ context }) => Math.max(0, watchdogAt(context) - context.at),
+    retryBackoff: ({ context }) => Math.max(0, (context.deadlines.retryAt ?? context.at) - context.at),
+  },
+  actions: {
+    startAttempt: assign(({ context, event }) => {
+      const { at } = event as EventOf<'START'>;
+      return {
+        ...bump(context, 'started', at),
+        attempt: context.attempt + 1,
+        progress: 0,
+        message: null,
+        startedAt: at,
+        lastHeartbeatAt: null,
+        deadlines: {
+          heartbeatAt: at + context.heartbeatTimeoutMs,
+          timeoutAt: context.timeoutMs === null ? null : at + context.timeoutMs,
+          retryAt: null,
+        },
+      };
+    }),
+    recordProgress: assign(({ context, event }) => {
+      const { at, percent, message } = event as EventOf<'PROGRESS'>;
+      return {
+        ...bump(context, 'progress', at),
+        progress: percent,
+        message: message ?? context.message,
+        lastHeartbeatAt: at,
+        deadlines: { ...context.deadlines, heartbeatAt: at + context.heartbeatTimeoutMs },
+      };
+    }),
+    /** Not a change: no `seq`, no subscriber notification; only the watchdog is re-armed. */
+    recordHeartbeat: assign(({ context, event }) => {
+      const { at } = event as EventOf<'HEARTBEAT'>;
+      return {
+        at,
+        lastHeartbeatAt: at,
+        deadlines: { ...context.deadlines, heartbeatAt: at + context.heartbeatTimeoutMs },
+      };
+    }),
+    complete: assign(({ context, event }) => {
+      const { at, result } = event as EventOf<'COMPLETE'>;
+      return {
+        ...bump(context, 'completed', at),
+        progress: 100,
+        result: result ?? null,
+        error: null,
+        finishedAt: at,
+        deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: null },
+      };
+    }),
+    recordFailure: assign(({ context, event }) => {
+      const { at, error } = event as EventOf<'FAIL'>;
+      return attemptFailed(context, error.code, error.message, at, error.retryable !== false);
+    }),
+    recordHandlerCrash: assign(({ context, event }) => {
+      const error = (event as { error?: unknown }).error;
+      const message = error instanceof Error ? error.message : String(error);
+      return attemptFailed(context, 'handler_crashed', message, context.at);
+    }),
+    recordStall: assign(({ context }) =>
+      attemptFailed(
+        context,
+        'stalled',
+        `no heartbeat or progress for ${context.heartbeatTimeoutMs} ms`,
+        watchdogAt(context),
+      ),
+    ),
+    recordTimeout: assign(({ context }) =>
+      attemptFailed(context, 'timeout', `the attempt ran longer than ${context.timeoutMs} ms`, watchdogAt(context)),
+    ),
+    scheduleRetry: assign(({ context }) => ({
+      ...bump(context, 'retrying', context.at),
+      deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: context.at + backoffDelay(context) },
+    })),
+    requeue: assign(({ context }) => {
+      const at = context.deadlines.retryAt ?? context.at;
+      return { ...bump(context, 'requeued', at), deadlines: { ...context.deadlines, retryAt: null } };
+    }),
+    markFailed: assign(({ context }) => ({
+      ...bump(context, 'failed', context.at),
+      finishedAt: context.at,
+    })),
+    markCancelled: assign(({ context, event }) => {
+      const { at, reason } = event as EventOf<'CANCEL'>;
+      return {
+        ...bump(context, 'cancelled', at),
+        finishedAt: at,
+        cancelReason: reason ?? null,
+        deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: null },
+      };
+    }),
+    markInterrupted: assign(({ context, event }) => {
+      const { at, reason } = event as EventOf<'INTERRUPT'>;
+      return {
+        ...bump(context, 'interrupted', at),
+        message: reason,
+        deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: null },
+      };
+    }),
+    reportRejected: emit(({ context, event, self }) => ({
+      type: 'rejected' as const,
+      event,
+      state: stateName(self.getSnapshot().value),
+      reason: rejectionReason(stateName(self.getSnapshot().value), context, event),
+    })),
+  },
+}).createMachine({
+  id: 'job',
+  context: ({ input }) => ({
+    id: input.id,
+    type: input.type,
+    key: input.key,
+    input: input.input,
+    attempt: 0,
+    failures: 0,
+    retry: input.retry,
+    heartbeatTimeoutMs: input.heartbeatTimeoutMs,
+    timeoutMs: input.timeoutMs,
+    progress: 0,
+    message: null,
+    seq: 1,
+    lastChange: 'created',
+    createdAt: input.createdAt,
+    startedAt: null,
+    updatedAt: input.createdAt,
+    finishedAt: null,
+    lastHeartbeatAt: null,
+    deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: null },
+    result: null,
+    error: null,
+    retryable: true,
+    cancelReason: null,
+    at: input.createdAt,
+    ...input.restore,
+  }),
+  on: {
+    '*': { actions: 'reportRejected' },
+  },
+  initial: 'pending',
+  states: {
+    pending: {
+      initial: 'queued',
+      on: {
+        CANCEL: { target: 'cancelled', actions: 'markCancelled' },
+      },
+      states: {
+        queued: {
+          always: { guard: 'awaitingRetry', target: 'backoff' },
+          on: {
+            START: { target: '#job.running', actions: 'startAttempt' },
+          },
+        },
+        backoff: {
+          after: {
+            retryBackoff: { target: 'queued', actions: 'requeue' },
+          },
+        },
+      },
+    },
+    running: {
+      invoke: {
+        id: 'handler',
+        src: 'runHandler',
+        input: ({ context }) => ({
+          jobId: context.id,
+          type: context.type,
+          attempt: context.attempt,
+          input: context.input,
+        }),
+        onError: { target: 'attemptFailed', actions: 'recordHandlerCrash' },
+      },
+      initial: 'alive',
+      on: {
+        COMPLETE: { guard: 'isCurrentAttempt', target: 'completed', actions: 'complete' },
+        FAIL: { guard: 'isCurrentAttempt', target: 'attemptFailed', actions: 'recordFailure' },
+        CANCEL: { target: 'cancelled', actions: 'markCancelled' },
+        INTERRUPT: { target: '#job.pending.queued', actions: 'markInterrupted' },
+      },
+      states: {
+        alive: {
+          after: {
+            watchdog: [
+              { guard: 'timeoutDue', target: '#job.attemptFailed', actions: 'recordTimeout' },
+              { target: '#job.attemptFailed', actions: 'recordStall' },
+            ],
+          },
+          on: {
+            PROGRESS: {
+              guard: and(['isCurrentAttempt', 'isProgressForward']),
+              target: 'alive',
+              reenter: true,
+              actions: 'recordProgress',
+            },
+            HEARTBEAT: { guard: 'isCurrentAttempt', target: 'alive', reenter: true, actions: 'recordHeartbeat' },
+          },
+        },
+      },
+    },
+    /** Transient: decides between a retry and giving up, in the same step as the failure. */
+    attemptFailed: {
+      always: [
+        { guard: 'canRetry', target: '#job.pending.backoff', actions: 'scheduleRetry' },
+        { target: 'failed', actions: 'markFailed' },
+      ],
+    },
+    completed: { type: 'final' },
+    failed: { type: 'final' },
+    cancelled: { type: 'final' },
+  },
+});
+
+export type JobMachine = typeof jobMachine;

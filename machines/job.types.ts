@@ -1,0 +1,144 @@
+/**
+ * Types of the job machine: its context, the events it accepts and what it emits.
+ * Pure data: no imports from src/, no I/O.
+ */
+
+/** The public status of a job; `pending` covers both "queued" and "waiting to retry". */
+export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
+
+/** What kind of accepted change produced a new `seq`. */
+export type ChangeKind =
+  | 'created'
+  | 'started'
+  | 'progress'
+  | 'retrying'
+  | 'requeued'
+  | 'interrupted'
+  | 'completed'
+  | 'failed'
+  | 'cancelled';
+
+/** An error as it is stored on a job: always a code and a message. */
+export interface JobErrorInfo {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** The error a FAIL event carries: `retryable: false` skips the remaining retries. */
+export interface AttemptError extends JobErrorInfo {
+  readonly retryable?: boolean;
+}
+
+/** Absolute times (ms since the epoch) at which a timer of the job fires; `null` when not armed. */
+export interface JobDeadlines {
+  readonly heartbeatAt: number | null;
+  readonly timeoutAt: number | null;
+  readonly retryAt: number | null;
+}
+
+/** How a job retries: `maxRetries` more attempts after the first, with exponential backoff. */
+export interface RetryPolicy {
+  readonly maxRetries: number;
+  readonly backoffMs: number;
+  readonly factor: number;
+  readonly maxBackoffMs: number;
+}
+
+export interface JobContext {
+  readonly id: string;
+  readonly type: string;
+  readonly key: string | null;
+  readonly input: unknown;
+  /** The current attempt, 1-based; 0 before the first START. Events are fenced by it. */
+  readonly attempt: number;
+  /** Attempts that ended in failure (stalled, timeout, FAIL); interruptions do not count. */
+  readonly failures: number;
+  readonly retry: RetryPolicy;
+  readonly heartbeatTimeoutMs: number;
+  readonly timeoutMs: number | null;
+  readonly progress: number;
+  readonly message: string | null;
+  /** Incremented by exactly 1 for every accepted change; 1 at creation. */
+  readonly seq: number;
+  readonly lastChange: ChangeKind;
+  readonly createdAt: number;
+  readonly startedAt: number | null;
+  readonly updatedAt: number;
+  readonly finishedAt: number | null;
+  readonly lastHeartbeatAt: number | null;
+  readonly deadlines: JobDeadlines;
+  readonly result: unknown;
+  readonly error: JobErrorInfo | null;
+  /** Whether the error of the attempt that just failed allows a retry. */
+  readonly retryable: boolean;
+  readonly cancelReason: string | null;
+  /** The time of the last event the machine processed: its notion of "now". */
+  readonly at: number;
+}
+
+/** What a job machine is created from; everything else starts at its initial value. */
+export interface JobInput {
+  readonly id: string;
+  readonly type: string;
+  readonly key: string | null;
+  readonly input: unknown;
+  readonly retry: RetryPolicy;
+  readonly heartbeatTimeoutMs: number;
+  readonly timeoutMs: number | null;
+  readonly createdAt: number;
+  /** Restoring a job: the fields it had (re-arms a stored retry deadline). */
+  readonly restore?: Partial<Pick<JobContext, 'attempt' | 'failures' | 'seq' | 'deadlines' | 'error'>>;
+}
+
+/** Every event carries `at`: the time the supervisor's clock gave it. */
+export interface Timed {
+  readonly at: number;
+}
+
+export type JobEvent =
+  | ({ readonly type: 'START' } & Timed)
+  | ({ readonly type: 'PROGRESS'; readonly attempt: number; readonly percent: number; readonly message?: string } & Timed)
+  | ({ readonly type: 'HEARTBEAT'; readonly attempt: number } & Timed)
+  | ({ readonly type: 'COMPLETE'; readonly attempt: number; readonly result?: unknown } & Timed)
+  | ({ readonly type: 'FAIL'; readonly attempt: number; readonly error: AttemptError } & Timed)
+  | ({ readonly type: 'CANCEL'; readonly reason?: string } & Timed)
+  | ({ readonly type: 'INTERRUPT'; readonly reason: string } & Timed);
+
+export type JobEventType = JobEvent['type'];
+
+export const JOB_EVENT_TYPES: readonly JobEventType[] = [
+  'START',
+  'PROGRESS',
+  'HEARTBEAT',
+  'COMPLETE',
+  'FAIL',
+  'CANCEL',
+  'INTERRUPT',
+];
+
+/** Why an event was not applied. */
+export type RejectionReason =
+  | 'job_final'
+  | 'stale_attempt'
+  | 'not_running'
+  | 'not_queued'
+  | 'progress_backwards'
+  | 'progress_out_of_range';
+
+/** Emitted by the machine for every event it does not apply. */
+export interface RejectedEmit {
+  readonly type: 'rejected';
+  readonly event: JobEvent;
+  readonly state: string;
+  readonly reason: RejectionReason;
+}
+
+/** What the handler actor is invoked with. */
+export interface HandlerInput {
+  readonly jobId: string;
+  readonly type: string;
+  readonly attempt: number;
+  readonly input: unknown;
+}

@@ -1,0 +1,63 @@
+/**
+ * The one registry of coded errors. Every error jobvisor throws is a `JobvisorError` with a
+ * code from this table; the README documents each code (a test keeps them in sync).
+ */
+export const ERROR_CODES = {
+  invalid_options: { status: 400, message: 'The options are invalid' },
+  invalid_request: { status: 400, message: 'The request is invalid' },
+  invalid_input: { status: 400, message: "The job input does not match the job type's schema" },
+  unknown_job_type: { status: 400, message: 'No handler is registered for this job type' },
+  type_already_registered: { status: 409, message: 'A handler is already registered for this job type' },
+  duplicate_key: { status: 409, message: 'A pending or running job already holds this key' },
+  job_not_found: { status: 404, message: 'No job has this id (it never existed or retention removed it)' },
+  wait_timeout: { status: 408, message: 'The job did not finish within the wait timeout' },
+  wait_aborted: { status: 499, message: 'Waiting for the job was aborted' },
+  shutting_down: { status: 503, message: 'The supervisor is shutting down and accepts no new jobs' },
+  internal_error: { status: 500, message: 'An internal error occurred' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class JobvisorError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string = ERROR_CODES[code].message, details?: unknown) {
+    super(message);
+    this.name = 'JobvisorError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.details = details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: unknown } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/**
+ * Codes a job's `error` can carry (as opposed to errors thrown by the API).
+ * A handler may also throw its own code with `JobFailure`, or any error with a string `code`.
+ */
+export const JOB_ERROR_CODES = {
+  handler_error: 'The handler threw (or rejected with) an error without a code of its own',
+  handler_crashed: 'The handler runtime failed outside the handler',
+  stalled: 'No heartbeat or progress within heartbeatTimeoutMs',
+  timeout: 'The attempt ran longer than timeoutMs',
+} as const;
+
+/** Throw this from a handler to fail the attempt with your own code; `retryable: false` skips retries. */
+export class JobFailure extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'JobFailure';
+    this.code = code;
+    this.retryable = options.retryable ?? true;
+  }
+}

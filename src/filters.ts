@@ -1,0 +1,32 @@
+/** Validation and matching of the filters of `list` and `subscribe`. */
+import * as z from 'zod';
+import type { JobStatus } from '../machines/job.types.js';
+import type { JobView } from './types.js';
+
+export const jobIdSchema = z.string().min(1).max(200);
+export const reasonSchema = z.string().max(1_000);
+
+const statusSchema = z.enum(['pending', 'running', 'completed', 'failed', 'cancelled']);
+
+export const listFilterSchema = z.strictObject({
+  status: z.union([statusSchema, z.array(statusSchema)]).optional(),
+  type: z.string().optional(),
+  key: z.string().optional(),
+  limit: z.number().int().positive().max(1_000_000).default(1_000),
+});
+
+export type ParsedListFilter = z.output<typeof listFilterSchema>;
+
+export const subscribeFilterSchema = z.strictObject({
+  jobId: jobIdSchema.optional(),
+  type: z.string().min(1).optional(),
+});
+
+export function matchesList(view: JobView, filter: ParsedListFilter): boolean {
+  const { status, type, key } = filter;
+  if (status !== undefined && !(typeof status === 'string' ? view.status === status : status.includes(view.status as JobStatus)))
+    return false;
+  if (type !== undefined && view.type !== type) return false;
+  if (key !== undefined && view.key !== key) return false;
+  return true;
+}

@@ -1,0 +1,30 @@
+/** The public surface of `jobvisor`: named exports only. */
+export { createSupervisor, Supervisor } from './supervisor.js';
+export { JobvisorError, JobFailure, ERROR_CODES, JOB_ERROR_CODES } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { systemClock } from './clock.js';
+export type { Clock } from './clock.js';
+export { DEFAULTS } from './options.js';
+export type { SupervisorOptions, RegisterOptions, StartRequest } from './options.js';
+export type { Unsubscribe } from './emitter.js';
+export type {
+  CancelResult,
+  ChangeKind,
+  EventSource,
+  Handler,
+  HandlerContext,
+  JobChange,
+  JobErrorInfo,
+  JobStatus,
+  JobView,
+  Lifecycle,
+  ListFilter,
+  Outcome,
+  Rejection,
+  RejectionReason,
+  ShutdownResult,
+  StartResult,
+  Stats,
+  SubscribeFilter,
+  SupervisorEventMap,
+} from './types.js';

@@ -1,0 +1,142 @@
+/**
+ * One live job: its actor, the one writer of its record, and the translation of the actor's
+ * snapshots into changes (`seq` moved) and rejections (the machine emitted `rejected`).
+ */
+import { createActor, type Actor, type SnapshotFrom } from 'xstate';
+import type { JobMachine } from '../machines/job.machine.js';
+import type { ChangeKind, JobEvent, JobInput, JobStatus, RejectedEmit } from '../machines/job.types.js';
+import type { Clock } from './clock.js';
+import type { EventSource, JobView, Outcome } from './types.js';
+
+type JobSnapshot = SnapshotFrom<JobMachine>;
+
+export interface CellHooks {
+  /** An accepted change: `seq` moved by one. `previous` is the status before it. */
+  changed(cell: JobCell, kind: ChangeKind, previous: JobStatus): void;
+  rejected(cell: JobCell, rejection: RejectedEmit, source: EventSource): void;
+  /** The actor itself failed (a bug): the facade reports it and fails the job. */
+  crashed(cell: JobCell, error: unknown): void;
+}
+
+const ACCEPTED: Outcome = Object.freeze({ accepted: true });
+
+/** Who sent each event, for rejection reports; events are fresh objects, so a WeakMap is safe. */
+const sources = new WeakMap<object, EventSource>();
+
+export function statusOf(value: JobSnapshot['value']): JobStatus {
+  if (typeof value === 'string') return value === 'attemptFailed' ? 'running' : value;
+  return 'running' in value ? 'running' : 'pending';
+}
+
+export class JobCell {
+  readonly id: string;
+  readonly type: string;
+  readonly key: string | null;
+  readonly #actor: Actor<JobMachine>;
+  readonly #hooks: CellHooks;
+  #seq = 1;
+  #status: JobStatus = 'pending';
+  #view: JobView | undefined;
+  #lastRejection: RejectedEmit | undefined;
+
+  constructor(machine: JobMachine, input: JobInput, clock: Clock, hooks: CellHooks) {
+    this.id = input.id;
+    this.type = input.type;
+    this.key = input.key;
+    this.#hooks = hooks;
+    this.#actor = createActor(machine, { input, clock });
+    this.#actor.on('rejected', (rejection) => {
+      this.#lastRejection = rejection;
+      this.#hooks.rejected(this, rejection, sources.get(rejection.event) ?? 'supervisor');
+    });
+    this.#actor.subscribe({
+      next: (snapshot) => this.#onSnapshot(snapshot),
+      error: (error) => this.#hooks.crashed(this, error),
+    });
+    this.#seq = this.#actor.getSnapshot().context.seq;
+    this.#status = statusOf(this.#actor.getSnapshot().value);
+  }
+
+  start(): void {
+    this.#actor.start();
+  }
+
+  stop(): void {
+    this.#actor.stop();
+  }
+
+  get status(): JobStatus {
+    return this.#status;
+  }
+
+  get seq(): number {
+    return this.#seq;
+  }
+
+  get attempt(): number {
+    return this.#actor.getSnapshot().context.attempt;
+  }
+
+  /** Waiting for a slot (not waiting out a retry backoff). */
+  get isQueued(): boolean {
+    const value = this.#actor.getSnapshot().value;
+    return typeof value === 'object' && 'pending' in value && value.pending === 'queued';
+  }
+
+  get isFinal(): boolean {
+    return this.#actor.getSnapshot().status !== 'active';
+  }
+
+  /** The job as callers see it, built once per change (and after a heartbeat). */
+  get view(): JobView {
+    return (this.#view ??= toView(this.#actor.getSnapshot(), this.#status));
+  }
+
+  /** Sends one event; the answer says whether the job applied it. */
+  send(event: JobEvent, source: EventSource): Outcome {
+    const snapshot = this.#actor.getSnapshot();
+    if (snapshot.status !== 'active') {
+      const rejection: RejectedEmit = { type: 'rejected', event, state: this.#status, reason: 'job_final' };
+      this.#hooks.rejected(this, rejection, source);
+      return { accepted: false, reason: 'job_final' };
+    }
+    sources.set(event, source);
+    this.#lastRejection = undefined;
+    this.#actor.send(event);
+    const rejection = this.#lastRejection as RejectedEmit | undefined;
+    return rejection?.event === event ? { accepted: false, reason: rejection.reason } : ACCEPTED;
+  }
+
+  #onSnapshot(snapshot: JobSnapshot): void {
+    this.#view = undefined;
+    const { seq } = snapshot.context;
+    if (seq === this.#seq) return; // a heartbeat or a rejection: nothing for subscribers
+    const previous = this.#status;
+    this.#seq = seq;
+    this.#status = statusOf(snapshot.value);
+    this.#hooks.changed(this, snapshot.context.lastChange, previous);
+  }
+}
+
+export function toView(snapshot: JobSnapshot, status: JobStatus): JobView {
+  const c = snapshot.context;
+  return Object.freeze({
+    id: c.id,
+    key: c.key,
+    type: c.type,
+    status,
+    progress: c.progress,
+    message: c.message,
+    attempt: c.attempt,
+    seq: c.seq,
+    createdAt: c.createdAt,
+    startedAt: c.startedAt,
+    updatedAt: c.updatedAt,
+    finishedAt: c.finishedAt,
+    lastHeartbeatAt: c.lastHeartbeatAt,
+    nextRetryAt: c.deadlines.retryAt,
+    input: c.input,
+    result: c.result,
+    error: c.error,
+  });
+}

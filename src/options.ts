@@ -1,0 +1,114 @@
+/**
+ * Options in four steps: documented defaults → one zod schema each → an error that names the
+ * bad value → a frozen result. Bad values are never replaced silently.
+ */
+import * as z from 'zod';
+import { isClock, systemClock, type Clock } from './clock.js';
+import { JobvisorError } from './errors.js';
+
+/** The longest delay a timer can take (setTimeout's limit, about 24.8 days). */
+export const MAX_DELAY_MS = 2 ** 31 - 1;
+
+const delayMs = z.number().int().positive().max(MAX_DELAY_MS);
+
+export const DEFAULTS = Object.freeze({
+  concurrency: 10,
+  heartbeatTimeoutMs: 30_000,
+  timeoutMs: null,
+  retries: Object.freeze({ max: 0, backoffMs: 1_000, factor: 2, maxBackoffMs: 5 * 60_000 }),
+  retention: Object.freeze({ maxAgeMs: 24 * 60 * 60_000, maxCount: 10_000 }),
+  idempotencyMs: 0,
+});
+
+export const retriesSchema = z.strictObject({
+  /** Retries after the first attempt; 0 means one attempt only. */
+  max: z.number().int().min(0).max(1_000).default(DEFAULTS.retries.max),
+  backoffMs: z.number().int().min(0).max(MAX_DELAY_MS).default(DEFAULTS.retries.backoffMs),
+  factor: z.number().min(1).max(100).default(DEFAULTS.retries.factor),
+  maxBackoffMs: z.number().int().min(0).max(MAX_DELAY_MS).default(DEFAULTS.retries.maxBackoffMs),
+});
+
+export const retentionSchema = z.strictObject({
+  maxAgeMs: z.number().int().min(0).default(DEFAULTS.retention.maxAgeMs),
+  maxCount: z.number().int().min(0).default(DEFAULTS.retention.maxCount),
+});
+
+const clockSchema = z.custom<Clock>(isClock, { message: 'clock must have now(), setTimeout() and clearTimeout()' });
+
+export const supervisorOptionsSchema = z.strictObject({
+  concurrency: z.number().int().positive().default(DEFAULTS.concurrency),
+  heartbeatTimeoutMs: delayMs.default(DEFAULTS.heartbeatTimeoutMs),
+  timeoutMs: delayMs.nullable().default(DEFAULTS.timeoutMs),
+  retries: retriesSchema.prefault({}),
+  retention: retentionSchema.prefault({}),
+  idempotencyMs: z.number().int().min(0).default(DEFAULTS.idempotencyMs),
+  clock: clockSchema.default(systemClock),
+});
+
+export type SupervisorOptions = z.input<typeof supervisorOptionsSchema>;
+export type ResolvedOptions = Readonly<z.output<typeof supervisorOptionsSchema>>;
+
+const zodSchema = z.custom<z.ZodType>((v) => v instanceof z.ZodType, {
+  message: 'input must be a zod schema',
+});
+
+/** Per-type options; unset fields fall back to the supervisor's. */
+export const registerOptionsSchema = z.strictObject({
+  input: zodSchema.optional(),
+  concurrency: z.number().int().positive().optional(),
+  heartbeatTimeoutMs: delayMs.optional(),
+  timeoutMs: delayMs.nullable().optional(),
+  retries: retriesSchema.partial().optional(),
+  idempotencyMs: z.number().int().min(0).optional(),
+});
+
+export type RegisterOptions<S extends z.ZodType = z.ZodType> = Omit<
+  z.input<typeof registerOptionsSchema>,
+  'input'
+> & { input?: S };
+
+export const jobTypeName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only');
+
+export const startRequestSchema = z.strictObject({
+  type: jobTypeName,
+  input: z.unknown().optional(),
+  key: z.string().min(1).max(500).optional(),
+  onConflict: z.enum(['join', 'reject', 'replace']).default('join'),
+});
+
+export type StartRequest = z.input<typeof startRequestSchema>;
+export type ParsedStartRequest = z.output<typeof startRequestSchema>;
+
+export const shutdownOptionsSchema = z.strictObject({
+  graceMs: z.number().int().min(0).max(MAX_DELAY_MS).default(10_000),
+});
+
+export const waitOptionsSchema = z.strictObject({
+  timeoutMs: delayMs.optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+});
+
+/** Parses with `schema` or throws a coded error whose message names every bad value. */
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  code: 'invalid_options' | 'invalid_request' | 'invalid_input',
+  what: string,
+): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.'),
+    message: issue.message,
+  }));
+  const summary = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+  throw new JobvisorError(code, `${what}: ${summary}`, issues);
+}
+
+export function resolveOptions(options: SupervisorOptions = {}): ResolvedOptions {
+  return Object.freeze(parseOrThrow(supervisorOptionsSchema, options, 'invalid_options', 'Invalid supervisor options'));
+}

@@ -1,0 +1,110 @@
+/**
+ * The in-process handler runtime: the implementation of the job machine's `runHandler` actor.
+ *
+ * Entering `running` launches the handler outside the machine's step; leaving `running` aborts
+ * its signal. Whatever the handler reports — progress, heartbeat, its result or its error — is an
+ * event for the job actor, fenced by attempt: a handler whose attempt is over cannot change the
+ * job. Every handler promise is tracked until it settles, so shutdown can wait for all of them.
+ */
+import { fromCallback, type EventObject } from 'xstate';
+import type { AttemptError, HandlerInput, JobEvent } from '../../machines/job.types.js';
+import { JobFailure, JobvisorError } from '../errors.js';
+import type { Handler, HandlerContext, Outcome } from '../types.js';
+
+/** What the runtime needs from the supervisor. */
+export interface RuntimeHost {
+  handlerOf(type: string): Handler | undefined;
+  keyOf(jobId: string): string | null;
+  /** Sends an event to the job (the host stamps it with the time). */
+  dispatch(jobId: string, event: DistributiveOmit<JobEvent, 'at'>): Outcome;
+  /** A handler promise settled (after its job was told the outcome). */
+  settled(): void;
+  reportError(jobId: string, error: unknown): void;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export class InProcessRuntime {
+  readonly #host: RuntimeHost;
+  readonly #inflight = new Set<Promise<void>>();
+  #abandoned = 0;
+
+  constructor(host: RuntimeHost) {
+    this.#host = host;
+  }
+
+  /** Handler promises that have not settled yet. */
+  get inflight(): number {
+    return this.#inflight.size;
+  }
+
+  /** Handlers whose attempt is over (signal aborted) but whose promise still runs. */
+  get abandoned(): number {
+    return this.#abandoned;
+  }
+
+  /** The `runHandler` actor to provide to the job machine. */
+  readonly actor = fromCallback<EventObject, HandlerInput>(({ input }) => {
+    const controller = new AbortController();
+    const state = { finished: false };
+    const promise = this.#run(input, controller.signal, state);
+    this.#inflight.add(promise);
+    const done = () => {
+      this.#inflight.delete(promise);
+      if (controller.signal.aborted && !state.finished) this.#abandoned--;
+      this.#host.settled();
+    };
+    promise.then(done, done);
+    return () => {
+      if (state.finished) return;
+      this.#abandoned++;
+      controller.abort(new JobvisorError('internal_error', `attempt ${input.attempt} of job ${input.jobId} is over`));
+    };
+  });
+
+  async #run(input: HandlerInput, signal: AbortSignal, state: { finished: boolean }): Promise<void> {
+    await Promise.resolve(); // run outside the job actor's step
+    const { jobId, attempt } = input;
+    let event: DistributiveOmit<JobEvent, 'at'>;
+    try {
+      const handler = this.#host.handlerOf(input.type);
+      if (!handler) throw new JobFailure('handler_crashed', `no handler for type ${input.type}`);
+      const result = await handler(this.#context(input, signal));
+      event = { type: 'COMPLETE', attempt, result };
+    } catch (error) {
+      event = { type: 'FAIL', attempt, error: toAttemptError(error) };
+    }
+    if (!signal.aborted) state.finished = true;
+    try {
+      this.#host.dispatch(jobId, event);
+    } catch (error) {
+      this.#host.reportError(jobId, error);
+    }
+  }
+
+  #context(input: HandlerInput, signal: AbortSignal): HandlerContext {
+    const { jobId, attempt } = input;
+    const host = this.#host;
+    return {
+      jobId,
+      type: input.type,
+      key: host.keyOf(jobId),
+      input: input.input,
+      attempt,
+      signal,
+      progress: (percent: number, message?: string) =>
+        host.dispatch(jobId, { type: 'PROGRESS', attempt, percent, message }).accepted,
+      heartbeat: () => host.dispatch(jobId, { type: 'HEARTBEAT', attempt }).accepted,
+    };
+  }
+}
+
+/** Turns whatever a handler threw into the error stored on the job. */
+export function toAttemptError(error: unknown): AttemptError {
+  if (error instanceof JobFailure) return { code: error.code, message: error.message, retryable: error.retryable };
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { code: typeof code === 'string' && code.length > 0 ? code : 'handler_error', message: error.message };
+  }
+  return { code: 'handler_error', message: typeof error === 'string' ? error : JSON.stringify(error) ?? String(error) };
+}

@@ -1,0 +1,425 @@
+/**
+ * The facade: the only place that wires the machines, the registry and the handler runtime.
+ * Starts go through the supervisor actor's mailbox; job events go to each job's own actor.
+ */
+import { randomUUID } from 'node:crypto';
+import { createActor, type Actor } from 'xstate';
+import type * as z from 'zod';
+import { jobMachine, type JobMachine } from '../machines/job.machine.js';
+import type { ChangeKind, JobEvent, JobStatus, RejectedEmit, RetryPolicy } from '../machines/job.types.js';
+import { supervisorMachine, type SupervisorMachine } from '../machines/supervisor.machine.js';
+import type { Clock } from './clock.js';
+import { TypedEmitter, type Unsubscribe } from './emitter.js';
+import { JobvisorError } from './errors.js';
+import { Fanout, type ChangeListener } from './fanout.js';
+import { JobCell, type CellHooks } from './job-cell.js';
+import {
+  jobTypeName,
+  parseOrThrow,
+  registerOptionsSchema,
+  resolveOptions,
+  shutdownOptionsSchema,
+  startRequestSchema,
+  type ParsedStartRequest,
+  type RegisterOptions,
+  type ResolvedOptions,
+  type StartRequest,
+  type SupervisorOptions,
+} from './options.js';
+import { Registry } from './registry.js';
+import { InProcessRuntime, type RuntimeHost } from './runtime/in-process.js';
+import { Scheduler } from './scheduler.js';
+import { JobWaiters } from './waiters.js';
+import { jobIdSchema, listFilterSchema, matchesList, reasonSchema, subscribeFilterSchema } from './filters.js';
+import type {
+  CancelResult,
+  EventSource,
+  Handler,
+  JobView,
+  Lifecycle,
+  ListFilter,
+  Outcome,
+  RejectionReason,
+  ShutdownResult,
+  StartResult,
+  Stats,
+  SubscribeFilter,
+  SupervisorEventMap,
+} from './types.js';
+
+interface Registration {
+  readonly handler: Handler;
+  readonly schema: z.ZodType | undefined;
+  readonly concurrency: number;
+  readonly retry: RetryPolicy;
+  readonly heartbeatTimeoutMs: number;
+  readonly timeoutMs: number | null;
+  readonly idempotencyMs: number;
+}
+
+const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+export function createSupervisor(options?: SupervisorOptions): Supervisor {
+  return new Supervisor(options);
+}
+
+export class Supervisor {
+  readonly #options: ResolvedOptions;
+  readonly #clock: Clock;
+  readonly #types = new Map<string, Registration>();
+  readonly #registry = new Registry();
+  readonly #scheduler: Scheduler;
+  readonly #fanout: Fanout;
+  readonly #events: TypedEmitter<SupervisorEventMap>;
+  readonly #runtime: InProcessRuntime;
+  readonly #jobMachine: JobMachine;
+  readonly #actor: Actor<SupervisorMachine>;
+  readonly #waiters: JobWaiters;
+  readonly #stopped: Promise<void>;
+  #resolveStopped!: () => void;
+  #offset = 0;
+  #interrupted = 0;
+  readonly #counters = { starts: 0, deduplicated: 0, rejected: 0, stalls: 0, timeouts: 0, subscriberErrors: 0 };
+  readonly #rejectedByReason: Partial<Record<RejectionReason, number>> = {};
+
+  constructor(options?: SupervisorOptions) {
+    this.#options = resolveOptions(options);
+    this.#clock = this.#options.clock;
+    this.#events = new TypedEmitter((error) => console.error('[jobvisor] an event listener threw:', error));
+    this.#fanout = new Fanout((error, jobId) => {
+      this.#counters.subscriberErrors++;
+      this.#reportError('subscriber', error, jobId);
+    });
+    this.#waiters = new JobWaiters(this.#clock);
+    this.#scheduler = new Scheduler(this.#options.concurrency, (type) => this.#types.get(type)?.concurrency ?? Infinity);
+    this.#runtime = new InProcessRuntime(this.#runtimeHost());
+    this.#jobMachine = jobMachine.provide({ actors: { runHandler: this.#runtime.actor } });
+    this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
+    this.#actor = createActor(this.#provideSupervisorMachine(), { clock: this.#clock });
+    this.#actor.subscribe({ error: (error) => this.#reportError('internal', error) });
+    this.#actor.start();
+  }
+
+  /** Registers the handler of a job type, with its input schema and per-type options. */
+  register<S extends z.ZodType = z.ZodUnknown>(
+    type: string,
+    handler: Handler<z.output<S>>,
+    options: RegisterOptions<S> = {},
+  ): this {
+    parseOrThrow(jobTypeName, type, 'invalid_options', 'Invalid job type name');
+    if (typeof handler !== 'function') {
+      throw new JobvisorError('invalid_options', `The handler of job type "${type}" must be a function`);
+    }
+    const parsed = parseOrThrow(registerOptionsSchema, options, 'invalid_options', `Invalid options for job type "${type}"`);
+    if (this.#types.has(type)) {
+      throw new JobvisorError('type_already_registered', `A handler is already registered for job type "${type}"`);
+    }
+    const defaults = this.#options;
+    const retries = { ...defaults.retries, ...parsed.retries };
+    this.#types.set(type, {
+      handler: handler as Handler,
+      schema: parsed.input,
+      concurrency: parsed.concurrency ?? Infinity,
+      retry: { maxRetries: retries.max, backoffMs: retries.backoffMs, factor: retries.factor, maxBackoffMs: retries.maxBackoffMs },
+      heartbeatTimeoutMs: parsed.heartbeatTimeoutMs ?? defaults.heartbeatTimeoutMs,
+      timeoutMs: parsed.timeoutMs === undefined ? defaults.timeoutMs : parsed.timeoutMs,
+      idempotencyMs: parsed.idempotencyMs ?? defaults.idempotencyMs,
+    });
+    return this;
+  }
+
+  /** Starts a job, or returns the pending or running job that holds the same key. */
+  async start(request: StartRequest): Promise<StartResult> {
+    const parsed = parseOrThrow(startRequestSchema, request, 'invalid_request', 'Invalid start request');
+    const registration = this.#types.get(parsed.type);
+    if (!registration) throw new JobvisorError('unknown_job_type', `No handler is registered for job type "${parsed.type}"`);
+    const input = registration.schema
+      ? parseOrThrow(registration.schema, parsed.input, 'invalid_input', `Invalid input for job type "${parsed.type}"`)
+      : (parsed.input ?? null);
+    if (this.lifecycle === 'stopped') throw new JobvisorError('shutting_down', 'The supervisor has shut down');
+    return new Promise<StartResult>((resolve, reject) => {
+      this.#actor.send({
+        type: 'START_JOB',
+        request: { ...parsed, input },
+        reply: (result) => (result instanceof JobvisorError ? reject(result) : resolve(result)),
+      });
+    });
+  }
+
+  get(id: string): JobView | undefined {
+    return typeof id === 'string' ? this.#registry.view(id) : undefined;
+  }
+
+  /** Live jobs first (oldest first), then finished ones in the order they finished. */
+  list(filter: ListFilter = {}): JobView[] {
+    const parsed = parseOrThrow(listFilterSchema, filter, 'invalid_request', 'Invalid list filter');
+    this.#prune();
+    const out: JobView[] = [];
+    for (const view of this.#registry.views()) {
+      if (out.length >= parsed.limit) break;
+      if (matchesList(view, parsed)) out.push(view);
+    }
+    return out;
+  }
+
+  /** Cancels a pending or running job; a finished job is returned unchanged with `cancelled: false`. */
+  async cancel(id: string, reason?: string): Promise<CancelResult> {
+    parseOrThrow(jobIdSchema, id, 'invalid_request', 'Invalid job id');
+    if (reason !== undefined) parseOrThrow(reasonSchema, reason, 'invalid_request', 'Invalid cancel reason');
+    const cell = this.#registry.live(id);
+    if (!cell) {
+      const view = this.#registry.view(id);
+      if (!view) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
+      return { job: view, cancelled: false };
+    }
+    const outcome = cell.send({ type: 'CANCEL', reason, at: this.#clock.now() }, 'api');
+    // Sent from inside another step of this job (a subscriber cancelling): it runs when that step ends.
+    if (outcome.accepted && cell.status !== 'cancelled') await Promise.resolve();
+    return { job: this.#registry.view(id) ?? cell.view, cancelled: outcome.accepted && cell.status === 'cancelled' };
+  }
+
+  /** Calls `listener` with every change (or those of one job or type), in `seq` order per job. */
+  subscribe(listener: ChangeListener, filter: SubscribeFilter = {}): Unsubscribe {
+    if (typeof listener !== 'function') throw new JobvisorError('invalid_request', 'The listener must be a function');
+    const parsed = parseOrThrow(subscribeFilterSchema, filter, 'invalid_request', 'Invalid subscribe filter');
+    return this.#fanout.subscribe(listener, parsed);
+  }
+
+  /** Resolves with the job once it is completed, failed or cancelled. */
+  async waitFor(id: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JobView> {
+    const view = this.#registry.view(id);
+    if (!view) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
+    if (TERMINAL.has(view.status)) return view;
+    return this.#waiters.wait(id, options);
+  }
+
+  on<K extends keyof SupervisorEventMap>(name: K, listener: (event: SupervisorEventMap[K]) => void): Unsubscribe {
+    return this.#events.on(name, listener);
+  }
+
+  get lifecycle(): Lifecycle {
+    const value = this.#actor.getSnapshot().value;
+    return typeof value === 'string' ? (value as Lifecycle) : 'draining';
+  }
+
+  stats(): Stats {
+    return {
+      lifecycle: this.lifecycle,
+      jobs: this.#registry.counts,
+      live: this.#registry.liveCount,
+      retained: this.#registry.retainedCount,
+      queued: this.#scheduler.queued,
+      handlersInFlight: this.#runtime.inflight,
+      handlersAbandoned: this.#runtime.abandoned,
+      ...this.#counters,
+      rejectedByReason: { ...this.#rejectedByReason },
+    };
+  }
+
+  /**
+   * Stops accepting starts, lets running handlers finish for `graceMs`, then interrupts the jobs
+   * still running (back to pending, their signals aborted) and resolves once no handler promise is
+   * left. Handlers must honour their signal: a handler that never settles keeps shutdown waiting.
+   */
+  async shutdown(options: { graceMs?: number } = {}): Promise<ShutdownResult> {
+    const { graceMs } = parseOrThrow(shutdownOptionsSchema, options, 'invalid_options', 'Invalid shutdown options');
+    this.#actor.send({ type: 'SHUTDOWN', graceMs });
+    await this.#stopped;
+    return { interrupted: this.#interrupted, pending: this.#registry.counts.pending };
+  }
+
+  #provideSupervisorMachine() {
+    return supervisorMachine.provide({
+      actions: {
+        admitJob: ({ event }) => {
+          if (event.type === 'START_JOB') event.reply(this.#guarded(() => this.#admit(event.request)));
+        },
+        rejectStart: ({ event }) => {
+          if (event.type === 'START_JOB') event.reply(new JobvisorError('shutting_down'));
+        },
+        enqueueJob: ({ event }) => {
+          const cell = event.type === 'JOB_QUEUED' ? this.#registry.live(event.jobId) : undefined;
+          if (cell?.isQueued) this.#scheduler.enqueue(cell);
+        },
+        releaseSlot: ({ event }) => {
+          if (event.type === 'JOB_RELEASED') this.#scheduler.release(event.jobType);
+        },
+        settleJob: ({ event }) => {
+          if (event.type === 'JOB_SETTLED') this.#settle(event.jobId, event.jobType, event.wasRunning);
+        },
+        dispatchQueued: () => this.#guarded(() => this.#dispatchQueued()),
+        interruptRunning: () => this.#guarded(() => this.#interruptRunning()),
+        stopAll: () => {
+          for (const cell of this.#registry.liveCells()) cell.stop();
+          this.#resolveStopped();
+        },
+      },
+      guards: {
+        isDrained: () => this.#scheduler.running === 0 && this.#runtime.inflight === 0,
+      },
+    });
+  }
+
+  /** The dedup check and the insert, in one step of the supervisor's mailbox. */
+  #admit(request: ParsedStartRequest): StartResult {
+    const now = this.#clock.now();
+    const registration = this.#types.get(request.type)!;
+    this.#counters.starts++;
+    const { key } = request;
+    if (key !== undefined) {
+      const holder = this.#registry.holder(key);
+      const existing = holder?.view ?? this.#registry.recent(key, now);
+      if (existing && request.onConflict === 'join') {
+        this.#counters.deduplicated++;
+        return { job: existing, deduplicated: true };
+      }
+      if (existing && request.onConflict === 'reject') {
+        throw new JobvisorError('duplicate_key', `Job ${existing.id} (${existing.status}) holds key "${key}"`, {
+          jobId: existing.id,
+        });
+      }
+      holder?.send({ type: 'CANCEL', reason: 'replaced by a new job with the same key', at: now }, 'supervisor');
+    }
+    const cell = new JobCell(
+      this.#jobMachine,
+      {
+        id: randomUUID(),
+        type: request.type,
+        key: key ?? null,
+        input: request.input,
+        retry: registration.retry,
+        heartbeatTimeoutMs: registration.heartbeatTimeoutMs,
+        timeoutMs: registration.timeoutMs,
+        createdAt: now,
+      },
+      this.#clock,
+      this.#cellHooks,
+    );
+    this.#registry.add(cell);
+    cell.start();
+    this.#publish(cell, 'created');
+    this.#scheduler.enqueue(cell);
+    return { job: cell.view, deduplicated: false };
+  }
+
+  #dispatchQueued(): void {
+    for (let cell = this.#scheduler.take(isQueued); cell; cell = this.#scheduler.take(isQueued)) {
+      const outcome = cell.send({ type: 'START', at: this.#clock.now() }, 'supervisor');
+      if (!outcome.accepted) this.#scheduler.release(cell.type);
+    }
+  }
+
+  #interruptRunning(): void {
+    for (const cell of [...this.#registry.liveCells()]) {
+      if (cell.status !== 'running') continue;
+      const outcome = cell.send({ type: 'INTERRUPT', reason: 'interrupted by shutdown', at: this.#clock.now() }, 'supervisor');
+      if (outcome.accepted) this.#interrupted++;
+    }
+  }
+
+  #settle(jobId: string, jobType: string, wasRunning: boolean): void {
+    if (wasRunning) this.#scheduler.release(jobType);
+    const cell = this.#registry.live(jobId);
+    if (!cell) return;
+    cell.stop();
+    const idempotencyMs = this.#types.get(jobType)?.idempotencyMs ?? 0;
+    this.#registry.settle(cell, idempotencyMs, this.#clock.now());
+    this.#prune();
+  }
+
+  #prune(): void {
+    this.#registry.prune(this.#options.retention, this.#clock.now());
+  }
+
+  readonly #cellHooks: CellHooks = {
+    changed: (cell, kind, previous) => this.#onChange(cell, kind, previous),
+    rejected: (cell, rejection, source) => this.#onRejected(cell.id, cell.type, rejection, source),
+    crashed: (cell, error) => this.#reportError('internal', error, cell.id),
+  };
+
+  #onChange(cell: JobCell, kind: ChangeKind, previous: JobStatus): void {
+    const status = cell.status;
+    if (status !== previous) this.#registry.statusChanged(previous, status);
+    if (kind === 'retrying' || kind === 'failed') this.#countFailure(cell.view.error?.code);
+    this.#publish(cell, kind);
+    if (TERMINAL.has(status)) {
+      this.#actor.send({ type: 'JOB_SETTLED', jobId: cell.id, jobType: cell.type, wasRunning: previous === 'running' });
+      this.#waiters.resolve(cell.id, cell.view);
+      return;
+    }
+    if (previous === 'running' && status === 'pending') {
+      this.#actor.send({ type: 'JOB_RELEASED', jobId: cell.id, jobType: cell.type });
+    }
+    if (kind === 'requeued' || kind === 'interrupted') this.#actor.send({ type: 'JOB_QUEUED', jobId: cell.id });
+  }
+
+  #countFailure(code: string | undefined): void {
+    if (code === 'stalled') this.#counters.stalls++;
+    else if (code === 'timeout') this.#counters.timeouts++;
+  }
+
+  #publish(cell: JobCell, kind: ChangeKind): void {
+    const offset = ++this.#offset;
+    if (!this.#fanout.wants(cell.id, cell.type)) return;
+    const job = cell.view;
+    this.#fanout.deliver({ offset, jobId: cell.id, seq: job.seq, kind, at: job.updatedAt, job });
+  }
+
+  #onRejected(jobId: string, jobType: string, rejection: RejectedEmit, source: EventSource): void {
+    this.#counters.rejected++;
+    this.#rejectedByReason[rejection.reason] = (this.#rejectedByReason[rejection.reason] ?? 0) + 1;
+    if (this.#events.listenerCount('rejected') === 0) return;
+    const { event } = rejection;
+    this.#events.emit('rejected', {
+      jobId,
+      jobType,
+      event: event.type,
+      attempt: 'attempt' in event ? event.attempt : null,
+      state: rejection.state,
+      reason: rejection.reason,
+      source,
+      at: event.at,
+    });
+  }
+
+  #runtimeHost(): RuntimeHost {
+    return {
+      handlerOf: (type) => this.#types.get(type)?.handler,
+      keyOf: (jobId) => this.#registry.live(jobId)?.key ?? null,
+      dispatch: (jobId, partial) => this.#dispatch(jobId, { ...partial, at: this.#clock.now() } as JobEvent),
+      settled: () => this.#actor.send({ type: 'HANDLER_SETTLED' }),
+      reportError: (jobId, error) => this.#reportError('handler', error, jobId),
+    };
+  }
+
+  /** An event from a handler: to the job's actor, or rejected if the job has finished. */
+  #dispatch(jobId: string, event: JobEvent): Outcome {
+    const cell = this.#registry.live(jobId);
+    if (cell) return cell.send(event, 'handler');
+    const view = this.#registry.view(jobId);
+    const rejection: RejectedEmit = { type: 'rejected', event, state: view?.status ?? 'evicted', reason: 'job_final' };
+    this.#onRejected(jobId, view?.type ?? 'unknown', rejection, 'handler');
+    return { accepted: false, reason: 'job_final' };
+  }
+
+  /** Runs a step inside an action: an error becomes a report and a coded answer, never an actor crash. */
+  #guarded<T>(step: () => T): T | JobvisorError {
+    try {
+      return step();
+    } catch (error) {
+      if (error instanceof JobvisorError) return error;
+      this.#reportError('internal', error);
+      return new JobvisorError('internal_error', error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  #reportError(where: SupervisorEventMap['error']['where'], error: unknown, jobId?: string): void {
+    if (this.#events.listenerCount('error') === 0) {
+      console.error(`[jobvisor] ${where} error${jobId ? ` (job ${jobId})` : ''}:`, error);
+      return;
+    }
+    this.#events.emit('error', { where, jobId, error });
+  }
+}
+
+const isQueued = (cell: JobCell): boolean => cell.isQueued;

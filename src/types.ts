@@ -1,0 +1,131 @@
+/** The public data types of the supervisor facade. Plain, serialisable objects. */
+import type { ChangeKind, JobErrorInfo, JobEventType, JobStatus, RejectionReason } from '../machines/job.types.js';
+
+export type { ChangeKind, JobErrorInfo, JobStatus, RejectionReason };
+
+/** A job as callers see it: a frozen snapshot, safe to serialise and to keep. */
+export interface JobView {
+  readonly id: string;
+  readonly key: string | null;
+  readonly type: string;
+  readonly status: JobStatus;
+  /** 0..100; never decreases within an attempt. */
+  readonly progress: number;
+  readonly message: string | null;
+  /** 1-based attempt number; 0 before the first start. */
+  readonly attempt: number;
+  /** Incremented by exactly 1 for each change; 1 at creation. */
+  readonly seq: number;
+  readonly createdAt: number;
+  readonly startedAt: number | null;
+  readonly updatedAt: number;
+  readonly finishedAt: number | null;
+  readonly lastHeartbeatAt: number | null;
+  /** When a job waiting to retry becomes runnable again. */
+  readonly nextRetryAt: number | null;
+  readonly input: unknown;
+  readonly result: unknown;
+  readonly error: JobErrorInfo | null;
+}
+
+/** One accepted change of one job, delivered to subscribers in `seq` order with no gaps. */
+export interface JobChange {
+  /** Supervisor-wide, gap-free position of this change. */
+  readonly offset: number;
+  readonly jobId: string;
+  readonly seq: number;
+  readonly kind: ChangeKind;
+  readonly at: number;
+  readonly job: JobView;
+}
+
+export interface StartResult {
+  readonly job: JobView;
+  /** True when a pending or running job (or a recent completion) with the same key was returned. */
+  readonly deduplicated: boolean;
+}
+
+export interface CancelResult {
+  readonly job: JobView;
+  /** False when the job had already finished: it is returned unchanged. */
+  readonly cancelled: boolean;
+}
+
+/** Whether an event sent to a job was applied; rejections carry a reason. */
+export type Outcome = { readonly accepted: true } | { readonly accepted: false; readonly reason: RejectionReason };
+
+/** Who sent an event that was rejected. */
+export type EventSource = 'handler' | 'api' | 'supervisor';
+
+export interface Rejection {
+  readonly jobId: string;
+  readonly jobType: string;
+  readonly event: JobEventType;
+  readonly attempt: number | null;
+  /** The state the job was in, e.g. `running.alive`, `pending.queued`, `completed`. */
+  readonly state: string;
+  readonly reason: RejectionReason;
+  readonly source: EventSource;
+  readonly at: number;
+}
+
+/** What a handler gets. `progress` and `heartbeat` return false when the job no longer accepts them. */
+export interface HandlerContext<I = unknown> {
+  readonly jobId: string;
+  readonly type: string;
+  readonly key: string | null;
+  readonly input: I;
+  readonly attempt: number;
+  /** Aborted when the attempt ends for any reason other than the handler returning. */
+  readonly signal: AbortSignal;
+  progress(percent: number, message?: string): boolean;
+  heartbeat(): boolean;
+}
+
+export type Handler<I = unknown, R = unknown> = (ctx: HandlerContext<I>) => R | Promise<R>;
+
+export interface SubscribeFilter {
+  readonly jobId?: string;
+  readonly type?: string;
+}
+
+export interface ListFilter {
+  readonly status?: JobStatus | readonly JobStatus[];
+  readonly type?: string;
+  readonly key?: string;
+  /** At most this many, oldest first. */
+  readonly limit?: number;
+}
+
+export type Lifecycle = 'accepting' | 'draining' | 'stopped';
+
+export interface Stats {
+  readonly lifecycle: Lifecycle;
+  readonly jobs: Readonly<Record<JobStatus, number>>;
+  readonly live: number;
+  readonly retained: number;
+  readonly queued: number;
+  readonly handlersInFlight: number;
+  /** Handlers whose attempt ended (cancel, stall, timeout) but whose promise has not settled. */
+  readonly handlersAbandoned: number;
+  readonly starts: number;
+  readonly deduplicated: number;
+  readonly rejected: number;
+  readonly rejectedByReason: Readonly<Partial<Record<RejectionReason, number>>>;
+  readonly stalls: number;
+  readonly timeouts: number;
+  readonly subscriberErrors: number;
+}
+
+export interface ShutdownResult {
+  /** Jobs that were still running at the deadline and were interrupted back to pending. */
+  readonly interrupted: number;
+  /** Jobs left pending (never started, or interrupted). */
+  readonly pending: number;
+}
+
+/** The typed events of `supervisor.on(...)`. */
+export interface SupervisorEventMap {
+  rejected: Rejection;
+  error: { readonly where: 'subscriber' | 'handler' | 'internal'; readonly jobId?: string; readonly error: unknown };
+}
