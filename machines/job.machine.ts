@@ -9,14 +9,7 @@
  */
 import { and, assign, emit, fromCallback, setup, type EventObject } from 'xstate';
 import { isValidPercent, rejectionReason, stateName } from './job.rejection.js';
-import type {
-  ChangeKind,
-  HandlerInput,
-  JobContext,
-  JobEvent,
-  JobInput,
-  RejectedEmit,
-} from './job.types.js';
+import type { ChangeKind, HandlerInput, JobContext, JobEvent, JobInput, RejectedEmit } from './job.types.js';
 
 type EventOf<T extends JobEvent['type']> = Extract<JobEvent, { type: T }>;
 
@@ -62,7 +55,8 @@ export const jobMachine = setup({
     isProgressForward: ({ context, event }) =>
       event.type === 'PROGRESS' && isValidPercent(event.percent) && event.percent >= context.progress,
     canRetry: ({ context }) => context.retryable && context.failures <= context.retry.maxRetries,
-    awaitingRetry: ({ context }) => context.deadlines.retryAt !== null && context.deadlines.retryAt > context.at,
+    awaitingRetry: ({ context }) =>
+      context.deadlines.retryAt !== null && context.deadlines.retryAt > context.at,
     timeoutDue: ({ context }) =>
       context.deadlines.timeoutAt !== null && context.deadlines.timeoutAt <= watchdogAt(context),
   },
@@ -135,7 +129,12 @@ export const jobMachine = setup({
       ),
     ),
     recordTimeout: assign(({ context }) =>
-      attemptFailed(context, 'timeout', `the attempt ran longer than ${context.timeoutMs} ms`, watchdogAt(context)),
+      attemptFailed(
+        context,
+        'timeout',
+        `the attempt ran longer than ${context.timeoutMs} ms`,
+        watchdogAt(context),
+      ),
     ),
     scheduleRetry: assign(({ context }) => ({
       ...bump(context, 'retrying', context.at),
@@ -260,7 +259,12 @@ export const jobMachine = setup({
               reenter: true,
               actions: 'recordProgress',
             },
-            HEARTBEAT: { guard: 'isCurrentAttempt', target: 'alive', reenter: true, actions: 'recordHeartbeat' },
+            HEARTBEAT: {
+              guard: 'isCurrentAttempt',
+              target: 'alive',
+              reenter: true,
+              actions: 'recordHeartbeat',
+            },
           },
         },
       },

@@ -8,8 +8,8 @@ import type { JobContext, JobEvent, RejectionReason } from './job.types.js';
 export function stateName(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object') {
-    const [parent, child] = Object.entries(value)[0] ?? ['', ''];
-    return `${parent}.${stateName(child)}`;
+    const entry: [string, unknown] | undefined = Object.entries(value as Record<string, unknown>)[0];
+    return entry ? `${entry[0]}.${stateName(entry[1])}` : '';
   }
   return String(value);
 }

@@ -99,7 +99,12 @@ export interface Timed {
 
 export type JobEvent =
   | ({ readonly type: 'START' } & Timed)
-  | ({ readonly type: 'PROGRESS'; readonly attempt: number; readonly percent: number; readonly message?: string } & Timed)
+  | ({
+      readonly type: 'PROGRESS';
+      readonly attempt: number;
+      readonly percent: number;
+      readonly message?: string;
+    } & Timed)
   | ({ readonly type: 'HEARTBEAT'; readonly attempt: number } & Timed)
   | ({ readonly type: 'COMPLETE'; readonly attempt: number; readonly result?: unknown } & Timed)
   | ({ readonly type: 'FAIL'; readonly attempt: number; readonly error: AttemptError } & Timed)

@@ -19,13 +19,22 @@ export interface SupervisorContext {
 }
 
 export type SupervisorEvent =
-  | { readonly type: 'START_JOB'; readonly request: ParsedStartRequest; readonly reply: (result: StartResult | JobvisorError) => void }
+  | {
+      readonly type: 'START_JOB';
+      readonly request: ParsedStartRequest;
+      readonly reply: (result: StartResult | JobvisorError) => void;
+    }
   /** A job entered `pending.queued` (after a retry backoff or an interruption). */
   | { readonly type: 'JOB_QUEUED'; readonly jobId: string }
   /** A job left `running` without finishing (waiting to retry, or interrupted). */
   | { readonly type: 'JOB_RELEASED'; readonly jobId: string; readonly jobType: string }
   /** A job reached a final state. */
-  | { readonly type: 'JOB_SETTLED'; readonly jobId: string; readonly jobType: string; readonly wasRunning: boolean }
+  | {
+      readonly type: 'JOB_SETTLED';
+      readonly jobId: string;
+      readonly jobType: string;
+      readonly wasRunning: boolean;
+    }
   /** A handler promise settled: shutdown may be able to finish. */
   | { readonly type: 'HANDLER_SETTLED' }
   | { readonly type: 'SHUTDOWN'; readonly graceMs: number };

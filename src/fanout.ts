@@ -60,7 +60,9 @@ function add(
   type?: string,
 ): Unsubscribe {
   const wrapped: ChangeListener =
-    type === undefined ? (change) => listener(change) : (change) => change.job.type === type && listener(change);
+    type === undefined
+      ? (change) => listener(change)
+      : (change) => change.job.type === type && listener(change);
   let set = index.get(key);
   if (!set) index.set(key, (set = new Set()));
   set.add(wrapped);

@@ -24,7 +24,10 @@ export const subscribeFilterSchema = z.strictObject({
 
 export function matchesList(view: JobView, filter: ParsedListFilter): boolean {
   const { status, type, key } = filter;
-  if (status !== undefined && !(typeof status === 'string' ? view.status === status : status.includes(view.status as JobStatus)))
+  if (
+    status !== undefined &&
+    !(typeof status === 'string' ? view.status === status : status.includes(view.status))
+  )
     return false;
   if (type !== undefined && view.type !== type) return false;
   if (key !== undefined && view.key !== key) return false;

@@ -33,7 +33,9 @@ export const retentionSchema = z.strictObject({
   maxCount: z.number().int().min(0).default(DEFAULTS.retention.maxCount),
 });
 
-const clockSchema = z.custom<Clock>(isClock, { message: 'clock must have now(), setTimeout() and clearTimeout()' });
+const clockSchema = z.custom<Clock>(isClock, {
+  message: 'clock must have now(), setTimeout() and clearTimeout()',
+});
 
 export const supervisorOptionsSchema = z.strictObject({
   concurrency: z.number().int().positive().default(DEFAULTS.concurrency),
@@ -110,5 +112,7 @@ export function parseOrThrow<S extends z.ZodType>(
 }
 
 export function resolveOptions(options: SupervisorOptions = {}): ResolvedOptions {
-  return Object.freeze(parseOrThrow(supervisorOptionsSchema, options, 'invalid_options', 'Invalid supervisor options'));
+  return Object.freeze(
+    parseOrThrow(supervisorOptionsSchema, options, 'invalid_options', 'Invalid supervisor options'),
+  );
 }

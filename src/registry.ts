@@ -19,7 +19,13 @@ export class Registry {
   readonly #retained = new Map<string, JobView>();
   /** Keys of recently completed jobs, for the idempotency window. */
   readonly #recentKeys = new Map<string, { readonly id: string; readonly until: number }>();
-  readonly #counts: Record<JobStatus, number> = { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+  readonly #counts: Record<JobStatus, number> = {
+    pending: 0,
+    running: 0,
+    completed: 0,
+    failed: 0,
+    cancelled: 0,
+  };
 
   get liveCount(): number {
     return this.#live.size;

@@ -30,7 +30,13 @@ import { Registry } from './registry.js';
 import { InProcessRuntime, type RuntimeHost } from './runtime/in-process.js';
 import { Scheduler } from './scheduler.js';
 import { JobWaiters } from './waiters.js';
-import { jobIdSchema, listFilterSchema, matchesList, reasonSchema, subscribeFilterSchema } from './filters.js';
+import {
+  jobIdSchema,
+  listFilterSchema,
+  matchesList,
+  reasonSchema,
+  subscribeFilterSchema,
+} from './filters.js';
 import type {
   CancelResult,
   EventSource,
@@ -79,7 +85,14 @@ export class Supervisor {
   #resolveStopped!: () => void;
   #offset = 0;
   #interrupted = 0;
-  readonly #counters = { starts: 0, deduplicated: 0, rejected: 0, stalls: 0, timeouts: 0, subscriberErrors: 0 };
+  readonly #counters = {
+    starts: 0,
+    deduplicated: 0,
+    rejected: 0,
+    stalls: 0,
+    timeouts: 0,
+    subscriberErrors: 0,
+  };
   readonly #rejectedByReason: Partial<Record<RejectionReason, number>> = {};
 
   constructor(options?: SupervisorOptions) {
@@ -91,7 +104,10 @@ export class Supervisor {
       this.#reportError('subscriber', error, jobId);
     });
     this.#waiters = new JobWaiters(this.#clock);
-    this.#scheduler = new Scheduler(this.#options.concurrency, (type) => this.#types.get(type)?.concurrency ?? Infinity);
+    this.#scheduler = new Scheduler(
+      this.#options.concurrency,
+      (type) => this.#types.get(type)?.concurrency ?? Infinity,
+    );
     this.#runtime = new InProcessRuntime(this.#runtimeHost());
     this.#jobMachine = jobMachine.provide({ actors: { runHandler: this.#runtime.actor } });
     this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
@@ -110,9 +126,17 @@ export class Supervisor {
     if (typeof handler !== 'function') {
       throw new JobvisorError('invalid_options', `The handler of job type "${type}" must be a function`);
     }
-    const parsed = parseOrThrow(registerOptionsSchema, options, 'invalid_options', `Invalid options for job type "${type}"`);
+    const parsed = parseOrThrow(
+      registerOptionsSchema,
+      options,
+      'invalid_options',
+      `Invalid options for job type "${type}"`,
+    );
     if (this.#types.has(type)) {
-      throw new JobvisorError('type_already_registered', `A handler is already registered for job type "${type}"`);
+      throw new JobvisorError(
+        'type_already_registered',
+        `A handler is already registered for job type "${type}"`,
+      );
     }
     const defaults = this.#options;
     const retries = { ...defaults.retries, ...parsed.retries };
@@ -120,7 +144,12 @@ export class Supervisor {
       handler: handler as Handler,
       schema: parsed.input,
       concurrency: parsed.concurrency ?? Infinity,
-      retry: { maxRetries: retries.max, backoffMs: retries.backoffMs, factor: retries.factor, maxBackoffMs: retries.maxBackoffMs },
+      retry: {
+        maxRetries: retries.max,
+        backoffMs: retries.backoffMs,
+        factor: retries.factor,
+        maxBackoffMs: retries.maxBackoffMs,
+      },
       heartbeatTimeoutMs: parsed.heartbeatTimeoutMs ?? defaults.heartbeatTimeoutMs,
       timeoutMs: parsed.timeoutMs === undefined ? defaults.timeoutMs : parsed.timeoutMs,
       idempotencyMs: parsed.idempotencyMs ?? defaults.idempotencyMs,
@@ -132,11 +161,18 @@ export class Supervisor {
   async start(request: StartRequest): Promise<StartResult> {
     const parsed = parseOrThrow(startRequestSchema, request, 'invalid_request', 'Invalid start request');
     const registration = this.#types.get(parsed.type);
-    if (!registration) throw new JobvisorError('unknown_job_type', `No handler is registered for job type "${parsed.type}"`);
+    if (!registration)
+      throw new JobvisorError('unknown_job_type', `No handler is registered for job type "${parsed.type}"`);
     const input = registration.schema
-      ? parseOrThrow(registration.schema, parsed.input, 'invalid_input', `Invalid input for job type "${parsed.type}"`)
+      ? parseOrThrow(
+          registration.schema,
+          parsed.input,
+          'invalid_input',
+          `Invalid input for job type "${parsed.type}"`,
+        )
       : (parsed.input ?? null);
-    if (this.lifecycle === 'stopped') throw new JobvisorError('shutting_down', 'The supervisor has shut down');
+    if (this.lifecycle === 'stopped')
+      throw new JobvisorError('shutting_down', 'The supervisor has shut down');
     return new Promise<StartResult>((resolve, reject) => {
       this.#actor.send({
         type: 'START_JOB',
@@ -175,12 +211,16 @@ export class Supervisor {
     const outcome = cell.send({ type: 'CANCEL', reason, at: this.#clock.now() }, 'api');
     // Sent from inside another step of this job (a subscriber cancelling): it runs when that step ends.
     if (outcome.accepted && cell.status !== 'cancelled') await Promise.resolve();
-    return { job: this.#registry.view(id) ?? cell.view, cancelled: outcome.accepted && cell.status === 'cancelled' };
+    return {
+      job: this.#registry.view(id) ?? cell.view,
+      cancelled: outcome.accepted && cell.status === 'cancelled',
+    };
   }
 
   /** Calls `listener` with every change (or those of one job or type), in `seq` order per job. */
   subscribe(listener: ChangeListener, filter: SubscribeFilter = {}): Unsubscribe {
-    if (typeof listener !== 'function') throw new JobvisorError('invalid_request', 'The listener must be a function');
+    if (typeof listener !== 'function')
+      throw new JobvisorError('invalid_request', 'The listener must be a function');
     const parsed = parseOrThrow(subscribeFilterSchema, filter, 'invalid_request', 'Invalid subscribe filter');
     return this.#fanout.subscribe(listener, parsed);
   }
@@ -193,13 +233,16 @@ export class Supervisor {
     return this.#waiters.wait(id, options);
   }
 
-  on<K extends keyof SupervisorEventMap>(name: K, listener: (event: SupervisorEventMap[K]) => void): Unsubscribe {
+  on<K extends keyof SupervisorEventMap>(
+    name: K,
+    listener: (event: SupervisorEventMap[K]) => void,
+  ): Unsubscribe {
     return this.#events.on(name, listener);
   }
 
   get lifecycle(): Lifecycle {
     const value = this.#actor.getSnapshot().value;
-    return typeof value === 'string' ? (value as Lifecycle) : 'draining';
+    return typeof value === 'string' ? value : 'draining';
   }
 
   stats(): Stats {
@@ -222,7 +265,12 @@ export class Supervisor {
    * left. Handlers must honour their signal: a handler that never settles keeps shutdown waiting.
    */
   async shutdown(options: { graceMs?: number } = {}): Promise<ShutdownResult> {
-    const { graceMs } = parseOrThrow(shutdownOptionsSchema, options, 'invalid_options', 'Invalid shutdown options');
+    const { graceMs } = parseOrThrow(
+      shutdownOptionsSchema,
+      options,
+      'invalid_options',
+      'Invalid shutdown options',
+    );
     this.#actor.send({ type: 'SHUTDOWN', graceMs });
     await this.#stopped;
     return { interrupted: this.#interrupted, pending: this.#registry.counts.pending };
@@ -274,11 +322,18 @@ export class Supervisor {
         return { job: existing, deduplicated: true };
       }
       if (existing && request.onConflict === 'reject') {
-        throw new JobvisorError('duplicate_key', `Job ${existing.id} (${existing.status}) holds key "${key}"`, {
-          jobId: existing.id,
-        });
+        throw new JobvisorError(
+          'duplicate_key',
+          `Job ${existing.id} (${existing.status}) holds key "${key}"`,
+          {
+            jobId: existing.id,
+          },
+        );
       }
-      holder?.send({ type: 'CANCEL', reason: 'replaced by a new job with the same key', at: now }, 'supervisor');
+      holder?.send(
+        { type: 'CANCEL', reason: 'replaced by a new job with the same key', at: now },
+        'supervisor',
+      );
     }
     const cell = new JobCell(
       this.#jobMachine,
@@ -312,7 +367,10 @@ export class Supervisor {
   #interruptRunning(): void {
     for (const cell of [...this.#registry.liveCells()]) {
       if (cell.status !== 'running') continue;
-      const outcome = cell.send({ type: 'INTERRUPT', reason: 'interrupted by shutdown', at: this.#clock.now() }, 'supervisor');
+      const outcome = cell.send(
+        { type: 'INTERRUPT', reason: 'interrupted by shutdown', at: this.#clock.now() },
+        'supervisor',
+      );
       if (outcome.accepted) this.#interrupted++;
     }
   }
@@ -343,14 +401,20 @@ export class Supervisor {
     if (kind === 'retrying' || kind === 'failed') this.#countFailure(cell.view.error?.code);
     this.#publish(cell, kind);
     if (TERMINAL.has(status)) {
-      this.#actor.send({ type: 'JOB_SETTLED', jobId: cell.id, jobType: cell.type, wasRunning: previous === 'running' });
+      this.#actor.send({
+        type: 'JOB_SETTLED',
+        jobId: cell.id,
+        jobType: cell.type,
+        wasRunning: previous === 'running',
+      });
       this.#waiters.resolve(cell.id, cell.view);
       return;
     }
     if (previous === 'running' && status === 'pending') {
       this.#actor.send({ type: 'JOB_RELEASED', jobId: cell.id, jobType: cell.type });
     }
-    if (kind === 'requeued' || kind === 'interrupted') this.#actor.send({ type: 'JOB_QUEUED', jobId: cell.id });
+    if (kind === 'requeued' || kind === 'interrupted')
+      this.#actor.send({ type: 'JOB_QUEUED', jobId: cell.id });
   }
 
   #countFailure(code: string | undefined): void {
@@ -386,7 +450,7 @@ export class Supervisor {
     return {
       handlerOf: (type) => this.#types.get(type)?.handler,
       keyOf: (jobId) => this.#registry.live(jobId)?.key ?? null,
-      dispatch: (jobId, partial) => this.#dispatch(jobId, { ...partial, at: this.#clock.now() } as JobEvent),
+      dispatch: (jobId, partial) => this.#dispatch(jobId, { ...partial, at: this.#clock.now() }),
       settled: () => this.#actor.send({ type: 'HANDLER_SETTLED' }),
       reportError: (jobId, error) => this.#reportError('handler', error, jobId),
     };
@@ -397,7 +461,12 @@ export class Supervisor {
     const cell = this.#registry.live(jobId);
     if (cell) return cell.send(event, 'handler');
     const view = this.#registry.view(jobId);
-    const rejection: RejectedEmit = { type: 'rejected', event, state: view?.status ?? 'evicted', reason: 'job_final' };
+    const rejection: RejectedEmit = {
+      type: 'rejected',
+      event,
+      state: view?.status ?? 'evicted',
+      reason: 'job_final',
+    };
     this.#onRejected(jobId, view?.type ?? 'unknown', rejection, 'handler');
     return { accepted: false, reason: 'job_final' };
   }

@@ -1,5 +1,11 @@
 /** The public data types of the supervisor facade. Plain, serialisable objects. */
-import type { ChangeKind, JobErrorInfo, JobEventType, JobStatus, RejectionReason } from '../machines/job.types.js';
+import type {
+  ChangeKind,
+  JobErrorInfo,
+  JobEventType,
+  JobStatus,
+  RejectionReason,
+} from '../machines/job.types.js';
 
 export type { ChangeKind, JobErrorInfo, JobStatus, RejectionReason };
 
@@ -52,7 +58,8 @@ export interface CancelResult {
 }
 
 /** Whether an event sent to a job was applied; rejections carry a reason. */
-export type Outcome = { readonly accepted: true } | { readonly accepted: false; readonly reason: RejectionReason };
+export type Outcome =
+  { readonly accepted: true } | { readonly accepted: false; readonly reason: RejectionReason };
 
 /** Who sent an event that was rejected. */
 export type EventSource = 'handler' | 'api' | 'supervisor';
@@ -127,5 +134,9 @@ export interface ShutdownResult {
 /** The typed events of `supervisor.on(...)`. */
 export interface SupervisorEventMap {
   rejected: Rejection;
-  error: { readonly where: 'subscriber' | 'handler' | 'internal'; readonly jobId?: string; readonly error: unknown };
+  error: {
+    readonly where: 'subscriber' | 'handler' | 'internal';
+    readonly jobId?: string;
+    readonly error: unknown;
+  };
 }

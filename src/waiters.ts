@@ -15,7 +15,12 @@ export class JobWaiters {
   }
 
   wait(jobId: string, options: { timeoutMs?: number; signal?: AbortSignal }): Promise<JobView> {
-    const { timeoutMs, signal } = parseOrThrow(waitOptionsSchema, options, 'invalid_options', 'Invalid waitFor options');
+    const { timeoutMs, signal } = parseOrThrow(
+      waitOptionsSchema,
+      options,
+      'invalid_options',
+      'Invalid waitFor options',
+    );
     if (signal?.aborted) return Promise.reject(new JobvisorError('wait_aborted'));
     return new Promise<JobView>((resolve, reject) => {
       let set = this.#byJob.get(jobId);

@@ -58,7 +58,9 @@ export class InProcessRuntime {
     return () => {
       if (state.finished) return;
       this.#abandoned++;
-      controller.abort(new JobvisorError('internal_error', `attempt ${input.attempt} of job ${input.jobId} is over`));
+      controller.abort(
+        new JobvisorError('internal_error', `attempt ${input.attempt} of job ${input.jobId} is over`),
+      );
     };
   });
 
@@ -101,10 +103,17 @@ export class InProcessRuntime {
 
 /** Turns whatever a handler threw into the error stored on the job. */
 export function toAttemptError(error: unknown): AttemptError {
-  if (error instanceof JobFailure) return { code: error.code, message: error.message, retryable: error.retryable };
+  if (error instanceof JobFailure)
+    return { code: error.code, message: error.message, retryable: error.retryable };
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    return { code: typeof code === 'string' && code.length > 0 ? code : 'handler_error', message: error.message };
+    return {
+      code: typeof code === 'string' && code.length > 0 ? code : 'handler_error',
+      message: error.message,
+    };
   }
-  return { code: 'handler_error', message: typeof error === 'string' ? error : JSON.stringify(error) ?? String(error) };
+  return {
+    code: 'handler_error',
+    message: typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error)),
+  };
 }
