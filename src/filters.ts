@@ -1,6 +1,5 @@
 /** Validation and matching of the filters of `list` and `subscribe`. */
 import * as z from 'zod';
-import type { JobStatus } from '../machines/job.types.js';
 import type { JobView } from './types.js';
 
 export const jobIdSchema = z.string().min(1).max(200);
