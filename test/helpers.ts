@@ -1,0 +1,80 @@
+/** Shared test helpers: a fresh supervisor on a simulated clock, deferred promises, change checks. */
+import { SimulatedClock } from 'xstate';
+import { expect } from 'vitest';
+import { createSupervisor, type JobChange, type Rejection, type Supervisor, type SupervisorOptions } from '../src/index.js';
+
+export interface Harness {
+  readonly supervisor: Supervisor;
+  readonly clock: SimulatedClock;
+  readonly changes: JobChange[];
+  readonly rejections: Rejection[];
+  readonly errors: unknown[];
+}
+
+/** A supervisor on a simulated clock that records every change, rejection and reported error. */
+export function harness(options: Omit<SupervisorOptions, 'clock'> = {}): Harness {
+  const clock = new SimulatedClock();
+  const supervisor = createSupervisor({ ...options, clock });
+  const changes: JobChange[] = [];
+  const rejections: Rejection[] = [];
+  const errors: unknown[] = [];
+  supervisor.subscribe((change) => changes.push(change));
+  supervisor.on('rejected', (rejection) => rejections.push(rejection));
+  supervisor.on('error', (report) => errors.push(report.error));
+  return { supervisor, clock, changes, rejections, errors };
+}
+
+export interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Lets every queued microtask and I/O callback run (no timers involved). */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Resolves once `predicate` holds, checking after each turn of the event loop. */
+export async function until(predicate: () => boolean, turns = 1_000): Promise<void> {
+  for (let i = 0; i < turns; i++) {
+    if (predicate()) return;
+    await settle();
+  }
+  throw new Error('condition not reached');
+}
+
+/**
+ * The change-stream invariants of DESIGN.md: per job, `seq` starts at 1 and grows by exactly 1;
+ * nothing follows a final change; progress never decreases within an attempt; offsets are gap-free.
+ */
+export function expectValidChangeStream(changes: readonly JobChange[]): void {
+  const last = new Map<string, JobChange>();
+  let offset: number | undefined;
+  for (const change of changes) {
+    if (offset !== undefined) expect(change.offset).toBe(offset + 1);
+    offset = change.offset;
+    const previous = last.get(change.jobId);
+    expect(change.seq).toBe(previous ? previous.seq + 1 : 1);
+    expect(change.job.seq).toBe(change.seq);
+    expect(change.job.progress).toBeGreaterThanOrEqual(0);
+    expect(change.job.progress).toBeLessThanOrEqual(100);
+    if (previous) {
+      expect(['completed', 'failed', 'cancelled']).not.toContain(previous.job.status);
+      if (previous.job.attempt === change.job.attempt && change.kind === 'progress') {
+        expect(change.job.progress).toBeGreaterThanOrEqual(previous.job.progress);
+      }
+    }
+    last.set(change.jobId, change);
+  }
+}
