@@ -6,17 +6,23 @@ import { randomUUID } from 'node:crypto';
 import { createActor, type Actor } from 'xstate';
 import type * as z from 'zod';
 import { jobMachine, type JobMachine } from '../machines/job.machine.js';
-import type { ChangeKind, JobEvent, JobStatus, RejectedEmit, RetryPolicy } from '../machines/job.types.js';
+import type { ChangeKind, JobEvent, JobStatus, RejectedEmit } from '../machines/job.types.js';
 import { supervisorMachine, type SupervisorMachine } from '../machines/supervisor.machine.js';
 import type { Clock } from './clock.js';
-import { TypedEmitter, type Unsubscribe } from './emitter.js';
+import type { Unsubscribe } from './emitter.js';
 import { JobvisorError } from './errors.js';
 import { Fanout, type ChangeListener } from './fanout.js';
-import { JobCell, type CellHooks } from './job-cell.js';
 import {
-  jobTypeName,
+  jobIdSchema,
+  listFilterSchema,
+  matchesList,
+  reasonSchema,
+  subscribeFilterSchema,
+} from './filters.js';
+import { JobCell, type CellHooks } from './job-cell.js';
+import { JobTypes } from './job-types.js';
+import {
   parseOrThrow,
-  registerOptionsSchema,
   resolveOptions,
   shutdownOptionsSchema,
   startRequestSchema,
@@ -29,39 +35,21 @@ import {
 import { Registry } from './registry.js';
 import { InProcessRuntime, type RuntimeHost } from './runtime/in-process.js';
 import { Scheduler } from './scheduler.js';
-import { JobWaiters } from './waiters.js';
-import {
-  jobIdSchema,
-  listFilterSchema,
-  matchesList,
-  reasonSchema,
-  subscribeFilterSchema,
-} from './filters.js';
+import { Telemetry } from './telemetry.js';
 import type {
   CancelResult,
-  EventSource,
   Handler,
   JobView,
   Lifecycle,
   ListFilter,
   Outcome,
-  RejectionReason,
   ShutdownResult,
   StartResult,
   Stats,
   SubscribeFilter,
   SupervisorEventMap,
 } from './types.js';
-
-interface Registration {
-  readonly handler: Handler;
-  readonly schema: z.ZodType | undefined;
-  readonly concurrency: number;
-  readonly retry: RetryPolicy;
-  readonly heartbeatTimeoutMs: number;
-  readonly timeoutMs: number | null;
-  readonly idempotencyMs: number;
-}
+import { JobWaiters } from './waiters.js';
 
 const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
 
@@ -72,37 +60,25 @@ export function createSupervisor(options?: SupervisorOptions): Supervisor {
 export class Supervisor {
   readonly #options: ResolvedOptions;
   readonly #clock: Clock;
-  readonly #types = new Map<string, Registration>();
+  readonly #types: JobTypes;
   readonly #registry = new Registry();
+  readonly #telemetry = new Telemetry();
   readonly #scheduler: Scheduler;
   readonly #fanout: Fanout;
-  readonly #events: TypedEmitter<SupervisorEventMap>;
+  readonly #waiters: JobWaiters;
   readonly #runtime: InProcessRuntime;
   readonly #jobMachine: JobMachine;
   readonly #actor: Actor<SupervisorMachine>;
-  readonly #waiters: JobWaiters;
   readonly #stopped: Promise<void>;
   #resolveStopped!: () => void;
   #offset = 0;
   #interrupted = 0;
-  readonly #counters = {
-    starts: 0,
-    deduplicated: 0,
-    rejected: 0,
-    stalls: 0,
-    timeouts: 0,
-    subscriberErrors: 0,
-  };
-  readonly #rejectedByReason: Partial<Record<RejectionReason, number>> = {};
 
   constructor(options?: SupervisorOptions) {
     this.#options = resolveOptions(options);
     this.#clock = this.#options.clock;
-    this.#events = new TypedEmitter((error) => console.error('[jobvisor] an event listener threw:', error));
-    this.#fanout = new Fanout((error, jobId) => {
-      this.#counters.subscriberErrors++;
-      this.#reportError('subscriber', error, jobId);
-    });
+    this.#types = new JobTypes(this.#options);
+    this.#fanout = new Fanout((error, jobId) => this.#telemetry.subscriberFailed(error, jobId));
     this.#waiters = new JobWaiters(this.#clock);
     this.#scheduler = new Scheduler(
       this.#options.concurrency,
@@ -112,7 +88,7 @@ export class Supervisor {
     this.#jobMachine = jobMachine.provide({ actors: { runHandler: this.#runtime.actor } });
     this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
     this.#actor = createActor(this.#provideSupervisorMachine(), { clock: this.#clock });
-    this.#actor.subscribe({ error: (error) => this.#reportError('internal', error) });
+    this.#actor.subscribe({ error: (error) => this.#telemetry.error('internal', error) });
     this.#actor.start();
   }
 
@@ -122,55 +98,14 @@ export class Supervisor {
     handler: Handler<z.output<S>>,
     options: RegisterOptions<S> = {},
   ): this {
-    parseOrThrow(jobTypeName, type, 'invalid_options', 'Invalid job type name');
-    if (typeof handler !== 'function') {
-      throw new JobvisorError('invalid_options', `The handler of job type "${type}" must be a function`);
-    }
-    const parsed = parseOrThrow(
-      registerOptionsSchema,
-      options,
-      'invalid_options',
-      `Invalid options for job type "${type}"`,
-    );
-    if (this.#types.has(type)) {
-      throw new JobvisorError(
-        'type_already_registered',
-        `A handler is already registered for job type "${type}"`,
-      );
-    }
-    const defaults = this.#options;
-    const retries = { ...defaults.retries, ...parsed.retries };
-    this.#types.set(type, {
-      handler: handler as Handler,
-      schema: parsed.input,
-      concurrency: parsed.concurrency ?? Infinity,
-      retry: {
-        maxRetries: retries.max,
-        backoffMs: retries.backoffMs,
-        factor: retries.factor,
-        maxBackoffMs: retries.maxBackoffMs,
-      },
-      heartbeatTimeoutMs: parsed.heartbeatTimeoutMs ?? defaults.heartbeatTimeoutMs,
-      timeoutMs: parsed.timeoutMs === undefined ? defaults.timeoutMs : parsed.timeoutMs,
-      idempotencyMs: parsed.idempotencyMs ?? defaults.idempotencyMs,
-    });
+    this.#types.register(type, handler, options);
     return this;
   }
 
   /** Starts a job, or returns the pending or running job that holds the same key. */
   async start(request: StartRequest): Promise<StartResult> {
     const parsed = parseOrThrow(startRequestSchema, request, 'invalid_request', 'Invalid start request');
-    const registration = this.#types.get(parsed.type);
-    if (!registration)
-      throw new JobvisorError('unknown_job_type', `No handler is registered for job type "${parsed.type}"`);
-    const input = registration.schema
-      ? parseOrThrow(
-          registration.schema,
-          parsed.input,
-          'invalid_input',
-          `Invalid input for job type "${parsed.type}"`,
-        )
-      : (parsed.input ?? null);
+    const { input } = this.#types.resolve(parsed.type, parsed.input);
     if (this.lifecycle === 'stopped')
       throw new JobvisorError('shutting_down', 'The supervisor has shut down');
     return new Promise<StartResult>((resolve, reject) => {
@@ -237,12 +172,12 @@ export class Supervisor {
     name: K,
     listener: (event: SupervisorEventMap[K]) => void,
   ): Unsubscribe {
-    return this.#events.on(name, listener);
+    return this.#telemetry.on(name, listener);
   }
 
   get lifecycle(): Lifecycle {
     const value = this.#actor.getSnapshot().value;
-    return typeof value === 'string' ? value : 'draining';
+    return typeof value === 'string' ? (value) : 'draining';
   }
 
   stats(): Stats {
@@ -254,8 +189,8 @@ export class Supervisor {
       queued: this.#scheduler.queued,
       handlersInFlight: this.#runtime.inflight,
       handlersAbandoned: this.#runtime.abandoned,
-      ...this.#counters,
-      rejectedByReason: { ...this.#rejectedByReason },
+      ...this.#telemetry.counters,
+      rejectedByReason: this.#telemetry.rejectedByReason,
     };
   }
 
@@ -311,14 +246,14 @@ export class Supervisor {
   /** The dedup check and the insert, in one step of the supervisor's mailbox. */
   #admit(request: ParsedStartRequest): StartResult {
     const now = this.#clock.now();
-    const registration = this.#types.get(request.type)!;
-    this.#counters.starts++;
+    const type = this.#types.get(request.type)!;
+    this.#telemetry.counters.starts++;
     const { key } = request;
     if (key !== undefined) {
       const holder = this.#registry.holder(key);
       const existing = holder?.view ?? this.#registry.recent(key, now);
       if (existing && request.onConflict === 'join') {
-        this.#counters.deduplicated++;
+        this.#telemetry.counters.deduplicated++;
         return { job: existing, deduplicated: true };
       }
       if (existing && request.onConflict === 'reject') {
@@ -335,21 +270,17 @@ export class Supervisor {
         'supervisor',
       );
     }
-    const cell = new JobCell(
-      this.#jobMachine,
-      {
-        id: randomUUID(),
-        type: request.type,
-        key: key ?? null,
-        input: request.input,
-        retry: registration.retry,
-        heartbeatTimeoutMs: registration.heartbeatTimeoutMs,
-        timeoutMs: registration.timeoutMs,
-        createdAt: now,
-      },
-      this.#clock,
-      this.#cellHooks,
-    );
+    const input = {
+      id: randomUUID(),
+      type: type.name,
+      key: key ?? null,
+      input: request.input,
+      retry: type.retry,
+      heartbeatTimeoutMs: type.heartbeatTimeoutMs,
+      timeoutMs: type.timeoutMs,
+      createdAt: now,
+    };
+    const cell = new JobCell(this.#jobMachine, input, this.#clock, this.#cellHooks);
     this.#registry.add(cell);
     cell.start();
     this.#publish(cell, 'created');
@@ -365,12 +296,10 @@ export class Supervisor {
   }
 
   #interruptRunning(): void {
+    const reason = 'interrupted by shutdown';
     for (const cell of [...this.#registry.liveCells()]) {
       if (cell.status !== 'running') continue;
-      const outcome = cell.send(
-        { type: 'INTERRUPT', reason: 'interrupted by shutdown', at: this.#clock.now() },
-        'supervisor',
-      );
+      const outcome = cell.send({ type: 'INTERRUPT', reason, at: this.#clock.now() }, 'supervisor');
       if (outcome.accepted) this.#interrupted++;
     }
   }
@@ -380,8 +309,7 @@ export class Supervisor {
     const cell = this.#registry.live(jobId);
     if (!cell) return;
     cell.stop();
-    const idempotencyMs = this.#types.get(jobType)?.idempotencyMs ?? 0;
-    this.#registry.settle(cell, idempotencyMs, this.#clock.now());
+    this.#registry.settle(cell, this.#types.get(jobType)?.idempotencyMs ?? 0, this.#clock.now());
     this.#prune();
   }
 
@@ -391,14 +319,15 @@ export class Supervisor {
 
   readonly #cellHooks: CellHooks = {
     changed: (cell, kind, previous) => this.#onChange(cell, kind, previous),
-    rejected: (cell, rejection, source) => this.#onRejected(cell.id, cell.type, rejection, source),
-    crashed: (cell, error) => this.#reportError('internal', error, cell.id),
+    rejected: (cell, rejection, source) => this.#telemetry.rejected(cell.id, cell.type, rejection, source),
+    crashed: (cell, error) => this.#telemetry.error('internal', error, cell.id),
   };
 
+  /** Every accepted change: counts, subscribers, and the supervisor's part (slots, queue, registry). */
   #onChange(cell: JobCell, kind: ChangeKind, previous: JobStatus): void {
     const status = cell.status;
     if (status !== previous) this.#registry.statusChanged(previous, status);
-    if (kind === 'retrying' || kind === 'failed') this.#countFailure(cell.view.error?.code);
+    if (kind === 'retrying' || kind === 'failed') this.#telemetry.attemptFailed(cell.view.error?.code);
     this.#publish(cell, kind);
     if (TERMINAL.has(status)) {
       this.#actor.send({
@@ -417,33 +346,11 @@ export class Supervisor {
       this.#actor.send({ type: 'JOB_QUEUED', jobId: cell.id });
   }
 
-  #countFailure(code: string | undefined): void {
-    if (code === 'stalled') this.#counters.stalls++;
-    else if (code === 'timeout') this.#counters.timeouts++;
-  }
-
   #publish(cell: JobCell, kind: ChangeKind): void {
     const offset = ++this.#offset;
     if (!this.#fanout.wants(cell.id, cell.type)) return;
     const job = cell.view;
     this.#fanout.deliver({ offset, jobId: cell.id, seq: job.seq, kind, at: job.updatedAt, job });
-  }
-
-  #onRejected(jobId: string, jobType: string, rejection: RejectedEmit, source: EventSource): void {
-    this.#counters.rejected++;
-    this.#rejectedByReason[rejection.reason] = (this.#rejectedByReason[rejection.reason] ?? 0) + 1;
-    if (this.#events.listenerCount('rejected') === 0) return;
-    const { event } = rejection;
-    this.#events.emit('rejected', {
-      jobId,
-      jobType,
-      event: event.type,
-      attempt: 'attempt' in event ? event.attempt : null,
-      state: rejection.state,
-      reason: rejection.reason,
-      source,
-      at: event.at,
-    });
   }
 
   #runtimeHost(): RuntimeHost {
@@ -452,7 +359,7 @@ export class Supervisor {
       keyOf: (jobId) => this.#registry.live(jobId)?.key ?? null,
       dispatch: (jobId, partial) => this.#dispatch(jobId, { ...partial, at: this.#clock.now() }),
       settled: () => this.#actor.send({ type: 'HANDLER_SETTLED' }),
-      reportError: (jobId, error) => this.#reportError('handler', error, jobId),
+      reportError: (jobId, error) => this.#telemetry.error('handler', error, jobId),
     };
   }
 
@@ -467,7 +374,7 @@ export class Supervisor {
       state: view?.status ?? 'evicted',
       reason: 'job_final',
     };
-    this.#onRejected(jobId, view?.type ?? 'unknown', rejection, 'handler');
+    this.#telemetry.rejected(jobId, view?.type ?? 'unknown', rejection, 'handler');
     return { accepted: false, reason: 'job_final' };
   }
 
@@ -477,17 +384,9 @@ export class Supervisor {
       return step();
     } catch (error) {
       if (error instanceof JobvisorError) return error;
-      this.#reportError('internal', error);
+      this.#telemetry.error('internal', error);
       return new JobvisorError('internal_error', error instanceof Error ? error.message : String(error));
     }
-  }
-
-  #reportError(where: SupervisorEventMap['error']['where'], error: unknown, jobId?: string): void {
-    if (this.#events.listenerCount('error') === 0) {
-      console.error(`[jobvisor] ${where} error${jobId ? ` (job ${jobId})` : ''}:`, error);
-      return;
-    }
-    this.#events.emit('error', { where, jobId, error });
   }
 }
 

@@ -1,0 +1,85 @@
+/** The registered job types: handler, input schema and the per-type options merged with the defaults. */
+import type * as z from 'zod';
+import type { RetryPolicy } from '../machines/job.types.js';
+import { JobvisorError } from './errors.js';
+import {
+  jobTypeName,
+  parseOrThrow,
+  registerOptionsSchema,
+  type RegisterOptions,
+  type ResolvedOptions,
+} from './options.js';
+import type { Handler } from './types.js';
+
+export interface JobType {
+  readonly name: string;
+  readonly handler: Handler;
+  readonly schema: z.ZodType | undefined;
+  readonly concurrency: number;
+  readonly retry: RetryPolicy;
+  readonly heartbeatTimeoutMs: number;
+  readonly timeoutMs: number | null;
+  readonly idempotencyMs: number;
+}
+
+export class JobTypes {
+  readonly #types = new Map<string, JobType>();
+  readonly #defaults: ResolvedOptions;
+
+  constructor(defaults: ResolvedOptions) {
+    this.#defaults = defaults;
+  }
+
+  get(name: string): JobType | undefined {
+    return this.#types.get(name);
+  }
+
+  register(name: string, handler: unknown, options: RegisterOptions): void {
+    parseOrThrow(jobTypeName, name, 'invalid_options', 'Invalid job type name');
+    if (typeof handler !== 'function') {
+      throw new JobvisorError('invalid_options', `The handler of job type "${name}" must be a function`);
+    }
+    const parsed = parseOrThrow(
+      registerOptionsSchema,
+      options,
+      'invalid_options',
+      `Invalid options for job type "${name}"`,
+    );
+    if (this.#types.has(name)) {
+      throw new JobvisorError(
+        'type_already_registered',
+        `A handler is already registered for job type "${name}"`,
+      );
+    }
+    const defaults = this.#defaults;
+    const retries = { ...defaults.retries, ...parsed.retries };
+    this.#types.set(
+      name,
+      Object.freeze({
+        name,
+        handler: handler as Handler,
+        schema: parsed.input,
+        concurrency: parsed.concurrency ?? Infinity,
+        retry: Object.freeze({
+          maxRetries: retries.max,
+          backoffMs: retries.backoffMs,
+          factor: retries.factor,
+          maxBackoffMs: retries.maxBackoffMs,
+        }),
+        heartbeatTimeoutMs: parsed.heartbeatTimeoutMs ?? defaults.heartbeatTimeoutMs,
+        timeoutMs: parsed.timeoutMs === undefined ? defaults.timeoutMs : parsed.timeoutMs,
+        idempotencyMs: parsed.idempotencyMs ?? defaults.idempotencyMs,
+      }),
+    );
+  }
+
+  /** The registered type of a start request and its parsed input; coded errors otherwise. */
+  resolve(name: string, input: unknown): { type: JobType; input: unknown } {
+    const type = this.#types.get(name);
+    if (!type) throw new JobvisorError('unknown_job_type', `No handler is registered for job type "${name}"`);
+    const parsed = type.schema
+      ? parseOrThrow(type.schema, input, 'invalid_input', `Invalid input for job type "${name}"`)
+      : (input ?? null);
+    return { type, input: parsed };
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * What the supervisor counts and reports: rejected events, stalls, timeouts, subscriber errors,
+ * and the typed `rejected` / `error` events. Reports never throw into the caller.
+ */
+import type { RejectedEmit } from '../machines/job.types.js';
+import { TypedEmitter, type Unsubscribe } from './emitter.js';
+import type { EventSource, RejectionReason, SupervisorEventMap } from './types.js';
+
+export class Telemetry {
+  readonly counters = {
+    starts: 0,
+    deduplicated: 0,
+    rejected: 0,
+    stalls: 0,
+    timeouts: 0,
+    subscriberErrors: 0,
+  };
+  readonly #rejectedByReason: Partial<Record<RejectionReason, number>> = {};
+  readonly #events = new TypedEmitter<SupervisorEventMap>((error) =>
+    console.error('[jobvisor] an event listener threw:', error),
+  );
+
+  on<K extends keyof SupervisorEventMap>(
+    name: K,
+    listener: (event: SupervisorEventMap[K]) => void,
+  ): Unsubscribe {
+    return this.#events.on(name, listener);
+  }
+
+  get rejectedByReason(): Readonly<Partial<Record<RejectionReason, number>>> {
+    return { ...this.#rejectedByReason };
+  }
+
+  /** A failed attempt: counts stalls and timeouts by the error's code. */
+  attemptFailed(code: string | undefined): void {
+    if (code === 'stalled') this.counters.stalls++;
+    else if (code === 'timeout') this.counters.timeouts++;
+  }
+
+  rejected(jobId: string, jobType: string, rejection: RejectedEmit, source: EventSource): void {
+    this.counters.rejected++;
+    this.#rejectedByReason[rejection.reason] = (this.#rejectedByReason[rejection.reason] ?? 0) + 1;
+    if (this.#events.listenerCount('rejected') === 0) return;
+    const { event } = rejection;
+    this.#events.emit('rejected', {
+      jobId,
+      jobType,
+      event: event.type,
+      attempt: 'attempt' in event ? event.attempt : null,
+      state: rejection.state,
+      reason: rejection.reason,
+      source,
+      at: event.at,
+    });
+  }
+
+  subscriberFailed(error: unknown, jobId: string): void {
+    this.counters.subscriberErrors++;
+    this.error('subscriber', error, jobId);
+  }
+
+  /** Reports an error on the `error` event, or logs it when nobody listens. */
+  error(where: SupervisorEventMap['error']['where'], error: unknown, jobId?: string): void {
+    if (this.#events.listenerCount('error') === 0) {
+      console.error(`[jobvisor] ${where} error${jobId ? ` (job ${jobId})` : ''}:`, error);
+      return;
+    }
+    this.#events.emit('error', { where, jobId, error });
+  }
+}
