@@ -47,6 +47,7 @@ export const JOB_ERROR_CODES = {
   handler_crashed: 'The handler runtime failed outside the handler',
   stalled: 'No heartbeat or progress within heartbeatTimeoutMs',
   timeout: 'The attempt ran longer than timeoutMs',
+  internal_error: "The job's actor failed (a bug in jobvisor or in a provided machine action)",
 } as const;
 
 /** Throw this from a handler to fail the attempt with your own code; `retryable: false` skips retries. */

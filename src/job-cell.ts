@@ -14,7 +14,7 @@ export interface CellHooks {
   /** An accepted change: `seq` moved by one. `previous` is the status before it. */
   changed(cell: JobCell, kind: ChangeKind, previous: JobStatus): void;
   rejected(cell: JobCell, rejection: RejectedEmit, source: EventSource): void;
-  /** The actor itself failed (a bug): the facade reports it and fails the job. */
+  /** The actor itself failed (a throwing action): reported; the job then fails with `internal_error`. */
   crashed(cell: JobCell, error: unknown): void;
 }
 
@@ -38,6 +38,8 @@ export class JobCell {
   #status: JobStatus = 'pending';
   #view: JobView | undefined;
   #lastRejection: RejectedEmit | undefined;
+  /** Set when the actor crashed: the job's last words, as a failed record. */
+  #crashView: JobView | undefined;
 
   constructor(machine: JobMachine, input: JobInput, clock: Clock, hooks: CellHooks) {
     this.id = input.id;
@@ -51,7 +53,7 @@ export class JobCell {
     });
     this.#actor.subscribe({
       next: (snapshot) => this.#onSnapshot(snapshot),
-      error: (error) => this.#hooks.crashed(this, error),
+      error: (error) => this.#crash(error),
     });
     this.#seq = this.#actor.getSnapshot().context.seq;
     this.#status = statusOf(this.#actor.getSnapshot().value);
@@ -83,13 +85,9 @@ export class JobCell {
     return typeof value === 'object' && 'pending' in value && value.pending === 'queued';
   }
 
-  get isFinal(): boolean {
-    return this.#actor.getSnapshot().status !== 'active';
-  }
-
   /** The job as callers see it, built once per change (and after a heartbeat). */
   get view(): JobView {
-    return (this.#view ??= toView(this.#actor.getSnapshot(), this.#status));
+    return this.#crashView ?? (this.#view ??= toView(this.#actor.getSnapshot(), this.#status));
   }
 
   /** Sends one event; the answer says whether the job applied it. */
@@ -105,6 +103,27 @@ export class JobCell {
     this.#actor.send(event);
     const rejection = this.#lastRejection as RejectedEmit | undefined;
     return rejection?.event === event ? { accepted: false, reason: rejection.reason } : ACCEPTED;
+  }
+
+  /** A throwing action put the actor in error for good: fail the job, never the supervisor. */
+  #crash(error: unknown): void {
+    this.#hooks.crashed(this, error);
+    const previous = this.#status;
+    const before = toView(this.#actor.getSnapshot(), previous);
+    const at = Math.max(before.updatedAt, this.#actor.getSnapshot().context.at);
+    const message = error instanceof Error ? error.message : String(error);
+    this.#seq = before.seq + 1;
+    this.#status = 'failed';
+    this.#crashView = Object.freeze({
+      ...before,
+      status: 'failed',
+      seq: this.#seq,
+      updatedAt: at,
+      finishedAt: at,
+      nextRetryAt: null,
+      error: { code: 'internal_error', message: `the job's actor failed: ${message}` },
+    });
+    this.#hooks.changed(this, 'failed', previous);
   }
 
   #onSnapshot(snapshot: JobSnapshot): void {

@@ -1,0 +1,87 @@
+/** A job cell turns its actor's snapshots into changes; a crashing actor fails only its own job. */
+import { fromCallback, SimulatedClock } from 'xstate';
+import { describe, expect, it } from 'vitest';
+import { jobMachine } from '../machines/job.machine.js';
+import type { ChangeKind, JobStatus, RejectedEmit } from '../machines/job.types.js';
+import { JobCell, type CellHooks } from '../src/job-cell.js';
+import type { EventSource } from '../src/types.js';
+
+const input = {
+  id: 'job-1',
+  type: 'demo',
+  key: null,
+  input: { n: 1 },
+  retry: { maxRetries: 0, backoffMs: 10, factor: 2, maxBackoffMs: 100 },
+  heartbeatTimeoutMs: 1_000,
+  timeoutMs: null,
+  createdAt: 0,
+};
+
+function recordingHooks() {
+  const changes: { kind: ChangeKind; previous: JobStatus }[] = [];
+  const rejections: { rejection: RejectedEmit; source: EventSource }[] = [];
+  const crashes: unknown[] = [];
+  const hooks: CellHooks = {
+    changed: (_cell, kind, previous) => changes.push({ kind, previous }),
+    rejected: (_cell, rejection, source) => rejections.push({ rejection, source }),
+    crashed: (_cell, error) => crashes.push(error),
+  };
+  return { hooks, changes, rejections, crashes };
+}
+
+const idle = fromCallback(() => undefined);
+
+describe('JobCell', () => {
+  it('reports each accepted change once and each rejection with its sender', () => {
+    const { hooks, changes, rejections } = recordingHooks();
+    const cell = new JobCell(jobMachine.provide({ actors: { runHandler: idle } }), input, new SimulatedClock(), hooks);
+    cell.start();
+    expect(cell.send({ type: 'START', at: 1 }, 'supervisor')).toEqual({ accepted: true });
+    expect(cell.send({ type: 'PROGRESS', attempt: 1, percent: 50, at: 2 }, 'handler')).toEqual({ accepted: true });
+    expect(cell.send({ type: 'HEARTBEAT', attempt: 1, at: 3 }, 'handler')).toEqual({ accepted: true });
+    expect(cell.view.lastHeartbeatAt).toBe(3);
+    expect(cell.send({ type: 'PROGRESS', attempt: 1, percent: 40, at: 4 }, 'handler')).toEqual({
+      accepted: false,
+      reason: 'progress_backwards',
+    });
+    expect(changes.map((c) => c.kind)).toEqual(['started', 'progress']);
+    expect(rejections).toHaveLength(1);
+    expect(rejections[0]!.source).toBe('handler');
+    expect(cell.view).toMatchObject({ status: 'running', progress: 50, seq: 3 });
+  });
+
+  it('answers job_final once the actor is done, without touching the record', () => {
+    const { hooks, rejections } = recordingHooks();
+    const cell = new JobCell(jobMachine.provide({ actors: { runHandler: idle } }), input, new SimulatedClock(), hooks);
+    cell.start();
+    cell.send({ type: 'CANCEL', reason: 'no longer needed', at: 5 }, 'api');
+    const before = cell.view;
+    expect(cell.send({ type: 'HEARTBEAT', attempt: 0, at: 6 }, 'handler')).toEqual({ accepted: false, reason: 'job_final' });
+    expect(cell.view).toBe(before);
+    expect(rejections.map((r) => r.rejection.reason)).toEqual(['job_final']);
+  });
+
+  it('fails the job with internal_error when an action of its machine throws', () => {
+    const { hooks, changes, crashes } = recordingHooks();
+    const broken = jobMachine.provide({
+      actors: { runHandler: idle },
+      actions: {
+        recordProgress: () => {
+          throw new Error('boom');
+        },
+      },
+    });
+    const cell = new JobCell(broken, input, new SimulatedClock(), hooks);
+    cell.start();
+    cell.send({ type: 'START', at: 1 }, 'supervisor');
+    cell.send({ type: 'PROGRESS', attempt: 1, percent: 10, at: 2 }, 'handler');
+    expect(crashes).toHaveLength(1);
+    expect(changes.at(-1)).toEqual({ kind: 'failed', previous: 'running' });
+    expect(cell.status).toBe('failed');
+    expect(cell.view).toMatchObject({ status: 'failed', seq: 3, error: { code: 'internal_error' } });
+    expect(cell.send({ type: 'PROGRESS', attempt: 1, percent: 20, at: 3 }, 'handler')).toEqual({
+      accepted: false,
+      reason: 'job_final',
+    });
+  });
+});
