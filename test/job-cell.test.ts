@@ -1,8 +1,8 @@
 /** A job cell turns its actor's snapshots into changes; a crashing actor fails only its own job. */
-import { fromCallback, SimulatedClock } from 'xstate';
+import { fromCallback, SimulatedClock, type EventObject } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { jobMachine } from '../machines/job.machine.js';
-import type { ChangeKind, JobStatus, RejectedEmit } from '../machines/job.types.js';
+import type { ChangeKind, HandlerInput, JobStatus, RejectedEmit } from '../machines/job.types.js';
 import { JobCell, type CellHooks } from '../src/job-cell.js';
 import type { EventSource } from '../src/types.js';
 
@@ -29,7 +29,7 @@ function recordingHooks() {
   return { hooks, changes, rejections, crashes };
 }
 
-const idle = fromCallback(() => undefined);
+const idle = fromCallback<EventObject, HandlerInput>(() => undefined);
 
 describe('JobCell', () => {
   it('reports each accepted change once and each rejection with its sender', () => {
