@@ -1,0 +1,41 @@
+/** Helpers shared by the store adapters that filter and page in JavaScript. */
+import { JobvisorError } from '../errors.js';
+import type { JobRecord, ListQuery, Page } from './port.js';
+
+export function isLive(record: Pick<JobRecord, 'status'>): boolean {
+  return record.status === 'pending' || record.status === 'running';
+}
+
+export function matchesQuery(record: JobRecord, query: ListQuery): boolean {
+  if (query.status && !query.status.includes(record.status)) return false;
+  if (query.type !== undefined && record.type !== query.type) return false;
+  if (query.key !== undefined && record.key !== query.key) return false;
+  return true;
+}
+
+/** Cursor: `createdAt:id` of the last item of the previous page; pages are ordered by (createdAt, id). */
+export function encodeCursor(record: Pick<JobRecord, 'createdAt' | 'id'>): string {
+  return `${record.createdAt}:${record.id}`;
+}
+
+/** Reads a cursor; a malformed one is a coded `invalid_request`, never a silent first page. */
+export function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  const at = cursor.indexOf(':');
+  const createdAt = Number(cursor.slice(0, at));
+  if (at <= 0 || !Number.isFinite(createdAt) || at === cursor.length - 1) {
+    throw new JobvisorError('invalid_request', `Invalid list cursor "${cursor}"`);
+  }
+  return { createdAt, id: cursor.slice(at + 1) };
+}
+
+export function recordsAfterCursor(records: JobRecord[], query: ListQuery): Page<JobRecord> {
+  const sorted = records.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const cursor = query.after === undefined ? undefined : decodeCursor(query.after);
+  const start = cursor
+    ? sorted.findIndex((r) => r.createdAt > cursor.createdAt || (r.createdAt === cursor.createdAt && r.id > cursor.id))
+    : 0;
+  const items = start < 0 ? [] : sorted.slice(start, start + query.limit);
+  const last = items.at(-1);
+  const more = start >= 0 && start + query.limit < sorted.length;
+  return { items, next: more && last ? encodeCursor(last) : null };
+}
