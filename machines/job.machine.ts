@@ -55,6 +55,7 @@ export const jobMachine = setup({
     isProgressForward: ({ context, event }) =>
       event.type === 'PROGRESS' && isValidPercent(event.percent) && event.percent >= context.progress,
     canRetry: ({ context }) => context.retryable && context.failures <= context.retry.maxRetries,
+    wasInterrupted: ({ context }) => context.resumedFromRunning,
     awaitingRetry: ({ context }) =>
       context.deadlines.retryAt !== null && context.deadlines.retryAt > context.at,
     timeoutDue: ({ context }) =>
@@ -136,6 +137,15 @@ export const jobMachine = setup({
         watchdogAt(context),
       ),
     ),
+    recordInterruption: assign(({ context }) => ({
+      ...attemptFailed(
+        context,
+        'interrupted',
+        `attempt ${context.attempt} was running when the process stopped`,
+        context.at,
+      ),
+      resumedFromRunning: false,
+    })),
     scheduleRetry: assign(({ context }) => ({
       ...bump(context, 'retrying', context.at),
       deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: context.at + backoffDelay(context) },
@@ -199,6 +209,7 @@ export const jobMachine = setup({
     retryable: true,
     cancelReason: null,
     at: input.createdAt,
+    resumedFromRunning: false,
     ...input.restore,
   }),
   on: {
@@ -213,7 +224,10 @@ export const jobMachine = setup({
       },
       states: {
         queued: {
-          always: { guard: 'awaitingRetry', target: 'backoff' },
+          always: [
+            { guard: 'wasInterrupted', target: '#job.attemptFailed', actions: 'recordInterruption' },
+            { guard: 'awaitingRetry', target: 'backoff' },
+          ],
           on: {
             START: { target: '#job.running', actions: 'startAttempt' },
           },

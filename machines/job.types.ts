@@ -76,6 +76,8 @@ export interface JobContext {
   readonly cancelReason: string | null;
   /** The time of the last event the machine processed: its notion of "now". */
   readonly at: number;
+  /** Set on a job restored after a crash while it was running: that attempt fails as `interrupted`. */
+  readonly resumedFromRunning: boolean;
 }
 
 /** What a job machine is created from; everything else starts at its initial value. */
@@ -88,8 +90,12 @@ export interface JobInput {
   readonly heartbeatTimeoutMs: number;
   readonly timeoutMs: number | null;
   readonly createdAt: number;
-  /** Restoring a job: the fields it had (re-arms a stored retry deadline). */
-  readonly restore?: Partial<Pick<JobContext, 'attempt' | 'failures' | 'seq' | 'deadlines' | 'error'>>;
+  /**
+   * Restoring a job after a restart: the fields it had. A stored future `deadlines.retryAt`
+   * re-arms the backoff; `resumedFromRunning` fails the attempt that the crash interrupted.
+   * `at` must be the current time.
+   */
+  readonly restore?: Partial<Omit<JobContext, 'id' | 'type' | 'key' | 'input' | 'retry' | 'createdAt'>>;
 }
 
 /** Every event carries `at`: the time the supervisor's clock gave it. */

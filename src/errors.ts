@@ -13,11 +13,20 @@ export const ERROR_CODES = {
   wait_timeout: { status: 408, message: 'The job did not finish within the wait timeout' },
   wait_aborted: { status: 499, message: 'Waiting for the job was aborted' },
   shutting_down: { status: 503, message: 'The supervisor is shutting down and accepts no new jobs' },
-  store_conflict: { status: 409, message: 'The store refused a write: another writer changed the job or holds its key' },
+  store_conflict: {
+    status: 409,
+    message: 'The store refused a write: another writer changed the job or holds its key',
+  },
   store_corrupt: { status: 500, message: 'The database file is corrupt or is not a jobvisor database' },
-  store_version_unsupported: { status: 500, message: 'The database was written by a newer version of jobvisor' },
+  store_version_unsupported: {
+    status: 500,
+    message: 'The database was written by a newer version of jobvisor',
+  },
   store_locked: { status: 503, message: 'Another process holds the database' },
-  store_unavailable: { status: 503, message: 'The store cannot be opened or written (missing directory, permissions, full disk)' },
+  store_unavailable: {
+    status: 503,
+    message: 'The store cannot be opened or written (missing directory, permissions, full disk)',
+  },
   internal_error: { status: 500, message: 'An internal error occurred' },
 } as const;
 
@@ -52,6 +61,7 @@ export const JOB_ERROR_CODES = {
   handler_crashed: 'The handler runtime failed outside the handler',
   stalled: 'No heartbeat or progress within heartbeatTimeoutMs',
   timeout: 'The attempt ran longer than timeoutMs',
+  interrupted: 'The process stopped (crash, kill) while the attempt was running; retried if attempts remain',
   internal_error: "The job's actor failed (a bug in jobvisor or in a provided machine action)",
 } as const;
 

@@ -32,7 +32,10 @@ export class JobCell {
   readonly id: string;
   readonly type: string;
   readonly key: string | null;
-  readonly #actor: Actor<JobMachine>;
+  #actor: Actor<JobMachine> | undefined;
+  readonly #machine: JobMachine;
+  readonly #input: JobInput;
+  readonly #clock: Clock;
   readonly #hooks: CellHooks;
   #seq = 1;
   #status: JobStatus = 'pending';
@@ -41,30 +44,41 @@ export class JobCell {
   /** Set when the actor crashed: the job's last words, as a failed record. */
   #crashView: JobView | undefined;
 
+  /** Creating the actor is deferred to `start()`: a supervisor action must not create actors. */
   constructor(machine: JobMachine, input: JobInput, clock: Clock, hooks: CellHooks) {
     this.id = input.id;
     this.type = input.type;
     this.key = input.key;
+    this.#machine = machine;
+    this.#input = input;
+    this.#clock = clock;
     this.#hooks = hooks;
-    this.#actor = createActor(machine, { input, clock });
-    this.#actor.on('rejected', (rejection) => {
+    this.#seq = input.restore?.seq ?? 1;
+  }
+
+  /** Creates and starts the actor; a restored job may change in this step (re-armed, interrupted). */
+  start(): void {
+    if (this.#actor) return;
+    const actor = createActor(this.#machine, { input: this.#input, clock: this.#clock });
+    this.#actor = actor;
+    actor.on('rejected', (rejection) => {
       this.#lastRejection = rejection;
       this.#hooks.rejected(this, rejection, sources.get(rejection.event) ?? 'supervisor');
     });
-    this.#actor.subscribe({
+    actor.subscribe({
       next: (snapshot) => this.#onSnapshot(snapshot),
       error: (error) => this.#crash(error),
     });
-    this.#seq = this.#actor.getSnapshot().context.seq;
-    this.#status = statusOf(this.#actor.getSnapshot().value);
-  }
-
-  start(): void {
-    this.#actor.start();
+    actor.start();
   }
 
   stop(): void {
-    this.#actor.stop();
+    this.#actor?.stop();
+  }
+
+  #snapshot(): JobSnapshot {
+    this.start();
+    return this.#actor!.getSnapshot();
   }
 
   get status(): JobStatus {
@@ -76,23 +90,25 @@ export class JobCell {
   }
 
   get attempt(): number {
-    return this.#actor.getSnapshot().context.attempt;
+    return this.#snapshot().context.attempt;
   }
 
   /** Waiting for a slot (not waiting out a retry backoff). */
   get isQueued(): boolean {
+    if (!this.#actor) return true;
     const value = this.#actor.getSnapshot().value;
     return typeof value === 'object' && 'pending' in value && value.pending === 'queued';
   }
 
   /** The job as callers see it, built once per change (and after a heartbeat). */
   get view(): JobView {
+    if (!this.#actor) return (this.#view ??= initialView(this.#input));
     return this.#crashView ?? (this.#view ??= toView(this.#actor.getSnapshot(), this.#status));
   }
 
   /** Sends one event; the answer says whether the job applied it. */
   send(event: JobEvent, source: EventSource): Outcome {
-    const snapshot = this.#actor.getSnapshot();
+    const snapshot = this.#snapshot();
     if (snapshot.status !== 'active') {
       const rejection: RejectedEmit = { type: 'rejected', event, state: this.#status, reason: 'job_final' };
       this.#hooks.rejected(this, rejection, source);
@@ -100,7 +116,7 @@ export class JobCell {
     }
     sources.set(event, source);
     this.#lastRejection = undefined;
-    this.#actor.send(event);
+    this.#actor!.send(event);
     const rejection = this.#lastRejection as RejectedEmit | undefined;
     return rejection?.event === event ? { accepted: false, reason: rejection.reason } : ACCEPTED;
   }
@@ -109,8 +125,9 @@ export class JobCell {
   #crash(error: unknown): void {
     this.#hooks.crashed(this, error);
     const previous = this.#status;
-    const before = toView(this.#actor.getSnapshot(), previous);
-    const at = Math.max(before.updatedAt, this.#actor.getSnapshot().context.at);
+    const snapshot = this.#snapshot();
+    const before = toView(snapshot, previous);
+    const at = Math.max(before.updatedAt, snapshot.context.at);
     const message = error instanceof Error ? error.message : String(error);
     this.#seq = before.seq + 1;
     this.#status = 'failed';
@@ -135,6 +152,29 @@ export class JobCell {
     this.#status = statusOf(snapshot.value);
     this.#hooks.changed(this, snapshot.context.lastChange, previous);
   }
+}
+
+/** The view of a job that was just created, before its actor exists. */
+function initialView(input: JobInput): JobView {
+  return Object.freeze({
+    id: input.id,
+    key: input.key,
+    type: input.type,
+    status: 'pending',
+    progress: 0,
+    message: null,
+    attempt: 0,
+    seq: 1,
+    createdAt: input.createdAt,
+    startedAt: null,
+    updatedAt: input.createdAt,
+    finishedAt: null,
+    lastHeartbeatAt: null,
+    nextRetryAt: null,
+    input: input.input,
+    result: null,
+    error: null,
+  });
 }
 
 export function toView(snapshot: JobSnapshot, status: JobStatus): JobView {

@@ -11,6 +11,7 @@ import { supervisorMachine, type SupervisorMachine } from '../machines/superviso
 import type { Clock } from './clock.js';
 import type { Unsubscribe } from './emitter.js';
 import { JobvisorError } from './errors.js';
+import { Deque } from './deque.js';
 import { Fanout, type ChangeListener } from './fanout.js';
 import {
   jobIdSchema,
@@ -73,6 +74,8 @@ export class Supervisor {
   #resolveStopped!: () => void;
   #offset = 0;
   #interrupted = 0;
+  readonly #effects = new Deque<() => void>();
+  #draining = false;
 
   constructor(options?: SupervisorOptions) {
     this.#options = resolveOptions(options);
@@ -88,7 +91,10 @@ export class Supervisor {
     this.#jobMachine = jobMachine.provide({ actors: { runHandler: this.#runtime.actor } });
     this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
     this.#actor = createActor(this.#provideSupervisorMachine(), { clock: this.#clock });
-    this.#actor.subscribe({ error: (error) => this.#telemetry.error('internal', error) });
+    this.#actor.subscribe({
+      next: () => this.#drainEffects(),
+      error: (error) => this.#telemetry.error('internal', error),
+    });
     this.#actor.start();
   }
 
@@ -118,7 +124,9 @@ export class Supervisor {
   }
 
   get(id: string): JobView | undefined {
-    return typeof id === 'string' ? this.#registry.view(id) : undefined;
+    if (typeof id !== 'string') return undefined;
+    this.#prune();
+    return this.#registry.view(id);
   }
 
   /** Live jobs first (oldest first), then finished ones in the order they finished. */
@@ -137,6 +145,7 @@ export class Supervisor {
   async cancel(id: string, reason?: string): Promise<CancelResult> {
     parseOrThrow(jobIdSchema, id, 'invalid_request', 'Invalid job id');
     if (reason !== undefined) parseOrThrow(reasonSchema, reason, 'invalid_request', 'Invalid cancel reason');
+    this.#prune();
     const cell = this.#registry.live(id);
     if (!cell) {
       const view = this.#registry.view(id);
@@ -162,6 +171,7 @@ export class Supervisor {
 
   /** Resolves with the job once it is completed, failed or cancelled. */
   async waitFor(id: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JobView> {
+    this.#prune();
     const view = this.#registry.view(id);
     if (!view) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
     if (TERMINAL.has(view.status)) return view;
@@ -177,10 +187,11 @@ export class Supervisor {
 
   get lifecycle(): Lifecycle {
     const value = this.#actor.getSnapshot().value;
-    return typeof value === 'string' ? (value) : 'draining';
+    return typeof value === 'string' ? value : 'draining';
   }
 
   stats(): Stats {
+    this.#prune();
     return {
       lifecycle: this.lifecycle,
       jobs: this.#registry.counts,
@@ -211,6 +222,11 @@ export class Supervisor {
     return { interrupted: this.#interrupted, pending: this.#registry.counts.pending };
   }
 
+  /**
+   * The supervisor machine with its actions. An action changes the registry within the step (so
+   * the dedup check and the insert are one step); whatever it must do to job actors is deferred
+   * and run right after the step, when the supervisor's observer drains the effects.
+   */
   #provideSupervisorMachine() {
     return supervisorMachine.provide({
       actions: {
@@ -230,17 +246,35 @@ export class Supervisor {
         settleJob: ({ event }) => {
           if (event.type === 'JOB_SETTLED') this.#settle(event.jobId, event.jobType, event.wasRunning);
         },
-        dispatchQueued: () => this.#guarded(() => this.#dispatchQueued()),
-        interruptRunning: () => this.#guarded(() => this.#interruptRunning()),
-        stopAll: () => {
-          for (const cell of this.#registry.liveCells()) cell.stop();
-          this.#resolveStopped();
-        },
+        dispatchQueued: () => this.#effects.push(() => this.#dispatchQueued()),
+        interruptRunning: () => this.#effects.push(() => this.#interruptRunning()),
+        stopAll: () =>
+          this.#effects.push(() => {
+            for (const cell of this.#registry.liveCells()) cell.stop();
+            this.#resolveStopped();
+          }),
       },
       guards: {
         isDrained: () => this.#scheduler.running === 0 && this.#runtime.inflight === 0,
       },
     });
+  }
+
+  /** Runs the deferred effects in order; effects that send events may defer more. */
+  #drainEffects(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      for (let effect = this.#effects.shift(); effect; effect = this.#effects.shift()) {
+        try {
+          effect();
+        } catch (error) {
+          this.#telemetry.error('internal', error);
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
   }
 
   /** The dedup check and the insert, in one step of the supervisor's mailbox. */
@@ -282,9 +316,11 @@ export class Supervisor {
     };
     const cell = new JobCell(this.#jobMachine, input, this.#clock, this.#cellHooks);
     this.#registry.add(cell);
-    cell.start();
-    this.#publish(cell, 'created');
-    this.#scheduler.enqueue(cell);
+    this.#effects.push(() => {
+      cell.start();
+      this.#publish(cell, 'created');
+      this.#scheduler.enqueue(cell);
+    });
     return { job: cell.view, deduplicated: false };
   }
 
@@ -308,7 +344,7 @@ export class Supervisor {
     if (wasRunning) this.#scheduler.release(jobType);
     const cell = this.#registry.live(jobId);
     if (!cell) return;
-    cell.stop();
+    this.#effects.push(() => cell.stop());
     this.#registry.settle(cell, this.#types.get(jobType)?.idempotencyMs ?? 0, this.#clock.now());
     this.#prune();
   }

@@ -66,6 +66,7 @@ export class InProcessRuntime {
 
   async #run(input: HandlerInput, signal: AbortSignal, state: { finished: boolean }): Promise<void> {
     await Promise.resolve(); // run outside the job actor's step
+    if (signal.aborted) return; // the attempt ended before the handler began: it never runs
     const { jobId, attempt } = input;
     let event: DistributiveOmit<JobEvent, 'at'>;
     try {
@@ -114,6 +115,19 @@ export function toAttemptError(error: unknown): AttemptError {
   }
   return {
     code: 'handler_error',
-    message: typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error)),
+    message: typeof error === 'string' ? error : describeThrown(error),
   };
+}
+
+/** A message for a thrown non-Error value; never throws itself (circular objects, BigInt, …). */
+function describeThrown(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    try {
+      return String(value);
+    } catch {
+      return Object.prototype.toString.call(value);
+    }
+  }
 }

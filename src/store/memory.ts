@@ -4,7 +4,7 @@
  */
 import { JobvisorError } from '../errors.js';
 import type { JobRecord, JobStore, ListQuery, Page, StoredChange, StoreSnapshot } from './port.js';
-import { isLive, matchesQuery, recordsAfterCursor } from './query.js';
+import { byFinished, isLive, matchesQuery, recordsAfterCursor } from './query.js';
 
 export function memoryStore(): JobStore {
   return new MemoryStore();
@@ -20,18 +20,34 @@ class MemoryStore implements JobStore {
   async open(options: { recentLimit: number }): Promise<StoreSnapshot> {
     const all = [...this.#jobs.values()];
     const active = all.filter(isLive).sort((a, b) => a.offset - b.offset);
-    const finished = all.filter((r) => !isLive(r)).sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0));
-    return { lastOffset: this.#lastOffset, active, recent: options.recentLimit > 0 ? finished.slice(-options.recentLimit) : [] };
+    const finished = all.filter((r) => !isLive(r)).sort(byFinished);
+    return {
+      lastOffset: this.#lastOffset,
+      active,
+      recent: options.recentLimit > 0 ? finished.slice(-options.recentLimit) : [],
+    };
   }
 
   async commit(batch: readonly StoredChange[]): Promise<void> {
     // Validate the whole batch first: it applies entirely or not at all.
     const seqs = new Map<string, number>();
     const keys = new Map(this.#liveKeys);
+    let expected = this.#lastOffset + 1;
     for (const change of batch) {
+      // Offsets continue the log without gaps: a writer with a stale view of the log is refused.
+      if (change.offset !== expected) {
+        throw new JobvisorError(
+          'store_conflict',
+          `Change offset ${change.offset} does not follow the log (expected ${expected})`,
+        );
+      }
+      expected++;
       const stored = seqs.get(change.jobId) ?? this.#jobs.get(change.jobId)?.seq ?? 0;
       if (change.seq !== stored + 1) {
-        throw new JobvisorError('store_conflict', `Job ${change.jobId} is at seq ${stored}, not ${change.seq - 1}`);
+        throw new JobvisorError(
+          'store_conflict',
+          `Job ${change.jobId} is at seq ${stored}, not ${change.seq - 1}`,
+        );
       }
       const { key } = change.record;
       if (change.seq === 1 && key !== null) {
@@ -60,7 +76,10 @@ class MemoryStore implements JobStore {
   }
 
   async list(query: ListQuery): Promise<Page<JobRecord>> {
-    return recordsAfterCursor([...this.#jobs.values()].filter((r) => matchesQuery(r, query)), query);
+    return recordsAfterCursor(
+      [...this.#jobs.values()].filter((r) => matchesQuery(r, query)),
+      query,
+    );
   }
 
   async changesSince(after: number, limit: number): Promise<readonly StoredChange[]> {
@@ -74,9 +93,7 @@ class MemoryStore implements JobStore {
   }
 
   async expire(policy: { before: number; maxCount: number }): Promise<number> {
-    const finished = [...this.#jobs.values()]
-      .filter((r) => !isLive(r))
-      .sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0));
+    const finished = [...this.#jobs.values()].filter((r) => !isLive(r)).sort(byFinished);
     const excess = Math.max(0, finished.length - policy.maxCount);
     let removed = 0;
     for (const [i, record] of finished.entries()) {

@@ -13,6 +13,15 @@ export function matchesQuery(record: JobRecord, query: ListQuery): boolean {
   return true;
 }
 
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Finished jobs oldest first; ties broken by id so every adapter expires and keeps the same ones. */
+export function byFinished(a: JobRecord, b: JobRecord): number {
+  return (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || compareIds(a.id, b.id);
+}
+
 /** Cursor: `createdAt:id` of the last item of the previous page; pages are ordered by (createdAt, id). */
 export function encodeCursor(record: Pick<JobRecord, 'createdAt' | 'id'>): string {
   return `${record.createdAt}:${record.id}`;
@@ -21,18 +30,22 @@ export function encodeCursor(record: Pick<JobRecord, 'createdAt' | 'id'>): strin
 /** Reads a cursor; a malformed one is a coded `invalid_request`, never a silent first page. */
 export function decodeCursor(cursor: string): { createdAt: number; id: string } {
   const at = cursor.indexOf(':');
-  const createdAt = Number(cursor.slice(0, at));
-  if (at <= 0 || !Number.isFinite(createdAt) || at === cursor.length - 1) {
+  const head = cursor.slice(0, at);
+  const createdAt = Number(head);
+  // Number() also reads " ", "0x1f" and "1e3": accept only what encodeCursor writes.
+  if (at <= 0 || !/^-?\d+(\.\d+)?$/.test(head) || !Number.isFinite(createdAt) || at === cursor.length - 1) {
     throw new JobvisorError('invalid_request', `Invalid list cursor "${cursor}"`);
   }
   return { createdAt, id: cursor.slice(at + 1) };
 }
 
 export function recordsAfterCursor(records: JobRecord[], query: ListQuery): Page<JobRecord> {
-  const sorted = records.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const sorted = records.sort((a, b) => a.createdAt - b.createdAt || compareIds(a.id, b.id));
   const cursor = query.after === undefined ? undefined : decodeCursor(query.after);
   const start = cursor
-    ? sorted.findIndex((r) => r.createdAt > cursor.createdAt || (r.createdAt === cursor.createdAt && r.id > cursor.id))
+    ? sorted.findIndex(
+        (r) => r.createdAt > cursor.createdAt || (r.createdAt === cursor.createdAt && r.id > cursor.id),
+      )
     : 0;
   const items = start < 0 ? [] : sorted.slice(start, start + query.limit);
   const last = items.at(-1);
