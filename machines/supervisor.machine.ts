@@ -3,13 +3,16 @@
  * job registry changes. A start is an event here, so the dedup check and the insert happen in
  * one step however many starts arrive at once.
  *
- * accepting → draining (grace → aborting) → stopped
+ * starting → (recovering →) accepting → draining (grace → aborting) → stopped
+ *
+ * `recovering` loads the store and resumes its pending and running jobs; a store that cannot
+ * be opened (corrupt, locked, newer schema) stops the supervisor with that error.
  *
  * The registry itself (O(1) maps and queues) lives outside the snapshot: XState copies the
  * children map on every spawn, so jobs are not children of this machine. The actions that
  * touch the registry are named here and implemented by the facade with `.provide()`.
  */
-import { assign, setup } from 'xstate';
+import { assign, fromPromise, setup } from 'xstate';
 import type { JobvisorError } from '../src/errors.js';
 import type { ParsedStartRequest } from '../src/options.js';
 import type { StartResult } from '../src/types.js';
@@ -37,6 +40,8 @@ export type SupervisorEvent =
     }
   /** A handler promise settled: shutdown may be able to finish. */
   | { readonly type: 'HANDLER_SETTLED' }
+  /** A job type was registered: queued jobs of that type may start. */
+  | { readonly type: 'TYPE_REGISTERED'; readonly jobType: string }
   | { readonly type: 'SHUTDOWN'; readonly graceMs: number };
 
 /** Placeholder implementation: the facade provides the real one. */
@@ -47,7 +52,13 @@ export const supervisorMachine = setup({
     context: {} as SupervisorContext,
     events: {} as SupervisorEvent,
   },
+  actors: {
+    /** Opens the store and resumes its jobs. The facade provides the real implementation. */
+    recover: fromPromise<void>(async () => undefined),
+  },
   actions: {
+    markReady: provided,
+    recordRecoveryError: provided,
     admitJob: provided,
     rejectStart: provided,
     enqueueJob: provided,
@@ -61,6 +72,8 @@ export const supervisorMachine = setup({
     }),
   },
   guards: {
+    /** A durable store is configured: its jobs must be resumed before accepting starts. */
+    hasStore: () => false,
     /** No job is running and no handler promise is left. */
     isDrained: () => true,
     hasNoGrace: ({ context }) => context.graceMs === 0,
@@ -71,8 +84,22 @@ export const supervisorMachine = setup({
 }).createMachine({
   id: 'supervisor',
   context: { graceMs: 0 },
-  initial: 'accepting',
+  initial: 'starting',
   states: {
+    starting: {
+      always: [{ guard: 'hasStore', target: 'recovering' }, { target: 'accepting', actions: 'markReady' }],
+    },
+    recovering: {
+      invoke: {
+        src: 'recover',
+        onDone: { target: 'accepting', actions: ['markReady', 'dispatchQueued'] },
+        onError: { target: 'stopped', actions: 'recordRecoveryError' },
+      },
+      on: {
+        JOB_QUEUED: { actions: 'enqueueJob' },
+        JOB_SETTLED: { actions: 'settleJob' },
+      },
+    },
     accepting: {
       on: {
         START_JOB: { actions: ['admitJob', 'dispatchQueued'] },
@@ -80,6 +107,7 @@ export const supervisorMachine = setup({
         JOB_RELEASED: { actions: ['releaseSlot', 'dispatchQueued'] },
         JOB_SETTLED: { actions: ['settleJob', 'dispatchQueued'] },
         HANDLER_SETTLED: {},
+        TYPE_REGISTERED: { actions: 'dispatchQueued' },
         SHUTDOWN: { target: 'draining', actions: 'recordGrace' },
       },
     },

@@ -19,6 +19,10 @@ export type ParsedListFilter = z.output<typeof listFilterSchema>;
 export const subscribeFilterSchema = z.strictObject({
   jobId: jobIdSchema.optional(),
   type: z.string().min(1).optional(),
+  /** Replay the changes after this offset from the store, then continue live. */
+  since: z.number().int().min(0).optional(),
+  /** Called instead of a replay when the changes after `since` are past retention. */
+  onResync: z.custom<(jobs: unknown[]) => void>((v) => typeof v === 'function').optional(),
 });
 
 export function matchesList(view: JobView, filter: ParsedListFilter): boolean {

@@ -76,6 +76,11 @@ export class JobCell {
     this.#actor?.stop();
   }
 
+  /** The actor's current snapshot (starting the actor if it was not yet). */
+  get snapshot(): JobSnapshot {
+    return this.#snapshot();
+  }
+
   #snapshot(): JobSnapshot {
     this.start();
     return this.#actor!.getSnapshot();

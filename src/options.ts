@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import { isClock, systemClock, type Clock } from './clock.js';
 import { JobvisorError } from './errors.js';
+import { isJobStore, type JobStore } from './store/port.js';
 
 /** The longest delay a timer can take (setTimeout's limit, about 24.8 days). */
 export const MAX_DELAY_MS = 2 ** 31 - 1;
@@ -33,6 +34,10 @@ export const retentionSchema = z.strictObject({
   maxCount: z.number().int().min(0).default(DEFAULTS.retention.maxCount),
 });
 
+const storeSchema = z.custom<JobStore>(isJobStore, {
+  message: 'store must be a JobStore (open, commit, get, list, changesSince, firstOffset, expire, close)',
+});
+
 const clockSchema = z.custom<Clock>(isClock, {
   message: 'clock must have now(), setTimeout() and clearTimeout()',
 });
@@ -45,6 +50,8 @@ export const supervisorOptionsSchema = z.strictObject({
   retention: retentionSchema.prefault({}),
   idempotencyMs: z.number().int().min(0).default(DEFAULTS.idempotencyMs),
   clock: clockSchema.default(systemClock),
+  /** Where jobs are kept durably; none by default (the registry lives in memory only). */
+  store: storeSchema.optional(),
 });
 
 export type SupervisorOptions = z.input<typeof supervisorOptionsSchema>;

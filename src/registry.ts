@@ -94,6 +94,20 @@ export class Registry {
     }
   }
 
+  /** A finished job loaded from the store at recovery. */
+  restoreFinished(view: JobView, idempotencyUntil: number): void {
+    this.#retained.set(view.id, view);
+    this.#counts[view.status]++;
+    if (
+      view.key !== null &&
+      view.status === 'completed' &&
+      view.finishedAt !== null &&
+      idempotencyUntil > view.finishedAt
+    ) {
+      this.#recentKeys.set(view.key, { id: view.id, until: idempotencyUntil });
+    }
+  }
+
   /** Moves a key to another job (onConflict: 'replace'). */
   claimKey(cell: JobCell): void {
     if (cell.key !== null) this.#keys.set(cell.key, cell);

@@ -3,7 +3,7 @@
  * Starts go through the supervisor actor's mailbox; job events go to each job's own actor.
  */
 import { randomUUID } from 'node:crypto';
-import { createActor, type Actor } from 'xstate';
+import { createActor, fromPromise, type Actor } from 'xstate';
 import type * as z from 'zod';
 import { jobMachine, type JobMachine } from '../machines/job.machine.js';
 import type { ChangeKind, JobEvent, JobStatus, RejectedEmit } from '../machines/job.types.js';
@@ -13,6 +13,10 @@ import type { Unsubscribe } from './emitter.js';
 import { JobvisorError } from './errors.js';
 import { Deque } from './deque.js';
 import { Fanout, type ChangeListener } from './fanout.js';
+import { follow } from './follow.js';
+import { GroupCommit } from './store/group-commit.js';
+import type { JobStore } from './store/port.js';
+import { resumeInput, toRecord, toView } from './store/records.js';
 import {
   jobIdSchema,
   listFilterSchema,
@@ -72,6 +76,13 @@ export class Supervisor {
   readonly #actor: Actor<SupervisorMachine>;
   readonly #stopped: Promise<void>;
   #resolveStopped!: () => void;
+  readonly #store: JobStore | undefined;
+  readonly #commits: GroupCommit | undefined;
+  /** Settles when recovery is over: resolved, or rejected with the store's error. */
+  readonly #ready: Promise<void>;
+  #readyResult!: { resolve(): void; reject(error: unknown): void };
+  readonly #tasks = new Set<Promise<void>>();
+  #expiring: Promise<void> | undefined;
   #offset = 0;
   #interrupted = 0;
   readonly #effects = new Deque<() => void>();
@@ -85,11 +96,17 @@ export class Supervisor {
     this.#waiters = new JobWaiters(this.#clock);
     this.#scheduler = new Scheduler(
       this.#options.concurrency,
-      (type) => this.#types.get(type)?.concurrency ?? Infinity,
+      // A recovered job whose type is not registered (yet) waits: its type has no slot.
+      (type) => this.#types.get(type)?.concurrency ?? 0,
     );
     this.#runtime = new InProcessRuntime(this.#runtimeHost());
     this.#jobMachine = jobMachine.provide({ actors: { runHandler: this.#runtime.actor } });
     this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
+    this.#ready = new Promise((resolve, reject) => (this.#readyResult = { resolve, reject }));
+    this.#ready.catch(() => undefined); // observed through ready(), start() and the error event
+    this.#store = this.#options.store;
+    this.#commits =
+      this.#store && new GroupCommit(this.#store, this.#clock, (e) => this.#telemetry.error('store', e));
     this.#actor = createActor(this.#provideSupervisorMachine(), { clock: this.#clock });
     this.#actor.subscribe({
       next: () => this.#drainEffects(),
@@ -105,22 +122,34 @@ export class Supervisor {
     options: RegisterOptions<S> = {},
   ): this {
     this.#types.register(type, handler, options);
+    this.#actor.send({ type: 'TYPE_REGISTERED', jobType: type });
     return this;
   }
 
-  /** Starts a job, or returns the pending or running job that holds the same key. */
+  /** Resolves once the store is open and its jobs are resumed; rejects with the store's error. */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /**
+   * Starts a job, or returns the pending or running job that holds the same key. With a store,
+   * it answers only once the job is durable.
+   */
   async start(request: StartRequest): Promise<StartResult> {
     const parsed = parseOrThrow(startRequestSchema, request, 'invalid_request', 'Invalid start request');
     const { input } = this.#types.resolve(parsed.type, parsed.input);
+    await this.#ready;
     if (this.lifecycle === 'stopped')
       throw new JobvisorError('shutting_down', 'The supervisor has shut down');
-    return new Promise<StartResult>((resolve, reject) => {
+    const result = await new Promise<StartResult>((resolve, reject) => {
       this.#actor.send({
         type: 'START_JOB',
         request: { ...parsed, input },
-        reply: (result) => (result instanceof JobvisorError ? reject(result) : resolve(result)),
+        reply: (answer) => (answer instanceof JobvisorError ? reject(answer) : resolve(answer)),
       });
     });
+    await this.#commits?.flushed();
+    return result;
   }
 
   get(id: string): JobView | undefined {
@@ -155,6 +184,7 @@ export class Supervisor {
     const outcome = cell.send({ type: 'CANCEL', reason, at: this.#clock.now() }, 'api');
     // Sent from inside another step of this job (a subscriber cancelling): it runs when that step ends.
     if (outcome.accepted && cell.status !== 'cancelled') await Promise.resolve();
+    await this.#commits?.flushed();
     return {
       job: this.#registry.view(id) ?? cell.view,
       cancelled: outcome.accepted && cell.status === 'cancelled',
@@ -166,7 +196,23 @@ export class Supervisor {
     if (typeof listener !== 'function')
       throw new JobvisorError('invalid_request', 'The listener must be a function');
     const parsed = parseOrThrow(subscribeFilterSchema, filter, 'invalid_request', 'Invalid subscribe filter');
-    return this.#fanout.subscribe(listener, parsed);
+    const { since, onResync, ...which } = parsed;
+    if (since === undefined) return this.#fanout.subscribe(listener, which);
+    if (!this.#store || !this.#commits) {
+      throw new JobvisorError('invalid_request', 'subscribe({ since }) needs a store to replay from');
+    }
+    return follow(
+      {
+        store: this.#store,
+        commits: this.#commits,
+        fanout: this.#fanout,
+        nextOffset: this.#offset + 1,
+        currentJobs: (f) => this.list({ ...f, limit: 1_000_000 }).filter((v) => !f.jobId || v.id === f.jobId),
+        listenerFailed: (error, jobId) => this.#telemetry.subscriberFailed(error, jobId),
+        track: (task) => this.#track(task),
+      },
+      { listener, since, ...which, onResync: onResync },
+    );
   }
 
   /** Resolves with the job once it is completed, failed or cancelled. */
@@ -202,6 +248,7 @@ export class Supervisor {
       handlersAbandoned: this.#runtime.abandoned,
       ...this.#telemetry.counters,
       rejectedByReason: this.#telemetry.rejectedByReason,
+      unflushed: this.#commits?.backlog ?? 0,
     };
   }
 
@@ -229,7 +276,16 @@ export class Supervisor {
    */
   #provideSupervisorMachine() {
     return supervisorMachine.provide({
+      actors: {
+        recover: fromPromise(() => this.#recover()),
+      },
       actions: {
+        markReady: () => this.#readyResult.resolve(),
+        recordRecoveryError: ({ event }) => {
+          const error = (event as { error?: unknown }).error;
+          this.#telemetry.error('store', error);
+          this.#readyResult.reject(error);
+        },
         admitJob: ({ event }) => {
           if (event.type === 'START_JOB') event.reply(this.#guarded(() => this.#admit(event.request)));
         },
@@ -251,10 +307,11 @@ export class Supervisor {
         stopAll: () =>
           this.#effects.push(() => {
             for (const cell of this.#registry.liveCells()) cell.stop();
-            this.#resolveStopped();
+            this.#track(this.#closeStore().finally(() => this.#resolveStopped()));
           }),
       },
       guards: {
+        hasStore: () => this.#store !== undefined,
         isDrained: () => this.#scheduler.running === 0 && this.#runtime.inflight === 0,
       },
     });
@@ -350,7 +407,56 @@ export class Supervisor {
   }
 
   #prune(): void {
-    this.#registry.prune(this.#options.retention, this.#clock.now());
+    const now = this.#clock.now();
+    const removed = this.#registry.prune(this.#options.retention, now);
+    if (removed > 0 && this.#store && !this.#expiring) {
+      const store = this.#store;
+      const { maxAgeMs, maxCount } = this.#options.retention;
+      const task = (this.#commits?.flushed() ?? Promise.resolve())
+        .then(() => store.expire({ before: now - maxAgeMs, maxCount }))
+        .then(() => undefined)
+        .finally(() => (this.#expiring = undefined));
+      this.#expiring = task;
+      this.#track(task);
+    }
+  }
+
+  /** Keeps a background task until it settles (shutdown waits for it); its failure is reported. */
+  #track(task: Promise<void>): void {
+    const tracked = task.catch((error: unknown) => this.#telemetry.error('store', error));
+    this.#tasks.add(tracked);
+    void tracked.finally(() => this.#tasks.delete(tracked));
+  }
+
+  /**
+   * Opens the store and resumes its jobs: finished ones become records again, pending ones are
+   * queued in their original order, running ones fail their interrupted attempt (and retry if
+   * attempts remain). Keys of live jobs are held again; stored retry deadlines are re-armed.
+   */
+  async #recover(): Promise<void> {
+    if (!this.#store) return;
+    const snapshot = await this.#store.open({ recentLimit: this.#options.retention.maxCount });
+    const now = this.#clock.now();
+    this.#offset = snapshot.lastOffset;
+    for (const record of snapshot.recent) {
+      const idempotencyMs = this.#types.get(record.type)?.idempotencyMs ?? this.#options.idempotencyMs;
+      this.#registry.restoreFinished(toView(record), (record.finishedAt ?? now) + idempotencyMs);
+    }
+    for (const record of snapshot.active) {
+      const cell = new JobCell(this.#jobMachine, resumeInput(record, now), this.#clock, this.#cellHooks);
+      this.#registry.add(cell);
+      cell.start();
+      if (cell.isQueued) this.#scheduler.enqueue(cell);
+    }
+    await this.#commits?.flushed();
+  }
+
+  /** After the last handler: write what is left, wait for background tasks, close the store. */
+  async #closeStore(): Promise<void> {
+    if (!this.#store || !this.#commits) return;
+    await this.#commits.close();
+    for (const task of [...this.#tasks]) await task;
+    await this.#store.close();
   }
 
   readonly #cellHooks: CellHooks = {
@@ -382,11 +488,15 @@ export class Supervisor {
       this.#actor.send({ type: 'JOB_QUEUED', jobId: cell.id });
   }
 
+  /** Gives the change its offset, hands it to the store (durable by the next flush) and to subscribers. */
   #publish(cell: JobCell, kind: ChangeKind): void {
     const offset = ++this.#offset;
-    if (!this.#fanout.wants(cell.id, cell.type)) return;
+    const wanted = this.#fanout.wants(cell.id, cell.type);
+    if (!wanted && !this.#commits) return;
     const job = cell.view;
-    this.#fanout.deliver({ offset, jobId: cell.id, seq: job.seq, kind, at: job.updatedAt, job });
+    const change = { offset, jobId: cell.id, seq: job.seq, kind, at: job.updatedAt };
+    this.#commits?.append({ ...change, record: toRecord(cell.snapshot, job, offset) });
+    if (wanted) this.#fanout.deliver({ ...change, job });
   }
 
   #runtimeHost(): RuntimeHost {

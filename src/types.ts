@@ -94,6 +94,13 @@ export type Handler<I = unknown, R = unknown> = (ctx: HandlerContext<I>) => R | 
 export interface SubscribeFilter {
   readonly jobId?: string;
   readonly type?: string;
+  /**
+   * Needs a store: first replays the stored changes with `offset > since` (matching the filter),
+   * then continues live, with no gap and no duplicate at the seam.
+   */
+  readonly since?: number;
+  /** Called with the current jobs instead of a replay when the changes after `since` were expired. */
+  readonly onResync?: (jobs: JobView[]) => void;
 }
 
 export interface ListFilter {
@@ -104,7 +111,7 @@ export interface ListFilter {
   readonly limit?: number;
 }
 
-export type Lifecycle = 'accepting' | 'draining' | 'stopped';
+export type Lifecycle = 'starting' | 'recovering' | 'accepting' | 'draining' | 'stopped';
 
 export interface Stats {
   readonly lifecycle: Lifecycle;
@@ -122,6 +129,8 @@ export interface Stats {
   readonly stalls: number;
   readonly timeouts: number;
   readonly subscriberErrors: number;
+  /** Changes accepted but not yet durable in the store. */
+  readonly unflushed: number;
 }
 
 export interface ShutdownResult {
@@ -135,7 +144,7 @@ export interface ShutdownResult {
 export interface SupervisorEventMap {
   rejected: Rejection;
   error: {
-    readonly where: 'subscriber' | 'handler' | 'internal';
+    readonly where: 'subscriber' | 'handler' | 'store' | 'internal';
     readonly jobId?: string;
     readonly error: unknown;
   };

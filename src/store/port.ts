@@ -77,3 +77,20 @@ export interface JobStore {
   expire(policy: { readonly before: number; readonly maxCount: number }): Promise<number>;
   close(): Promise<void>;
 }
+
+const STORE_METHODS = [
+  'open',
+  'commit',
+  'get',
+  'list',
+  'changesSince',
+  'firstOffset',
+  'expire',
+  'close',
+] as const;
+
+export function isJobStore(value: unknown): value is JobStore {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return STORE_METHODS.every((m) => typeof v[m] === 'function');
+}

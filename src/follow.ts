@@ -1,0 +1,94 @@
+/**
+ * `subscribe(listener, { since })`: replay the stored changes after `since`, then continue live,
+ * with no gap and no duplicate at the seam. Live changes that arrive during the replay are held
+ * back and delivered after it; the replay stops just before the first of them.
+ */
+import type { ChangeListener, Fanout } from './fanout.js';
+import type { Unsubscribe } from './emitter.js';
+import type { GroupCommit } from './store/group-commit.js';
+import type { JobStore, StoredChange } from './store/port.js';
+import { toView } from './store/records.js';
+import type { JobChange, JobView } from './types.js';
+
+const PAGE = 1_000;
+
+export interface FollowContext {
+  readonly store: JobStore;
+  readonly commits: GroupCommit;
+  readonly fanout: Fanout;
+  /** The offset the next change will get. */
+  readonly nextOffset: number;
+  /** The jobs a resync shows: every job matching the filter, as it is now. */
+  currentJobs(filter: { jobId?: string; type?: string }): JobView[];
+  listenerFailed(error: unknown, jobId: string): void;
+  /** Tracks the replay so that shutdown can wait for it; failures are reported there. */
+  track(task: Promise<void>): void;
+}
+
+export interface FollowRequest {
+  readonly listener: ChangeListener;
+  readonly since: number;
+  readonly jobId?: string;
+  readonly type?: string;
+  readonly onResync?: (jobs: JobView[]) => void;
+}
+
+export function follow(ctx: FollowContext, request: FollowRequest): Unsubscribe {
+  const { listener, since, jobId, type } = request;
+  const held: JobChange[] = [];
+  let live = false;
+  let closed = false;
+  const deliver = (change: JobChange) => {
+    if (closed || change.offset <= since) return;
+    try {
+      listener(change);
+    } catch (error) {
+      ctx.listenerFailed(error, change.jobId);
+    }
+  };
+  const off = ctx.fanout.subscribe((change) => (live ? deliver(change) : held.push(change)), { jobId, type });
+  const liveFrom = ctx.nextOffset;
+  const matches = (c: StoredChange) =>
+    (jobId === undefined || c.jobId === jobId) && (type === undefined || c.record.type === type);
+
+  const replay = async () => {
+    await ctx.commits.flushed(); // every change before `liveFrom` is now in the store
+    if (since + 1 < liveFrom) {
+      const first = await ctx.store.firstOffset();
+      if (since + 1 < first) {
+        if (!closed) request.onResync?.(ctx.currentJobs({ jobId, type }));
+      } else {
+        let after = since;
+        while (!closed && after + 1 < liveFrom) {
+          const page = await ctx.store.changesSince(after, PAGE);
+          if (page.length === 0) break;
+          for (const change of page) {
+            if (change.offset >= liveFrom) break;
+            if (matches(change)) deliver(fromStored(change));
+            after = change.offset;
+          }
+          if (page.length < PAGE) break;
+        }
+      }
+    }
+    for (const change of held) deliver(change);
+    held.length = 0;
+    live = true;
+  };
+  ctx.track(replay());
+  return () => {
+    closed = true;
+    off();
+  };
+}
+
+function fromStored(change: StoredChange): JobChange {
+  return {
+    offset: change.offset,
+    jobId: change.jobId,
+    seq: change.seq,
+    kind: change.kind,
+    at: change.at,
+    job: toView(change.record),
+  };
+}

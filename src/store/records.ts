@@ -1,0 +1,77 @@
+/** Converting between a job actor's snapshot and the record a store keeps, in both directions. */
+import type { SnapshotFrom } from 'xstate';
+import type { JobMachine } from '../../machines/job.machine.js';
+import { stateName } from '../../machines/job.rejection.js';
+import type { JobInput } from '../../machines/job.types.js';
+import type { JobView } from '../types.js';
+import type { JobRecord } from './port.js';
+
+export function toRecord(snapshot: SnapshotFrom<JobMachine>, view: JobView, offset: number): JobRecord {
+  const c = snapshot.context;
+  return {
+    ...view,
+    state: view.status === 'failed' && snapshot.status === 'error' ? 'failed' : stateName(snapshot.value),
+    failures: c.failures,
+    retry: c.retry,
+    heartbeatTimeoutMs: c.heartbeatTimeoutMs,
+    timeoutMs: c.timeoutMs,
+    deadlines: c.deadlines,
+    lastChange: c.lastChange,
+    offset,
+  };
+}
+
+/** The public view of a stored record. */
+export function toView(record: JobRecord): JobView {
+  return Object.freeze({
+    id: record.id,
+    key: record.key,
+    type: record.type,
+    status: record.status,
+    progress: record.progress,
+    message: record.message,
+    attempt: record.attempt,
+    seq: record.seq,
+    createdAt: record.createdAt,
+    startedAt: record.startedAt,
+    updatedAt: record.updatedAt,
+    finishedAt: record.finishedAt,
+    lastHeartbeatAt: record.lastHeartbeatAt,
+    nextRetryAt: record.nextRetryAt,
+    input: record.input,
+    result: record.result,
+    error: record.error,
+  });
+}
+
+/**
+ * The machine input that resumes a pending or running job at time `now`. A job that was running
+ * is resumed as interrupted: its attempt fails as `interrupted` and is retried if attempts remain.
+ */
+export function resumeInput(record: JobRecord, now: number): JobInput {
+  return {
+    id: record.id,
+    type: record.type,
+    key: record.key,
+    input: record.input,
+    retry: record.retry,
+    heartbeatTimeoutMs: record.heartbeatTimeoutMs,
+    timeoutMs: record.timeoutMs,
+    createdAt: record.createdAt,
+    restore: {
+      attempt: record.attempt,
+      failures: record.failures,
+      progress: record.progress,
+      message: record.message,
+      seq: record.seq,
+      lastChange: record.lastChange,
+      startedAt: record.startedAt,
+      updatedAt: record.updatedAt,
+      lastHeartbeatAt: record.lastHeartbeatAt,
+      error: record.error,
+      deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: record.deadlines.retryAt },
+      at: now,
+      resumedFromRunning: record.status === 'running',
+    },
+  };
+}
