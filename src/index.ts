@@ -5,6 +5,8 @@ export type { ErrorCode } from './errors.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { DEFAULTS } from './options.js';
+export { memoryStore } from './store/memory.js';
+export type { JobRecord, JobStore, ListQuery, Page, StoredChange, StoreSnapshot } from './store/port.js';
 export type { SupervisorOptions, RegisterOptions, StartRequest } from './options.js';
 export type { Unsubscribe } from './emitter.js';
 export type {

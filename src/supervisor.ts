@@ -307,7 +307,12 @@ export class Supervisor {
         stopAll: () =>
           this.#effects.push(() => {
             for (const cell of this.#registry.liveCells()) cell.stop();
-            this.#track(this.#closeStore().finally(() => this.#resolveStopped()));
+            const stopped = () => this.#resolveStopped();
+            // Not tracked: closing waits for the tracked tasks, so it must not wait for itself.
+            void this.#closeStore().then(stopped, (error: unknown) => {
+              this.#telemetry.error('store', error);
+              stopped();
+            });
           }),
       },
       guards: {

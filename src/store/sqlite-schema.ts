@@ -32,7 +32,6 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX jobs_status_created ON jobs (status, created_at, id);
   CREATE INDEX jobs_type_created ON jobs (type, created_at, id);
   CREATE INDEX jobs_key_created ON jobs (key, created_at, id) WHERE key IS NOT NULL;
-  CREATE INDEX jobs_queue ON jobs ("offset") WHERE status IN ('pending', 'running');
   CREATE INDEX jobs_finished ON jobs (COALESCE(finished_at, 0), id)
     WHERE status NOT IN ('pending', 'running');
   CREATE TABLE changes (
@@ -83,7 +82,9 @@ export function prepareSchema(db: Database.Database, path: string): void {
 }
 
 const CODES: readonly (readonly [prefix: string, code: ErrorCode])[] = [
-  ['SQLITE_CONSTRAINT', 'store_conflict'],
+  // A live key or a job id already taken; other constraint failures are bugs (internal_error).
+  ['SQLITE_CONSTRAINT_UNIQUE', 'store_conflict'],
+  ['SQLITE_CONSTRAINT_PRIMARYKEY', 'store_conflict'],
   ['SQLITE_BUSY', 'store_locked'],
   ['SQLITE_LOCKED', 'store_locked'],
   ['SQLITE_CORRUPT', 'store_corrupt'],

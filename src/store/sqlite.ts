@@ -153,12 +153,11 @@ class SqliteStore implements JobStore {
       // first read so WAL runs without shared memory, and before anything is written.
       db.pragma('locking_mode = EXCLUSIVE');
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-      prepareSchema(db, path);
       // In WAL mode, NORMAL syncs only at checkpoints: a commit that returned survives a crash of
       // the process but may vanish on power loss or an OS crash. FULL syncs the WAL at every
       // commit, so a change the store accepted is durable, as the supervisor promises.
       db.pragma('synchronous = FULL');
-      db.pragma('foreign_keys = OFF');
+      prepareSchema(db, path);
       if (maxSizeBytes !== null) {
         const pageSize = db.pragma('page_size', { simple: true }) as number;
         db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxSizeBytes / pageSize))}`);
