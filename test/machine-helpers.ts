@@ -1,0 +1,410 @@
+/**
+ * Helpers for the model-based and property tests of the job machine: a real job actor on a
+ * simulated clock with a probe in place of the handler, an independent oracle of the job
+ * contract (DESIGN.md), and the expected effect of every accepted event.
+ */
+import { createActor, fromCallback, SimulatedClock, type EventObject, type SnapshotFrom } from 'xstate';
+import { expect } from 'vitest';
+import { jobMachine } from '../machines/job.machine.js';
+import type {
+  HandlerInput,
+  JobContext,
+  JobEvent,
+  JobInput,
+  RejectedEmit,
+  RejectionReason,
+  RetryPolicy,
+} from '../machines/job.types.js';
+
+export type JobSnapshot = SnapshotFrom<typeof jobMachine>;
+
+export const FINAL_STATES = ['completed', 'failed', 'cancelled'] as const;
+
+/** `{ running: 'alive' }` → `running.alive`; written here so the tests do not reuse the code under test. */
+export function nameOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const [entry] = Object.entries(value as Record<string, unknown>);
+  return entry ? `${entry[0]}.${nameOf(entry[1])}` : '';
+}
+
+export function isFinalName(name: string): boolean {
+  return (FINAL_STATES as readonly string[]).includes(name);
+}
+
+export interface JobConfig {
+  readonly heartbeatTimeoutMs: number;
+  readonly timeoutMs: number | null;
+  readonly retry: RetryPolicy;
+}
+
+export const DEFAULT_CONFIG: JobConfig = {
+  heartbeatTimeoutMs: 1_000,
+  timeoutMs: null,
+  retry: { maxRetries: 1, backoffMs: 200, factor: 2, maxBackoffMs: 10_000 },
+};
+
+export function jobInput(config: JobConfig = DEFAULT_CONFIG, extra: Partial<JobInput> = {}): JobInput {
+  return {
+    id: 'job-1',
+    type: 'report',
+    key: 'report:2026-10',
+    input: { month: '2026-10' },
+    retry: config.retry,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    timeoutMs: config.timeoutMs,
+    createdAt: 0,
+    ...extra,
+  };
+}
+
+/** What the handler probe saw: every invocation, which ones still run, and every cleanup (abort). */
+export interface HandlerProbe {
+  readonly started: HandlerInput[];
+  /** Attempts whose handler is executing (started, not cleaned up, not crashed). */
+  readonly live: Set<number>;
+  readonly aborted: number[];
+}
+
+/** Sent to the handler child to make it throw: the machine sees `xstate.error.actor.handler`. */
+export const CRASH = { type: 'CRASH' } as const;
+
+export function probeHandler(probe: HandlerProbe) {
+  return fromCallback<EventObject, HandlerInput>(({ input, receive }) => {
+    probe.started.push(input);
+    probe.live.add(input.attempt);
+    receive((event) => {
+      if (event.type === CRASH.type) {
+        probe.live.delete(input.attempt);
+        throw new Error(`handler of attempt ${input.attempt} crashed`);
+      }
+    });
+    return () => {
+      probe.live.delete(input.attempt);
+      probe.aborted.push(input.attempt);
+    };
+  });
+}
+
+export interface JobHarness {
+  readonly actor: ReturnType<typeof createJobActorOnly>;
+  readonly clock: SimulatedClock;
+  readonly probe: HandlerProbe;
+  readonly rejections: RejectedEmit[];
+  readonly errors: unknown[];
+  /** Every snapshot the actor published, in order. */
+  readonly snapshots: JobSnapshot[];
+  readonly config: JobConfig;
+}
+
+function createJobActorOnly(input: JobInput, clock: SimulatedClock, probe: HandlerProbe) {
+  return createActor(jobMachine.provide({ actors: { runHandler: probeHandler(probe) } }), { clock, input });
+}
+
+/** A started job actor on a simulated clock (set to `now` before the actor starts). */
+export function createJob(
+  config: JobConfig = DEFAULT_CONFIG,
+  options: { now?: number; input?: Partial<JobInput> } = {},
+): JobHarness {
+  const clock = new SimulatedClock();
+  if (options.now !== undefined) clock.set(options.now);
+  const probe: HandlerProbe = { started: [], live: new Set(), aborted: [] };
+  const actor = createJobActorOnly(jobInput(config, options.input), clock, probe);
+  const rejections: RejectedEmit[] = [];
+  const errors: unknown[] = [];
+  const snapshots: JobSnapshot[] = [];
+  actor.on('rejected', (rejection) => rejections.push(rejection));
+  actor.subscribe({ next: (snapshot) => snapshots.push(snapshot), error: (error) => errors.push(error) });
+  actor.start();
+  return { actor, clock, probe, rejections, errors, snapshots, config };
+}
+
+/**
+ * A step the tests can take: an event from outside (stamped with the clock's time), or
+ * something only time or the handler can cause.
+ */
+export type Step =
+  | JobEvent
+  | { readonly type: 'WATCHDOG' }
+  | { readonly type: 'BACKOFF_ELAPSED' }
+  | { readonly type: 'HANDLER_CRASH' };
+
+/** When the running attempt's watchdog fires, and as what. */
+export function watchdogOf(context: JobContext): { at: number; code: 'stalled' | 'timeout' } {
+  const { heartbeatAt, timeoutAt } = context.deadlines;
+  const at = Math.min(heartbeatAt ?? Infinity, timeoutAt ?? Infinity);
+  return { at, code: timeoutAt !== null && timeoutAt <= (heartbeatAt ?? Infinity) ? 'timeout' : 'stalled' };
+}
+
+/** The delay before retry number `failures` (1-based): backoffMs · factor^(failures-1), capped. */
+export function expectedBackoff(retry: RetryPolicy, failures: number): number {
+  let delay = retry.backoffMs;
+  for (let i = 1; i < failures; i++) delay *= retry.factor;
+  return Math.min(retry.maxBackoffMs, delay);
+}
+
+/** Applies one step to the real actor: events are sent, timers are reached with the clock. */
+export function applyStep(job: JobHarness, step: Step): void {
+  const { actor, clock } = job;
+  const context = actor.getSnapshot().context;
+  switch (step.type) {
+    case 'WATCHDOG': {
+      const { at } = watchdogOf(context);
+      expect(Number.isFinite(at)).toBe(true);
+      clock.set(Math.max(clock.now(), at));
+      return;
+    }
+    case 'BACKOFF_ELAPSED': {
+      const at = context.deadlines.retryAt;
+      expect(at).not.toBeNull();
+      clock.set(Math.max(clock.now(), at!));
+      return;
+    }
+    case 'HANDLER_CRASH': {
+      const child = actor.getSnapshot().children.handler;
+      expect(child).toBeDefined();
+      child!.send(CRASH);
+      return;
+    }
+    default:
+      actor.send(step);
+  }
+}
+
+export type Verdict =
+  { readonly accepted: true } | { readonly accepted: false; readonly reason: RejectionReason };
+
+const accept: Verdict = { accepted: true };
+const reject = (reason: RejectionReason): Verdict => ({ accepted: false, reason });
+
+/**
+ * The contract of DESIGN.md, written independently of the machine: whether `event` is accepted
+ * in `state`, and if not, why. Final states are not asked: a finished actor ignores everything.
+ */
+export function contractVerdict(state: string, context: JobContext, event: JobEvent): Verdict {
+  const running = state === 'running.alive';
+  if ('attempt' in event && event.attempt !== context.attempt) return reject('stale_attempt');
+  switch (event.type) {
+    case 'START':
+      return state === 'pending.queued' ? accept : reject('not_queued');
+    case 'CANCEL':
+      return accept;
+    case 'INTERRUPT':
+    case 'HEARTBEAT':
+    case 'COMPLETE':
+    case 'FAIL':
+      return running ? accept : reject('not_running');
+    case 'PROGRESS': {
+      if (!running) return reject('not_running');
+      const { percent } = event;
+      if (!(Number.isFinite(percent) && percent >= 0 && percent <= 100))
+        return reject('progress_out_of_range');
+      return percent >= context.progress ? accept : reject('progress_backwards');
+    }
+  }
+}
+
+const NO_DEADLINES = { heartbeatAt: null, timeoutAt: null, retryAt: null };
+
+/** Checks that `after` is what the contract says `step` does to `before` (an accepted step). */
+export function expectApplied(before: JobSnapshot, step: Step, after: JobSnapshot, config: JobConfig): void {
+  const b = before.context;
+  const a = after.context;
+  const value = nameOf(after.value);
+  // Fields no step may touch.
+  expect(a.id).toBe(b.id);
+  expect(a.createdAt).toBe(b.createdAt);
+  expect(a.attempt).toBeGreaterThanOrEqual(b.attempt);
+  expect(a.progress).toBeGreaterThanOrEqual(0);
+  expect(a.progress).toBeLessThanOrEqual(100);
+
+  const failure = (code: string, at: number | null, retryable: boolean) => {
+    const failures = b.failures + 1;
+    expect(a.failures).toBe(failures);
+    expect(a.error?.code).toBe(code);
+    expect(a.attempt).toBe(b.attempt);
+    expect(a.seq).toBe(b.seq + 1);
+    expect(a.deadlines.heartbeatAt).toBeNull();
+    expect(a.deadlines.timeoutAt).toBeNull();
+    if (retryable && failures <= config.retry.maxRetries) {
+      expect(value).toBe('pending.backoff');
+      expect(a.lastChange).toBe('retrying');
+      expect(a.finishedAt).toBeNull();
+      if (at !== null) {
+        expect(a.updatedAt).toBe(at);
+        expect(a.deadlines.retryAt).toBe(at + expectedBackoff(config.retry, failures));
+      } else {
+        expect(a.deadlines.retryAt! - a.updatedAt).toBe(expectedBackoff(config.retry, failures));
+      }
+    } else {
+      expect(value).toBe('failed');
+      expect(after.status).toBe('done');
+      expect(a.lastChange).toBe('failed');
+      expect(a.deadlines).toEqual(NO_DEADLINES);
+      if (at !== null) expect(a.finishedAt).toBe(at);
+      expect(a.finishedAt).toBe(a.updatedAt);
+    }
+  };
+
+  switch (step.type) {
+    case 'START':
+      expect(value).toBe('running.alive');
+      expect(a).toMatchObject({
+        attempt: b.attempt + 1,
+        failures: b.failures,
+        progress: 0,
+        message: null,
+        startedAt: step.at,
+        updatedAt: step.at,
+        seq: b.seq + 1,
+        lastChange: 'started',
+        deadlines: {
+          heartbeatAt: step.at + config.heartbeatTimeoutMs,
+          timeoutAt: config.timeoutMs === null ? null : step.at + config.timeoutMs,
+          retryAt: null,
+        },
+      });
+      return;
+    case 'PROGRESS':
+      expect(value).toBe('running.alive');
+      expect(a).toMatchObject({
+        attempt: b.attempt,
+        progress: step.percent,
+        message: step.message ?? b.message,
+        updatedAt: step.at,
+        lastHeartbeatAt: step.at,
+        seq: b.seq + 1,
+        lastChange: 'progress',
+        deadlines: {
+          heartbeatAt: step.at + config.heartbeatTimeoutMs,
+          timeoutAt: b.deadlines.timeoutAt,
+          retryAt: null,
+        },
+      });
+      return;
+    case 'HEARTBEAT':
+      // Not a change: seq, status and progress stay; only the watchdog moves.
+      expect(value).toBe('running.alive');
+      expect(a).toMatchObject({
+        attempt: b.attempt,
+        progress: b.progress,
+        seq: b.seq,
+        lastChange: b.lastChange,
+        updatedAt: b.updatedAt,
+        lastHeartbeatAt: step.at,
+        deadlines: {
+          heartbeatAt: step.at + config.heartbeatTimeoutMs,
+          timeoutAt: b.deadlines.timeoutAt,
+          retryAt: null,
+        },
+      });
+      return;
+    case 'COMPLETE':
+      expect(value).toBe('completed');
+      expect(after.status).toBe('done');
+      expect(a).toMatchObject({
+        attempt: b.attempt,
+        progress: 100,
+        result: step.result ?? null,
+        error: null,
+        finishedAt: step.at,
+        updatedAt: step.at,
+        seq: b.seq + 1,
+        lastChange: 'completed',
+        deadlines: NO_DEADLINES,
+      });
+      return;
+    case 'CANCEL':
+      expect(value).toBe('cancelled');
+      expect(after.status).toBe('done');
+      expect(a).toMatchObject({
+        attempt: b.attempt,
+        progress: b.progress,
+        cancelReason: step.reason ?? null,
+        finishedAt: step.at,
+        updatedAt: step.at,
+        seq: b.seq + 1,
+        lastChange: 'cancelled',
+        deadlines: NO_DEADLINES,
+      });
+      return;
+    case 'INTERRUPT':
+      expect(value).toBe('pending.queued');
+      expect(a).toMatchObject({
+        attempt: b.attempt,
+        failures: b.failures,
+        message: step.reason,
+        updatedAt: step.at,
+        seq: b.seq + 1,
+        lastChange: 'interrupted',
+        deadlines: NO_DEADLINES,
+      });
+      return;
+    case 'FAIL':
+      failure(step.error.code, step.at, step.error.retryable !== false);
+      expect(a.error?.message).toBe(step.error.message);
+      return;
+    case 'WATCHDOG': {
+      const { at, code } = watchdogOf(b);
+      failure(code, at, true);
+      return;
+    }
+    case 'HANDLER_CRASH':
+      failure('handler_crashed', null, true);
+      return;
+    case 'BACKOFF_ELAPSED':
+      expect(value).toBe('pending.queued');
+      expect(a).toMatchObject({
+        attempt: b.attempt,
+        failures: b.failures,
+        updatedAt: b.deadlines.retryAt,
+        seq: b.seq + 1,
+        lastChange: 'requeued',
+        deadlines: NO_DEADLINES,
+      });
+      return;
+  }
+}
+
+/** Invariant 6 on the probe: a handler executes exactly while the job is running its attempt. */
+export function expectHandlerMatchesState(job: JobHarness): void {
+  const snapshot = job.actor.getSnapshot();
+  if (nameOf(snapshot.value).startsWith('running')) {
+    expect([...job.probe.live]).toEqual([snapshot.context.attempt]);
+  } else {
+    expect([...job.probe.live]).toEqual([]);
+  }
+}
+
+/** Builds the event of a step kind from the actor's current context, at the clock's time. */
+export function eventFor(
+  kind: JobEvent['type'],
+  context: JobContext,
+  at: number,
+  variant: { attempt?: number; percent?: number; retryable?: boolean } = {},
+): JobEvent {
+  const attempt = variant.attempt ?? context.attempt;
+  switch (kind) {
+    case 'START':
+      return { type: 'START', at };
+    case 'PROGRESS':
+      return {
+        type: 'PROGRESS',
+        attempt,
+        percent: variant.percent ?? Math.min(100, context.progress + 10),
+        message: `step at ${at}`,
+        at,
+      };
+    case 'HEARTBEAT':
+      return { type: 'HEARTBEAT', attempt, at };
+    case 'COMPLETE':
+      return { type: 'COMPLETE', attempt, result: { rows: 42, attempt }, at };
+    case 'FAIL':
+      return variant.retryable === false
+        ? { type: 'FAIL', attempt, error: { code: 'fatal', message: 'bad input', retryable: false }, at }
+        : { type: 'FAIL', attempt, error: { code: 'boom', message: 'upstream 503' }, at };
+    case 'CANCEL':
+      return { type: 'CANCEL', reason: 'user asked', at };
+    case 'INTERRUPT':
+      return { type: 'INTERRUPT', reason: 'interrupted by shutdown', at };
+  }
+}
