@@ -61,7 +61,7 @@ describe('recovery after a crash', () => {
     const log = await store.changesSince(0, 10_000);
     expect(log.map((c) => c.offset)).toEqual(log.map((_, i) => i + 1));
     expect(log.find((c) => c.offset > lastOffsetBefore)?.offset).toBe(lastOffsetBefore + 1);
-    expectValidChangeStream(log.map((c) => ({ ...c, job: c.record })) as JobChange[]);
+    expectValidChangeStream(log.map((c) => ({ ...c, job: c.record })));
     expect(first.errors).toEqual([]);
     expect(second.errors).toEqual([]);
     await second.supervisor.shutdown({ graceMs: 0 });

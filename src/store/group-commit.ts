@@ -5,6 +5,7 @@
  * so a transient failure (a full disk that gets space back) loses nothing.
  */
 import type { Clock } from '../clock.js';
+import { JobvisorError } from '../errors.js';
 import type { JobStore, StoredChange } from './port.js';
 
 /** How long a failed batch waits before it is tried again. */
@@ -86,8 +87,10 @@ export class GroupCommit {
       if (batch.length > 0) await this.#store.commit(batch);
       for (const waiter of waiters) waiter.resolve();
     } catch (error) {
-      failed = true;
-      this.#pending = batch.concat(this.#pending);
+      // A conflict will never succeed on retry (another writer owns the job or key): report it
+      // and drop the batch. Anything else (full disk, lock) is retried after a delay.
+      failed = !(error instanceof JobvisorError && error.code === 'store_conflict');
+      if (failed) this.#pending = batch.concat(this.#pending);
       this.#onError(error);
       for (const waiter of waiters) waiter.reject(error);
     } finally {

@@ -58,10 +58,12 @@ export interface Page<T> {
 export interface JobStore {
   /** A short name for messages and metrics: `memory`, `sqlite`, … */
   readonly name: string;
-  /** Opens the store (applying migrations) and reads what recovery needs. */
+  /** Opens the store (applying migrations) and reads what recovery needs; a second call re-reads. */
   open(options: { readonly recentLimit: number }): Promise<StoreSnapshot>;
   /**
-   * Writes a batch of changes in one transaction, in offset order. A change with `seq` 1 creates
+   * Writes a batch of changes in one transaction, in offset order. Offsets continue the log
+   * without gaps (the first is the last offset + 1, each next + 1), else `store_conflict`.
+   * Records are stored as JSON: `input` and `result` must be JSON-safe. A change with `seq` 1 creates
    * its job; it fails with `store_conflict` if another live job holds the key. Any other change
    * applies only if the stored `seq` is `seq - 1` (compare-and-set), else `store_conflict`.
    * The log keeps every change; the job row keeps the latest.
