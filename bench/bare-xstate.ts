@@ -1,0 +1,62 @@
+/**
+ * Variant (c): the job machine alone. Actors of `jobMachine` with a no-op `runHandler`, driven
+ * directly with the workload's events; no supervisor, no handlers. One snapshot subscriber per
+ * actor counts changes. All N actors exist at once (as in the registry), then each runs through.
+ */
+import { createActor, fromCallback, type Actor } from 'xstate';
+import { jobMachine } from '../machines/job.machine.js';
+import type { JobInput } from '../machines/job.types.js';
+import { now } from './util.js';
+import { percents, RESULT, type Sample, type WorkloadSpec } from './workload.js';
+
+const machine = jobMachine.provide({ actors: { runHandler: fromCallback(() => undefined) } });
+
+const RETRY = Object.freeze({ maxRetries: 0, backoffMs: 1_000, factor: 2, maxBackoffMs: 300_000 });
+
+export function bareInput(id: string): JobInput {
+  return {
+    id,
+    type: 'bench',
+    key: null,
+    input: null,
+    retry: RETRY,
+    heartbeatTimeoutMs: 30_000,
+    timeoutMs: null,
+    createdAt: Date.now(),
+  };
+}
+
+export function createBareActor(id: string): Actor<typeof machine> {
+  return createActor(machine, { input: bareInput(id) });
+}
+
+export async function runBareXState(spec: WorkloadSpec): Promise<Sample> {
+  const steps = percents(spec.progressSteps);
+  let changes = 0;
+  let finished = 0;
+  const t0 = now();
+  const actors: Actor<typeof machine>[] = new Array<Actor<typeof machine>>(spec.n);
+  for (let i = 0; i < spec.n; i++) {
+    const actor = createBareActor(`job-${i}`);
+    actor.subscribe((snapshot) => {
+      changes++;
+      if (snapshot.status === 'done') finished++;
+    });
+    actors[i] = actor.start();
+  }
+  for (const actor of actors) {
+    actor.send({ type: 'START', at: Date.now() });
+    for (const percent of steps) actor.send({ type: 'PROGRESS', attempt: 1, percent, at: Date.now() });
+    actor.send({ type: 'COMPLETE', attempt: 1, result: RESULT, at: Date.now() });
+  }
+  const ms = now() - t0;
+  await Promise.resolve();
+  return { ms, jobs: finished, changes };
+}
+
+/** Started actors that stay pending: the machine's own share of a live job's memory. */
+export function createPendingActors(count: number): Actor<typeof machine>[] {
+  const actors: Actor<typeof machine>[] = [];
+  for (let i = 0; i < count; i++) actors.push(createBareActor(`job-${i}`).start());
+  return actors;
+}

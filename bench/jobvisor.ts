@@ -1,0 +1,47 @@
+/** Variant (a): the workload through jobvisor's public API (weighed in memory.ts). */
+import { createSupervisor, type HandlerContext, type Supervisor } from '../src/index.js';
+import { signal, now } from './util.js';
+import { percents, RESULT, type Sample, type WorkloadSpec } from './workload.js';
+
+async function startAll(supervisor: Supervisor, n: number): Promise<void> {
+  const starts: Promise<unknown>[] = [];
+  for (let i = 0; i < n; i++) starts.push(supervisor.start({ type: 'bench' }));
+  await Promise.all(starts);
+}
+
+/**
+ * Runs the workload; `inspect` (if given) runs after the timed part, before shutdown, while the
+ * supervisor still holds every finished job as a retained record.
+ */
+export async function runJobvisorRetaining(
+  spec: WorkloadSpec,
+  inspect?: (supervisor: Supervisor) => Promise<void>,
+): Promise<Sample> {
+  const steps = percents(spec.progressSteps);
+  const supervisor = createSupervisor({
+    concurrency: spec.concurrency,
+    retention: { maxCount: spec.n },
+  });
+  supervisor.register('bench', async (ctx: HandlerContext) => {
+    for (const percent of steps) ctx.progress(percent);
+    return RESULT;
+  });
+  let changes = 0;
+  let finished = 0;
+  const done = signal();
+  supervisor.subscribe((change) => {
+    changes++;
+    if (change.kind === 'completed' && ++finished === spec.n) done.resolve();
+    else if (change.kind === 'failed' || change.kind === 'cancelled')
+      throw new Error(`job ${change.jobId} ${change.kind}`);
+  });
+
+  const t0 = now();
+  await startAll(supervisor, spec.n);
+  await done.promise;
+  const ms = now() - t0;
+
+  if (inspect) await inspect(supervisor);
+  await supervisor.shutdown({ graceMs: 0 });
+  return { ms, jobs: finished, changes };
+}

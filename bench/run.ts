@@ -1,0 +1,161 @@
+/**
+ * `npm run bench`: the performance targets of DESIGN.md in one run. Prints tables and writes the
+ * figures to .bench/results.json. A missed goal is reported, never an exit code; a wrong count
+ * (a variant that lost a change) is an error.
+ *
+ * Env: BENCH_N, BENCH_ROUNDS, BENCH_WARMUP, BENCH_WARMUP_N, BENCH_REGISTRY_SIZES (e.g. 1000,10000),
+ * BENCH_RETAINED_SIZES, BENCH_START_BATCH, BENCH_START_BATCHES, BENCH_MEM_N, BENCH_QUICK=1.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { config } from './config.js';
+import { machineInfo } from './machine.js';
+import { bytesPerBareActor, bytesPerLiveJob } from './memory.js';
+import { measureStartCosts, type Population, type StartCost } from './registry-cost.js';
+import {
+  label,
+  machineSection,
+  memorySection,
+  startCostSection,
+  throughputSection,
+  type Goal,
+  type MemoryFigures,
+} from './report.js';
+import { measureThroughput } from './throughput.js';
+import { fmtInt, hasGc, now } from './util.js';
+import type { WorkloadSpec } from './workload.js';
+
+const log = (line = ''): void => console.log(line);
+const started = now();
+const elapsed = (): string => `${((now() - started) / 1_000).toFixed(1)} s`;
+
+function startCostGoals(costs: readonly StartCost[]): Goal[] {
+  const goals: Goal[] = [];
+  for (const population of ['live', 'retained'] as const satisfies readonly Population[]) {
+    const rows = costs.filter((c) => c.population === population).sort((a, b) => a.size - b.size);
+    const small = rows[0];
+    const large = rows.at(-1);
+    if (!small || !large || small === large) continue;
+    const value = large.usPerStart / small.usPerStart;
+    const name = `${population} ${fmtInt(large.size)} / ${fmtInt(small.size)}`;
+    goals.push({ name, value, target: '≤ 1.5×', met: value <= 1.5 });
+    goals.push({
+      name: `${name}, excl. GC pauses`,
+      value: large.exGcUsPerStart / small.exGcUsPerStart,
+      target: '',
+      met: null,
+    });
+  }
+  return goals;
+}
+
+async function main(): Promise<void> {
+  const machine = machineInfo();
+  log('jobvisor bench');
+  log(machineSection(machine, config, hasGc));
+
+  const spec: WorkloadSpec = {
+    n: config.n,
+    concurrency: config.concurrency,
+    progressSteps: config.progressSteps,
+  };
+  log();
+  log(
+    `1. Throughput: ${fmtInt(spec.n)} jobs × (START + ${spec.progressSteps} PROGRESS + COMPLETE), ` +
+      `concurrency ${spec.concurrency}, one subscriber; median of ${config.rounds} interleaved rounds`,
+  );
+  const throughput = await measureThroughput(spec, config, log);
+  const { jobvisor, baseline, bareXState } = throughput;
+  const throughputGoals: Goal[] = [
+    {
+      name: 'jobvisor / baseline',
+      value: jobvisor.jobsPerSec / baseline.jobsPerSec,
+      target: '≥ 0.050 (1/20)',
+      met: jobvisor.jobsPerSec * 20 >= baseline.jobsPerSec,
+    },
+    {
+      name: 'jobvisor / bare XState',
+      value: jobvisor.jobsPerSec / bareXState.jobsPerSec,
+      target: '≥ 0.600',
+      met: jobvisor.jobsPerSec >= 0.6 * bareXState.jobsPerSec,
+    },
+  ];
+  log();
+  log(throughputSection(throughput, throughputGoals));
+  log(`  (baseline is ${(baseline.jobsPerSec / jobvisor.jobsPerSec).toFixed(1)}× jobvisor)  [${elapsed()}]`);
+
+  log();
+  log(
+    `2. Cost per start with jobs already in the registry ` +
+      `(awaited one by one; median of ${config.startBatches} batches of ${config.startBatch})`,
+  );
+  const costs: StartCost[] = [];
+  const populations: [Population, readonly number[]][] = [
+    ['live', config.registrySizes],
+    ['retained', config.retainedSizes],
+  ];
+  for (const [population, sizes] of populations) {
+    const timing = { batch: config.startBatch, batches: config.startBatches };
+    const measured = await measureStartCosts(population, sizes, timing, (cost) =>
+      log(
+        `  ${population} ${fmtInt(cost.size)}: ${cost.usPerStart.toFixed(1)} µs per start ` +
+          `(filled in ${(cost.fillMs / 1_000).toFixed(1)} s)  [${elapsed()}]`,
+      ),
+    );
+    costs.push(...measured);
+  }
+  const costGoals = startCostGoals(costs);
+  log();
+  log(startCostSection(costs, costGoals));
+
+  log();
+  log(
+    '3. Memory: heapUsed after full GC, before and after adding the jobs (retained: median of the jobvisor rounds)',
+  );
+  const memory: MemoryFigures = {
+    liveCount: config.memoryN,
+    bytesPerLiveJob: await bytesPerLiveJob(config.memoryN),
+    retainedCount: config.n,
+    bytesPerRetainedJob: jobvisor.bytesPerRetained ?? NaN,
+    bytesPerBareActor: await bytesPerBareActor(config.memoryN),
+  };
+  log(memorySection(memory));
+
+  const goals = [...throughputGoals, ...costGoals];
+  log();
+  log(
+    `goals: ${goals
+      .filter((g) => g.met !== null)
+      .map((g) => `${g.name} ${label(g)}`)
+      .join('; ')}`,
+  );
+  log(`total ${elapsed()}`);
+
+  const results = {
+    date: new Date().toISOString(),
+    machine,
+    config,
+    gcExposed: hasGc,
+    throughput: {
+      spec,
+      variants: throughput,
+      ratios: {
+        jobvisorToBaseline: throughputGoals[0]!.value,
+        jobvisorToBareXState: throughputGoals[1]!.value,
+      },
+    },
+    startCost: costs,
+    memory,
+    goals,
+    totalSeconds: (now() - started) / 1_000,
+  };
+  const dir = new URL('../.bench/', import.meta.url);
+  await mkdir(dir, { recursive: true });
+  const file = new URL('results.json', dir);
+  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+  log(`figures written to .bench/results.json`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
