@@ -116,10 +116,13 @@ export const jobMachine = setup({
       const { at, error } = event as EventOf<'FAIL'>;
       return attemptFailed(context, error.code, error.message, at, error.retryable !== false);
     }),
-    recordHandlerCrash: assign(({ context, event }) => {
+    /** A crash carries no time: read the actor's clock when it can tell the time (the supervisor's can). */
+    recordHandlerCrash: assign(({ context, event, self }) => {
       const error = (event as { error?: unknown }).error;
       const message = error instanceof Error ? error.message : String(error);
-      return attemptFailed(context, 'handler_crashed', message, context.at);
+      const clock = (self as { clock?: { now?: () => number } }).clock;
+      const now = typeof clock?.now === 'function' ? clock.now() : context.at;
+      return attemptFailed(context, 'handler_crashed', message, Math.max(now, context.at));
     }),
     recordStall: assign(({ context }) =>
       attemptFailed(

@@ -87,7 +87,10 @@ export const supervisorMachine = setup({
   initial: 'starting',
   states: {
     starting: {
-      always: [{ guard: 'hasStore', target: 'recovering' }, { target: 'accepting', actions: 'markReady' }],
+      always: [
+        { guard: 'hasStore', target: 'recovering' },
+        { target: 'accepting', actions: 'markReady' },
+      ],
     },
     recovering: {
       invoke: {

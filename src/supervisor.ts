@@ -346,25 +346,26 @@ export class Supervisor {
     this.#telemetry.counters.starts++;
     const { key } = request;
     if (key !== undefined) {
-      const holder = this.#registry.holder(key);
+      // A holder that just finished keeps the key until its JOB_SETTLED is processed: not a holder.
+      const found = this.#registry.holder(key);
+      const holder = found && !TERMINAL.has(found.status) ? found : undefined;
       const existing = holder?.view ?? this.#registry.recent(key, now);
       if (existing && request.onConflict === 'join') {
         this.#telemetry.counters.deduplicated++;
         return { job: existing, deduplicated: true };
       }
       if (existing && request.onConflict === 'reject') {
-        throw new JobvisorError(
-          'duplicate_key',
-          `Job ${existing.id} (${existing.status}) holds key "${key}"`,
-          {
-            jobId: existing.id,
-          },
-        );
+        const message = `Job ${existing.id} (${existing.status}) holds key "${key}"`;
+        throw new JobvisorError('duplicate_key', message, { jobId: existing.id });
       }
-      holder?.send(
-        { type: 'CANCEL', reason: 'replaced by a new job with the same key', at: now },
-        'supervisor',
-      );
+      if (holder) {
+        const cancel = {
+          type: 'CANCEL',
+          reason: 'replaced by a new job with the same key',
+          at: now,
+        } as const;
+        this.#effects.push(() => holder.send(cancel, 'supervisor'));
+      }
     }
     const input = {
       id: randomUUID(),
