@@ -15,6 +15,7 @@ export type {
   JobEvent,
   JobEventType,
   JobInput,
+  JobSpec,
   JobStatus,
   RejectedEmit,
   RejectionReason,

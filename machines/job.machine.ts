@@ -25,7 +25,7 @@ function watchdogAt(context: JobContext): number {
 }
 
 export function backoffDelay(context: JobContext): number {
-  const { backoffMs, factor, maxBackoffMs } = context.retry;
+  const { backoffMs, factor, maxBackoffMs } = context.spec.retry;
   return Math.min(maxBackoffMs, backoffMs * factor ** Math.max(0, context.failures - 1));
 }
 
@@ -54,7 +54,7 @@ export const jobMachine = setup({
     isCurrentAttempt: ({ context, event }) => 'attempt' in event && event.attempt === context.attempt,
     isProgressForward: ({ context, event }) =>
       event.type === 'PROGRESS' && isValidPercent(event.percent) && event.percent >= context.progress,
-    canRetry: ({ context }) => context.retryable && context.failures <= context.retry.maxRetries,
+    canRetry: ({ context }) => context.retryable && context.failures <= context.spec.retry.maxRetries,
     wasInterrupted: ({ context }) => context.resumedFromRunning,
     awaitingRetry: ({ context }) =>
       context.deadlines.retryAt !== null && context.deadlines.retryAt > context.at,
@@ -76,8 +76,8 @@ export const jobMachine = setup({
         startedAt: at,
         lastHeartbeatAt: null,
         deadlines: {
-          heartbeatAt: at + context.heartbeatTimeoutMs,
-          timeoutAt: context.timeoutMs === null ? null : at + context.timeoutMs,
+          heartbeatAt: at + context.spec.heartbeatTimeoutMs,
+          timeoutAt: context.spec.timeoutMs === null ? null : at + context.spec.timeoutMs,
           retryAt: null,
         },
       };
@@ -89,7 +89,7 @@ export const jobMachine = setup({
         progress: percent,
         message: message ?? context.message,
         lastHeartbeatAt: at,
-        deadlines: { ...context.deadlines, heartbeatAt: at + context.heartbeatTimeoutMs },
+        deadlines: { ...context.deadlines, heartbeatAt: at + context.spec.heartbeatTimeoutMs },
       };
     }),
     /** Not a change: no `seq`, no subscriber notification; only the watchdog is re-armed. */
@@ -98,7 +98,7 @@ export const jobMachine = setup({
       return {
         at,
         lastHeartbeatAt: at,
-        deadlines: { ...context.deadlines, heartbeatAt: at + context.heartbeatTimeoutMs },
+        deadlines: { ...context.deadlines, heartbeatAt: at + context.spec.heartbeatTimeoutMs },
       };
     }),
     complete: assign(({ context, event }) => {
@@ -128,7 +128,7 @@ export const jobMachine = setup({
       attemptFailed(
         context,
         'stalled',
-        `no heartbeat or progress for ${context.heartbeatTimeoutMs} ms`,
+        `no heartbeat or progress for ${context.spec.heartbeatTimeoutMs} ms`,
         watchdogAt(context),
       ),
     ),
@@ -136,7 +136,7 @@ export const jobMachine = setup({
       attemptFailed(
         context,
         'timeout',
-        `the attempt ran longer than ${context.timeoutMs} ms`,
+        `the attempt ran longer than ${context.spec.timeoutMs} ms`,
         watchdogAt(context),
       ),
     ),
@@ -188,20 +188,22 @@ export const jobMachine = setup({
 }).createMachine({
   id: 'job',
   context: ({ input }) => ({
-    id: input.id,
-    type: input.type,
-    key: input.key,
-    input: input.input,
+    spec: {
+      id: input.id,
+      type: input.type,
+      key: input.key,
+      input: input.input,
+      retry: input.retry,
+      heartbeatTimeoutMs: input.heartbeatTimeoutMs,
+      timeoutMs: input.timeoutMs,
+      createdAt: input.createdAt,
+    },
     attempt: 0,
     failures: 0,
-    retry: input.retry,
-    heartbeatTimeoutMs: input.heartbeatTimeoutMs,
-    timeoutMs: input.timeoutMs,
     progress: 0,
     message: null,
     seq: 1,
     lastChange: 'created',
-    createdAt: input.createdAt,
     startedAt: null,
     updatedAt: input.createdAt,
     finishedAt: null,
@@ -247,10 +249,10 @@ export const jobMachine = setup({
         id: 'handler',
         src: 'runHandler',
         input: ({ context }) => ({
-          jobId: context.id,
-          type: context.type,
+          jobId: context.spec.id,
+          type: context.spec.type,
           attempt: context.attempt,
-          input: context.input,
+          input: context.spec.input,
         }),
         onError: { target: 'attemptFailed', actions: 'recordHandlerCrash' },
       },

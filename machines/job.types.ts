@@ -46,24 +46,33 @@ export interface RetryPolicy {
   readonly maxBackoffMs: number;
 }
 
-export interface JobContext {
+/** What a job is, fixed at creation. Nested so the context stays small (fast to copy). */
+export interface JobSpec {
   readonly id: string;
   readonly type: string;
   readonly key: string | null;
   readonly input: unknown;
+  readonly retry: RetryPolicy;
+  readonly heartbeatTimeoutMs: number;
+  readonly timeoutMs: number | null;
+  readonly createdAt: number;
+}
+
+/**
+ * The job's context. Keep the top level at 18 keys or fewer: XState copies it on every `assign`,
+ * and V8 turns a wider object built that way into a slow dictionary.
+ */
+export interface JobContext {
+  readonly spec: JobSpec;
   /** The current attempt, 1-based; 0 before the first START. Events are fenced by it. */
   readonly attempt: number;
   /** Attempts that ended in failure (stalled, timeout, FAIL); interruptions do not count. */
   readonly failures: number;
-  readonly retry: RetryPolicy;
-  readonly heartbeatTimeoutMs: number;
-  readonly timeoutMs: number | null;
   readonly progress: number;
   readonly message: string | null;
   /** Incremented by exactly 1 for every accepted change; 1 at creation. */
   readonly seq: number;
   readonly lastChange: ChangeKind;
-  readonly createdAt: number;
   readonly startedAt: number | null;
   readonly updatedAt: number;
   readonly finishedAt: number | null;
@@ -95,7 +104,7 @@ export interface JobInput {
    * re-arms the backoff; `resumedFromRunning` fails the attempt that the crash interrupted.
    * `at` must be the current time.
    */
-  readonly restore?: Partial<Omit<JobContext, 'id' | 'type' | 'key' | 'input' | 'retry' | 'createdAt'>>;
+  readonly restore?: Partial<Omit<JobContext, 'spec'>>;
 }
 
 /** Every event carries `at`: the time the supervisor's clock gave it. */

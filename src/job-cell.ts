@@ -184,22 +184,23 @@ function initialView(input: JobInput): JobView {
 
 export function toView(snapshot: JobSnapshot, status: JobStatus): JobView {
   const c = snapshot.context;
+  const { spec } = c;
   return Object.freeze({
-    id: c.id,
-    key: c.key,
-    type: c.type,
+    id: spec.id,
+    key: spec.key,
+    type: spec.type,
     status,
     progress: c.progress,
     message: c.message,
     attempt: c.attempt,
     seq: c.seq,
-    createdAt: c.createdAt,
+    createdAt: spec.createdAt,
     startedAt: c.startedAt,
     updatedAt: c.updatedAt,
     finishedAt: c.finishedAt,
     lastHeartbeatAt: c.lastHeartbeatAt,
     nextRetryAt: c.deadlines.retryAt,
-    input: c.input,
+    input: spec.input,
     result: c.result,
     error: c.error,
   });
