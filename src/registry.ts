@@ -4,6 +4,7 @@
  * O(records it removes)): the cost of a start does not grow with the number of jobs.
  */
 import type { JobStatus } from '../machines/job.types.js';
+import { Deque } from './deque.js';
 import type { JobCell } from './job-cell.js';
 import type { JobView } from './types.js';
 
@@ -17,6 +18,8 @@ export class Registry {
   readonly #keys = new Map<string, JobCell>();
   /** Finished jobs in the order they finished, so the oldest are first. */
   readonly #retained = new Map<string, JobView>();
+  /** The same records in finish order: pruning takes from its head in O(records removed). */
+  readonly #finishOrder = new Deque<JobView>();
   /** Keys of recently completed jobs, for the idempotency window. */
   readonly #recentKeys = new Map<string, { readonly id: string; readonly until: number }>();
   readonly #counts: Record<JobStatus, number> = {
@@ -88,6 +91,7 @@ export class Registry {
     if (cell.key !== null && this.#keys.get(cell.key) === cell) this.#keys.delete(cell.key);
     const view = cell.view;
     this.#retained.set(cell.id, view);
+    this.#finishOrder.push(view);
     if (cell.key !== null && view.status === 'completed' && idempotencyMs > 0) {
       this.#recentKeys.delete(cell.key);
       this.#recentKeys.set(cell.key, { id: cell.id, until: now + idempotencyMs });
@@ -97,6 +101,7 @@ export class Registry {
   /** A finished job loaded from the store at recovery. */
   restoreFinished(view: JobView, idempotencyUntil: number): void {
     this.#retained.set(view.id, view);
+    this.#finishOrder.push(view);
     this.#counts[view.status]++;
     if (
       view.key !== null &&
@@ -117,8 +122,11 @@ export class Registry {
   prune(policy: RetentionPolicy, now: number): number {
     let removed = 0;
     const oldest = now - policy.maxAgeMs;
-    for (const [id, view] of this.#retained) {
+    for (let view = this.#finishOrder.peek(); view; view = this.#finishOrder.peek()) {
       if (this.#retained.size <= policy.maxCount && (view.finishedAt ?? now) >= oldest) break;
+      this.#finishOrder.shift();
+      const { id } = view;
+      if (this.#retained.get(id) !== view) continue;
       this.#retained.delete(id);
       this.#counts[view.status]--;
       if (view.key !== null && this.#recentKeys.get(view.key)?.id === id) this.#recentKeys.delete(view.key);

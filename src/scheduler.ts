@@ -7,12 +7,15 @@ import { Deque } from './deque.js';
 import type { JobCell } from './job-cell.js';
 
 interface Entry {
-  readonly cell: JobCell;
+  /** Null once the job left the queue another way (cancelled): skipped when reached. */
+  cell: JobCell | null;
   readonly ticket: number;
 }
 
 export class Scheduler {
   readonly #queues = new Map<string, Deque<Entry>>();
+  /** Queued entries by job id, so a cancelled job's cell is released at once. */
+  readonly #entries = new Map<string, Entry>();
   readonly #runningByType = new Map<string, number>();
   readonly #limit: number;
   readonly #limitOf: (type: string) => number;
@@ -30,7 +33,7 @@ export class Scheduler {
     return this.#running;
   }
 
-  /** Queue entries, including ones cancelled since (they are skipped when reached). */
+  /** Jobs waiting for a slot. */
   get queued(): number {
     return this.#queued;
   }
@@ -38,8 +41,19 @@ export class Scheduler {
   enqueue(cell: JobCell): void {
     let queue = this.#queues.get(cell.type);
     if (!queue) this.#queues.set(cell.type, (queue = new Deque()));
-    queue.push({ cell, ticket: this.#ticket++ });
+    const entry: Entry = { cell, ticket: this.#ticket++ };
+    queue.push(entry);
+    this.#entries.set(cell.id, entry);
     this.#queued++;
+  }
+
+  /** Forgets a queued job that finished without starting (cancelled): its cell can be freed. */
+  remove(jobId: string): void {
+    const entry = this.#entries.get(jobId);
+    if (!entry) return;
+    entry.cell = null;
+    this.#entries.delete(jobId);
+    this.#queued--;
   }
 
   /**
@@ -59,10 +73,11 @@ export class Scheduler {
         bestTicket = head.ticket;
       }
       if (!best) return undefined;
-      const entry = best.shift()!;
+      const cell = best.shift()!.cell!;
+      this.#entries.delete(cell.id);
       this.#queued--;
-      this.#acquire(entry.cell.type);
-      return entry.cell;
+      this.#acquire(cell.type);
+      return cell;
     }
   }
 
@@ -78,9 +93,12 @@ export class Scheduler {
 
   #dropStale(queue: Deque<Entry>, isRunnable: (cell: JobCell) => boolean): Entry | undefined {
     let head = queue.peek();
-    while (head && !isRunnable(head.cell)) {
+    while (head && (head.cell === null || !isRunnable(head.cell))) {
       queue.shift();
-      this.#queued--;
+      if (head.cell !== null) {
+        this.#entries.delete(head.cell.id);
+        this.#queued--;
+      }
       head = queue.peek();
     }
     return head;

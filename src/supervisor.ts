@@ -405,6 +405,7 @@ export class Supervisor {
 
   #settle(jobId: string, jobType: string, wasRunning: boolean): void {
     if (wasRunning) this.#scheduler.release(jobType);
+    else this.#scheduler.remove(jobId);
     const cell = this.#registry.live(jobId);
     if (!cell) return;
     this.#effects.push(() => cell.stop());
