@@ -44,7 +44,8 @@ export function machineSection(machine: MachineInfo, config: Config, gc: boolean
 const TITLES: Record<VariantName, string> = {
   baseline: 'baseline (Map + lock + EventEmitter)',
   bareXState: 'bare XState (job machine only)',
-  jobvisor: 'jobvisor',
+  jobvisor: 'jobvisor (in memory)',
+  jobvisorSqlite: 'jobvisor + SQLite (every change durable)',
 };
 
 export function throughputSection(

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
       `concurrency ${spec.concurrency}, one subscriber; median of ${config.rounds} interleaved rounds`,
   );
   const throughput = await measureThroughput(spec, config, log);
-  const { jobvisor, baseline, bareXState } = throughput;
+  const { jobvisor, baseline, bareXState, jobvisorSqlite } = throughput;
   const throughputGoals: Goal[] = [
     {
       name: 'jobvisor / baseline',
@@ -77,6 +77,12 @@ async function main(): Promise<void> {
       value: jobvisor.jobsPerSec / bareXState.jobsPerSec,
       target: '≥ 0.600',
       met: jobvisor.jobsPerSec >= 0.6 * bareXState.jobsPerSec,
+    },
+    {
+      name: 'jobvisor + SQLite / in memory',
+      value: jobvisorSqlite.jobsPerSec / jobvisor.jobsPerSec,
+      target: '≥ 0.400',
+      met: jobvisorSqlite.jobsPerSec >= 0.4 * jobvisor.jobsPerSec,
     },
   ];
   log();
@@ -141,6 +147,7 @@ async function main(): Promise<void> {
       ratios: {
         jobvisorToBaseline: throughputGoals[0]!.value,
         jobvisorToBareXState: throughputGoals[1]!.value,
+        sqliteToMemory: throughputGoals[2]!.value,
       },
     },
     startCost: costs,

@@ -5,6 +5,7 @@
  */
 import { runBareXState } from './bare-xstate.js';
 import { runBaseline } from './baseline.js';
+import { runJobvisorSqlite } from './jobvisor-sqlite.js';
 import { runJobvisorWeighed } from './memory.js';
 import { collect, median } from './util.js';
 import { checkSample, type Sample, type Variant, type WorkloadSpec } from './workload.js';
@@ -13,6 +14,7 @@ export const VARIANTS = {
   baseline: runBaseline,
   bareXState: runBareXState,
   jobvisor: runJobvisorWeighed,
+  jobvisorSqlite: runJobvisorSqlite,
 } as const satisfies Record<string, Variant>;
 
 export type VariantName = keyof typeof VARIANTS;

@@ -10,36 +10,18 @@ import {
   JobvisorError,
   createSupervisor,
   type ErrorCode,
-  type HandlerContext,
   type JobChange,
 } from '../src/index.js';
 import {
-  deferred,
+  controlled,
   expectValidChangeStream,
   harness,
+  rejectionOf,
   settle,
   until,
-  type Deferred,
+  type Call,
   type Harness,
 } from './helpers.js';
-
-interface Call {
-  readonly ctx: HandlerContext;
-  readonly done: Deferred<unknown>;
-}
-
-/** A handler the test drives: each execution waits until the test resolves or rejects it. */
-function controlled(): { calls: Call[]; handler: (ctx: HandlerContext) => Promise<unknown> } {
-  const calls: Call[] = [];
-  return {
-    calls,
-    handler: (ctx) => {
-      const done = deferred<unknown>();
-      calls.push({ ctx, done });
-      return done.promise;
-    },
-  };
-}
 
 function thrownBy(fn: () => unknown): JobvisorError {
   try {
@@ -49,16 +31,6 @@ function thrownBy(fn: () => unknown): JobvisorError {
     return error as JobvisorError;
   }
   throw new Error('expected a JobvisorError to be thrown');
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<JobvisorError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(JobvisorError);
-    return error as JobvisorError;
-  }
-  throw new Error('expected the promise to reject with a JobvisorError');
 }
 
 /** The observable state a rejected call must leave untouched. */

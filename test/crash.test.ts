@@ -17,8 +17,14 @@ const child = fileURLToPath(new URL('./fixtures/crash-child.ts', import.meta.url
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-function launch(args: string[]): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', child, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function launch(args: string[]): {
+  proc: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
+  const proc = spawn(process.execPath, ['--import', 'tsx', child, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -39,66 +45,69 @@ function printed(proc: ChildProcess, marker: string): Promise<void> {
 }
 
 describe('kill -9 mid-run and restart on the same SQLite file', () => {
-  it.each([1, 2, 3])('round %i: nothing is lost, nothing runs twice at once, the log has no gap', async (round) => {
-    const dir = mkdtempSync(join(tmpdir(), 'jobvisor-crash-'));
-    dirs.push(dir);
-    const db = join(dir, 'jobs.db');
-    const execLog = join(dir, 'executions.log');
-    const startedLog = join(dir, 'started.log');
-    const args = [db, execLog, startedLog, '2000', '300'];
+  it.each([1, 2, 3])(
+    'round %i: nothing is lost, nothing runs twice at once, the log has no gap',
+    async (round) => {
+      const dir = mkdtempSync(join(tmpdir(), 'jobvisor-crash-'));
+      dirs.push(dir);
+      const db = join(dir, 'jobs.db');
+      const execLog = join(dir, 'executions.log');
+      const startedLog = join(dir, 'started.log');
+      const args = [db, execLog, startedLog, '2000', '300'];
 
-    const run = launch(['run', ...args]);
-    await printed(run.proc, 'READY');
-    // A different kill point each round: after 50, 400 or 1,000 handler executions began.
-    await printed(run.proc, `EXECUTED ${[50, 400, 1_000][round - 1]!}\n`);
-    run.proc.kill('SIGKILL');
-    expect(await run.exited).toBe(null);
+      const run = launch(['run', ...args]);
+      await printed(run.proc, 'READY');
+      // A different kill point each round: after 50, 400 or 1,000 handler executions began.
+      await printed(run.proc, `EXECUTED ${[50, 400, 1_000][round - 1]!}\n`);
+      run.proc.kill('SIGKILL');
+      expect(await run.exited).toBe(null);
 
-    const recover = launch(['recover', ...args]);
-    expect(await recover.exited, recover.output()).toBe(0);
-    const summary = JSON.parse(recover.output().trim().split('\n').at(-1)!) as { resumed: number };
-    expect(summary.resumed).toBeGreaterThan(0);
+      const recover = launch(['recover', ...args]);
+      expect(await recover.exited, recover.output()).toBe(0);
+      const summary = JSON.parse(recover.output().trim().split('\n').at(-1)!) as { resumed: number };
+      expect(summary.resumed).toBeGreaterThan(0);
 
-    const store = sqliteStore({ path: db });
-    const snapshot = await store.open({ recentLimit: 0 });
-    expect(snapshot.active).toEqual([]); // every job is final: none pending, none running
-    const all = (await store.list({ limit: 100_000 })).items;
-    const byId = new Map(all.map((job) => [job.id, job]));
+      const store = sqliteStore({ path: db });
+      const snapshot = await store.open({ recentLimit: 0 });
+      expect(snapshot.active).toEqual([]); // every job is final: none pending, none running
+      const all = (await store.list({ limit: 100_000 })).items;
+      const byId = new Map(all.map((job) => [job.id, job]));
 
-    // Every job whose start was answered (durable) exists and is final.
-    const started = readFileSync(startedLog, 'utf8').split('\n').filter(Boolean);
-    expect(started.length).toBeGreaterThan(0);
-    for (const id of started) expect(['completed', 'failed', 'cancelled']).toContain(byId.get(id)?.status);
+      // Every job whose start was answered (durable) exists and is final.
+      const started = readFileSync(startedLog, 'utf8').split('\n').filter(Boolean);
+      expect(started.length).toBeGreaterThan(0);
+      for (const id of started) expect(['completed', 'failed', 'cancelled']).toContain(byId.get(id)?.status);
 
-    // The change log: offsets 1..n without a gap; per job, seq 1..k without a gap.
-    const log = await store.changesSince(0, 1_000_000);
-    expect(log.map((c) => c.offset)).toEqual(log.map((_, i) => i + 1));
-    const seqs = new Map<string, number>();
-    for (const change of log) {
-      expect(change.seq).toBe((seqs.get(change.jobId) ?? 0) + 1);
-      seqs.set(change.jobId, change.seq);
-    }
-    for (const job of all) expect(seqs.get(job.id)).toBe(job.seq);
-    await store.close();
+      // The change log: offsets 1..n without a gap; per job, seq 1..k without a gap.
+      const log = await store.changesSince(0, 1_000_000);
+      expect(log.map((c) => c.offset)).toEqual(log.map((_, i) => i + 1));
+      const seqs = new Map<string, number>();
+      for (const change of log) {
+        expect(change.seq).toBe((seqs.get(change.jobId) ?? 0) + 1);
+        seqs.set(change.jobId, change.seq);
+      }
+      for (const job of all) expect(seqs.get(job.id)).toBe(job.seq);
+      await store.close();
 
-    // No key ever had two executions at once. The two processes never overlap in time (the
-    // second starts after the first died), so check each process's executions on their own.
-    const lines = readFileSync(execLog, 'utf8').split('\n').filter(Boolean);
-    const pids = new Set(lines.map((line) => line.split(' ')[4]));
-    expect(pids.size).toBe(2);
-    for (const pid of pids) {
-      const open = new Map<string, string>();
-      for (const line of lines) {
-        const [what, jobId, key, , linePid] = line.split(' ') as [string, string, string, string, string];
-        if (linePid !== pid || key === '-') continue;
-        if (what === 'start') {
-          expect(open.get(key), `key ${key} had two executions at once`).toBeUndefined();
-          open.set(key, jobId);
-        } else {
-          expect(open.get(key)).toBe(jobId);
-          open.delete(key);
+      // No key ever had two executions at once. The two processes never overlap in time (the
+      // second starts after the first died), so check each process's executions on their own.
+      const lines = readFileSync(execLog, 'utf8').split('\n').filter(Boolean);
+      const pids = new Set(lines.map((line) => line.split(' ')[4]));
+      expect(pids.size).toBe(2);
+      for (const pid of pids) {
+        const open = new Map<string, string>();
+        for (const line of lines) {
+          const [what, jobId, key, , linePid] = line.split(' ') as [string, string, string, string, string];
+          if (linePid !== pid || key === '-') continue;
+          if (what === 'start') {
+            expect(open.get(key), `key ${key} had two executions at once`).toBeUndefined();
+            open.set(key, jobId);
+          } else {
+            expect(open.get(key)).toBe(jobId);
+            open.delete(key);
+          }
         }
       }
-    }
-  });
+    },
+  );
 });

@@ -6,7 +6,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   JobFailure,
-  JobvisorError,
   type HandlerContext,
   type JobChange,
   type SupervisorOptions,
@@ -17,27 +16,10 @@ import {
   harness,
   settle,
   until,
-  type Deferred,
+  controlled,
+  rejectionOf,
   type Harness,
 } from './helpers.js';
-
-interface Call {
-  readonly ctx: HandlerContext;
-  readonly done: Deferred<unknown>;
-}
-
-/** A handler the test drives: each execution waits until the test resolves or rejects it. */
-function controlled(): { calls: Call[]; handler: (ctx: HandlerContext) => Promise<unknown> } {
-  const calls: Call[] = [];
-  return {
-    calls,
-    handler: (ctx) => {
-      const done = deferred<unknown>();
-      calls.push({ ctx, done });
-      return done.promise;
-    },
-  };
-}
 
 /** Runs a scenario on a fresh harness, then checks the invariants of the whole change stream. */
 async function scenario(
@@ -55,16 +37,6 @@ function changesOf(h: Harness, jobId: string): JobChange[] {
 
 function kindsOf(h: Harness, jobId: string): string[] {
   return changesOf(h, jobId).map((change) => change.kind);
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<JobvisorError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(JobvisorError);
-    return error as JobvisorError;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 describe('failure modes users hit in hand-written trackers', () => {

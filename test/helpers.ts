@@ -1,7 +1,15 @@
 /** Shared test helpers: a fresh supervisor on a simulated clock, deferred promises, change checks. */
 import { SimulatedClock } from 'xstate';
 import { expect } from 'vitest';
-import { createSupervisor, type JobChange, type Rejection, type Supervisor, type SupervisorOptions } from '../src/index.js';
+import {
+  createSupervisor,
+  JobvisorError,
+  type HandlerContext,
+  type JobChange,
+  type Rejection,
+  type Supervisor,
+  type SupervisorOptions,
+} from '../src/index.js';
 
 export interface Harness {
   readonly supervisor: Supervisor;
@@ -77,4 +85,33 @@ export function expectValidChangeStream(changes: readonly JobChange[]): void {
     }
     last.set(change.jobId, change);
   }
+}
+
+export interface Call {
+  readonly ctx: HandlerContext;
+  readonly done: Deferred<unknown>;
+}
+
+/** A handler the test drives: each execution waits until the test resolves or rejects it. */
+export function controlled(): { calls: Call[]; handler: (ctx: HandlerContext) => Promise<unknown> } {
+  const calls: Call[] = [];
+  return {
+    calls,
+    handler: (ctx) => {
+      const done = deferred<unknown>();
+      calls.push({ ctx, done });
+      return done.promise;
+    },
+  };
+}
+
+/** The coded error a promise rejects with (fails the test if it resolves or rejects with something else). */
+export async function rejectionOf(promise: Promise<unknown>): Promise<JobvisorError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(JobvisorError);
+    return error as JobvisorError;
+  }
+  throw new Error('expected the promise to reject with a JobvisorError');
 }

@@ -34,10 +34,17 @@ const idle = fromCallback<EventObject, HandlerInput>(() => undefined);
 describe('JobCell', () => {
   it('reports each accepted change once and each rejection with its sender', () => {
     const { hooks, changes, rejections } = recordingHooks();
-    const cell = new JobCell(jobMachine.provide({ actors: { runHandler: idle } }), input, new SimulatedClock(), hooks);
+    const cell = new JobCell(
+      jobMachine.provide({ actors: { runHandler: idle } }),
+      input,
+      new SimulatedClock(),
+      hooks,
+    );
     cell.start();
     expect(cell.send({ type: 'START', at: 1 }, 'supervisor')).toEqual({ accepted: true });
-    expect(cell.send({ type: 'PROGRESS', attempt: 1, percent: 50, at: 2 }, 'handler')).toEqual({ accepted: true });
+    expect(cell.send({ type: 'PROGRESS', attempt: 1, percent: 50, at: 2 }, 'handler')).toEqual({
+      accepted: true,
+    });
     expect(cell.send({ type: 'HEARTBEAT', attempt: 1, at: 3 }, 'handler')).toEqual({ accepted: true });
     expect(cell.view.lastHeartbeatAt).toBe(3);
     expect(cell.send({ type: 'PROGRESS', attempt: 1, percent: 40, at: 4 }, 'handler')).toEqual({
@@ -52,11 +59,19 @@ describe('JobCell', () => {
 
   it('answers job_final once the actor is done, without touching the record', () => {
     const { hooks, rejections } = recordingHooks();
-    const cell = new JobCell(jobMachine.provide({ actors: { runHandler: idle } }), input, new SimulatedClock(), hooks);
+    const cell = new JobCell(
+      jobMachine.provide({ actors: { runHandler: idle } }),
+      input,
+      new SimulatedClock(),
+      hooks,
+    );
     cell.start();
     cell.send({ type: 'CANCEL', reason: 'no longer needed', at: 5 }, 'api');
     const before = cell.view;
-    expect(cell.send({ type: 'HEARTBEAT', attempt: 0, at: 6 }, 'handler')).toEqual({ accepted: false, reason: 'job_final' });
+    expect(cell.send({ type: 'HEARTBEAT', attempt: 0, at: 6 }, 'handler')).toEqual({
+      accepted: false,
+      reason: 'job_final',
+    });
     expect(cell.view).toBe(before);
     expect(rejections.map((r) => r.rejection.reason)).toEqual(['job_final']);
   });

@@ -8,7 +8,12 @@ import { createSupervisor, memoryStore, type JobChange, type JobStore } from '..
 import { deferred, expectValidChangeStream, settle, until } from './helpers.js';
 
 function supervisorOn(store: JobStore, clock = new SimulatedClock()) {
-  const supervisor = createSupervisor({ store, clock, concurrency: 1, retries: { max: 1, backoffMs: 1_000 } });
+  const supervisor = createSupervisor({
+    store,
+    clock,
+    concurrency: 1,
+    retries: { max: 1, backoffMs: 1_000 },
+  });
   const errors: unknown[] = [];
   supervisor.on('error', (e) => errors.push(e.error));
   return { supervisor, clock, errors };

@@ -4,8 +4,9 @@
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rejectionOf } from './helpers.js';
 import type { ChangeKind } from '../machines/job.types.js';
-import { JobvisorError, type ErrorCode } from '../src/errors.js';
+import type { ErrorCode } from '../src/errors.js';
 import type { JobRecord, JobStore, ListQuery, StoredChange, StoreSnapshot } from '../src/store/port.js';
 
 export interface StoreHandle {
@@ -181,19 +182,8 @@ export class Writer {
   }
 }
 
-/** The coded error a promise rejects with (fails the test if it resolves or throws something else). */
-export async function rejection(promise: Promise<unknown>): Promise<JobvisorError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(JobvisorError);
-    return error as JobvisorError;
-  }
-  throw new Error('expected the promise to reject');
-}
-
 async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
-  expect((await rejection(promise)).code).toBe(code);
+  expect((await rejectionOf(promise)).code).toBe(code);
 }
 
 const isLive = (r: Pick<JobRecord, 'status'>) => r.status === 'pending' || r.status === 'running';

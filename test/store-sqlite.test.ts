@@ -12,7 +12,8 @@ import { sqliteStore, type SqliteStoreOptions } from '../src/sqlite.js';
 import type { ErrorCode } from '../src/errors.js';
 import type { JobStore } from '../src/store/port.js';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../src/store/sqlite-schema.js';
-import { describeStoreContract, rejection, Writer } from './store-contract.js';
+import { describeStoreContract, Writer } from './store-contract.js';
+import { rejectionOf as rejection } from './helpers.js';
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'jobvisor-sqlite-'));
 
