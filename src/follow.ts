@@ -52,6 +52,17 @@ export function follow(ctx: FollowContext, request: FollowRequest): Unsubscribe 
     (jobId === undefined || c.jobId === jobId) && (type === undefined || c.record.type === type);
 
   const replay = async () => {
+    try {
+      await replayStored();
+    } finally {
+      // Even after a failed replay (reported by `track`), the subscription goes live: held
+      // changes are delivered and nothing piles up.
+      for (const change of held) deliver(change);
+      held.length = 0;
+      live = true;
+    }
+  };
+  const replayStored = async () => {
     await ctx.commits.flushed(); // every change before `liveFrom` is now in the store
     if (since + 1 < liveFrom) {
       const first = await ctx.store.firstOffset();
@@ -71,9 +82,6 @@ export function follow(ctx: FollowContext, request: FollowRequest): Unsubscribe 
         }
       }
     }
-    for (const change of held) deliver(change);
-    held.length = 0;
-    live = true;
   };
   ctx.track(replay());
   return () => {
