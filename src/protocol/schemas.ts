@@ -1,0 +1,163 @@
+/**
+ * The wire protocol: one zod schema per HTTP body and WebSocket message, the single source of
+ * truth for the server (validation) and the client SDK (types and parsing). The client imports
+ * only this folder, never server or supervisor internals.
+ */
+import * as z from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Limits the server enforces (and documents). */
+export const LIMITS = Object.freeze({
+  maxBodyBytes: 1_048_576,
+  maxFrameBytes: 1_048_576,
+  maxJobIds: 1_000,
+});
+
+export const jobStatusSchema = z.enum(['pending', 'running', 'completed', 'failed', 'cancelled']);
+
+export const changeKindSchema = z.enum([
+  'created',
+  'started',
+  'progress',
+  'retrying',
+  'requeued',
+  'interrupted',
+  'completed',
+  'failed',
+  'cancelled',
+]);
+
+export const jobViewSchema = z.object({
+  id: z.string(),
+  key: z.string().nullable(),
+  type: z.string(),
+  status: jobStatusSchema,
+  progress: z.number(),
+  message: z.string().nullable(),
+  attempt: z.number(),
+  seq: z.number(),
+  createdAt: z.number(),
+  startedAt: z.number().nullable(),
+  updatedAt: z.number(),
+  finishedAt: z.number().nullable(),
+  lastHeartbeatAt: z.number().nullable(),
+  nextRetryAt: z.number().nullable(),
+  input: z.unknown(),
+  result: z.unknown(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+export type WireJob = z.infer<typeof jobViewSchema>;
+
+export const jobChangeSchema = z.object({
+  offset: z.number(),
+  jobId: z.string(),
+  seq: z.number(),
+  kind: changeKindSchema,
+  at: z.number(),
+  job: jobViewSchema,
+});
+export type WireChange = z.infer<typeof jobChangeSchema>;
+
+/** Every error on the wire: a code from the README's table, a message, and details (zod issues for 400s). */
+export const errorBodySchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+// ---- HTTP -----------------------------------------------------------------------------------
+
+/** POST /jobs */
+export const createJobBodySchema = z.strictObject({
+  type: z.string().min(1).max(200),
+  input: z.unknown().optional(),
+  key: z.string().min(1).max(500).optional(),
+  onConflict: z.enum(['join', 'reject', 'replace']).optional(),
+});
+export type CreateJobBody = z.infer<typeof createJobBodySchema>;
+
+/** 201 (created) or 200 (deduplicated) answer of POST /jobs. */
+export const createJobAnswerSchema = z.object({ job: jobViewSchema, deduplicated: z.boolean() });
+
+/** POST /jobs/:id/cancel */
+export const cancelBodySchema = z.strictObject({ reason: z.string().max(1_000).optional() });
+export const cancelAnswerSchema = z.object({ job: jobViewSchema, cancelled: z.boolean() });
+
+/** GET /jobs?status=running,pending&type=report&key=k&limit=100&after=cursor */
+export const listQuerySchema = z.strictObject({
+  status: z
+    .string()
+    .transform((s) => s.split(','))
+    .pipe(z.array(jobStatusSchema))
+    .optional(),
+  type: z.string().min(1).max(200).optional(),
+  key: z.string().min(1).max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  after: z.string().min(1).max(1_000).optional(),
+});
+export const listAnswerSchema = z.object({ jobs: z.array(jobViewSchema), next: z.string().nullable() });
+
+/** GET /jobs/:id/changes?since=0&limit=1000 */
+export const changesQuerySchema = z.strictObject({
+  since: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
+});
+export const changesAnswerSchema = z.object({ changes: z.array(jobChangeSchema) });
+
+// ---- WebSocket ------------------------------------------------------------------------------
+
+/** What a subscription follows: one job, a list of jobs, a type, or everything. */
+export const topicSchema = z.union([
+  z.strictObject({ jobId: z.string().min(1).max(200) }),
+  z.strictObject({ jobIds: z.array(z.string().min(1).max(200)).min(1).max(LIMITS.maxJobIds) }),
+  z.strictObject({ type: z.string().min(1).max(200) }),
+  z.strictObject({ all: z.literal(true) }),
+]);
+export type Topic = z.infer<typeof topicSchema>;
+
+/** Client → server. Every command carries a correlation `id`, echoed in the answer. */
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('subscribe'),
+    id: z.string().min(1).max(100),
+    topic: topicSchema,
+    /** Resume: replay the changes after this offset (or get a resync when they are gone). */
+    since: z.number().int().min(0).optional(),
+  }),
+  z.strictObject({ type: z.literal('unsubscribe'), id: z.string().min(1).max(100), subscription: z.string() }),
+  z.strictObject({ type: z.literal('start'), id: z.string().min(1).max(100), job: createJobBodySchema }),
+  z.strictObject({
+    type: z.literal('cancel'),
+    id: z.string().min(1).max(100),
+    jobId: z.string().min(1).max(200),
+    reason: z.string().max(1_000).optional(),
+  }),
+]);
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+
+/** Server → client. */
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('hello'), protocol: z.literal(PROTOCOL_VERSION), offset: z.number() }),
+  /** Answer to a command, with the command's `id`. */
+  z.object({ type: z.literal('reply'), id: z.string(), result: z.unknown() }),
+  z.object({ type: z.literal('error'), id: z.string().nullable(), error: errorBodySchema.shape.error }),
+  /** First message of a subscription (and of a resync): the current jobs of the topic. */
+  z.object({
+    type: z.literal('snapshot'),
+    subscription: z.string(),
+    offset: z.number(),
+    jobs: z.array(jobViewSchema),
+    resync: z.boolean(),
+  }),
+  z.object({ type: z.literal('change'), subscription: z.string(), change: jobChangeSchema }),
+]);
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+
+/** WebSocket close codes the server uses (4000–4999 are application codes). */
+export const CLOSE_CODES = Object.freeze({
+  unauthorized: 4401,
+  /** The client fell too far behind: reconnect with `since` to resume. */
+  tooSlow: 4008,
+  tooLarge: 1009,
+  shuttingDown: 1001,
+});
