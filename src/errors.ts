@@ -28,6 +28,10 @@ export const ERROR_CODES = {
     message: 'The store cannot be opened or written (missing directory, permissions, full disk)',
   },
   internal_error: { status: 500, message: 'An internal error occurred' },
+  not_found: { status: 404, message: 'No such route' },
+  method_not_allowed: { status: 405, message: 'The route does not accept this method' },
+  unauthorized: { status: 401, message: 'A valid bearer token is required' },
+  payload_too_large: { status: 413, message: 'The request body or message is too large' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

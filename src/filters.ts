@@ -25,6 +25,11 @@ export const subscribeFilterSchema = z.strictObject({
   onResync: z.custom<(jobs: unknown[]) => void>((v) => typeof v === 'function').optional(),
 });
 
+export const historySchema = z.strictObject({
+  since: z.number().int().min(0).default(0),
+  limit: z.number().int().min(1).max(100_000).default(1_000),
+});
+
 export function matchesList(view: JobView, filter: ParsedListFilter): boolean {
   const { status, type, key } = filter;
   if (

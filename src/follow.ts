@@ -90,7 +90,27 @@ export function follow(ctx: FollowContext, request: FollowRequest): Unsubscribe 
   };
 }
 
-function fromStored(change: StoredChange): JobChange {
+/** One job's stored changes after `after`: the store's own index, or a filtered scan of the log. */
+export async function readHistory(
+  store: JobStore,
+  jobId: string,
+  after: number,
+  limit: number,
+): Promise<readonly StoredChange[]> {
+  if (store.changesOf) return store.changesOf(jobId, after, limit);
+  const out: StoredChange[] = [];
+  for (;;) {
+    const page = await store.changesSince(after, PAGE);
+    for (const change of page) {
+      if (change.jobId === jobId) out.push(change);
+      if (out.length >= limit) return out;
+    }
+    if (page.length < PAGE) return out;
+    after = page.at(-1)!.offset;
+  }
+}
+
+export function fromStored(change: StoredChange): JobChange {
   return {
     offset: change.offset,
     jobId: change.jobId,

@@ -15,6 +15,7 @@ export type {
   EventSource,
   Handler,
   HandlerContext,
+  HandlerDurations,
   JobChange,
   JobErrorInfo,
   JobStatus,

@@ -13,11 +13,12 @@ import type { Unsubscribe } from './emitter.js';
 import { JobvisorError } from './errors.js';
 import { Deque } from './deque.js';
 import { Fanout, type ChangeListener } from './fanout.js';
-import { follow } from './follow.js';
+import { follow, fromStored, readHistory } from './follow.js';
 import { GroupCommit } from './store/group-commit.js';
 import type { JobStore } from './store/port.js';
 import { resumeInput, toRecord, toView } from './store/records.js';
 import {
+  historySchema,
   jobIdSchema,
   listFilterSchema,
   matchesList,
@@ -44,6 +45,7 @@ import { Telemetry } from './telemetry.js';
 import type {
   CancelResult,
   Handler,
+  JobChange,
   JobView,
   Lifecycle,
   ListFilter,
@@ -215,6 +217,26 @@ export class Supervisor {
     );
   }
 
+  /** The offset of the latest change (0 before the first): what `subscribe({ since })` resumes from. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /**
+   * The stored change history of one job (needs a store): its changes with `offset > since`,
+   * oldest first, at most `limit`. Changes not yet written are flushed first.
+   */
+  async history(jobId: string, options: { since?: number; limit?: number } = {}): Promise<JobChange[]> {
+    parseOrThrow(jobIdSchema, jobId, 'invalid_request', 'Invalid job id');
+    const { since, limit } = parseOrThrow(historySchema, options, 'invalid_request', 'Invalid history options');
+    if (!this.#store || !this.#commits) {
+      throw new JobvisorError('invalid_request', 'history() needs a store to read the change log from');
+    }
+    await this.#commits.flushed();
+    const stored = await readHistory(this.#store, jobId, since, limit);
+    return stored.map(fromStored);
+  }
+
   /** Resolves with the job once it is completed, failed or cancelled. */
   async waitFor(id: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JobView> {
     this.#prune();
@@ -249,6 +271,8 @@ export class Supervisor {
       ...this.#telemetry.counters,
       rejectedByReason: this.#telemetry.rejectedByReason,
       unflushed: this.#commits?.backlog ?? 0,
+      offset: this.#offset,
+      handlerDurations: this.#telemetry.handlerDurations,
     };
   }
 
@@ -513,6 +537,7 @@ export class Supervisor {
       dispatch: (jobId, partial) => this.#dispatch(jobId, { ...partial, at: this.#clock.now() }),
       settled: () => this.#actor.send({ type: 'HANDLER_SETTLED' }),
       reportError: (jobId, error) => this.#telemetry.error('handler', error, jobId),
+      handlerFinished: (_type, ms) => this.#telemetry.handlerFinished(ms),
     };
   }
 

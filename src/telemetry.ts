@@ -4,7 +4,12 @@
  */
 import type { RejectedEmit } from '../machines/job.types.js';
 import { TypedEmitter, type Unsubscribe } from './emitter.js';
-import type { EventSource, RejectionReason, SupervisorEventMap } from './types.js';
+import type { EventSource, HandlerDurations, RejectionReason, SupervisorEventMap } from './types.js';
+
+/** Upper bounds (ms) of the handler-duration histogram buckets; the last bucket is +Inf. */
+export const HANDLER_DURATION_BUCKETS_MS: readonly number[] = Object.freeze([
+  5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000,
+]);
 
 export class Telemetry {
   readonly counters = {
@@ -15,6 +20,9 @@ export class Telemetry {
     timeouts: 0,
     subscriberErrors: 0,
   };
+  /** Per bucket of HANDLER_DURATION_BUCKETS_MS, plus one for +Inf (not cumulative). */
+  readonly #durationCounts = new Array<number>(HANDLER_DURATION_BUCKETS_MS.length + 1).fill(0);
+  #durationSumMs = 0;
   readonly #rejectedByReason: Partial<Record<RejectionReason, number>> = {};
   readonly #events = new TypedEmitter<SupervisorEventMap>((error) =>
     console.error('[jobvisor] an event listener threw:', error),
@@ -29,6 +37,23 @@ export class Telemetry {
 
   get rejectedByReason(): Readonly<Partial<Record<RejectionReason, number>>> {
     return { ...this.#rejectedByReason };
+  }
+
+  get handlerDurations(): HandlerDurations {
+    return {
+      bucketsMs: HANDLER_DURATION_BUCKETS_MS,
+      counts: [...this.#durationCounts],
+      sumMs: this.#durationSumMs,
+      count: this.#durationCounts.reduce((a, b) => a + b, 0),
+    };
+  }
+
+  /** One handler ran for `ms`: a bucket increment, no allocation. */
+  handlerFinished(ms: number): void {
+    let i = 0;
+    while (i < HANDLER_DURATION_BUCKETS_MS.length && ms > HANDLER_DURATION_BUCKETS_MS[i]!) i++;
+    this.#durationCounts[i]!++;
+    this.#durationSumMs += ms;
   }
 
   /** A failed attempt: counts stalls and timeouts by the error's code. */

@@ -131,6 +131,17 @@ export interface Stats {
   readonly subscriberErrors: number;
   /** Changes accepted but not yet durable in the store. */
   readonly unflushed: number;
+  /** The offset of the latest change (0 before the first). */
+  readonly offset: number;
+  readonly handlerDurations: HandlerDurations;
+}
+
+/** A histogram of handler run times: `counts[i]` handlers took at most `bucketsMs[i]` (and more than the bucket before); the last count is beyond every bucket. */
+export interface HandlerDurations {
+  readonly bucketsMs: readonly number[];
+  readonly counts: readonly number[];
+  readonly sumMs: number;
+  readonly count: number;
 }
 
 export interface ShutdownResult {

@@ -566,6 +566,23 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await store.firstOffset()).toBe(1);
     });
 
+    it("reads one job's change history by offset, in pages", async () => {
+      const w = new Writer();
+      const batch = ['a', 'b', 'a', 'b', 'a'].map((id, i) =>
+        w.change(id, i < 2 ? 'created' : i < 4 ? 'started' : 'progress'),
+      );
+      await store.commit(batch);
+      await store.commit([w.change('a', 'progress'), w.change('b', 'progress')]);
+      const all = await store.changesSince(0, ALL);
+      const ofA = all.filter((c) => c.jobId === 'a');
+      expect(ofA.map((c) => c.seq)).toEqual([1, 2, 3, 4]);
+      expect(await store.changesOf!('a', 0, ALL)).toEqual(ofA);
+      expect(await store.changesOf!('a', ofA[1]!.offset, 1)).toEqual([ofA[2]]);
+      expect(await store.changesOf!('a', ofA[3]!.offset, 10)).toEqual([]);
+      expect(await store.changesOf!('ghost', 0, 10)).toEqual([]);
+      expect(await store.changesOf!('b', 0, 0)).toEqual([]);
+    });
+
     it('lists with filters and cursor pages that cover every job exactly once', async () => {
       const w = new Writer();
       const types = ['email', 'report', 'resize'];

@@ -20,6 +20,8 @@ export interface RuntimeHost {
   /** A handler promise settled (after its job was told the outcome). */
   settled(): void;
   reportError(jobId: string, error: unknown): void;
+  /** How long a handler ran (ms), whatever its outcome: feeds the duration histogram. */
+  handlerFinished(type: string, ms: number): void;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -69,6 +71,7 @@ export class InProcessRuntime {
     if (signal.aborted) return; // the attempt ended before the handler began: it never runs
     const { jobId, attempt } = input;
     let event: DistributiveOmit<JobEvent, 'at'>;
+    const began = performance.now();
     try {
       const handler = this.#host.handlerOf(input.type);
       if (!handler) throw new JobFailure('handler_crashed', `no handler for type ${input.type}`);
@@ -78,6 +81,7 @@ export class InProcessRuntime {
       event = { type: 'FAIL', attempt, error: toAttemptError(error) };
     }
     if (!signal.aborted) state.finished = true;
+    this.#host.handlerFinished(input.type, performance.now() - began);
     try {
       this.#host.dispatch(jobId, event);
     } catch (error) {

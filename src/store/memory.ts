@@ -88,6 +88,15 @@ class MemoryStore implements JobStore {
     return this.#log.slice(start, start + limit);
   }
 
+  async changesOf(jobId: string, after: number, limit: number): Promise<readonly StoredChange[]> {
+    const out: StoredChange[] = [];
+    for (const change of this.#log) {
+      if (out.length >= limit) break;
+      if (change.jobId === jobId && change.offset > after) out.push(change);
+    }
+    return out;
+  }
+
   async firstOffset(): Promise<number> {
     return this.#log[0]?.offset ?? this.#lastOffset + 1;
   }

@@ -73,6 +73,11 @@ export interface JobStore {
   list(query: ListQuery): Promise<Page<JobRecord>>;
   /** Log entries with `offset > after`, oldest first, at most `limit`. */
   changesSince(after: number, limit: number): Promise<readonly StoredChange[]>;
+  /**
+   * The change history of one job: its log entries with `offset > after`, oldest first, at most
+   * `limit`. Optional for custom stores: without it the supervisor filters `changesSince`.
+   */
+  changesOf?(jobId: string, after: number, limit: number): Promise<readonly StoredChange[]>;
   /** The first offset still in the log (older ones were expired); `lastOffset + 1` when empty. */
   firstOffset(): Promise<number>;
   /** Forgets finished jobs finished before `before`, and the oldest beyond `maxCount`. */

@@ -43,6 +43,8 @@ const MIGRATIONS: readonly string[] = [
     record TEXT NOT NULL
   );
   `,
+  // 2: the change history of one job (GET /jobs/:id/changes) without a scan of the log.
+  `CREATE INDEX changes_job ON changes (job_id, "offset");`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

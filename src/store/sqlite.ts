@@ -70,6 +70,10 @@ function prepareStatements(db: Database.Database) {
     changesSince: db.prepare<[number, number], ChangeRow>(
       `SELECT "offset", job_id, seq, kind, at, record FROM changes WHERE "offset" > ? ORDER BY "offset" LIMIT ?`,
     ),
+    changesOf: db.prepare<[string, number, number], ChangeRow>(
+      `SELECT "offset", job_id, seq, kind, at, record FROM changes
+       WHERE job_id = ? AND "offset" > ? ORDER BY "offset" LIMIT ?`,
+    ),
     firstOffset: db.prepare<[], { first: number | null }>(`SELECT min("offset") AS first FROM changes`),
     countFinished: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM jobs WHERE ${FINISHED}`),
     expireOldest: db.prepare<[number]>(
@@ -285,14 +289,14 @@ class SqliteStore implements JobStore {
   async changesSince(after: number, limit: number): Promise<readonly StoredChange[]> {
     const { sql } = this.#use();
     return this.#run('changesSince', () =>
-      sql.changesSince.all(after, Math.max(0, Math.floor(limit))).map((row) => ({
-        offset: row.offset,
-        jobId: row.job_id,
-        seq: row.seq,
-        kind: row.kind,
-        at: row.at,
-        record: parse(row.record),
-      })),
+      sql.changesSince.all(after, Math.max(0, Math.floor(limit))).map(fromRow),
+    );
+  }
+
+  async changesOf(jobId: string, after: number, limit: number): Promise<readonly StoredChange[]> {
+    const { sql } = this.#use();
+    return this.#run('changesOf', () =>
+      sql.changesOf.all(jobId, after, Math.max(0, Math.floor(limit))).map(fromRow),
     );
   }
 
@@ -319,6 +323,17 @@ class SqliteStore implements JobStore {
     this.#conn = null;
     if (conn?.db.open) this.#run('close', () => conn.db.close());
   }
+}
+
+function fromRow(row: ChangeRow): StoredChange {
+  return {
+    offset: row.offset,
+    jobId: row.job_id,
+    seq: row.seq,
+    kind: row.kind,
+    at: row.at,
+    record: parse(row.record),
+  };
 }
 
 function parse(json: string): JobRecord {
