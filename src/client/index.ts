@@ -1,0 +1,142 @@
+/**
+ * `jobvisor/client`: typed HTTP calls and live subscriptions for Node and browsers. Imports only
+ * the wire protocol (`src/protocol`), never server or supervisor internals.
+ */
+import {
+  cancelAnswerSchema,
+  changesAnswerSchema,
+  createJobAnswerSchema,
+  jobViewSchema,
+  listAnswerSchema,
+  type CreateJobBody,
+  type Topic,
+  type WireChange,
+  type WireJob,
+} from '../protocol/schemas.js';
+import * as z from 'zod';
+import type { BackoffOptions } from './backoff.js';
+import { JobvisorClientError } from './errors.js';
+import { request, type HttpOptions } from './http.js';
+import { subscribeLive, type LiveSubscription, type WebSocketCtor } from './live.js';
+
+export { JobvisorClientError } from './errors.js';
+export { backoffDelay, type BackoffOptions } from './backoff.js';
+export type { LiveSubscription, WebSocketCtor, WebSocketLike } from './live.js';
+export type { LiveContext, LiveError, LiveStatus, LiveStore } from './live-store.js';
+export type { CreateJobBody, Topic, WireChange, WireJob } from '../protocol/schemas.js';
+export type JobStatus = WireJob['status'];
+
+export interface ClientOptions {
+  /** The server's base URL, e.g. `http://127.0.0.1:8080`; the WebSocket is `<url>/ws`. */
+  url: string;
+  /** Bearer token: `Authorization` header on HTTP and with `ws`; `?token=` with a browser WebSocket. */
+  token?: string;
+  fetch?: typeof fetch;
+  /** Default: `globalThis.WebSocket` when present, else the `ws` package (loaded on first subscribe). */
+  WebSocket?: WebSocketCtor;
+  reconnect?: BackoffOptions;
+}
+
+export interface ListQuery {
+  status?: JobStatus[];
+  type?: string;
+  key?: string;
+  limit?: number;
+  after?: string;
+}
+
+export interface JobvisorClient {
+  start(body: CreateJobBody): Promise<{ job: WireJob; deduplicated: boolean }>;
+  get(id: string): Promise<WireJob>;
+  list(query?: ListQuery): Promise<{ jobs: WireJob[]; next: string | null }>;
+  cancel(id: string, reason?: string): Promise<{ job: WireJob; cancelled: boolean }>;
+  changes(id: string, options?: { since?: number; limit?: number }): Promise<WireChange[]>;
+  health(): Promise<unknown>;
+  subscribe(topic: Topic, options?: { since?: number }): LiveSubscription;
+  /** Closes every live subscription of this client. */
+  close(): void;
+}
+
+function baseUrlOf(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (error) {
+    throw new JobvisorClientError('bad_request', `invalid server url: ${url}`, 0, undefined, {
+      cause: error,
+    });
+  }
+  parsed.pathname = parsed.pathname.replace(/\/+$/, '');
+  parsed.search = '';
+  parsed.hash = '';
+  return parsed;
+}
+
+export function createClient(options: ClientOptions): JobvisorClient {
+  const base = baseUrlOf(options.url);
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const http: HttpOptions = {
+    baseUrl: base.toString().replace(/\/+$/, ''),
+    fetch: fetchImpl,
+    ...(options.token !== undefined ? { token: options.token } : {}),
+  };
+  const ws = new URL(base);
+  ws.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
+  ws.pathname = `${base.pathname.replace(/\/+$/, '')}/ws`;
+  const wsUrl = ws.toString();
+  const live = new Set<LiveSubscription>();
+  const path = (id: string) => `/jobs/${encodeURIComponent(id)}`;
+
+  return {
+    start: (body) => request(http, 'POST', '/jobs', createJobAnswerSchema, { body }),
+    get: (id) => request(http, 'GET', path(id), jobViewSchema),
+    list: (query = {}) =>
+      request(http, 'GET', '/jobs', listAnswerSchema, {
+        query: {
+          status: query.status && query.status.length > 0 ? query.status.join(',') : undefined,
+          type: query.type,
+          key: query.key,
+          limit: query.limit,
+          after: query.after,
+        },
+      }),
+    cancel: (id, reason) =>
+      request(http, 'POST', `${path(id)}/cancel`, cancelAnswerSchema, {
+        body: reason === undefined ? {} : { reason },
+      }),
+    changes: async (id, opts = {}) => {
+      const answer = await request(http, 'GET', `${path(id)}/changes`, changesAnswerSchema, {
+        query: { since: opts.since, limit: opts.limit },
+      });
+      return answer.changes;
+    },
+    health: () => request(http, 'GET', '/health', z.unknown()),
+    subscribe(topic, opts = {}) {
+      const subscription = subscribeLive(
+        {
+          wsUrl,
+          backoff: options.reconnect ?? {},
+          ...(options.token !== undefined ? { token: options.token } : {}),
+          ...(options.WebSocket !== undefined ? { WebSocket: options.WebSocket } : {}),
+        },
+        topic,
+        opts.since,
+      );
+      live.add(subscription);
+      const close = subscription.close.bind(subscription);
+      return {
+        store: subscription.store,
+        ready: subscription.ready,
+        onChange: subscription.onChange.bind(subscription),
+        close() {
+          live.delete(subscription);
+          close();
+        },
+      };
+    },
+    close() {
+      for (const subscription of live) subscription.close();
+      live.clear();
+    },
+  };
+}
