@@ -1,0 +1,69 @@
+/**
+ * The `jobvisor` command line: dispatches to one function per command and exits with its code.
+ * `bin/jobvisor.js` runs the compiled file; from the repository, `npm run cli -- …` runs it with tsx.
+ * Commands are loaded on demand, so `ls` never loads the supervisor, SQLite or the server.
+ */
+import { UsageError } from './args.js';
+import { EXIT, reportError } from './exit.js';
+
+type Run = (argv: readonly string[]) => Promise<number>;
+
+const CLIENT = '[--url URL] [--token T] [--json]';
+
+const COMMANDS: Readonly<Record<string, { usage: string; load: () => Promise<Run> }>> = {
+  serve: {
+    usage:
+      'jobvisor serve [--port 3000] [--host 127.0.0.1] [--db ./data/jobvisor.db] [--handlers ./my-handlers.js] [--token T] [--grace-ms 10000]',
+    load: async () => (await import('./serve.js')).serveCommand,
+  },
+  start: {
+    usage: `jobvisor start TYPE [--input JSON] [--key K] [--on-conflict join|reject|replace] [--watch] ${CLIENT}`,
+    load: async () => (await import('./start.js')).startCommand,
+  },
+  watch: {
+    usage: `jobvisor watch ID ${CLIENT}`,
+    load: async () => (await import('./watch.js')).watchCommand,
+  },
+  ls: {
+    usage: `jobvisor ls [--status running,pending] [--type T] [--key K] [--limit N] [--after CURSOR] ${CLIENT}`,
+    load: async () => (await import('./ls.js')).lsCommand,
+  },
+  cancel: {
+    usage: `jobvisor cancel ID [--reason R] ${CLIENT}`,
+    load: async () => (await import('./cancel.js')).cancelCommand,
+  },
+};
+
+const USAGE = `Usage:
+${Object.values(COMMANDS)
+  .map((command) => `  ${command.usage}`)
+  .join('\n')}
+
+Environment: JOBVISOR_URL (default http://127.0.0.1:3000), JOBVISOR_TOKEN, JOBVISOR_PORT, JOBVISOR_DB.
+Exit codes: 0 completed/ok, 1 failed (or serve could not start), 2 usage error, 3 cancelled,
+            4 server unreachable, 5 any other error answered by the server.
+`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    (name === undefined ? process.stderr : process.stdout).write(USAGE);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  try {
+    if (command === undefined) {
+      throw new UsageError(`unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+    }
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(`Usage: ${command.usage}\n`);
+      return EXIT.ok;
+    }
+    const run = await command.load();
+    return await run(rest);
+  } catch (error) {
+    return reportError(error, rest.includes('--json'));
+  }
+}
+
+process.exit(await main(process.argv.slice(2)));

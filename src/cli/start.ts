@@ -1,0 +1,45 @@
+/** `jobvisor start TYPE --input JSON`: creates a job (or joins the one holding its key), optionally watches it. */
+import * as z from 'zod';
+import { clientFields, clientOptions, jsonText, onePositional, parseCommand } from './args.js';
+import { withClient } from './connect.js';
+import { EXIT, exitCodeOfStatus } from './exit.js';
+import { printJson, printLine } from './render.js';
+import { watchJob } from './watch.js';
+
+const options = {
+  ...clientOptions,
+  input: { type: 'string' },
+  key: { type: 'string' },
+  'on-conflict': { type: 'string' },
+  watch: { type: 'boolean', short: 'w', default: false },
+} as const;
+
+export async function startCommand(argv: readonly string[]): Promise<number> {
+  const args = parseCommand(
+    argv,
+    options,
+    z.object({
+      ...clientFields(process.env),
+      positionals: onePositional('TYPE (the job type)'),
+      input: jsonText.optional(),
+      key: z.string().min(1, 'must not be empty').max(500).optional(),
+      'on-conflict': z.enum(['join', 'reject', 'replace']).optional(),
+      watch: z.boolean(),
+    }),
+  );
+  return withClient(args, async (client) => {
+    const { job, deduplicated } = await client.start({
+      type: args.positionals,
+      ...(args.input === undefined ? {} : { input: args.input }),
+      ...(args.key === undefined ? {} : { key: args.key }),
+      ...(args['on-conflict'] === undefined ? {} : { onConflict: args['on-conflict'] }),
+    });
+    if (args.json) printJson({ job, deduplicated });
+    else if (deduplicated)
+      printLine(`joined job ${job.id} (${job.type}, ${job.status}): it already holds key "${job.key ?? ''}"`);
+    else printLine(`started job ${job.id} (${job.type})`);
+    if (!args.watch) return EXIT.ok;
+    const final = await watchJob(client, job, { json: args.json });
+    return exitCodeOfStatus(final.status);
+  });
+}

@@ -1,0 +1,73 @@
+/** `jobvisor watch ID`: follows one job live until it is final; the exit code says how it ended. */
+import * as z from 'zod';
+import type { WireJob } from '../protocol/schemas.js';
+import { clientFields, clientOptions, onePositional, parseCommand } from './args.js';
+import { withClient, type Client } from './connect.js';
+import { exitCodeOfStatus, FINAL_STATUSES } from './exit.js';
+import { finalLine, printJson, printLine, progressBar, progressLine } from './render.js';
+
+export async function watchCommand(argv: readonly string[]): Promise<number> {
+  const args = parseCommand(
+    argv,
+    clientOptions,
+    z.object({ ...clientFields(process.env), positionals: onePositional('ID (the job id)') }),
+  );
+  const job = await withClient(args, async (client) => {
+    const current = await client.get(args.positionals);
+    return watchJob(client, current, { json: args.json });
+  });
+  return exitCodeOfStatus(job.status);
+}
+
+/**
+ * Shows `job` and every later state of it until it is final, then resolves with the final job.
+ * On a TTY one line is redrawn in place; otherwise (and with `json`) one line per change.
+ */
+export async function watchJob(client: Client, job: WireJob, options: { json: boolean }): Promise<WireJob> {
+  const tty = !options.json && process.stdout.isTTY;
+  const seen: { last: WireJob | null } = { last: null };
+  const show = (next: WireJob): void => {
+    if (seen.last !== null && next.seq <= seen.last.seq) return;
+    seen.last = next;
+    if (options.json) printJson({ job: next });
+    else if (tty) process.stdout.write(`\r\x1b[2K${progressBar(next)}`);
+    else printLine(progressLine(next));
+  };
+  const finish = (final: WireJob): WireJob => {
+    if (tty) process.stdout.write('\n');
+    if (!options.json) printLine(finalLine(final));
+    return final;
+  };
+
+  show(job);
+  if (FINAL_STATUSES.has(job.status)) return finish(job);
+
+  const subscription = client.subscribe({ jobId: job.id });
+  try {
+    const final = await new Promise<WireJob>((resolve, reject) => {
+      const check = (): void => {
+        const { jobs, status, error } = subscription.store.getSnapshot().context;
+        const latest = jobs[job.id];
+        if (latest !== undefined) show(latest);
+        if (latest !== undefined && FINAL_STATUSES.has(latest.status)) resolve(latest);
+        else if (status === 'closed') {
+          reject(
+            Object.assign(new Error(error?.message ?? 'the subscription was closed by the server'), {
+              code: error?.code ?? 'subscription_closed',
+            }),
+          );
+        }
+      };
+      // The store covers snapshots, changes and status (a subscription closed by the server).
+      const observer = subscription.store.subscribe(check);
+      subscription.ready.then(check, (error: unknown) => {
+        observer.unsubscribe();
+        reject(error instanceof Error ? error : Object.assign(new Error('cannot follow the job'), error));
+      });
+    });
+    return finish(final);
+  } finally {
+    if (tty && seen.last !== null && !FINAL_STATUSES.has(seen.last.status)) process.stdout.write('\n');
+    subscription.close();
+  }
+}

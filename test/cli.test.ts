@@ -1,0 +1,271 @@
+/**
+ * The CLI end to end: real `jobvisor serve` children (port 0, temp SQLite file, the bundled example
+ * handlers) and real CLI invocations as child processes. Waits on output lines and exit events only.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const main = join(root, 'src/cli/main.ts');
+const dirs: string[] = [];
+const servers: Served[] = [];
+
+/** The environment without the user's JOBVISOR_* settings. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env))
+    if (!name.startsWith('JOBVISOR_')) env[name] = value;
+  return { ...env, ...extra };
+}
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'jobvisor-cli-'));
+  dirs.push(dir);
+  return dir;
+}
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
+    cwd: root,
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+interface Served {
+  url: string;
+  child: ChildProcess;
+  stderr: () => string;
+  /** SIGTERM, then the exit code. */
+  stop: () => Promise<number | null>;
+}
+
+/** Starts `jobvisor serve --port 0` and resolves once it printed `listening on URL`. */
+function serve(args: string[]): Promise<Served> {
+  const child = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--port', '0', ...args], {
+    cwd: root,
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const match = /^listening on (http:\/\/\S+)\n/.exec(stdout);
+      if (match?.[1] === undefined) return;
+      const served: Served = {
+        url: match[1],
+        child,
+        stderr: () => stderr,
+        stop: () => {
+          if (child.exitCode === null) child.kill('SIGTERM');
+          return exited;
+        },
+      };
+      servers.push(served);
+      resolve(served);
+    });
+    void exited.then((code) => reject(new Error(`serve exited (${code}) before listening: ${stderr}`)));
+  });
+}
+
+/** The last JSON line of an NDJSON output. */
+function lastJson(stdout: string): { job: { id: string; status: string; result: unknown; error: unknown } } {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!) as ReturnType<typeof lastJson>;
+}
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.stop()));
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('jobvisor CLI against a running server', { timeout: 30_000 }, () => {
+  let server: Served;
+  let url: string[];
+  beforeAll(async () => {
+    server = await serve(['--db', join(tempDir(), 'jobs.db'), '--handlers', './examples/handlers.ts']);
+    url = ['--url', server.url];
+  });
+
+  it('start --json answers with the created job; start --watch --json follows it to completed (exit 0)', async () => {
+    const started = await cli(['start', 'sleep', '--input', '{"ms":10}', '--json', ...url]);
+    expect(started.code, started.stderr).toBe(0);
+    const answer = JSON.parse(started.stdout) as { job: { id: string; type: string }; deduplicated: boolean };
+    expect(answer.job.type).toBe('sleep');
+    expect(answer.deduplicated).toBe(false);
+
+    const watched = await cli(['start', 'sleep', '--input', '{"ms":200}', '--watch', '--json', ...url]);
+    expect(watched.code, watched.stderr).toBe(0);
+    const final = lastJson(watched.stdout).job;
+    expect(final.status).toBe('completed');
+    expect(final.result).toEqual({ slept: 200 });
+
+    const text = await cli(['watch', answer.job.id, ...url]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`job ${answer.job.id} (sleep) completed`);
+  });
+
+  it('start --watch of a job that fails exits 1 and names the error', async () => {
+    const result = await cli(['start', 'fail', '--input', '{"message":"no data"}', '--watch', ...url]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/failed.*no data \(example_failure\)/);
+  });
+
+  it('cancel exits 0; ls shows the job cancelled; watch of it exits 3', async () => {
+    const started = await cli([
+      'start',
+      'sleep',
+      '--input',
+      '{"ms":600000}',
+      '--key',
+      'cli-cancel',
+      '--json',
+      ...url,
+    ]);
+    expect(started.code, started.stderr).toBe(0);
+    const id = (JSON.parse(started.stdout) as { job: { id: string } }).job.id;
+
+    const cancelled = await cli(['cancel', id, '--reason', 'not needed', '--json', ...url]);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(JSON.parse(cancelled.stdout)).toMatchObject({ cancelled: true, job: { id, status: 'cancelled' } });
+
+    const listed = await cli(['ls', '--status', 'cancelled', '--json', ...url]);
+    expect(listed.code, listed.stderr).toBe(0);
+    const page = JSON.parse(listed.stdout) as { jobs: { id: string; status: string }[]; next: string | null };
+    expect(page.jobs.find((job) => job.id === id)?.status).toBe('cancelled');
+
+    const table = await cli(['ls', '--type', 'sleep', ...url]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^ID\s+TYPE\s+STATUS/);
+    expect(table.stdout).toMatch(new RegExp(`${id}\\s+sleep\\s+cancelled`));
+
+    const watched = await cli(['watch', id, ...url]);
+    expect(watched.code).toBe(3);
+  });
+
+  it('server errors exit 5 with the code: unknown type, invalid input, unknown job', async () => {
+    const unknownType = await cli(['start', 'nope', ...url]);
+    expect(unknownType.code).toBe(5);
+    expect(unknownType.stderr).toContain('unknown_job_type');
+
+    const invalid = await cli(['start', 'sleep', '--input', '{"ms":"soon"}', '--json', ...url]);
+    expect(invalid.code).toBe(5);
+    expect(JSON.parse(invalid.stdout)).toMatchObject({ error: { code: 'invalid_input' } });
+
+    const missing = await cli(['watch', 'no-such-job', ...url]);
+    expect(missing.code).toBe(5);
+    expect(missing.stderr).toContain('job_not_found');
+  });
+
+  it('bad usage exits 2 with a message: unknown command, bad JSON, unknown option, bad value', async () => {
+    const [unknown, badJson, badOption, badStatus, noType, none] = await Promise.all([
+      cli(['frobnicate']),
+      cli(['start', 'sleep', '--input', '{ms: 5}', ...url]),
+      cli(['ls', '--colour', ...url]),
+      cli(['ls', '--status', 'running,sleeping', ...url]),
+      cli(['start']),
+      cli([]),
+    ]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    expect(badJson.code).toBe(2);
+    expect(badJson.stderr).toContain('--input: is not valid JSON');
+    expect(badOption.code).toBe(2);
+    expect(badOption.stderr).toContain('--colour');
+    expect(badStatus.code).toBe(2);
+    expect(badStatus.stderr).toContain('unknown status "sleeping"');
+    expect(noType.code).toBe(2);
+    expect(noType.stderr).toContain('TYPE (the job type) is required');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('Usage:');
+  });
+});
+
+describe('jobvisor CLI without a server, or with a token', { timeout: 30_000 }, () => {
+  it('an unreachable server exits 4 with a clear message', async () => {
+    const port = await freePort();
+    const result = await cli(['ls'], { JOBVISOR_URL: `http://127.0.0.1:${port}` });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain('unreachable');
+    expect(result.stderr).toContain('jobvisor serve');
+  });
+
+  it('serve --token: commands without the token are refused (exit 5), with it they work', async () => {
+    const served = await serve([
+      '--db',
+      join(tempDir(), 'jobs.db'),
+      '--handlers',
+      './examples/handlers.ts',
+      '--token',
+      's3cret',
+    ]);
+    const refused = await cli(['ls', '--url', served.url]);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toMatch(/unauthori[sz]ed/i);
+
+    const withFlag = await cli(['ls', '--json', '--url', served.url, '--token', 's3cret']);
+    expect(withFlag.code, withFlag.stderr).toBe(0);
+    const withEnv = await cli(['start', 'sleep', '--input', '{"ms":10}', '--watch', '--url', served.url], {
+      JOBVISOR_TOKEN: 's3cret',
+    });
+    expect(withEnv.code, withEnv.stderr).toBe(0);
+    expect(await served.stop()).toBe(0);
+  });
+
+  it("npm start's command (serve with the bundled examples) serves /health and exits 0 on SIGTERM", async () => {
+    const served = await serve([
+      '--handlers',
+      './examples/handlers.ts',
+      '--db',
+      join(tempDir(), 'data', 'jobvisor.db'),
+    ]);
+    const health = await fetch(`${served.url}/health`);
+    expect(health.status).toBe(200);
+    expect(await served.stop()).toBe(0);
+    expect(served.stderr()).toContain('shutting down');
+  });
+
+  it('serve on a database another process holds exits 1 naming store_locked', async () => {
+    const db = join(tempDir(), 'jobs.db');
+    const first = await serve(['--db', db]);
+    const second = await cli(['serve', '--port', '0', '--db', db]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain('store_locked');
+    expect(await first.stop()).toBe(0);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
