@@ -57,6 +57,12 @@ export interface JobvisorClient {
   close(): void;
 }
 
+/** GET /jobs/:id: the job view, bare or as `{ job }` (the protocol has no schema for it yet). */
+const getAnswerSchema = z.union([
+  jobViewSchema,
+  z.object({ job: jobViewSchema }).transform((answer) => answer.job),
+]);
+
 function baseUrlOf(url: string): URL {
   let parsed: URL;
   try {
@@ -89,7 +95,7 @@ export function createClient(options: ClientOptions): JobvisorClient {
 
   return {
     start: (body) => request(http, 'POST', '/jobs', createJobAnswerSchema, { body }),
-    get: (id) => request(http, 'GET', path(id), jobViewSchema),
+    get: (id) => request(http, 'GET', path(id), getAnswerSchema),
     list: (query = {}) =>
       request(http, 'GET', '/jobs', listAnswerSchema, {
         query: {

@@ -181,8 +181,16 @@ export function subscribeLive(
         else store.trigger.status({ status: store.getSnapshot().context.status, error });
         return;
       }
+      case 'reply': {
+        // A resumed subscribe (with `since`) gets no snapshot: the reply means it is live again and
+        // the missed changes (or a resync snapshot) follow.
+        if (message.id !== subscriptionId || !resume) return;
+        store.trigger.status({ status: 'live', error: null });
+        attempt = 0;
+        settleReady();
+        return;
+      }
       case 'hello':
-      case 'reply':
         return;
     }
   };

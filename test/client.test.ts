@@ -1,0 +1,303 @@
+/** The client SDK (`jobvisor/client`) against the real server on port 0, with real `ws` sockets. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { createSupervisor, type Supervisor } from '../src/index.js';
+import { memoryStore } from '../src/store/memory.js';
+import { createJobvisorServer } from '../src/server/index.js';
+import {
+  createClient,
+  JobvisorClientError,
+  type JobvisorClient,
+  type LiveContext,
+  type LiveSubscription,
+  type WireChange,
+} from '../src/client/index.js';
+
+/** Credits that handlers wait for, so the test decides when each step happens. */
+class Gate {
+  #credits = 0;
+  readonly #waiters: (() => void)[] = [];
+  wait(): Promise<void> {
+    if (this.#credits > 0) {
+      this.#credits--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+  release(n = 1): void {
+    for (let i = 0; i < n; i++) {
+      const next = this.#waiters.shift();
+      if (next) next();
+      else this.#credits++;
+    }
+  }
+}
+
+interface Running {
+  readonly supervisor: Supervisor;
+  readonly gate: Gate;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A real server on port 0 with a `steps` job type: four gated steps of 25 %. */
+async function startServer(token?: string): Promise<Running> {
+  const supervisor = createSupervisor({ store: memoryStore() });
+  const gate = new Gate();
+  supervisor.register('steps', async (ctx) => {
+    for (let step = 1; step <= 4; step++) {
+      await gate.wait();
+      ctx.signal.throwIfAborted();
+      ctx.progress(step * 25, `step ${step}/4`);
+    }
+    return { steps: 4 };
+  });
+  supervisor.register('instant', async () => ({ ok: true }));
+  const server = createJobvisorServer({ supervisor, ...(token !== undefined ? { token } : {}) });
+  const { url } = await server.listen(0, '127.0.0.1');
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    gate.release(1_000);
+    await server.close();
+    await supervisor.shutdown({ graceMs: 1_000 });
+  };
+  cleanups.push(close);
+  return { supervisor, gate, url, close };
+}
+
+function client(options: Parameters<typeof createClient>[0]): JobvisorClient {
+  const created = createClient(options);
+  cleanups.push(() => created.close());
+  return created;
+}
+
+/** Resolves with the store's context once `predicate` holds; rejects if the subscription closes first. */
+function until(
+  subscription: LiveSubscription,
+  predicate: (context: LiveContext) => boolean,
+): Promise<LiveContext> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const check = () => {
+      if (done) return;
+      const { context } = subscription.store.getSnapshot();
+      if (predicate(context)) {
+        done = true;
+        resolve(context);
+      } else if (context.status === 'closed') {
+        done = true;
+        reject(new Error(`subscription closed: ${context.error?.code ?? 'no error'}`));
+      }
+    };
+    const { unsubscribe } = subscription.store.subscribe(check);
+    cleanups.push(unsubscribe);
+    check();
+  });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<JobvisorClientError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(JobvisorClientError);
+    return error as JobvisorClientError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('client SDK: HTTP calls', () => {
+  it('starts, deduplicates, gets, lists, cancels and reads the history with typed answers', async () => {
+    const { url, supervisor } = await startServer();
+    const api = client({ url });
+
+    const created = await api.start({ type: 'steps', input: { n: 1 }, key: 'k1' });
+    expect(created.deduplicated).toBe(false);
+    expect(created.job).toMatchObject({ type: 'steps', key: 'k1', input: { n: 1 } });
+    const again = await api.start({ type: 'steps', key: 'k1' });
+    expect(again).toMatchObject({ deduplicated: true, job: { id: created.job.id } });
+
+    const job = await api.get(created.job.id);
+    expect(job.id).toBe(created.job.id);
+
+    const other = await api.start({ type: 'instant' });
+    await supervisor.waitFor(other.job.id);
+    const listed = await api.list({ status: ['pending', 'running'], type: 'steps' });
+    expect(listed.jobs.map((j) => j.id)).toEqual([created.job.id]);
+    const page = await api.list({ limit: 1 });
+    expect(page.jobs).toHaveLength(1);
+    expect(page.next).not.toBeNull();
+    const rest = await api.list({ limit: 10, after: page.next! });
+    expect(rest.jobs.map((j) => j.id).sort()).toEqual(
+      [created.job.id, other.job.id].filter((id) => id !== page.jobs[0]!.id),
+    );
+
+    const cancelled = await api.cancel(created.job.id, 'no longer needed');
+    expect(cancelled).toMatchObject({ cancelled: true, job: { id: created.job.id, status: 'cancelled' } });
+    const twice = await api.cancel(created.job.id);
+    expect(twice.cancelled).toBe(false);
+
+    const changes = await api.changes(created.job.id);
+    expect(changes.map((c) => c.seq)).toEqual(changes.map((_, i) => i + 1));
+    expect(changes.at(-1)).toMatchObject({ kind: 'cancelled', job: { status: 'cancelled' } });
+    const later = await api.changes(created.job.id, { since: changes[0]!.offset, limit: 1 });
+    expect(later).toEqual([changes[1]]);
+
+    expect(await api.health()).toMatchObject({ status: 'ok' });
+  });
+
+  it('turns coded server errors into JobvisorClientError with code, status and details', async () => {
+    const { url } = await startServer();
+    const api = client({ url });
+
+    const unknownType = await rejection(api.start({ type: 'nope' }));
+    expect(unknownType).toMatchObject({ code: 'unknown_job_type', status: 400 });
+
+    const missing = await rejection(api.get('no-such-job'));
+    expect(missing).toMatchObject({ code: 'job_not_found', status: 404 });
+
+    const invalid = await rejection(api.list({ limit: 0 }));
+    expect(invalid).toMatchObject({ status: 400 });
+    expect(invalid.details).toBeDefined();
+  });
+
+  it('reports a stopped server as unreachable and a wrong answer as bad_response', async () => {
+    const running = await startServer();
+    await running.close();
+    const unreachable = await rejection(client({ url: running.url }).health());
+    expect(unreachable).toMatchObject({ code: 'unreachable', status: 0 });
+
+    const liar = client({
+      url: 'http://127.0.0.1:1',
+      fetch: async () => new Response(JSON.stringify({ job: { id: 1 } }), { status: 200 }),
+    });
+    const bad = await rejection(liar.get('x'));
+    expect(bad).toMatchObject({ code: 'bad_response', status: 200 });
+  });
+});
+
+describe('client SDK: live subscriptions', () => {
+  it("a subscription's store follows a job to the server's final state", async () => {
+    const { url, gate, supervisor } = await startServer();
+    const api = client({ url });
+    const { job } = await api.start({ type: 'steps' });
+    const live = api.subscribe({ jobId: job.id });
+    await live.ready;
+    expect(live.store.getSnapshot().context.status).toBe('live');
+    expect(live.store.getSnapshot().context.jobs[job.id]?.id).toBe(job.id);
+
+    const progress: number[] = [];
+    live.onChange((change) => progress.push(change.job.progress));
+    const selected = live.store.select((ctx) => ctx.jobs[job.id]?.progress ?? 0);
+    const seenBySelect: number[] = [];
+    selected.subscribe((value) => seenBySelect.push(value));
+
+    gate.release(4);
+    const final = await until(live, (ctx) => ctx.jobs[job.id]?.status === 'completed');
+    expect(final.jobs[job.id]).toMatchObject({ status: 'completed', progress: 100, result: { steps: 4 } });
+    expect(final.jobs[job.id]).toEqual(await api.get(job.id));
+    expect(progress.filter((p, i) => p !== progress[i - 1])).toEqual(
+      [...progress].sort((a, b) => a - b).filter((p, i, all) => p !== all[i - 1]),
+    );
+    expect(progress).toContain(100);
+    expect(seenBySelect.at(-1)).toBe(100);
+    expect(supervisor.get(job.id)?.status).toBe('completed');
+
+    live.close();
+    expect(live.store.getSnapshot().context.status).toBe('closed');
+  });
+
+  it('resumes with since after a dropped socket: exactly the server jobs, each change once, in order', async () => {
+    const { url, gate, supervisor } = await startServer();
+    const sockets: WebSocket[] = [];
+    const subscribes: unknown[] = [];
+    class RecordingWebSocket extends WebSocket {
+      constructor(address: string, protocols?: string | string[]) {
+        super(address, protocols);
+        sockets.push(this);
+      }
+      override send(data: unknown, ...rest: unknown[]): void {
+        subscribes.push(JSON.parse(String(data)));
+        (super.send as (...args: unknown[]) => void)(data, ...rest);
+      }
+    }
+    const api = client({ url, WebSocket: RecordingWebSocket, reconnect: { initialMs: 40, maxMs: 40 } });
+    const live = api.subscribe({ type: 'steps' });
+    const seen: WireChange[] = [];
+    live.onChange((change) => seen.push(change));
+    await live.ready;
+
+    const ids = await Promise.all([1, 2, 3].map(async () => (await api.start({ type: 'steps' })).job.id));
+    gate.release(3);
+    await until(live, (ctx) => ids.every((id) => (ctx.jobs[id]?.progress ?? 0) >= 25));
+    // 3 handlers at step 1 of 4: drop the connection mid-stream, then let the jobs run on.
+    expect(sockets).toHaveLength(1);
+    sockets[0]!.terminate();
+    const { offset: offsetAtDrop } = await until(live, (ctx) => ctx.status === 'reconnecting');
+    gate.release(9);
+    await Promise.all(ids.map((id) => supervisor.waitFor(id)));
+
+    const final = await until(
+      live,
+      (ctx) => ctx.status === 'live' && ids.every((id) => ctx.jobs[id]?.status === 'completed'),
+    );
+    expect(sockets.length).toBeGreaterThanOrEqual(2);
+    expect(subscribes[0]).toMatchObject({ type: 'subscribe', topic: { type: 'steps' } });
+    expect(subscribes[0]).not.toHaveProperty('since');
+    expect(subscribes[1]).toMatchObject({ type: 'subscribe', topic: { type: 'steps' }, since: offsetAtDrop });
+
+    const server = await api.list({ type: 'steps' });
+    expect(Object.values(final.jobs).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      [...server.jobs].sort((a, b) => a.id.localeCompare(b.id)),
+    );
+
+    // Each change once, in order: offsets strictly increase, and per job seq goes 1, 2, 3, ...
+    const offsets = seen.map((c) => c.offset);
+    expect(offsets).toEqual([...new Set(offsets)].sort((a, b) => a - b));
+    for (const id of ids) {
+      const history = await api.changes(id);
+      expect(seen.filter((c) => c.jobId === id)).toEqual(history);
+    }
+    expect(final.offset).toBe(offsets.at(-1));
+  });
+
+  it('a missing token is refused on HTTP and WebSocket with unauthorized; the right one works both ways', async () => {
+    const { url, gate } = await startServer('s3cret');
+
+    const anonymous = client({ url });
+    expect(await rejection(anonymous.list())).toMatchObject({ code: 'unauthorized', status: 401 });
+    const wrong = client({ url, token: 'wrong' });
+    expect(await rejection(wrong.start({ type: 'steps' }))).toMatchObject({
+      code: 'unauthorized',
+      status: 401,
+    });
+
+    const refused = anonymous.subscribe({ all: true });
+    expect(await rejection(refused.ready)).toMatchObject({ code: 'unauthorized' });
+    expect(refused.store.getSnapshot().context).toMatchObject({
+      status: 'closed',
+      error: { code: 'unauthorized' },
+    });
+
+    // `ws` sends the token as a header; a browser-style WebSocket gets it as ?token=.
+    const viaHeader = client({ url, token: 's3cret' });
+    const viaQuery = client({ url, token: 's3cret', WebSocket });
+    const { job } = await viaHeader.start({ type: 'steps' });
+    const a = viaHeader.subscribe({ jobId: job.id });
+    const b = viaQuery.subscribe({ jobIds: [job.id] });
+    await Promise.all([a.ready, b.ready]);
+    gate.release(4);
+    const [ca, cb] = await Promise.all([
+      until(a, (ctx) => ctx.jobs[job.id]?.status === 'completed'),
+      until(b, (ctx) => ctx.jobs[job.id]?.status === 'completed'),
+    ]);
+    expect(ca.jobs).toEqual(cb.jobs);
+  });
+});
