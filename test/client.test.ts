@@ -12,6 +12,7 @@ import {
   type LiveSubscription,
   type WireChange,
 } from '../src/client/index.js';
+import { createLiveStore, isNewChange } from '../src/client/live-store.js';
 
 /** Credits that handlers wait for, so the test decides when each step happens. */
 class Gate {
@@ -299,5 +300,41 @@ describe('client SDK: live subscriptions', () => {
       until(b, (ctx) => ctx.jobs[job.id]?.status === 'completed'),
     ]);
     expect(ca.jobs).toEqual(cb.jobs);
+  });
+});
+
+describe('client SDK: the live store', () => {
+  it('applies a change only with a newer offset and a newer seq; a resync replaces the jobs', async () => {
+    const { url, gate, supervisor } = await startServer();
+    const api = client({ url });
+    const { job } = await api.start({ type: 'steps' });
+    gate.release(4);
+    await supervisor.waitFor(job.id);
+    const history = await api.changes(job.id);
+    expect(history.length).toBeGreaterThanOrEqual(4);
+    const [created, second, third] = history as [WireChange, WireChange, WireChange];
+
+    const store = createLiveStore(0);
+    store.trigger.snapshot({ jobs: [], offset: created.offset - 1, replace: true });
+    store.trigger.change({ change: second });
+    store.trigger.change({ change: created }); // older offset: ignored
+    expect(store.getSnapshot().context.jobs[job.id]).toEqual(second.job);
+    expect(isNewChange(store.getSnapshot().context, second)).toBe(false);
+    store.trigger.change({ change: third });
+    store.trigger.change({ change: third }); // the same change twice: once
+    expect(store.getSnapshot().context).toMatchObject({
+      offset: third.offset,
+      jobs: { [job.id]: third.job },
+    });
+
+    // A resumed (non-replacing) snapshot keeps the newer job and the offset.
+    store.trigger.snapshot({ jobs: [created.job], offset: 0, replace: false });
+    expect(store.getSnapshot().context).toMatchObject({
+      offset: third.offset,
+      jobs: { [job.id]: third.job },
+    });
+    // A resync replaces the topic's jobs and the offset.
+    store.trigger.snapshot({ jobs: [], offset: third.offset + 5, replace: true });
+    expect(store.getSnapshot().context).toMatchObject({ offset: third.offset + 5, jobs: {}, status: 'live' });
   });
 });
