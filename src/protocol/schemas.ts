@@ -104,6 +104,15 @@ export const changesQuerySchema = z.strictObject({
 });
 export const changesAnswerSchema = z.object({ changes: z.array(jobChangeSchema) });
 
+/** GET /health: 200 `ok` while the supervisor accepts (or is opening), 503 `unavailable` once it drains. */
+export const healthAnswerSchema = z.object({
+  status: z.enum(['ok', 'unavailable']),
+  lifecycle: z.enum(['starting', 'recovering', 'accepting', 'draining', 'stopped']),
+  live: z.number(),
+  offset: z.number().optional(),
+});
+export type HealthAnswer = z.infer<typeof healthAnswerSchema>;
+
 // ---- WebSocket ------------------------------------------------------------------------------
 
 /** What a subscription follows: one job, a list of jobs, a type, or everything. */

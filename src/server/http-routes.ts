@@ -1,0 +1,143 @@
+/**
+ * The HTTP routes: one small function per route, each validating its body or query with the
+ * protocol schemas before it touches the supervisor. A failure anywhere is a coded error answer.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { JobvisorError } from '../errors.js';
+import {
+  cancelBodySchema,
+  changesQuerySchema,
+  createJobBodySchema,
+  listQuerySchema,
+  type HealthAnswer,
+} from '../protocol/schemas.js';
+import { decodeCursor, encodeCursor } from '../store/query.js';
+import type { Supervisor } from '../supervisor.js';
+import type { JobView } from '../types.js';
+import { readJsonBody } from './body.js';
+import { parseWire, sendError, sendJson } from './errors.js';
+import { METRICS_CONTENT_TYPE, renderMetrics, type HubCounters } from './metrics.js';
+
+export interface RouteContext {
+  readonly supervisor: Supervisor;
+  readonly maxBodyBytes: number;
+  readonly hub: () => HubCounters;
+}
+
+interface Request {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly url: URL;
+  readonly id: string;
+}
+
+type Route = (ctx: RouteContext, r: Request) => Promise<void>;
+
+/** Path pattern → method → route. `:id` is the one path parameter. */
+const ROUTES: readonly (readonly [RegExp, Readonly<Record<string, Route>>])[] = [
+  [/^\/jobs$/, { GET: listJobs, POST: createJob }],
+  [/^\/jobs\/([^/]+)$/, { GET: getJob }],
+  [/^\/jobs\/([^/]+)\/cancel$/, { POST: cancelJob }],
+  [/^\/jobs\/([^/]+)\/changes$/, { GET: jobChanges }],
+  [/^\/health$/, { GET: health }],
+  [/^\/metrics$/, { GET: metrics }],
+];
+
+export async function route(
+  ctx: RouteContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
+  for (const [pattern, methods] of ROUTES) {
+    const match = pattern.exec(url.pathname);
+    if (!match) continue;
+    const handler = methods[req.method ?? 'GET'];
+    if (!handler) {
+      const allow = Object.keys(methods).join(', ');
+      const message = `${req.method} is not allowed on ${url.pathname} (allowed: ${allow})`;
+      sendError(res, new JobvisorError('method_not_allowed', message), { allow });
+      return;
+    }
+    await handler(ctx, { req, res, url, id: decodeId(match[1]) });
+    return;
+  }
+  sendError(res, new JobvisorError('not_found', `No route for ${req.method} ${url.pathname}`));
+}
+
+function decodeId(raw: string | undefined): string {
+  if (raw === undefined) return '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new JobvisorError('invalid_request', 'The job id in the path is not valid percent-encoding');
+  }
+}
+
+function query(url: URL): Record<string, string> {
+  return Object.fromEntries(url.searchParams);
+}
+
+function notFound(id: string): JobvisorError {
+  return new JobvisorError('job_not_found', `No job has id "${id}"`);
+}
+
+async function createJob(ctx: RouteContext, { req, res }: Request): Promise<void> {
+  const body = parseWire(createJobBodySchema, await readJsonBody(req, ctx.maxBodyBytes), 'job');
+  const answer = await ctx.supervisor.start(body);
+  sendJson(res, answer.deduplicated ? 200 : 201, answer);
+}
+
+/** Cursor pages ordered by (createdAt, id) over the supervisor's jobs (live and retained). */
+async function listJobs(ctx: RouteContext, { res, url }: Request): Promise<void> {
+  const q = parseWire(listQuerySchema, query(url), 'list query');
+  const cursor = q.after === undefined ? undefined : decodeCursor(q.after);
+  const jobs = ctx.supervisor
+    .list({ status: q.status, type: q.type, key: q.key, limit: 1_000_000 })
+    .filter(
+      (v) =>
+        !cursor || v.createdAt > cursor.createdAt || (v.createdAt === cursor.createdAt && v.id > cursor.id),
+    )
+    .sort(byCreated);
+  const page = jobs.slice(0, q.limit);
+  const last = page.at(-1);
+  sendJson(res, 200, { jobs: page, next: jobs.length > q.limit && last ? encodeCursor(last) : null });
+}
+
+function byCreated(a: JobView, b: JobView): number {
+  return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+async function getJob(ctx: RouteContext, { res, id }: Request): Promise<void> {
+  const job = ctx.supervisor.get(id);
+  if (!job) throw notFound(id);
+  sendJson(res, 200, { job });
+}
+
+async function cancelJob(ctx: RouteContext, { req, res, id }: Request): Promise<void> {
+  const body = parseWire(cancelBodySchema, (await readJsonBody(req, ctx.maxBodyBytes)) ?? {}, 'cancel body');
+  sendJson(res, 200, await ctx.supervisor.cancel(id, body.reason));
+}
+
+async function jobChanges(ctx: RouteContext, { res, url, id }: Request): Promise<void> {
+  const q = parseWire(changesQuerySchema, query(url), 'changes query');
+  const changes = await ctx.supervisor.history(id, { since: q.since, limit: q.limit });
+  if (changes.length === 0 && !ctx.supervisor.get(id)) throw notFound(id);
+  sendJson(res, 200, { changes });
+}
+
+async function health(ctx: RouteContext, { res }: Request): Promise<void> {
+  const { lifecycle, live, offset } = ctx.supervisor.stats();
+  const ok = lifecycle !== 'draining' && lifecycle !== 'stopped';
+  const body: HealthAnswer = { status: ok ? 'ok' : 'unavailable', lifecycle, live, offset };
+  sendJson(res, ok ? 200 : 503, body);
+}
+
+async function metrics(ctx: RouteContext, { res }: Request): Promise<void> {
+  const text = renderMetrics(ctx.supervisor.stats(), ctx.hub());
+  res.writeHead(200, {
+    'content-type': METRICS_CONTENT_TYPE,
+    'content-length': String(Buffer.byteLength(text)),
+  });
+  res.end(text);
+}

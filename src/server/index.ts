@@ -1,0 +1,112 @@
+/**
+ * `jobvisor/server`: the HTTP API and the WebSocket status stream over one supervisor. Mount
+ * `handleRequest` and `handleUpgrade` in your own `node:http` server, or call `listen()`.
+ * `close()` closes the sockets and the HTTP server, never the supervisor (shut it down yourself).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import * as z from 'zod';
+import { JobvisorError } from '../errors.js';
+import { parseOrThrow } from '../options.js';
+import { LIMITS } from '../protocol/schemas.js';
+import { Supervisor } from '../supervisor.js';
+import { TokenCheck } from './auth.js';
+import { sendError } from './errors.js';
+import { route, type RouteContext } from './http-routes.js';
+import { WsHub } from './ws-hub.js';
+
+export interface ServerOptions {
+  supervisor: Supervisor;
+  /** Bearer token required on every HTTP request and WebSocket upgrade (the CLI: JOBVISOR_TOKEN). */
+  token?: string;
+  /** Largest accepted request body; default LIMITS.maxBodyBytes (1 MiB). */
+  maxBodyBytes?: number;
+  /** Largest accepted WebSocket message; larger ones close the socket with 1009. Default 1 MiB. */
+  maxFrameBytes?: number;
+  /** Ping period; a peer that misses one ping is dropped. Default 30 s. */
+  pingIntervalMs?: number;
+  /** Bytes that may wait for one slow socket before it is closed with 4008. Default 4 MiB. */
+  subscriberBufferLimit?: number;
+}
+
+export interface JobvisorServer {
+  handleRequest(req: IncomingMessage, res: ServerResponse): void;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
+  close(): Promise<void>;
+}
+
+const optionsSchema = z.strictObject({
+  supervisor: z.instanceof(Supervisor),
+  token: z.string().min(1).optional(),
+  maxBodyBytes: z.number().int().positive().default(LIMITS.maxBodyBytes),
+  maxFrameBytes: z.number().int().positive().default(LIMITS.maxFrameBytes),
+  pingIntervalMs: z.number().int().positive().max(2_147_483_647).default(30_000),
+  subscriberBufferLimit: z
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1_048_576),
+});
+
+export function createJobvisorServer(options: ServerOptions): JobvisorServer {
+  const resolved = parseOrThrow(optionsSchema, options, 'invalid_options', 'Invalid server options');
+  const auth = new TokenCheck(resolved.token);
+  const hub = new WsHub({ ...resolved, auth });
+  const ctx: RouteContext = {
+    supervisor: resolved.supervisor,
+    maxBodyBytes: resolved.maxBodyBytes,
+    hub: () => hub.counters,
+  };
+  let http: Server | undefined;
+
+  const handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const fail = (error: unknown) => {
+      // A body we stopped reading: do not keep the connection for the next request.
+      const tooLarge = error instanceof JobvisorError && error.code === 'payload_too_large';
+      sendError(res, error, tooLarge ? { connection: 'close' } : {});
+    };
+    if (!auth.allows(req, url)) {
+      fail(new JobvisorError('unauthorized', 'A valid bearer token is required'));
+      return;
+    }
+    route(ctx, req, res, url).catch(fail);
+  };
+
+  return {
+    handleRequest,
+    handleUpgrade: (req, socket, head) => hub.handleUpgrade(req, socket, head),
+    async listen(port = 0, host = '127.0.0.1') {
+      if (http) throw new JobvisorError('invalid_request', 'The server is already listening');
+      const server = createServer(handleRequest);
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+        hub.handleUpgrade(req, socket, head),
+      );
+      http = server;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (error) => {
+          http = undefined;
+          reject(error);
+        });
+        server.listen(port, host, () => {
+          server.removeAllListeners('error');
+          resolve();
+        });
+      });
+      const address = server.address() as AddressInfo;
+      const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return { port: address.port, url: `http://${shown}:${address.port}` };
+    },
+    async close() {
+      await hub.close();
+      const server = http;
+      http = undefined;
+      if (!server?.listening) return;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+    },
+  };
+}

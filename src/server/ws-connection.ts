@@ -1,0 +1,170 @@
+/**
+ * One WebSocket connection: validates each client message, runs its command, and keeps the
+ * connection's subscriptions. Every answer carries the command's `id`; a bad message gets an
+ * `error` and the connection stays usable. Changes reach the socket through its Outbox.
+ */
+import type { RawData, WebSocket } from 'ws';
+import { JobvisorError } from '../errors.js';
+import {
+  clientMessageSchema,
+  PROTOCOL_VERSION,
+  type ClientMessage,
+  type Topic,
+} from '../protocol/schemas.js';
+import type { Supervisor } from '../supervisor.js';
+import type { JobChange, JobView } from '../types.js';
+import { parseWire, toWireError } from './errors.js';
+import { Outbox } from './outbox.js';
+
+export interface ConnectionContext {
+  readonly supervisor: Supervisor;
+  readonly subscriberBufferLimit: number;
+  /** The change as JSON, serialised once per change for every subscriber. */
+  changeJson(change: JobChange): string;
+  tooSlow(connection: Connection): void;
+  coalesced(): void;
+}
+
+const ALL_JOBS = 1_000_000;
+
+export class Connection {
+  readonly #ws: WebSocket;
+  readonly #ctx: ConnectionContext;
+  readonly #outbox: Outbox;
+  readonly #subscriptions = new Map<string, () => void>();
+  alive = true;
+
+  constructor(ws: WebSocket, ctx: ConnectionContext) {
+    this.#ws = ws;
+    this.#ctx = ctx;
+    this.#outbox = new Outbox(ws, ctx.subscriberBufferLimit, {
+      tooSlow: () => ctx.tooSlow(this),
+      coalesced: () => ctx.coalesced(),
+    });
+    ws.on('message', (data) => this.#onMessage(data));
+    ws.on('pong', () => (this.alive = true));
+    this.#sendMessage({ type: 'hello', protocol: PROTOCOL_VERSION, offset: ctx.supervisor.offset });
+  }
+
+  get socket(): WebSocket {
+    return this.#ws;
+  }
+
+  get subscriptions(): number {
+    return this.#subscriptions.size;
+  }
+
+  /** Ends every subscription and drops waiting frames (on close). */
+  dispose(): void {
+    for (const off of this.#subscriptions.values()) off();
+    this.#subscriptions.clear();
+    this.#outbox.discard();
+  }
+
+  #sendMessage(message: object): void {
+    this.#outbox.send(JSON.stringify(message));
+  }
+
+  #sendError(id: string | null, error: unknown): void {
+    this.#sendMessage({ type: 'error', id, error: toWireError(error).body.error });
+  }
+
+  #onMessage(data: RawData): void {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(rawText(data));
+    } catch {
+      this.#sendError(null, new JobvisorError('invalid_request', 'The message is not valid JSON'));
+      return;
+    }
+    const candidate = (raw as { id?: unknown } | null)?.id;
+    const id = typeof candidate === 'string' ? candidate : null;
+    let message: ClientMessage;
+    try {
+      message = parseWire(clientMessageSchema, raw, 'message');
+    } catch (error) {
+      this.#sendError(id, error);
+      return;
+    }
+    this.#run(message).catch((error: unknown) => this.#sendError(message.id, error));
+  }
+
+  async #run(message: ClientMessage): Promise<void> {
+    const { supervisor } = this.#ctx;
+    switch (message.type) {
+      case 'subscribe':
+        return this.#subscribe(message.id, message.topic, message.since);
+      case 'unsubscribe': {
+        const off = this.#subscriptions.get(message.subscription);
+        off?.();
+        this.#subscriptions.delete(message.subscription);
+        return this.#reply(message.id, {
+          subscription: message.subscription,
+          unsubscribed: off !== undefined,
+        });
+      }
+      case 'start':
+        return this.#reply(message.id, await supervisor.start(message.job));
+      case 'cancel':
+        return this.#reply(message.id, await supervisor.cancel(message.jobId, message.reason));
+    }
+  }
+
+  #reply(id: string, result: unknown): void {
+    this.#sendMessage({ type: 'reply', id, result });
+  }
+
+  /**
+   * Without `since`: a snapshot of the topic's jobs, then every change after it. With `since`: the
+   * changes missed after that offset (replayed from the store, then live), or a resync snapshot
+   * when they are past retention. The subscription's name is the command's `id`.
+   */
+  #subscribe(id: string, topic: Topic, since: number | undefined): void {
+    if (this.#subscriptions.has(id)) {
+      throw new JobvisorError('invalid_request', `Subscription "${id}" already exists on this connection`);
+    }
+    const { supervisor } = this.#ctx;
+    const prefix = `{"type":"change","subscription":${JSON.stringify(id)},"change":`;
+    const ids = 'jobIds' in topic ? new Set(topic.jobIds) : null;
+    const listener = (change: JobChange) => {
+      if (ids && !ids.has(change.jobId)) return;
+      const key = `${id}\0${change.jobId}`;
+      const frame = `${prefix}${this.#ctx.changeJson(change)}}`;
+      if (change.kind === 'progress') this.#outbox.send(frame, key);
+      else this.#outbox.send(frame, null, key);
+    };
+    const filter = 'jobId' in topic ? { jobId: topic.jobId } : 'type' in topic ? { type: topic.type } : {};
+    const offset = supervisor.offset;
+    const snapshot = (jobs: JobView[], resync: boolean) =>
+      this.#sendMessage({ type: 'snapshot', subscription: id, offset, jobs, resync });
+    const off =
+      since === undefined
+        ? supervisor.subscribe(listener, filter)
+        : supervisor.subscribe(listener, {
+            ...filter,
+            since,
+            onResync: (jobs) => snapshot(ids ? jobs.filter((j) => ids.has(j.id)) : jobs, true),
+          });
+    this.#subscriptions.set(id, off);
+    this.#reply(id, { subscription: id, offset });
+    if (since === undefined) snapshot(this.#currentJobs(topic), false);
+  }
+
+  #currentJobs(topic: Topic): JobView[] {
+    const { supervisor } = this.#ctx;
+    if ('jobId' in topic) return present([supervisor.get(topic.jobId)]);
+    if ('jobIds' in topic) return present(topic.jobIds.map((jobId) => supervisor.get(jobId)));
+    if ('type' in topic) return supervisor.list({ type: topic.type, limit: ALL_JOBS });
+    return supervisor.list({ limit: ALL_JOBS });
+  }
+}
+
+function present(views: (JobView | undefined)[]): JobView[] {
+  return views.filter((v): v is JobView => v !== undefined);
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}

@@ -1,0 +1,121 @@
+/**
+ * The WebSocket side: `ws` in noServer mode on the path /ws. Checks the token at the upgrade
+ * (401 before the handshake), pings every `pingIntervalMs` and terminates peers that did not
+ * answer the previous ping, and serialises each change once for all subscribers.
+ * Frames above `maxFrameBytes` are refused by `ws` itself, which closes with 1009 (tooLarge).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { CLOSE_CODES } from '../protocol/schemas.js';
+import type { Supervisor } from '../supervisor.js';
+import type { JobChange } from '../types.js';
+import type { TokenCheck } from './auth.js';
+import type { HubCounters } from './metrics.js';
+import { Connection } from './ws-connection.js';
+
+export interface HubOptions {
+  readonly supervisor: Supervisor;
+  readonly auth: TokenCheck;
+  readonly maxFrameBytes: number;
+  readonly pingIntervalMs: number;
+  readonly subscriberBufferLimit: number;
+}
+
+export class WsHub {
+  readonly #options: HubOptions;
+  readonly #wss: WebSocketServer;
+  readonly #connections = new Set<Connection>();
+  readonly #json = new WeakMap<JobChange, string>();
+  readonly #ping: NodeJS.Timeout;
+  #slowClosed = 0;
+  #coalesced = 0;
+
+  constructor(options: HubOptions) {
+    this.#options = options;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes });
+    this.#ping = setInterval(() => this.#pingAll(), options.pingIntervalMs);
+    this.#ping.unref();
+  }
+
+  get counters(): HubCounters {
+    let subscriptions = 0;
+    for (const c of this.#connections) subscriptions += c.subscriptions;
+    return {
+      connections: this.#connections.size,
+      subscriptions,
+      slowClosed: this.#slowClosed,
+      coalesced: this.#coalesced,
+    };
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/ws') return refuse(socket, 404, 'Not Found');
+    if (!this.#options.auth.allows(req, url, true)) return refuse(socket, 401, 'Unauthorized');
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      const connection = new Connection(ws, {
+        supervisor: this.#options.supervisor,
+        subscriberBufferLimit: this.#options.subscriberBufferLimit,
+        changeJson: (change) => this.#changeJson(change),
+        tooSlow: (c) => {
+          this.#slowClosed++;
+          c.dispose();
+          c.socket.close(CLOSE_CODES.tooSlow, 'subscriber fell behind: reconnect with since');
+        },
+        coalesced: () => this.#coalesced++,
+      });
+      this.#connections.add(connection);
+      ws.on('close', () => {
+        connection.dispose();
+        this.#connections.delete(connection);
+      });
+      ws.on('error', () => ws.terminate());
+    });
+  }
+
+  /** Closes every socket (1001, going away) and stops pinging. */
+  async close(): Promise<void> {
+    clearInterval(this.#ping);
+    const closed = [...this.#connections].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          c.dispose();
+          if (c.socket.readyState === c.socket.CLOSED) return resolve();
+          c.socket.once('close', () => resolve());
+          c.socket.close(CLOSE_CODES.shuttingDown, 'server closing');
+          // A peer that does not answer the close handshake is cut off.
+          setTimeout(() => c.socket.terminate(), 1_000).unref();
+        }),
+    );
+    await Promise.all(closed);
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+  }
+
+  #changeJson(change: JobChange): string {
+    let json = this.#json.get(change);
+    if (json === undefined) this.#json.set(change, (json = JSON.stringify(change)));
+    return json;
+  }
+
+  #pingAll(): void {
+    for (const c of this.#connections) {
+      if (!c.alive) {
+        c.socket.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.socket.ping();
+    }
+  }
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  const body = JSON.stringify({
+    error: { code: status === 401 ? 'unauthorized' : 'not_found', message: text },
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}

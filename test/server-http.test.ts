@@ -1,0 +1,229 @@
+/** The HTTP API on a real server (port 0): every route, the bad-input matrix, the token, and a bounded load. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { http, serve, type Served } from './server-harness.js';
+
+let served: Served | undefined;
+const start = async (options?: Parameters<typeof serve>[0]) => (served = await serve(options));
+afterEach(async () => {
+  await served?.close();
+  served = undefined;
+});
+
+describe('HTTP routes', () => {
+  it('POST /jobs creates (201) and a duplicate key answers the existing job (200, deduplicated)', async () => {
+    const s = await start();
+    const first = await http(s, 'POST', '/jobs', { type: 'gated', input: { a: 1 }, key: 'k1' });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({
+      deduplicated: false,
+      job: { type: 'gated', key: 'k1', input: { a: 1 }, seq: 1 },
+    });
+    const again = await http(s, 'POST', '/jobs', { type: 'gated', input: { a: 2 }, key: 'k1' });
+    expect(again.status).toBe(200);
+    expect(again.body.deduplicated).toBe(true);
+    expect(again.body.job.id).toBe(first.body.job.id);
+    const rejected = await http(s, 'POST', '/jobs', { type: 'gated', key: 'k1', onConflict: 'reject' });
+    expect(rejected.status).toBe(409);
+    expect(rejected.body.error).toMatchObject({
+      code: 'duplicate_key',
+      details: { jobId: first.body.job.id },
+    });
+    expect(s.supervisor.list()).toHaveLength(1);
+  });
+
+  it('GET /jobs/:id answers the job, 404 job_not_found for an unknown id', async () => {
+    const s = await start();
+    const { body } = await http(s, 'POST', '/jobs', { type: 'echo', input: 'hi' });
+    const done = await s.supervisor.waitFor(body.job.id);
+    const got = await http(s, 'GET', `/jobs/${encodeURIComponent(body.job.id)}`);
+    expect(got.status).toBe(200);
+    expect(got.body.job).toEqual(JSON.parse(JSON.stringify(done)));
+    const missing = await http(s, 'GET', '/jobs/nope');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('job_not_found');
+  });
+
+  it('GET /jobs filters and pages with a cursor ordered by (createdAt, id), each job exactly once', async () => {
+    const s = await start({ supervisor: { concurrency: 50 } });
+    for (let i = 0; i < 23; i++) await http(s, 'POST', '/jobs', { type: i % 2 ? 'gated' : 'echo', input: i });
+    await Promise.all(s.supervisor.list({ type: 'echo' }).map((j) => s.supervisor.waitFor(j.id)));
+    const seen: { id: string; createdAt: number }[] = [];
+    let after: string | null = null;
+    let pages = 0;
+    do {
+      const q: string = after === null ? '' : `&after=${encodeURIComponent(after)}`;
+      const page = await http(s, 'GET', `/jobs?limit=5${q}`);
+      expect(page.status).toBe(200);
+      expect(page.body.jobs.length).toBeLessThanOrEqual(5);
+      seen.push(...page.body.jobs);
+      after = page.body.next;
+      pages++;
+    } while (after !== null);
+    expect(pages).toBe(5);
+    expect(new Set(seen.map((j) => j.id)).size).toBe(23);
+    const sorted = [...seen].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    expect(seen).toEqual(sorted);
+    const completed = await http(s, 'GET', '/jobs?status=completed&type=echo');
+    expect(completed.body.jobs).toHaveLength(12);
+    const live = await http(s, 'GET', '/jobs?status=pending,running');
+    expect(live.body.jobs).toHaveLength(11);
+    expect(live.body.next).toBeNull();
+  });
+
+  it('POST /jobs/:id/cancel cancels once; a finished job answers cancelled:false; unknown id 404', async () => {
+    const s = await start();
+    const { body } = await http(s, 'POST', '/jobs', { type: 'gated' });
+    const cancel = await http(s, 'POST', `/jobs/${body.job.id}/cancel`, { reason: 'user asked' });
+    expect(cancel.status).toBe(200);
+    expect(cancel.body).toMatchObject({ cancelled: true, job: { status: 'cancelled' } });
+    const again = await http(s, 'POST', `/jobs/${body.job.id}/cancel`);
+    expect(again.body).toMatchObject({ cancelled: false, job: { status: 'cancelled' } });
+    expect((await http(s, 'POST', '/jobs/ghost/cancel', {})).body.error.code).toBe('job_not_found');
+  });
+
+  it('GET /jobs/:id/changes reads the stored history with since/limit (sqlite store)', async () => {
+    const s = await start({ store: 'sqlite' });
+    const { body } = await http(s, 'POST', '/jobs', { type: 'echo', input: 7 });
+    await s.supervisor.waitFor(body.job.id);
+    await http(s, 'POST', '/jobs', { type: 'echo' });
+    const all = await http(s, 'GET', `/jobs/${body.job.id}/changes`);
+    expect(all.status).toBe(200);
+    expect(all.body.changes.map((c) => c.kind)).toEqual(['created', 'started', 'completed']);
+    expect(all.body.changes.map((c) => c.seq)).toEqual([1, 2, 3]);
+    const mine = s.changes.filter((c) => c.jobId === body.job.id).map((c) => c.offset);
+    expect(all.body.changes.map((c) => c.offset)).toEqual(mine);
+    const page = await http(s, 'GET', `/jobs/${body.job.id}/changes?since=${mine[0]}&limit=1`);
+    expect(page.body.changes.map((c) => c.seq)).toEqual([2]);
+    expect((await http(s, 'GET', '/jobs/ghost/changes')).status).toBe(404);
+    expect((await http(s, 'GET', `/jobs/${body.job.id}/changes?limit=0`)).body.error.code).toBe(
+      'invalid_request',
+    );
+  });
+
+  it('GET /jobs/:id/changes without a store is invalid_request', async () => {
+    const s = await start();
+    const { body } = await http(s, 'POST', '/jobs', { type: 'echo' });
+    const answer = await http(s, 'GET', `/jobs/${body.job.id}/changes`);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe('invalid_request');
+  });
+
+  it('GET /health and GET /metrics', async () => {
+    const s = await start();
+    const { body } = await http(s, 'POST', '/jobs', { type: 'echo', key: 'x' });
+    await http(s, 'POST', '/jobs', { type: 'gated', key: 'g' });
+    await http(s, 'POST', '/jobs', { type: 'gated', key: 'g' });
+    await s.supervisor.waitFor(body.job.id);
+    const health = await http(s, 'GET', '/health');
+    expect(health.status).toBe(200);
+    expect(health.body).toEqual({
+      status: 'ok',
+      lifecycle: 'accepting',
+      live: 1,
+      offset: s.supervisor.offset,
+    });
+    const metrics = await http(s, 'GET', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+    const text = metrics.text;
+    expect(text).toContain('jobvisor_jobs{status="completed"} 1');
+    expect(text).toContain('jobvisor_jobs{status="running"} 1');
+    expect(text).toContain('jobvisor_starts_total 3');
+    expect(text).toContain('jobvisor_dedup_hits_total 1');
+    expect(text).toContain('jobvisor_rejected_events_total{reason="job_final"} 0');
+    expect(text).toContain('jobvisor_stalls_total 0');
+    expect(text).toContain('jobvisor_handler_duration_seconds_count 1');
+    expect(text).toContain('jobvisor_handler_duration_seconds_bucket{le="+Inf"} 1');
+    expect(text).toMatch(/# TYPE jobvisor_handler_duration_seconds histogram/);
+  });
+});
+
+describe('bad input: a coded error, and afterwards the server serves and no job changed', () => {
+  const big = JSON.stringify({ type: 'echo', input: 'x'.repeat(5_000) });
+  const cases: [string, string, string, unknown, number, string, Record<string, string>?][] = [
+    ['malformed JSON', 'POST', '/jobs', '{"type": "echo",', 400, 'invalid_request'],
+    ['a wrong type', 'POST', '/jobs', { type: 5 }, 400, 'invalid_request'],
+    ['an unknown field', 'POST', '/jobs', { type: 'echo', priority: 1 }, 400, 'invalid_request'],
+    ['a bad onConflict', 'POST', '/jobs', { type: 'echo', onConflict: 'maybe' }, 400, 'invalid_request'],
+    ['no body', 'POST', '/jobs', undefined, 400, 'invalid_request'],
+    ['an oversized body', 'POST', '/jobs', big, 413, 'payload_too_large'],
+    ['an unknown job type', 'POST', '/jobs', { type: 'nope' }, 400, 'unknown_job_type'],
+    [
+      'input against the schema',
+      'POST',
+      '/jobs',
+      { type: 'typed', input: { n: 'one' } },
+      400,
+      'invalid_input',
+    ],
+    ['an unknown job id', 'GET', '/jobs/ghost', undefined, 404, 'job_not_found'],
+    ['cancel of an unknown id', 'POST', '/jobs/ghost/cancel', undefined, 404, 'job_not_found'],
+    ['an unknown cancel field', 'POST', '/jobs/ghost/cancel', { why: 'x' }, 400, 'invalid_request'],
+    ['a bad limit', 'GET', '/jobs?limit=abc', undefined, 400, 'invalid_request'],
+    ['an unknown query field', 'GET', '/jobs?colour=red', undefined, 400, 'invalid_request'],
+    ['a bad status', 'GET', '/jobs?status=done', undefined, 400, 'invalid_request'],
+    ['a bad cursor', 'GET', '/jobs?after=garbage', undefined, 400, 'invalid_request'],
+    ['an unknown route', 'GET', '/nope', undefined, 404, 'not_found'],
+    ['a wrong method', 'DELETE', '/jobs', undefined, 405, 'method_not_allowed'],
+    ['a missing token', 'GET', '/health', undefined, 401, 'unauthorized', {}],
+    ['a wrong token', 'GET', '/jobs', undefined, 401, 'unauthorized', { authorization: 'Bearer wrong' }],
+    [
+      'a token of another length',
+      'POST',
+      '/jobs',
+      { type: 'echo' },
+      401,
+      'unauthorized',
+      { authorization: 'Bearer s' },
+    ],
+  ];
+
+  it.each(cases)('%s', async (_name, method, path, body, status, code, auth) => {
+    const token = 'secret-token';
+    const s = await start({ server: { maxBodyBytes: 4_096, token } });
+    const ok = { authorization: `Bearer ${token}` };
+    await http(s, 'POST', '/jobs', { type: 'gated', key: 'held' }, ok);
+    const before = { jobs: s.supervisor.list(), offset: s.supervisor.offset };
+    const answer = await http(s, method, path, body, auth ?? ok);
+    expect(answer.status).toBe(status);
+    expect(answer.body.error.code).toBe(code);
+    expect(typeof answer.body.error.message).toBe('string');
+    if (code === 'invalid_request' && typeof body === 'object')
+      expect(Array.isArray(answer.body.error.details)).toBe(true);
+    expect(s.supervisor.list()).toEqual(before.jobs);
+    expect(s.supervisor.offset).toBe(before.offset);
+    const health = await http(s, 'GET', '/health', undefined, ok);
+    expect(health.body.status).toBe('ok');
+    const created = await http(s, 'POST', '/jobs', { type: 'echo' }, ok);
+    expect(created.status).toBe(201);
+  });
+
+  it('a valid token passes', async () => {
+    const s = await start({ server: { token: 't0k' } });
+    expect((await http(s, 'GET', '/health', undefined, { authorization: 'Bearer t0k' })).status).toBe(200);
+  });
+});
+
+describe('load (loopback, bounded)', () => {
+  it('1,000 creates at concurrency 50 over 100 keys make exactly 100 jobs and 100 executions', async () => {
+    const s = await start({ supervisor: { concurrency: 200 } });
+    let next = 0;
+    const statuses: number[] = [];
+    const worker = async () => {
+      while (next < 1_000) {
+        const i = next++;
+        const answer = await http(s, 'POST', '/jobs', { type: 'gated', input: i, key: `key-${i % 100}` });
+        statuses.push(answer.status);
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, worker));
+    expect(statuses.filter((x) => x === 201)).toHaveLength(100);
+    expect(statuses.filter((x) => x === 200)).toHaveLength(900);
+    expect(s.supervisor.list()).toHaveLength(100);
+    for (const call of s.gated) call.done.resolve('ok');
+    await Promise.all(s.supervisor.list().map((j) => s.supervisor.waitFor(j.id)));
+    expect(s.executions.size).toBe(100);
+    expect([...s.executions.values()].every((n) => n === 1)).toBe(true);
+    expect(s.supervisor.list({ status: 'completed' })).toHaveLength(100);
+  });
+});
