@@ -152,30 +152,30 @@ describe('jobvisor CLI against a running server', { timeout: 30_000 }, () => {
     expect(cancelled.code, cancelled.stderr).toBe(0);
     expect(JSON.parse(cancelled.stdout)).toMatchObject({ cancelled: true, job: { id, status: 'cancelled' } });
 
-    const listed = await cli(['ls', '--status', 'cancelled', '--json', ...url]);
+    const [listed, table, watched] = await Promise.all([
+      cli(['ls', '--status', 'cancelled', '--json', ...url]),
+      cli(['ls', '--type', 'sleep', ...url]),
+      cli(['watch', id, ...url]),
+    ]);
     expect(listed.code, listed.stderr).toBe(0);
     const page = JSON.parse(listed.stdout) as { jobs: { id: string; status: string }[]; next: string | null };
     expect(page.jobs.find((job) => job.id === id)?.status).toBe('cancelled');
-
-    const table = await cli(['ls', '--type', 'sleep', ...url]);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^ID\s+TYPE\s+STATUS/);
     expect(table.stdout).toMatch(new RegExp(`${id}\\s+sleep\\s+cancelled`));
-
-    const watched = await cli(['watch', id, ...url]);
     expect(watched.code).toBe(3);
   });
 
   it('server errors exit 5 with the code: unknown type, invalid input, unknown job', async () => {
-    const unknownType = await cli(['start', 'nope', ...url]);
+    const [unknownType, invalid, missing] = await Promise.all([
+      cli(['start', 'nope', ...url]),
+      cli(['start', 'sleep', '--input', '{"ms":"soon"}', '--json', ...url]),
+      cli(['watch', 'no-such-job', ...url]),
+    ]);
     expect(unknownType.code).toBe(5);
     expect(unknownType.stderr).toContain('unknown_job_type');
-
-    const invalid = await cli(['start', 'sleep', '--input', '{"ms":"soon"}', '--json', ...url]);
     expect(invalid.code).toBe(5);
     expect(JSON.parse(invalid.stdout)).toMatchObject({ error: { code: 'invalid_input' } });
-
-    const missing = await cli(['watch', 'no-such-job', ...url]);
     expect(missing.code).toBe(5);
     expect(missing.stderr).toContain('job_not_found');
   });
@@ -204,7 +204,7 @@ describe('jobvisor CLI against a running server', { timeout: 30_000 }, () => {
   });
 });
 
-describe('jobvisor CLI without a server, or with a token', { timeout: 30_000 }, () => {
+describe.concurrent('jobvisor CLI without a server, or with a token', { timeout: 30_000 }, () => {
   it('an unreachable server exits 4 with a clear message', async () => {
     const port = await freePort();
     const result = await cli(['ls'], { JOBVISOR_URL: `http://127.0.0.1:${port}` });
@@ -222,15 +222,16 @@ describe('jobvisor CLI without a server, or with a token', { timeout: 30_000 }, 
       '--token',
       's3cret',
     ]);
-    const refused = await cli(['ls', '--url', served.url]);
+    const [refused, withFlag, withEnv] = await Promise.all([
+      cli(['ls', '--url', served.url]),
+      cli(['ls', '--json', '--url', served.url, '--token', 's3cret']),
+      cli(['start', 'sleep', '--input', '{"ms":10}', '--watch', '--url', served.url], {
+        JOBVISOR_TOKEN: 's3cret',
+      }),
+    ]);
     expect(refused.code).toBe(5);
     expect(refused.stderr).toMatch(/unauthori[sz]ed/i);
-
-    const withFlag = await cli(['ls', '--json', '--url', served.url, '--token', 's3cret']);
     expect(withFlag.code, withFlag.stderr).toBe(0);
-    const withEnv = await cli(['start', 'sleep', '--input', '{"ms":10}', '--watch', '--url', served.url], {
-      JOBVISOR_TOKEN: 's3cret',
-    });
     expect(withEnv.code, withEnv.stderr).toBe(0);
     expect(await served.stop()).toBe(0);
   });

@@ -8,18 +8,19 @@ export function progressBar(job: WireJob): string {
   const percent = Math.max(0, Math.min(100, job.progress));
   const filled = Math.round((percent / 100) * BAR_WIDTH);
   const bar = `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}]`;
-  return `${bar} ${formatPercent(percent).padStart(4)} ${statusText(job)}${job.message ? `  ${job.message}` : ''}`;
+  const text = detail(job);
+  return `${bar} ${formatPercent(percent).padStart(4)} ${statusText(job)}${text ? `  ${text}` : ''}`;
 }
 
 /** One plain line per change, for logs and pipes. */
 export function progressLine(job: WireJob): string {
-  return `${job.id} ${statusText(job)} ${formatPercent(job.progress)}${job.message ? ` ${job.message}` : ''}`;
+  const text = detail(job);
+  return `${job.id} ${statusText(job)} ${formatPercent(job.progress)}${text ? ` ${text}` : ''}`;
 }
 
 /** The closing sentence once a job is final. */
 export function finalLine(job: WireJob): string {
-  const took =
-    job.finishedAt !== null ? ` in ${formatDuration(job.finishedAt - (job.startedAt ?? job.createdAt))}` : '';
+  const took = job.finishedAt !== null ? ` in ${formatDuration(job.finishedAt - job.createdAt)}` : '';
   const tries = job.attempt > 1 ? ` after ${job.attempt} attempts` : '';
   if (job.status === 'completed') {
     const result = job.result === undefined || job.result === null ? '' : `: ${JSON.stringify(job.result)}`;
@@ -32,8 +33,19 @@ export function finalLine(job: WireJob): string {
   return `job ${job.id} (${job.type}) is ${job.status}`;
 }
 
+function isRetrying(job: WireJob): boolean {
+  return job.status === 'pending' && job.nextRetryAt !== null;
+}
+
 function statusText(job: WireJob): string {
+  if (isRetrying(job)) return `retrying (attempt ${job.attempt} failed)`;
   return job.attempt > 1 ? `${job.status} (attempt ${job.attempt})` : job.status;
+}
+
+/** The job's message; while it waits to retry, why its last attempt failed. */
+function detail(job: WireJob): string {
+  if (isRetrying(job) && job.error) return `${job.error.message} (${job.error.code})`;
+  return job.message ?? '';
 }
 
 function formatPercent(percent: number): string {
