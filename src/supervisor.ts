@@ -209,7 +209,8 @@ export class Supervisor {
         commits: this.#commits,
         fanout: this.#fanout,
         nextOffset: this.#offset + 1,
-        currentJobs: (f) => this.list({ ...f, limit: 1_000_000 }).filter((v) => !f.jobId || v.id === f.jobId),
+        currentJobs: ({ jobId, type }) =>
+          this.list({ type, limit: 1_000_000 }).filter((v) => jobId === undefined || v.id === jobId),
         listenerFailed: (error, jobId) => this.#telemetry.subscriberFailed(error, jobId),
         track: (task) => this.#track(task),
       },

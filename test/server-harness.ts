@@ -112,8 +112,8 @@ export async function http(
   });
   const text = await res.text();
   const type = res.headers.get('content-type') ?? '';
-  const body = (type.includes('json') ? JSON.parse(text) : {}) as WireBody;
-  return { status: res.status, body, text, headers: res.headers };
+  const parsed = (type.includes('json') ? JSON.parse(text) : {}) as WireBody;
+  return { status: res.status, body: parsed, text, headers: res.headers };
 }
 
 /** A `ws` client that records every server message and lets the test await the next ones. */

@@ -1,0 +1,267 @@
+/** The WebSocket stream on a real server (port 0) with real `ws` clients; the Outbox with a fake socket. */
+import type { WebSocket } from 'ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLOSE_CODES, type ServerMessage } from '../src/protocol/schemas.js';
+import { Outbox } from '../src/server/outbox.js';
+import type { JobChange } from '../src/types.js';
+import { Client, serve, type Served } from './server-harness.js';
+
+let served: Served | undefined;
+const clients: Client[] = [];
+const start = async (options?: Parameters<typeof serve>[0]) => (served = await serve(options));
+const connect = async (url: string, options?: ConstructorParameters<typeof Client>[1]) => {
+  const client = await Client.open(url, options);
+  clients.push(client);
+  return client;
+};
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await served?.close();
+  served = undefined;
+});
+
+const isType =
+  <T extends ServerMessage['type']>(type: T, id?: string) =>
+  (m: ServerMessage): m is Extract<ServerMessage, { type: T }> =>
+    m.type === type &&
+    (id === undefined || ('id' in m && m.id === id) || ('subscription' in m && m.subscription === id));
+
+/** The change messages of `client` once it has seen a change at or beyond `offset`. */
+async function changesUpTo(client: Client, offset: number, subscription?: string): Promise<JobChange[]> {
+  await client.until((m) => m.type === 'change' && m.change.offset >= offset);
+  return client.changes(subscription);
+}
+
+const offsets = (changes: readonly JobChange[]) => changes.map((c) => c.offset);
+
+describe('WebSocket /ws', () => {
+  it('says hello with the current offset, then a subscription gets a snapshot and every change in order', async () => {
+    const s = await start();
+    await s.supervisor.start({ type: 'echo', input: 0 });
+    const client = await connect(s.wsUrl);
+    expect(client.messages[0]).toEqual({ type: 'hello', protocol: 1, offset: s.supervisor.offset });
+    client.send({ type: 'subscribe', id: 'all', topic: { all: true } });
+    const snapshot = await client.until(isType('snapshot', 'all'));
+    expect(snapshot.resync).toBe(false);
+    expect(snapshot.offset).toBe(s.supervisor.offset);
+    const before = s.changes.length;
+    const jobs = await Promise.all([1, 2, 3].map((n) => s.supervisor.start({ type: 'echo', input: n })));
+    await Promise.all(jobs.map(({ job }) => s.supervisor.waitFor(job.id)));
+    const expected = s.changes.slice(before);
+    const got = await changesUpTo(client, expected.at(-1)!.offset, 'all');
+    expect(got).toEqual(JSON.parse(JSON.stringify(expected)));
+    expect(got.every((c) => c.offset > snapshot.offset)).toBe(true);
+  });
+
+  it('follows one job, a list of jobs, or a type', async () => {
+    const s = await start();
+    const client = await connect(s.wsUrl);
+    const a = await s.supervisor.start({ type: 'gated' });
+    const b = await s.supervisor.start({ type: 'gated' });
+    client.send({ type: 'subscribe', id: 'one', topic: { jobId: a.job.id } });
+    client.send({ type: 'subscribe', id: 'list', topic: { jobIds: [a.job.id, 'unknown'] } });
+    client.send({ type: 'subscribe', id: 'type', topic: { type: 'echo' } });
+    const one = await client.until(isType('snapshot', 'one'));
+    expect(one.jobs.map((j) => j.id)).toEqual([a.job.id]);
+    expect((await client.until(isType('snapshot', 'list'))).jobs.map((j) => j.id)).toEqual([a.job.id]);
+    expect((await client.until(isType('snapshot', 'type'))).jobs).toEqual([]);
+    await s.supervisor.cancel(b.job.id);
+    await s.supervisor.cancel(a.job.id);
+    const echo = await s.supervisor.start({ type: 'echo' });
+    await s.supervisor.waitFor(echo.job.id);
+    await changesUpTo(client, s.supervisor.offset, 'type');
+    expect(client.changes('one').map((c) => [c.jobId, c.kind])).toEqual([[a.job.id, 'cancelled']]);
+    expect(client.changes('list').map((c) => [c.jobId, c.kind])).toEqual([[a.job.id, 'cancelled']]);
+    expect(client.changes('type').map((c) => c.kind)).toEqual(['created', 'started', 'completed']);
+  });
+
+  it('answers start and cancel with the command id; errors carry the id; the socket stays usable', async () => {
+    const s = await start();
+    const client = await connect(s.wsUrl);
+    client.send({ type: 'start', id: 'c1', job: { type: 'gated', key: 'k' } });
+    const started = await client.until(isType('reply', 'c1'));
+    const { job } = started.result as { job: { id: string }; deduplicated: boolean };
+    client.send({ type: 'start', id: 'c2', job: { type: 'gated', key: 'k' } });
+    expect((await client.until(isType('reply', 'c2'))).result).toMatchObject({
+      deduplicated: true,
+      job: { id: job.id },
+    });
+    client.send({ type: 'start', id: 'c3', job: { type: 'nope' } });
+    expect((await client.until(isType('error', 'c3'))).error.code).toBe('unknown_job_type');
+    client.send({ type: 'cancel', id: 'c4', jobId: 'ghost' });
+    expect((await client.until(isType('error', 'c4'))).error.code).toBe('job_not_found');
+    const n = client.messages.length;
+    client.send('{not json');
+    expect((await client.until(isType('error'), n)).id).toBeNull();
+    client.send({ type: 'start', id: 'c5', job: { type: 'gated', extra: true } });
+    const invalid = await client.until(isType('error', 'c5'));
+    expect(invalid.error.code).toBe('invalid_request');
+    expect(Array.isArray(invalid.error.details)).toBe(true);
+    client.send({ type: 'launch', id: 'c6' });
+    expect((await client.until(isType('error', 'c6'))).error.code).toBe('invalid_request');
+    client.send({ type: 'subscribe', id: 'c7', topic: { all: true }, since: 0 });
+    expect((await client.until(isType('error', 'c7'))).error.message).toMatch(/store/);
+    expect(s.supervisor.list()).toHaveLength(1);
+    client.send({ type: 'cancel', id: 'c8', jobId: job.id, reason: 'done' });
+    expect((await client.until(isType('reply', 'c8'))).result).toMatchObject({ cancelled: true });
+    client.send({ type: 'subscribe', id: 's', topic: { all: true } });
+    client.send({ type: 'unsubscribe', id: 'u', subscription: 's' });
+    expect((await client.until(isType('reply', 'u'))).result).toEqual({
+      subscription: 's',
+      unsubscribed: true,
+    });
+  });
+
+  it('closes an oversized frame with 1009; the server and other sockets go on', async () => {
+    const s = await start({ server: { maxFrameBytes: 1_024 } });
+    const other = await connect(s.wsUrl);
+    const client = await connect(s.wsUrl);
+    client.send({ type: 'start', id: 'big', job: { type: 'echo', input: 'x'.repeat(2_000) } });
+    expect((await client.closed).code).toBe(CLOSE_CODES.tooLarge);
+    other.send({ type: 'start', id: 'ok', job: { type: 'echo' } });
+    await other.until(isType('reply', 'ok'));
+    expect(s.supervisor.list()).toHaveLength(1);
+  });
+
+  it('requires the token when set: 401 at the upgrade; a header or ?token= passes', async () => {
+    const s = await start({ server: { token: 'sesame' } });
+    await expect(connect(s.wsUrl)).rejects.toThrow(/401/);
+    await expect(connect(s.wsUrl, { headers: { authorization: 'Bearer nope' } })).rejects.toThrow(/401/);
+    await connect(s.wsUrl, { headers: { authorization: 'Bearer sesame' } });
+    await connect(`${s.wsUrl}?token=sesame`);
+    await expect(
+      connect(s.wsUrl.replace('/ws', '/other'), { headers: { authorization: 'Bearer sesame' } }),
+    ).rejects.toThrow(/404/);
+  });
+
+  it('resumes with since: a subscriber that drops mid-stream ends with exactly the server changes, in order', async () => {
+    const s = await start({ store: 'sqlite', supervisor: { concurrency: 10 } });
+    const first = await connect(s.wsUrl);
+    first.send({ type: 'subscribe', id: 'sub', topic: { all: true } });
+    await first.until(isType('snapshot', 'sub'));
+    const jobs = await Promise.all([1, 2, 3].map(() => s.supervisor.start({ type: 'gated' })));
+    await changesUpTo(
+      first,
+      s.changes.filter((c) => c.kind === 'started').length === 3 ? s.supervisor.offset : 0,
+    );
+    await first.until((m) => m.type === 'change' && m.change.kind === 'started');
+    await first.close();
+    const seen = first.changes('sub');
+    for (const [i, call] of s.gated.entries()) {
+      call.ctx.progress(50);
+      call.done.resolve(i);
+    }
+    await Promise.all(jobs.map(({ job }) => s.supervisor.waitFor(job.id)));
+    s.supervisor.start({ type: 'echo' }).catch(() => undefined);
+    const second = await connect(s.wsUrl);
+    second.send({ type: 'subscribe', id: 'sub', topic: { all: true }, since: seen.at(-1)!.offset });
+    const last = await changesUpTo(second, s.changes.at(-1)!.offset);
+    expect(second.messages.some((m) => m.type === 'snapshot')).toBe(false);
+    expect(offsets([...seen, ...last])).toEqual(offsets(s.changes));
+    expect([...seen, ...last]).toEqual(JSON.parse(JSON.stringify(s.changes)));
+  });
+
+  it('sends a resync snapshot when the changes after since are past retention', async () => {
+    const s = await start({ store: 'memory' });
+    const { job } = await s.supervisor.start({ type: 'echo', input: 1 });
+    await s.supervisor.waitFor(job.id);
+    await s.store!.expire({ before: Date.now() + 60_000, maxCount: 100 });
+    const client = await connect(s.wsUrl);
+    client.send({ type: 'subscribe', id: 'r', topic: { all: true }, since: 1 });
+    const snapshot = await client.until(isType('snapshot', 'r'));
+    expect(snapshot.resync).toBe(true);
+    expect(snapshot.jobs.map((j) => j.id)).toEqual([job.id]);
+    const next = await s.supervisor.start({ type: 'echo' });
+    await s.supervisor.waitFor(next.job.id);
+    const after = await changesUpTo(client, s.supervisor.offset, 'r');
+    expect(after.map((c) => c.jobId)).toEqual([next.job.id, next.job.id, next.job.id]);
+  });
+});
+
+describe('Outbox (slow subscribers)', () => {
+  function fakeSocket() {
+    const sent: string[] = [];
+    const callbacks: (() => void)[] = [];
+    const ws = {
+      OPEN: 1,
+      readyState: 1,
+      bufferedAmount: 0,
+      send(frame: string, cb: () => void) {
+        sent.push(frame);
+        callbacks.push(cb);
+      },
+    };
+    return { ws, sent, written: () => callbacks.splice(0).forEach((cb) => cb()) };
+  }
+
+  it('sends at once while the socket keeps up; queues, coalesces progress per job, and keeps order when behind', () => {
+    const { ws, sent, written } = fakeSocket();
+    let coalesced = 0;
+    let slow = 0;
+    const box = new Outbox(ws as unknown as WebSocket, 1_000, {
+      tooSlow: () => slow++,
+      coalesced: () => coalesced++,
+    });
+    box.send('a1');
+    expect(sent).toEqual(['a1']);
+    ws.bufferedAmount = 600; // above the soft mark (limit / 2)
+    box.send('p-a-10', 's\0a');
+    box.send('p-b-10', 's\0b');
+    box.send('p-a-20', 's\0a');
+    box.send('done-b', null, 's\0b');
+    box.send('p-b-90', 's\0b');
+    box.send('p-a-30', 's\0a');
+    expect(sent).toEqual(['a1']);
+    expect(coalesced).toBe(2);
+    ws.bufferedAmount = 0;
+    written();
+    expect(sent).toEqual(['a1', 'p-a-30', 'p-b-10', 'done-b', 'p-b-90']);
+    expect(slow).toBe(0);
+  });
+
+  it('reports tooSlow once the bytes waiting pass the limit, then drops everything', () => {
+    const { ws, sent } = fakeSocket();
+    let slow = 0;
+    const box = new Outbox(ws as unknown as WebSocket, 100, {
+      tooSlow: () => slow++,
+      coalesced: () => undefined,
+    });
+    ws.bufferedAmount = 60;
+    box.send('x'.repeat(30));
+    expect(slow).toBe(0);
+    box.send('y'.repeat(30));
+    expect(slow).toBe(1);
+    box.send('z');
+    expect(sent).toEqual([]);
+    expect(box.waiting).toBe(0);
+  });
+});
+
+describe('WebSocket load (loopback, bounded)', () => {
+  it('100 subscribers following 1,000 jobs each see every change of every job, in order', async () => {
+    const s = await start({
+      supervisor: { concurrency: 50 },
+      server: { subscriberBufferLimit: 512 * 1_048_576 },
+    });
+    const subs = await Promise.all(Array.from({ length: 100 }, () => connect(s.wsUrl)));
+    for (const c of subs) c.send({ type: 'subscribe', id: 'all', topic: { all: true } });
+    await Promise.all(subs.map((c) => c.until(isType('snapshot', 'all'))));
+    const from = s.changes.length;
+    const jobs = await Promise.all(
+      Array.from({ length: 1_000 }, (_, i) => s.supervisor.start({ type: 'echo', input: i })),
+    );
+    await Promise.all(jobs.map(({ job }) => s.supervisor.waitFor(job.id)));
+    const expected = offsets(s.changes.slice(from));
+    expect(expected).toHaveLength(3_000);
+    for (const c of subs) {
+      const got = await changesUpTo(c, expected.at(-1)!);
+      expect(offsets(got)).toEqual(expected);
+      const seqs = new Map<string, number>();
+      for (const change of got) {
+        expect(change.seq).toBe((seqs.get(change.jobId) ?? 0) + 1);
+        seqs.set(change.jobId, change.seq);
+      }
+      expect(seqs.size).toBe(1_000);
+    }
+  }, 30_000);
+});
