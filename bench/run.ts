@@ -5,6 +5,7 @@
  *
  * Env: BENCH_N, BENCH_ROUNDS, BENCH_WARMUP, BENCH_WARMUP_N, BENCH_REGISTRY_SIZES (e.g. 1000,10000),
  * BENCH_RETAINED_SIZES, BENCH_START_BATCH, BENCH_START_BATCHES, BENCH_MEM_N, BENCH_QUICK=1.
+ * Only the server section: `tsx bench/server-run.ts`.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { config } from './config.js';
@@ -20,6 +21,7 @@ import {
   type Goal,
   type MemoryFigures,
 } from './report.js';
+import { measureServer, serverSection, serverSpec } from './server.js';
 import { measureThroughput } from './throughput.js';
 import { fmtInt, hasGc, now } from './util.js';
 import type { WorkloadSpec } from './workload.js';
@@ -126,6 +128,13 @@ async function main(): Promise<void> {
   };
   log(memorySection(memory));
 
+  log();
+  const serverBench = serverSpec(config.quick);
+  log('4. Server (loopback, clients in the same process): HTTP creates and WebSocket fan-out');
+  const server = await measureServer(serverBench);
+  log(serverSection(serverBench, server));
+  log(`  [${elapsed()}]`);
+
   const goals = [...throughputGoals, ...costGoals];
   log();
   log(
@@ -152,6 +161,7 @@ async function main(): Promise<void> {
     },
     startCost: costs,
     memory,
+    server: { spec: serverBench, figures: server },
     goals,
     totalSeconds: (now() - started) / 1_000,
   };
