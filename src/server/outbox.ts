@@ -1,15 +1,18 @@
 /**
  * One socket's outgoing frames. While the socket keeps up, a frame goes straight to `ws.send`.
  * Once its send buffer passes the soft mark, frames wait here instead, and a progress change
- * replaces the job's previous progress frame still waiting (only the latest progress matters).
+ * drops the job's previous progress frame still waiting (only the latest progress matters). The
+ * new frame goes to the tail, so frames always leave in offset order (a client applies a change
+ * only if its offset is newer than the last one it saw).
  * If the bytes waiting (here and in the socket) still exceed the limit, the socket is closed with
  * CLOSE_CODES.tooSlow: the client reconnects with `since`. Nothing here ever blocks the caller.
  */
 import type { WebSocket } from 'ws';
 
 interface Entry {
-  frame: string;
-  bytes: number;
+  /** Null once a newer progress frame of the same job superseded it: skipped when reached. */
+  frame: string | null;
+  readonly bytes: number;
   /** `subscription\0jobId` of a progress frame that a newer one may replace; null otherwise. */
   readonly coalesceKey: string | null;
 }
@@ -58,12 +61,9 @@ export class Outbox {
     if (coalesceKey !== null) {
       const previous = this.#progress.get(coalesceKey);
       if (previous) {
-        this.#queuedBytes += bytes - previous.bytes;
-        previous.frame = frame;
-        previous.bytes = bytes;
+        previous.frame = null;
+        this.#queuedBytes -= previous.bytes;
         this.#events.coalesced();
-        this.#checkLimit();
-        return;
       }
     } else if (jobKey !== null) {
       this.#progress.delete(jobKey);
@@ -96,6 +96,7 @@ export class Outbox {
     while (this.waiting > 0 && this.#ws.bufferedAmount < this.#softMark) {
       const entry = this.#queue[this.#head]!;
       this.#queue[this.#head++] = undefined as unknown as Entry;
+      if (entry.frame === null) continue; // superseded: its bytes were already released
       this.#queuedBytes -= entry.bytes;
       if (entry.coalesceKey !== null && this.#progress.get(entry.coalesceKey) === entry) {
         this.#progress.delete(entry.coalesceKey);
