@@ -13,9 +13,7 @@ import type { Unsubscribe } from './emitter.js';
 import { JobvisorError } from './errors.js';
 import { Deque } from './deque.js';
 import { Fanout, type ChangeListener } from './fanout.js';
-import { follow, fromStored, readHistory } from './follow.js';
-import { GroupCommit } from './store/group-commit.js';
-import type { JobStore } from './store/port.js';
+import { Durability } from './durability.js';
 import { resumeInput, toRecord, toView } from './store/records.js';
 import {
   historySchema,
@@ -78,13 +76,11 @@ export class Supervisor {
   readonly #actor: Actor<SupervisorMachine>;
   readonly #stopped: Promise<void>;
   #resolveStopped!: () => void;
-  readonly #store: JobStore | undefined;
-  readonly #commits: GroupCommit | undefined;
+  /** The store's side (group commit, log reads, expiry); none without a store. */
+  readonly #durability: Durability | undefined;
   /** Settles when recovery is over: resolved, or rejected with the store's error. */
   readonly #ready: Promise<void>;
   #readyResult!: { resolve(): void; reject(error: unknown): void };
-  readonly #tasks = new Set<Promise<void>>();
-  #expiring: Promise<void> | undefined;
   #offset = 0;
   #interrupted = 0;
   readonly #effects = new Deque<() => void>();
@@ -106,9 +102,17 @@ export class Supervisor {
     this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
     this.#ready = new Promise((resolve, reject) => (this.#readyResult = { resolve, reject }));
     this.#ready.catch(() => undefined); // observed through ready(), start() and the error event
-    this.#store = this.#options.store;
-    this.#commits =
-      this.#store && new GroupCommit(this.#store, this.#clock, (e) => this.#telemetry.error('store', e));
+    const { store } = this.#options;
+    this.#durability =
+      store &&
+      new Durability(store, this.#clock, {
+        fanout: this.#fanout,
+        nextOffset: () => this.#offset + 1,
+        currentJobs: ({ jobId, type }) =>
+          this.list({ type, limit: 1_000_000 }).filter((v) => jobId === undefined || v.id === jobId),
+        listenerFailed: (error, jobId) => this.#telemetry.subscriberFailed(error, jobId),
+        reportError: (error) => this.#telemetry.error('store', error),
+      });
     this.#actor = createActor(this.#provideSupervisorMachine(), { clock: this.#clock });
     this.#actor.subscribe({
       next: () => this.#drainEffects(),
@@ -150,7 +154,7 @@ export class Supervisor {
         reply: (answer) => (answer instanceof JobvisorError ? reject(answer) : resolve(answer)),
       });
     });
-    await this.#commits?.flushed();
+    await this.#durability?.flushed();
     return result;
   }
 
@@ -186,7 +190,7 @@ export class Supervisor {
     const outcome = cell.send({ type: 'CANCEL', reason, at: this.#clock.now() }, 'api');
     // Sent from inside another step of this job (a subscriber cancelling): it runs when that step ends.
     if (outcome.accepted && cell.status !== 'cancelled') await Promise.resolve();
-    await this.#commits?.flushed();
+    await this.#durability?.flushed();
     return {
       job: this.#registry.view(id) ?? cell.view,
       cancelled: outcome.accepted && cell.status === 'cancelled',
@@ -200,22 +204,10 @@ export class Supervisor {
     const parsed = parseOrThrow(subscribeFilterSchema, filter, 'invalid_request', 'Invalid subscribe filter');
     const { since, onResync, ...which } = parsed;
     if (since === undefined) return this.#fanout.subscribe(listener, which);
-    if (!this.#store || !this.#commits) {
+    if (!this.#durability) {
       throw new JobvisorError('invalid_request', 'subscribe({ since }) needs a store to replay from');
     }
-    return follow(
-      {
-        store: this.#store,
-        commits: this.#commits,
-        fanout: this.#fanout,
-        nextOffset: this.#offset + 1,
-        currentJobs: ({ jobId, type }) =>
-          this.list({ type, limit: 1_000_000 }).filter((v) => jobId === undefined || v.id === jobId),
-        listenerFailed: (error, jobId) => this.#telemetry.subscriberFailed(error, jobId),
-        track: (task) => this.#track(task),
-      },
-      { listener, since, ...which, onResync: onResync },
-    );
+    return this.#durability.follow({ listener, since, ...which, onResync });
   }
 
   /** The offset of the latest change (0 before the first): what `subscribe({ since })` resumes from. */
@@ -229,13 +221,16 @@ export class Supervisor {
    */
   async history(jobId: string, options: { since?: number; limit?: number } = {}): Promise<JobChange[]> {
     parseOrThrow(jobIdSchema, jobId, 'invalid_request', 'Invalid job id');
-    const { since, limit } = parseOrThrow(historySchema, options, 'invalid_request', 'Invalid history options');
-    if (!this.#store || !this.#commits) {
+    const { since, limit } = parseOrThrow(
+      historySchema,
+      options,
+      'invalid_request',
+      'Invalid history options',
+    );
+    if (!this.#durability) {
       throw new JobvisorError('invalid_request', 'history() needs a store to read the change log from');
     }
-    await this.#commits.flushed();
-    const stored = await readHistory(this.#store, jobId, since, limit);
-    return stored.map(fromStored);
+    return this.#durability.history(jobId, since, limit);
   }
 
   /** Resolves with the job once it is completed, failed or cancelled. */
@@ -271,7 +266,7 @@ export class Supervisor {
       handlersAbandoned: this.#runtime.abandoned,
       ...this.#telemetry.counters,
       rejectedByReason: this.#telemetry.rejectedByReason,
-      unflushed: this.#commits?.backlog ?? 0,
+      unflushed: this.#durability?.backlog ?? 0,
       offset: this.#offset,
       handlerDurations: this.#telemetry.handlerDurations,
     };
@@ -333,15 +328,15 @@ export class Supervisor {
           this.#effects.push(() => {
             for (const cell of this.#registry.liveCells()) cell.stop();
             const stopped = () => this.#resolveStopped();
-            // Not tracked: closing waits for the tracked tasks, so it must not wait for itself.
-            void this.#closeStore().then(stopped, (error: unknown) => {
+            if (!this.#durability) return stopped();
+            void this.#durability.close().then(stopped, (error: unknown) => {
               this.#telemetry.error('store', error);
               stopped();
             });
           }),
       },
       guards: {
-        hasStore: () => this.#store !== undefined,
+        hasStore: () => this.#durability !== undefined,
         isDrained: () => this.#scheduler.running === 0 && this.#runtime.inflight === 0,
       },
     });
@@ -440,24 +435,9 @@ export class Supervisor {
 
   #prune(): void {
     const now = this.#clock.now();
+    const { maxAgeMs, maxCount } = this.#options.retention;
     const removed = this.#registry.prune(this.#options.retention, now);
-    if (removed > 0 && this.#store && !this.#expiring) {
-      const store = this.#store;
-      const { maxAgeMs, maxCount } = this.#options.retention;
-      const task = (this.#commits?.flushed() ?? Promise.resolve())
-        .then(() => store.expire({ before: now - maxAgeMs, maxCount }))
-        .then(() => undefined)
-        .finally(() => (this.#expiring = undefined));
-      this.#expiring = task;
-      this.#track(task);
-    }
-  }
-
-  /** Keeps a background task until it settles (shutdown waits for it); its failure is reported. */
-  #track(task: Promise<void>): void {
-    const tracked = task.catch((error: unknown) => this.#telemetry.error('store', error));
-    this.#tasks.add(tracked);
-    void tracked.finally(() => this.#tasks.delete(tracked));
+    if (removed > 0) this.#durability?.expire(now - maxAgeMs, maxCount);
   }
 
   /**
@@ -466,8 +446,8 @@ export class Supervisor {
    * attempts remain). Keys of live jobs are held again; stored retry deadlines are re-armed.
    */
   async #recover(): Promise<void> {
-    if (!this.#store) return;
-    const snapshot = await this.#store.open({ recentLimit: this.#options.retention.maxCount });
+    if (!this.#durability) return;
+    const snapshot = await this.#durability.open(this.#options.retention.maxCount);
     const now = this.#clock.now();
     this.#offset = snapshot.lastOffset;
     for (const record of snapshot.recent) {
@@ -480,15 +460,7 @@ export class Supervisor {
       cell.start();
       if (cell.isQueued) this.#scheduler.enqueue(cell);
     }
-    await this.#commits?.flushed();
-  }
-
-  /** After the last handler: write what is left, wait for background tasks, close the store. */
-  async #closeStore(): Promise<void> {
-    if (!this.#store || !this.#commits) return;
-    await this.#commits.close();
-    for (const task of [...this.#tasks]) await task;
-    await this.#store.close();
+    await this.#durability.flushed();
   }
 
   readonly #cellHooks: CellHooks = {
@@ -524,10 +496,10 @@ export class Supervisor {
   #publish(cell: JobCell, kind: ChangeKind): void {
     const offset = ++this.#offset;
     const wanted = this.#fanout.wants(cell.id, cell.type);
-    if (!wanted && !this.#commits) return;
+    if (!wanted && !this.#durability) return;
     const job = cell.view;
     const change = { offset, jobId: cell.id, seq: job.seq, kind, at: job.updatedAt };
-    this.#commits?.append({ ...change, record: toRecord(cell.snapshot, job, offset) });
+    this.#durability?.append({ ...change, record: toRecord(cell.snapshot, job, offset) });
     if (wanted) this.#fanout.deliver({ ...change, job });
   }
 
