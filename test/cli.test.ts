@@ -204,6 +204,33 @@ describe('jobvisor CLI against a running server', { timeout: 30_000 }, () => {
   });
 });
 
+describe('jobvisor watch when the server goes away', { timeout: 30_000 }, () => {
+  it('exits 4 (unreachable) once it could not reconnect for JOBVISOR_GIVE_UP_MS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jobvisor-cli-watch-'));
+    dirs.push(dir);
+    const server = await serve(['--db', join(dir, 'jobs.db'), '--handlers', './examples/handlers.ts']);
+    const started = await cli(['start', 'sleep', '--input', '{"ms":60000}', '--json'], {
+      JOBVISOR_URL: server.url,
+    });
+    const { job } = lastJson(started.stdout);
+    const watch = spawn(process.execPath, ['--import', 'tsx', main, 'watch', job.id, '--json'], {
+      cwd: root,
+      env: cleanEnv({ JOBVISOR_URL: server.url, JOBVISOR_GIVE_UP_MS: '300' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    watch.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => watch.on('exit', (code) => resolve(code)));
+    // Once watch has shown the running job (it is subscribed), the server dies.
+    await new Promise<void>((resolve) =>
+      watch.stdout.on('data', (d: Buffer) => d.includes('"running"') && resolve()),
+    );
+    server.child.kill('SIGKILL');
+    expect(await exited).toBe(4);
+    expect(stderr).toContain('unreachable');
+  });
+});
+
 describe.concurrent('jobvisor CLI without a server, or with a token', { timeout: 30_000 }, () => {
   it('an unreachable server exits 4 with a clear message', async () => {
     const port = await freePort();

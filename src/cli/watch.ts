@@ -1,7 +1,7 @@
 /** `jobvisor watch ID`: follows one job live until it is final; the exit code says how it ended. */
 import * as z from 'zod';
 import type { WireJob } from '../protocol/schemas.js';
-import { clientFields, clientOptions, onePositional, parseCommand } from './args.js';
+import { clientFields, clientOptions, onePositional, parseCommand, UsageError } from './args.js';
 import { withClient, type Client } from './connect.js';
 import { exitCodeOfStatus, FINAL_STATUSES } from './exit.js';
 import { finalLine, printJson, printLine, progressBar, progressLine } from './render.js';
@@ -23,7 +23,15 @@ export async function watchCommand(argv: readonly string[]): Promise<number> {
  * Shows `job` and every later state of it until it is final, then resolves with the final job.
  * On a TTY one line is redrawn in place; otherwise (and with `json`) one line per change.
  */
+/** How long `watch` keeps reconnecting to a server that went away before it exits `unreachable`. */
+const giveUpMsSchema = z.coerce.number().int().min(1).max(3_600_000).default(10_000);
+
 export async function watchJob(client: Client, job: WireJob, options: { json: boolean }): Promise<WireJob> {
+  const parsedGiveUp = giveUpMsSchema.safeParse(process.env.JOBVISOR_GIVE_UP_MS || undefined);
+  if (!parsedGiveUp.success) {
+    throw new UsageError('JOBVISOR_GIVE_UP_MS must be a whole number of milliseconds');
+  }
+  const giveUpMs = parsedGiveUp.data;
   const tty = !options.json && process.stdout.isTTY;
   const seen: { last: WireJob | null } = { last: null };
   const show = (next: WireJob): void => {
@@ -43,10 +51,21 @@ export async function watchJob(client: Client, job: WireJob, options: { json: bo
   if (FINAL_STATUSES.has(job.status)) return finish(job);
 
   const subscription = client.subscribe({ jobId: job.id });
+  let giveUp: NodeJS.Timeout | undefined;
   try {
     const final = await new Promise<WireJob>((resolve, reject) => {
       const check = (): void => {
         const { jobs, status, error } = subscription.store.getSnapshot().context;
+        // Not connected (lost the server, or never reached it): keep trying for a while, then
+        // give up as unreachable.
+        if ((status === 'reconnecting' || status === 'connecting') && giveUp === undefined) {
+          giveUp = setTimeout(() => {
+            reject(Object.assign(new Error(`lost the server for ${giveUpMs} ms`), { code: 'unreachable' }));
+          }, giveUpMs);
+        } else if (status === 'live' && giveUp !== undefined) {
+          clearTimeout(giveUp);
+          giveUp = undefined;
+        }
         const latest = jobs[job.id];
         if (latest !== undefined) show(latest);
         if (latest !== undefined && FINAL_STATUSES.has(latest.status)) resolve(latest);
@@ -67,6 +86,7 @@ export async function watchJob(client: Client, job: WireJob, options: { json: bo
     });
     return finish(final);
   } finally {
+    clearTimeout(giveUp);
     if (tty && seen.last !== null && !FINAL_STATUSES.has(seen.last.status)) process.stdout.write('\n');
     subscription.close();
   }
