@@ -6,15 +6,16 @@ import { randomUUID } from 'node:crypto';
 import { createActor, fromPromise, type Actor } from 'xstate';
 import type * as z from 'zod';
 import { jobMachine, type JobMachine } from '../machines/job.machine.js';
-import type { ChangeKind, JobEvent, JobStatus, RejectedEmit } from '../machines/job.types.js';
+import type { JobStatus } from '../machines/job.types.js';
 import { supervisorMachine, type SupervisorMachine } from '../machines/supervisor.machine.js';
 import type { Clock } from './clock.js';
 import type { Unsubscribe } from './emitter.js';
 import { JobvisorError } from './errors.js';
 import { Deque } from './deque.js';
 import { Fanout, type ChangeListener } from './fanout.js';
+import { ChangeRouter } from './change-router.js';
 import { Durability } from './durability.js';
-import { resumeInput, toRecord, toView } from './store/records.js';
+import { resumeInput, toView } from './store/records.js';
 import {
   historySchema,
   jobIdSchema,
@@ -23,7 +24,7 @@ import {
   reasonSchema,
   subscribeFilterSchema,
 } from './filters.js';
-import { JobCell, type CellHooks } from './job-cell.js';
+import { JobCell } from './job-cell.js';
 import { JobTypes } from './job-types.js';
 import {
   parseOrThrow,
@@ -47,7 +48,6 @@ import type {
   JobView,
   Lifecycle,
   ListFilter,
-  Outcome,
   ShutdownResult,
   StartResult,
   Stats,
@@ -81,7 +81,7 @@ export class Supervisor {
   /** Settles when recovery is over: resolved, or rejected with the store's error. */
   readonly #ready: Promise<void>;
   #readyResult!: { resolve(): void; reject(error: unknown): void };
-  #offset = 0;
+  readonly #router: ChangeRouter;
   #interrupted = 0;
   readonly #effects = new Deque<() => void>();
   #draining = false;
@@ -107,12 +107,20 @@ export class Supervisor {
       store &&
       new Durability(store, this.#clock, {
         fanout: this.#fanout,
-        nextOffset: () => this.#offset + 1,
+        nextOffset: () => this.#router.offset + 1,
         currentJobs: ({ jobId, type }) =>
           this.list({ type, limit: 1_000_000 }).filter((v) => jobId === undefined || v.id === jobId),
         listenerFailed: (error, jobId) => this.#telemetry.subscriberFailed(error, jobId),
         reportError: (error) => this.#telemetry.error('store', error),
       });
+    this.#router = new ChangeRouter({
+      registry: this.#registry,
+      telemetry: this.#telemetry,
+      fanout: this.#fanout,
+      waiters: this.#waiters,
+      durability: this.#durability,
+      notify: (event) => this.#actor.send(event),
+    });
     this.#actor = createActor(this.#provideSupervisorMachine(), { clock: this.#clock });
     this.#actor.subscribe({
       next: () => this.#drainEffects(),
@@ -212,7 +220,7 @@ export class Supervisor {
 
   /** The offset of the latest change (0 before the first): what `subscribe({ since })` resumes from. */
   get offset(): number {
-    return this.#offset;
+    return this.#router.offset;
   }
 
   /**
@@ -267,7 +275,7 @@ export class Supervisor {
       ...this.#telemetry.counters,
       rejectedByReason: this.#telemetry.rejectedByReason,
       unflushed: this.#durability?.backlog ?? 0,
-      offset: this.#offset,
+      offset: this.#router.offset,
       handlerDurations: this.#telemetry.handlerDurations,
     };
   }
@@ -397,11 +405,11 @@ export class Supervisor {
       timeoutMs: type.timeoutMs,
       createdAt: now,
     };
-    const cell = new JobCell(this.#jobMachine, input, this.#clock, this.#cellHooks);
+    const cell = new JobCell(this.#jobMachine, input, this.#clock, this.#router.hooks);
     this.#registry.add(cell);
     this.#effects.push(() => {
       cell.start();
-      this.#publish(cell, 'created');
+      this.#router.publish(cell, 'created');
       this.#scheduler.enqueue(cell);
     });
     return { job: cell.view, deduplicated: false };
@@ -449,13 +457,13 @@ export class Supervisor {
     if (!this.#durability) return;
     const snapshot = await this.#durability.open(this.#options.retention.maxCount);
     const now = this.#clock.now();
-    this.#offset = snapshot.lastOffset;
+    this.#router.offset = snapshot.lastOffset;
     for (const record of snapshot.recent) {
       const idempotencyMs = this.#types.get(record.type)?.idempotencyMs ?? this.#options.idempotencyMs;
       this.#registry.restoreFinished(toView(record), (record.finishedAt ?? now) + idempotencyMs);
     }
     for (const record of snapshot.active) {
-      const cell = new JobCell(this.#jobMachine, resumeInput(record, now), this.#clock, this.#cellHooks);
+      const cell = new JobCell(this.#jobMachine, resumeInput(record, now), this.#clock, this.#router.hooks);
       this.#registry.add(cell);
       cell.start();
       if (cell.isQueued) this.#scheduler.enqueue(cell);
@@ -463,70 +471,15 @@ export class Supervisor {
     await this.#durability.flushed();
   }
 
-  readonly #cellHooks: CellHooks = {
-    changed: (cell, kind, previous) => this.#onChange(cell, kind, previous),
-    rejected: (cell, rejection, source) => this.#telemetry.rejected(cell.id, cell.type, rejection, source),
-    crashed: (cell, error) => this.#telemetry.error('internal', error, cell.id),
-  };
-
-  /** Every accepted change: counts, subscribers, and the supervisor's part (slots, queue, registry). */
-  #onChange(cell: JobCell, kind: ChangeKind, previous: JobStatus): void {
-    const status = cell.status;
-    if (status !== previous) this.#registry.statusChanged(previous, status);
-    if (kind === 'retrying' || kind === 'failed') this.#telemetry.attemptFailed(cell.view.error?.code);
-    this.#publish(cell, kind);
-    if (TERMINAL.has(status)) {
-      this.#actor.send({
-        type: 'JOB_SETTLED',
-        jobId: cell.id,
-        jobType: cell.type,
-        wasRunning: previous === 'running',
-      });
-      this.#waiters.resolve(cell.id, cell.view);
-      return;
-    }
-    if (previous === 'running' && status === 'pending') {
-      this.#actor.send({ type: 'JOB_RELEASED', jobId: cell.id, jobType: cell.type });
-    }
-    if (kind === 'requeued' || kind === 'interrupted')
-      this.#actor.send({ type: 'JOB_QUEUED', jobId: cell.id });
-  }
-
-  /** Gives the change its offset, hands it to the store (durable by the next flush) and to subscribers. */
-  #publish(cell: JobCell, kind: ChangeKind): void {
-    const offset = ++this.#offset;
-    const wanted = this.#fanout.wants(cell.id, cell.type);
-    if (!wanted && !this.#durability) return;
-    const job = cell.view;
-    const change = { offset, jobId: cell.id, seq: job.seq, kind, at: job.updatedAt };
-    this.#durability?.append({ ...change, record: toRecord(cell.snapshot, job, offset) });
-    if (wanted) this.#fanout.deliver({ ...change, job });
-  }
-
   #runtimeHost(): RuntimeHost {
     return {
       handlerOf: (type) => this.#types.get(type)?.handler,
       keyOf: (jobId) => this.#registry.live(jobId)?.key ?? null,
-      dispatch: (jobId, partial) => this.#dispatch(jobId, { ...partial, at: this.#clock.now() }),
+      dispatch: (jobId, partial) => this.#router.dispatch(jobId, { ...partial, at: this.#clock.now() }),
       settled: () => this.#actor.send({ type: 'HANDLER_SETTLED' }),
       reportError: (jobId, error) => this.#telemetry.error('handler', error, jobId),
       handlerFinished: (_type, ms) => this.#telemetry.handlerFinished(ms),
     };
-  }
-
-  /** An event from a handler: to the job's actor, or rejected if the job has finished. */
-  #dispatch(jobId: string, event: JobEvent): Outcome {
-    const cell = this.#registry.live(jobId);
-    if (cell) return cell.send(event, 'handler');
-    const view = this.#registry.view(jobId);
-    const rejection: RejectedEmit = {
-      type: 'rejected',
-      event,
-      state: view?.status ?? 'evicted',
-      reason: 'job_final',
-    };
-    this.#telemetry.rejected(jobId, view?.type ?? 'unknown', rejection, 'handler');
-    return { accepted: false, reason: 'job_final' };
   }
 
   /** Runs a step inside an action: an error becomes a report and a coded answer, never an actor crash. */
