@@ -1,5 +1,5 @@
 /** Variant (a): the workload through jobvisor's public API (weighed in memory.ts). */
-import { createSupervisor, type HandlerContext, type Supervisor } from '../src/index.js';
+import { createSupervisor, type HandlerContext, type JobStore, type Supervisor } from '../src/index.js';
 import { signal, now } from './util.js';
 import { percents, RESULT, type Sample, type WorkloadSpec } from './workload.js';
 
@@ -16,11 +16,13 @@ async function startAll(supervisor: Supervisor, n: number): Promise<void> {
 export async function runJobvisorRetaining(
   spec: WorkloadSpec,
   inspect?: (supervisor: Supervisor) => Promise<void>,
+  options: { store?: JobStore } = {},
 ): Promise<Sample> {
   const steps = percents(spec.progressSteps);
   const supervisor = createSupervisor({
     concurrency: spec.concurrency,
     retention: { maxCount: spec.n },
+    store: options.store,
   });
   supervisor.register('bench', async (ctx: HandlerContext) => {
     for (const percent of steps) ctx.progress(percent);
@@ -36,9 +38,12 @@ export async function runJobvisorRetaining(
       throw new Error(`job ${change.jobId} ${change.kind}`);
   });
 
+  await supervisor.ready();
   const t0 = now();
   await startAll(supervisor, spec.n);
   await done.promise;
+  // With a store, the run ends when the last change is on disk: shutdown writes what is left.
+  if (options.store) await supervisor.shutdown({ graceMs: 0 });
   const ms = now() - t0;
 
   if (inspect) await inspect(supervisor);
