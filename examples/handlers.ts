@@ -8,6 +8,7 @@
  *   hang    reports once, then goes silent: stalled after 3 s (no retry)
  *   sleep   waits ms milliseconds, with progress            { ms: 500 }
  *   fail    fails at once with code example_failure         { message?: "…" }
+ *   hash    CPU-bound, runs in a worker thread (hash-job.ts)  { text?: "jobvisor", rounds?: 2000000 }
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import * as z from 'zod';
@@ -79,6 +80,20 @@ export default function register(supervisor: Supervisor): void {
       input: z
         .strictObject({ message: z.string().max(1_000).default('this job always fails') })
         .default({ message: 'this job always fails' }),
+    },
+  );
+
+  supervisor.register(
+    'hash',
+    { module: new URL('./hash-job.ts', import.meta.url) },
+    {
+      input: z
+        .strictObject({
+          text: z.string().max(1_000).default('jobvisor'),
+          rounds: z.number().int().min(1).max(100_000_000).default(2_000_000),
+        })
+        .default({ text: 'jobvisor', rounds: 2_000_000 }),
+      heartbeatTimeoutMs: 10_000,
     },
   );
 }

@@ -63,6 +63,8 @@ export class JobvisorError extends Error {
 export const JOB_ERROR_CODES = {
   handler_error: 'The handler threw (or rejected with) an error without a code of its own',
   handler_crashed: 'The handler runtime failed outside the handler',
+  worker_crashed:
+    'The worker thread running the handler crashed or exited; retried under the retry policy, the thread is replaced',
   stalled: 'No heartbeat or progress within heartbeatTimeoutMs',
   timeout: 'The attempt ran longer than timeoutMs',
   interrupted: 'The process stopped (crash, kill) while the attempt was running; retried if attempts remain',

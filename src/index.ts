@@ -7,7 +7,7 @@ export type { Clock } from './clock.js';
 export { DEFAULTS } from './options.js';
 export { memoryStore } from './store/memory.js';
 export type { JobRecord, JobStore, ListQuery, Page, StoredChange, StoreSnapshot } from './store/port.js';
-export type { SupervisorOptions, RegisterOptions, StartRequest } from './options.js';
+export type { SupervisorOptions, RegisterOptions, StartRequest, WorkerHandler } from './options.js';
 export type { Unsubscribe } from './emitter.js';
 export type {
   CancelResult,

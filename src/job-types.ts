@@ -1,4 +1,6 @@
 /** The registered job types: handler, input schema and the per-type options merged with the defaults. */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type * as z from 'zod';
 import type { RetryPolicy } from '../machines/job.types.js';
 import { JobvisorError } from './errors.js';
@@ -6,14 +8,19 @@ import {
   jobTypeName,
   parseOrThrow,
   registerOptionsSchema,
+  workerHandlerSchema,
   type RegisterOptions,
   type ResolvedOptions,
 } from './options.js';
+import type { WorkerModule } from './runtime/worker-pool.js';
 import type { Handler } from './types.js';
 
 export interface JobType {
   readonly name: string;
-  readonly handler: Handler;
+  /** The in-process handler; undefined when the type runs in the worker pool. */
+  readonly handler: Handler | undefined;
+  /** The module (file URL) and export a pool thread runs; undefined for in-process handlers. */
+  readonly worker: WorkerModule | undefined;
   readonly schema: z.ZodType | undefined;
   readonly concurrency: number;
   readonly retry: RetryPolicy;
@@ -36,9 +43,7 @@ export class JobTypes {
 
   register(name: string, handler: unknown, options: RegisterOptions): void {
     parseOrThrow(jobTypeName, name, 'invalid_options', 'Invalid job type name');
-    if (typeof handler !== 'function') {
-      throw new JobvisorError('invalid_options', `The handler of job type "${name}" must be a function`);
-    }
+    const worker = typeof handler === 'function' ? undefined : toWorkerModule(name, handler);
     const parsed = parseOrThrow(
       registerOptionsSchema,
       options,
@@ -57,7 +62,8 @@ export class JobTypes {
       name,
       Object.freeze({
         name,
-        handler: handler as Handler,
+        handler: worker ? undefined : (handler as Handler),
+        worker,
         schema: parsed.input,
         concurrency: parsed.concurrency ?? Infinity,
         retry: Object.freeze({
@@ -82,4 +88,27 @@ export class JobTypes {
       : (input ?? null);
     return { type, input: parsed };
   }
+}
+
+function toWorkerModule(name: string, handler: unknown): WorkerModule {
+  if (typeof handler !== 'object' || handler === null) {
+    throw new JobvisorError(
+      'invalid_options',
+      `The handler of job type "${name}" must be a function or { module, export? }`,
+    );
+  }
+  const parsed = parseOrThrow(
+    workerHandlerSchema,
+    handler,
+    'invalid_options',
+    `Invalid worker handler for job type "${name}"`,
+  );
+  const { module } = parsed;
+  const href =
+    module instanceof URL
+      ? module.href
+      : /^[a-z][a-z0-9+.-]+:/i.test(module) && !/^[a-z]:[\\/]/i.test(module)
+        ? module
+        : pathToFileURL(resolve(module)).href;
+  return Object.freeze({ module: href, exportName: parsed.export });
 }

@@ -2,6 +2,7 @@
  * Options in four steps: documented defaults → one zod schema each → an error that names the
  * bad value → a frozen result. Bad values are never replaced silently.
  */
+import { availableParallelism } from 'node:os';
 import * as z from 'zod';
 import { isClock, systemClock, type Clock } from './clock.js';
 import { JobvisorError } from './errors.js';
@@ -19,6 +20,13 @@ export const DEFAULTS = Object.freeze({
   retries: Object.freeze({ max: 0, backoffMs: 1_000, factor: 2, maxBackoffMs: 5 * 60_000 }),
   retention: Object.freeze({ maxAgeMs: 24 * 60 * 60_000, maxCount: 10_000 }),
   idempotencyMs: 0,
+  workers: Object.freeze({ size: Math.max(1, availableParallelism() - 1), terminateGraceMs: 5_000 }),
+});
+
+/** The worker-thread pool of handlers registered as modules. */
+export const workersSchema = z.strictObject({
+  size: z.number().int().positive().max(1_024).default(DEFAULTS.workers.size),
+  terminateGraceMs: z.number().int().min(0).max(MAX_DELAY_MS).default(DEFAULTS.workers.terminateGraceMs),
 });
 
 export const retriesSchema = z.strictObject({
@@ -52,6 +60,7 @@ export const supervisorOptionsSchema = z.strictObject({
   clock: clockSchema.default(systemClock),
   /** Where jobs are kept durably; none by default (the registry lives in memory only). */
   store: storeSchema.optional(),
+  workers: workersSchema.prefault({}),
 });
 
 export type SupervisorOptions = z.input<typeof supervisorOptionsSchema>;
@@ -75,6 +84,14 @@ export type RegisterOptions<S extends z.ZodType = z.ZodType> = Omit<
   z.input<typeof registerOptionsSchema>,
   'input'
 > & { input?: S };
+
+/** A handler that runs in a worker thread: the module's export (default `default`) is called there. */
+export const workerHandlerSchema = z.strictObject({
+  module: z.union([z.instanceof(URL), z.string().min(1)]),
+  export: z.string().min(1).default('default'),
+});
+
+export type WorkerHandler = z.input<typeof workerHandlerSchema>;
 
 export const jobTypeName = z
   .string()

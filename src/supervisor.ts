@@ -36,9 +36,12 @@ import {
   type ResolvedOptions,
   type StartRequest,
   type SupervisorOptions,
+  type WorkerHandler,
 } from './options.js';
 import { Registry } from './registry.js';
-import { InProcessRuntime, type RuntimeHost } from './runtime/in-process.js';
+import { InProcessRuntime } from './runtime/in-process.js';
+import { routeHandlers } from './runtime/router.js';
+import { WorkerPool, type PoolHost } from './runtime/worker-pool.js';
 import { Scheduler } from './scheduler.js';
 import { Telemetry } from './telemetry.js';
 import type {
@@ -72,6 +75,7 @@ export class Supervisor {
   readonly #fanout: Fanout;
   readonly #waiters: JobWaiters;
   readonly #runtime: InProcessRuntime;
+  readonly #pool: WorkerPool;
   readonly #jobMachine: JobMachine;
   readonly #actor: Actor<SupervisorMachine>;
   readonly #stopped: Promise<void>;
@@ -97,8 +101,11 @@ export class Supervisor {
       // A recovered job whose type is not registered (yet) waits: its type has no slot.
       (type) => this.#types.get(type)?.concurrency ?? 0,
     );
-    this.#runtime = new InProcessRuntime(this.#runtimeHost());
-    this.#jobMachine = jobMachine.provide({ actors: { runHandler: this.#runtime.actor } });
+    const host = this.#runtimeHost();
+    this.#runtime = new InProcessRuntime(host);
+    this.#pool = new WorkerPool(host, this.#options.workers);
+    const runHandler = routeHandlers(this.#runtime, this.#pool, (type) => host.workerOf(type) !== undefined);
+    this.#jobMachine = jobMachine.provide({ actors: { runHandler } });
     this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
     this.#ready = new Promise((resolve, reject) => (this.#readyResult = { resolve, reject }));
     this.#ready.catch(() => undefined); // observed through ready(), start() and the error event
@@ -132,7 +139,7 @@ export class Supervisor {
   /** Registers the handler of a job type, with its input schema and per-type options. */
   register<S extends z.ZodType = z.ZodUnknown>(
     type: string,
-    handler: Handler<z.output<S>>,
+    handler: Handler<z.output<S>> | WorkerHandler,
     options: RegisterOptions<S> = {},
   ): this {
     this.#types.register(type, handler, options);
@@ -272,6 +279,7 @@ export class Supervisor {
       queued: this.#scheduler.queued,
       handlersInFlight: this.#runtime.inflight,
       handlersAbandoned: this.#runtime.abandoned,
+      threadCount: this.#pool.threadCount,
       ...this.#telemetry.counters,
       rejectedByReason: this.#telemetry.rejectedByReason,
       unflushed: this.#durability?.backlog ?? 0,
@@ -336,8 +344,9 @@ export class Supervisor {
           this.#effects.push(() => {
             for (const cell of this.#registry.liveCells()) cell.stop();
             const stopped = () => this.#resolveStopped();
-            if (!this.#durability) return stopped();
-            void this.#durability.close().then(stopped, (error: unknown) => {
+            const threads = this.#pool.close().catch((error: unknown) => this.#telemetry.error('internal', error));
+            if (!this.#durability) return void threads.then(stopped);
+            void Promise.all([threads, this.#durability.close()]).then(stopped, (error: unknown) => {
               this.#telemetry.error('store', error);
               stopped();
             });
@@ -345,7 +354,7 @@ export class Supervisor {
       },
       guards: {
         hasStore: () => this.#durability !== undefined,
-        isDrained: () => this.#scheduler.running === 0 && this.#runtime.inflight === 0,
+        isDrained: () => this.#scheduler.running === 0 && this.#runtime.inflight === 0 && this.#pool.inflight === 0,
       },
     });
   }
@@ -471,9 +480,10 @@ export class Supervisor {
     await this.#durability.flushed();
   }
 
-  #runtimeHost(): RuntimeHost {
+  #runtimeHost(): PoolHost {
     return {
       handlerOf: (type) => this.#types.get(type)?.handler,
+      workerOf: (type) => this.#types.get(type)?.worker,
       keyOf: (jobId) => this.#registry.live(jobId)?.key ?? null,
       dispatch: (jobId, partial) => this.#router.dispatch(jobId, { ...partial, at: this.#clock.now() }),
       settled: () => this.#actor.send({ type: 'HANDLER_SETTLED' }),

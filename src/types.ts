@@ -122,6 +122,8 @@ export interface Stats {
   readonly handlersInFlight: number;
   /** Handlers whose attempt ended (cancel, stall, timeout) but whose promise has not settled. */
   readonly handlersAbandoned: number;
+  /** Live worker threads of the pool (0 until a module handler first runs, and after shutdown). */
+  readonly threadCount: number;
   readonly starts: number;
   readonly deduplicated: number;
   readonly rejected: number;

@@ -46,7 +46,10 @@ export class InProcessRuntime {
   }
 
   /** The `runHandler` actor to provide to the job machine. */
-  readonly actor = fromCallback<EventObject, HandlerInput>(({ input }) => {
+  readonly actor = fromCallback<EventObject, HandlerInput>(({ input }) => this.launch(input));
+
+  /** Launches the handler outside the current step; returns the cleanup that aborts it. */
+  launch(input: HandlerInput): () => void {
     const controller = new AbortController();
     const state = { finished: false };
     const promise = this.#run(input, controller.signal, state);
@@ -64,7 +67,7 @@ export class InProcessRuntime {
         new JobvisorError('internal_error', `attempt ${input.attempt} of job ${input.jobId} is over`),
       );
     };
-  });
+  }
 
   async #run(input: HandlerInput, signal: AbortSignal, state: { finished: boolean }): Promise<void> {
     await Promise.resolve(); // run outside the job actor's step

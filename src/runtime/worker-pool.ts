@@ -1,0 +1,238 @@
+/**
+ * A fixed-size pool of worker threads for handlers registered as modules. Threads spawn lazily,
+ * run one job each, and jobs wait in a queue when all are busy. Everything a thread posts is
+ * validated and becomes an event of its job's actor through `RuntimeHost.dispatch`, so the job
+ * machine fences it by attempt. When an attempt ends (cancel, timeout, stall, shutdown) the thread
+ * is told to abort; a thread that does not finish within `terminateGraceMs` is terminated and
+ * replaced. A thread that crashes fails its attempt with `worker_crashed` and is replaced.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { HandlerInput } from '../../machines/job.types.js';
+import type { RuntimeHost } from './in-process.js';
+import { fromWorkerSchema, type FromWorker, type ToWorker } from './worker-protocol.js';
+
+export interface WorkerModule {
+  readonly module: string;
+  readonly exportName: string;
+}
+
+export interface PoolHost extends RuntimeHost {
+  workerOf(type: string): WorkerModule | undefined;
+}
+
+interface Run {
+  readonly input: HandlerInput;
+  readonly began: number;
+  slot: Slot | undefined;
+  over: boolean;
+  grace: NodeJS.Timeout | undefined;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  run: Run | undefined;
+  retired: boolean;
+}
+
+const ENTRY = new URL(
+  import.meta.url.endsWith('.ts') ? './worker-entry.ts' : './worker-entry.js',
+  import.meta.url,
+);
+
+/** A new thread on the entry; from source (tsx, vitest) the thread registers tsx first. */
+function spawnThread(): Worker {
+  if (!ENTRY.pathname.endsWith('.ts')) return new Worker(ENTRY);
+  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
+  const api = pathToFileURL(cjs.replace(/\.cjs$/, '.mjs')).href;
+  const code = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
+  return new Worker(code, { eval: true });
+}
+
+export class WorkerPool {
+  readonly #host: PoolHost;
+  readonly #size: number;
+  readonly #graceMs: number;
+  readonly #slots = new Set<Slot>();
+  readonly #queue: Run[] = [];
+  readonly #inflight = new Set<Run>();
+  #closed = false;
+  #invalid = 0;
+
+  constructor(host: PoolHost, options: { size: number; terminateGraceMs: number }) {
+    this.#host = host;
+    this.#size = options.size;
+    this.#graceMs = options.terminateGraceMs;
+  }
+
+  get threadCount(): number {
+    return this.#slots.size;
+  }
+
+  /** Runs queued or in a thread whose outcome is not in yet. */
+  get inflight(): number {
+    return this.#inflight.size;
+  }
+
+  /** Messages from threads that failed validation (reported and dropped). */
+  get invalidMessages(): number {
+    return this.#invalid;
+  }
+
+  /** Queues the attempt; returns the cleanup to call when the attempt is over. */
+  launch(input: HandlerInput): () => void {
+    const run: Run = { input, began: performance.now(), slot: undefined, over: false, grace: undefined };
+    this.#inflight.add(run);
+    this.#queue.push(run);
+    queueMicrotask(() => this.#pump()); // outside the job actor's step
+    return () => this.#abort(run);
+  }
+
+  /** Terminates every thread (after the supervisor drained). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const slots = [...this.#slots];
+    for (const slot of slots) slot.retired = true;
+    this.#slots.clear();
+    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+  }
+
+  #abort(run: Run): void {
+    if (run.over || !this.#inflight.has(run)) return;
+    run.over = true;
+    const { slot } = run;
+    if (!slot) {
+      this.#queue.splice(this.#queue.indexOf(run), 1);
+      return this.#finish(run);
+    }
+    const { jobId, attempt } = run.input;
+    this.#post(slot, { kind: 'abort', jobId, attempt });
+    run.grace = setTimeout(() => {
+      if (slot.run !== run) return;
+      this.#retire(slot);
+      this.#finish(run);
+    }, this.#graceMs);
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0 && !this.#closed) {
+      const slot = this.#idleSlot();
+      if (!slot) return;
+      const run = this.#queue.shift()!;
+      const worker = this.#host.workerOf(run.input.type);
+      if (!worker) {
+        this.#dispatch(run, { type: 'FAIL', attempt: run.input.attempt, error: crashed('no module') });
+        this.#finish(run);
+        continue;
+      }
+      slot.run = run;
+      run.slot = slot;
+      const { jobId, attempt, type, input } = run.input;
+      const key = this.#host.keyOf(jobId);
+      this.#post(slot, { kind: 'run', jobId, attempt, type, key, input, ...worker });
+    }
+  }
+
+  #idleSlot(): Slot | undefined {
+    for (const slot of this.#slots) if (!slot.run) return slot;
+    return this.#slots.size < this.#size ? this.#spawn() : undefined;
+  }
+
+  #spawn(): Slot {
+    const worker = spawnThread();
+    const slot: Slot = { worker, run: undefined, retired: false };
+    this.#slots.add(slot);
+    worker.on('message', (raw: unknown) => this.#onMessage(slot, raw));
+    worker.on('error', (error) => this.#onCrash(slot, error));
+    worker.on('exit', (code) => this.#onCrash(slot, new Error(`the worker thread exited with code ${code}`)));
+    return slot;
+  }
+
+  #onMessage(slot: Slot, raw: unknown): void {
+    const parsed = fromWorkerSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.#invalid++;
+      const jobId = slot.run?.input.jobId ?? '';
+      return this.#host.reportError(jobId, new Error(`invalid worker message: ${parsed.error.message}`));
+    }
+    const message: FromWorker = parsed.data;
+    if (message.kind === 'ready') return;
+    const { jobId, attempt } = message;
+    if (message.kind === 'progress') {
+      this.#host.dispatch(jobId, { type: 'PROGRESS', attempt, percent: message.percent, message: message.message });
+      return;
+    }
+    if (message.kind === 'heartbeat') {
+      this.#host.dispatch(jobId, { type: 'HEARTBEAT', attempt });
+      return;
+    }
+    const run = slot.run;
+    const event =
+      message.kind === 'done'
+        ? ({ type: 'COMPLETE', attempt, result: message.result } as const)
+        : ({ type: 'FAIL', attempt, error: message.error } as const);
+    if (run && run.input.jobId === jobId && run.input.attempt === attempt) {
+      this.#host.handlerFinished(run.input.type, performance.now() - run.began);
+      slot.run = undefined;
+      this.#dispatchOnly(jobId, event);
+      this.#finish(run);
+      this.#pump();
+    } else {
+      this.#dispatchOnly(jobId, event); // a late outcome: the job machine rejects and counts it
+    }
+  }
+
+  #onCrash(slot: Slot, error: Error): void {
+    if (slot.retired) return;
+    this.#retire(slot);
+    const run = slot.run;
+    if (!run) return;
+    if (!run.over) {
+      this.#host.handlerFinished(run.input.type, performance.now() - run.began);
+      this.#dispatch(run, { type: 'FAIL', attempt: run.input.attempt, error: crashed(error.message) });
+    }
+    this.#finish(run);
+  }
+
+  /** Stops a thread for good and replaces it (the pool keeps its size once spawned). */
+  #retire(slot: Slot): void {
+    if (slot.retired) return;
+    slot.retired = true;
+    this.#slots.delete(slot);
+    void slot.worker.terminate();
+    if (!this.#closed) this.#spawn();
+    queueMicrotask(() => this.#pump());
+  }
+
+  #finish(run: Run): void {
+    clearTimeout(run.grace);
+    if (run.slot?.run === run) run.slot.run = undefined;
+    if (!this.#inflight.delete(run)) return;
+    this.#host.settled();
+  }
+
+  #dispatch(run: Run, event: Parameters<RuntimeHost['dispatch']>[1]): void {
+    this.#dispatchOnly(run.input.jobId, event);
+  }
+
+  #dispatchOnly(jobId: string, event: Parameters<RuntimeHost['dispatch']>[1]): void {
+    try {
+      this.#host.dispatch(jobId, event);
+    } catch (error) {
+      this.#host.reportError(jobId, error);
+    }
+  }
+
+  #post(slot: Slot, message: ToWorker): void {
+    try {
+      slot.worker.postMessage(message);
+    } catch (error) {
+      this.#onCrash(slot, error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}
+
+function crashed(detail: string) {
+  return { code: 'worker_crashed', message: `The worker thread crashed: ${detail}` };
+}
