@@ -5,7 +5,7 @@
  *
  * Env: BENCH_N, BENCH_ROUNDS, BENCH_WARMUP, BENCH_WARMUP_N, BENCH_REGISTRY_SIZES (e.g. 1000,10000),
  * BENCH_RETAINED_SIZES, BENCH_START_BATCH, BENCH_START_BATCHES, BENCH_MEM_N, BENCH_QUICK=1.
- * Only the server section: `tsx bench/server-run.ts`.
+ * Only the server section: `tsx bench/server-run.ts`. Section 5 (worker pool): bench/workers.ts.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { config } from './config.js';
@@ -24,6 +24,7 @@ import {
 import { measureServer, serverSection, serverSpec } from './server.js';
 import { measureThroughput } from './throughput.js';
 import { fmtInt, hasGc, now } from './util.js';
+import { measureWorkers, workersSection, workersSpec } from './workers.js';
 import type { WorkloadSpec } from './workload.js';
 
 const log = (line = ''): void => console.log(line);
@@ -135,6 +136,13 @@ async function main(): Promise<void> {
   log(serverSection(serverBench, server));
   log(`  [${elapsed()}]`);
 
+  log();
+  const workersBench = workersSpec(config.quick);
+  log('5. CPU-bound jobs: in-process vs the worker pool (same run)');
+  const workers = await measureWorkers(workersBench);
+  log(workersSection(workersBench, workers));
+  log(`  [${elapsed()}]`);
+
   const goals = [...throughputGoals, ...costGoals];
   log();
   log(
@@ -162,6 +170,7 @@ async function main(): Promise<void> {
     startCost: costs,
     memory,
     server: { spec: serverBench, figures: server },
+    workers: { spec: workersBench, figures: workers },
     goals,
     totalSeconds: (now() - started) / 1_000,
   };

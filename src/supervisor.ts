@@ -344,7 +344,9 @@ export class Supervisor {
           this.#effects.push(() => {
             for (const cell of this.#registry.liveCells()) cell.stop();
             const stopped = () => this.#resolveStopped();
-            const threads = this.#pool.close().catch((error: unknown) => this.#telemetry.error('internal', error));
+            const threads = this.#pool
+              .close()
+              .catch((error: unknown) => this.#telemetry.error('internal', error));
             if (!this.#durability) return void threads.then(stopped);
             void Promise.all([threads, this.#durability.close()]).then(stopped, (error: unknown) => {
               this.#telemetry.error('store', error);
@@ -354,7 +356,8 @@ export class Supervisor {
       },
       guards: {
         hasStore: () => this.#durability !== undefined,
-        isDrained: () => this.#scheduler.running === 0 && this.#runtime.inflight === 0 && this.#pool.inflight === 0,
+        isDrained: () =>
+          this.#scheduler.running === 0 && this.#runtime.inflight === 0 && this.#pool.inflight === 0,
       },
     });
   }

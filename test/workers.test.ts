@@ -110,6 +110,16 @@ describe('worker threads', () => {
     expect(supervisor.get(job.id)?.status).toBe('cancelled');
   });
 
+  it('reports and drops a message outside the protocol', async () => {
+    const { supervisor } = make();
+    const errors: unknown[] = [];
+    supervisor.on('error', (report) => errors.push(report.error));
+    supervisor.register('rogue', { module: fixture('cpu-job'), export: 'rogue' });
+    const { job } = await supervisor.start({ type: 'rogue', input: null });
+    expect(await supervisor.waitFor(job.id)).toMatchObject({ status: 'completed', result: 'real' });
+    expect(String(errors[0])).toMatch(/invalid worker message/);
+  });
+
   it('shutdown interrupts thread jobs, terminates every thread and resolves', async () => {
     const { supervisor } = make();
     supervisor.register('cpu', { module: fixture('cpu-job') });

@@ -160,7 +160,12 @@ export class WorkerPool {
     if (message.kind === 'ready') return;
     const { jobId, attempt } = message;
     if (message.kind === 'progress') {
-      this.#host.dispatch(jobId, { type: 'PROGRESS', attempt, percent: message.percent, message: message.message });
+      this.#host.dispatch(jobId, {
+        type: 'PROGRESS',
+        attempt,
+        percent: message.percent,
+        message: message.message,
+      });
       return;
     }
     if (message.kind === 'heartbeat') {
