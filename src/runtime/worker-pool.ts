@@ -34,6 +34,8 @@ interface Slot {
   readonly worker: Worker;
   run: Run | undefined;
   retired: boolean;
+  /** The thread loaded its entry: only such a thread is replaced at once when it dies. */
+  ready: boolean;
 }
 
 const ENTRY = new URL(
@@ -141,7 +143,7 @@ export class WorkerPool {
 
   #spawn(): Slot {
     const worker = spawnThread();
-    const slot: Slot = { worker, run: undefined, retired: false };
+    const slot: Slot = { worker, run: undefined, retired: false, ready: false };
     this.#slots.add(slot);
     worker.on('message', (raw: unknown) => this.#onMessage(slot, raw));
     worker.on('error', (error) => this.#onCrash(slot, error));
@@ -157,7 +159,10 @@ export class WorkerPool {
       return this.#host.reportError(jobId, new Error(`invalid worker message: ${parsed.error.message}`));
     }
     const message: FromWorker = parsed.data;
-    if (message.kind === 'ready') return;
+    if (message.kind === 'ready') {
+      slot.ready = true;
+      return;
+    }
     const { jobId, attempt } = message;
     if (message.kind === 'progress') {
       this.#host.dispatch(jobId, {
@@ -206,7 +211,7 @@ export class WorkerPool {
     slot.retired = true;
     this.#slots.delete(slot);
     void slot.worker.terminate();
-    if (!this.#closed) this.#spawn();
+    if (!this.#closed && slot.ready) this.#spawn(); // a thread that never started is not respawned in a loop
     queueMicrotask(() => this.#pump());
   }
 
