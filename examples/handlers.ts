@@ -8,6 +8,7 @@
  *   hang    reports once, then goes silent: stalled after 3 s (no retry)
  *   sleep   waits ms milliseconds, with progress            { ms: 500 }
  *   fail    fails at once with code example_failure         { message?: "…" }
+ *   backwards  reports 60 %, then 30 % (rejected: progress_backwards), then completes
  *   hash    CPU-bound, runs in a worker thread (hash-job.ts)  { text?: "jobvisor", rounds?: 2000000 }
  */
 import { setTimeout as delay } from 'node:timers/promises';
@@ -81,6 +82,20 @@ export default function register(supervisor: Supervisor): void {
         .strictObject({ message: z.string().max(1_000).default('this job always fails') })
         .default({ message: 'this job always fails' }),
     },
+  );
+
+  supervisor.register(
+    'backwards',
+    async (ctx) => {
+      ctx.progress(60, 'more than half done');
+      await delay(200, undefined, { signal: ctx.signal });
+      // A buggy worker reporting an older value: the job refuses it (progress never goes back).
+      const accepted = ctx.progress(30, 'a stale report');
+      await delay(200, undefined, { signal: ctx.signal });
+      ctx.progress(100, 'done');
+      return { staleReportAccepted: accepted };
+    },
+    { input: z.strictObject({}).default({}) },
   );
 
   supervisor.register(

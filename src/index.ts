@@ -19,6 +19,7 @@ export type {
   JobChange,
   JobErrorInfo,
   JobStatus,
+  JobTypeInfo,
   JobView,
   Lifecycle,
   ListFilter,

@@ -41,6 +41,11 @@ export class JobTypes {
     return this.#types.get(name);
   }
 
+  /** Every registered type, in registration order. */
+  list(): JobType[] {
+    return [...this.#types.values()];
+  }
+
   register(name: string, handler: unknown, options: RegisterOptions): void {
     parseOrThrow(jobTypeName, name, 'invalid_options', 'Invalid job type name');
     const worker = typeof handler === 'function' ? undefined : toWorkerModule(name, handler);

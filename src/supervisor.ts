@@ -26,6 +26,7 @@ import {
 } from './filters.js';
 import { JobCell } from './job-cell.js';
 import { JobTypes } from './job-types.js';
+import { describeType } from './type-info.js';
 import {
   parseOrThrow,
   resolveOptions,
@@ -48,6 +49,7 @@ import type {
   CancelResult,
   Handler,
   JobChange,
+  JobTypeInfo,
   JobView,
   Lifecycle,
   ListFilter,
@@ -145,6 +147,11 @@ export class Supervisor {
     this.#types.register(type, handler, options);
     this.#actor.send({ type: 'TYPE_REGISTERED', jobType: type });
     return this;
+  }
+
+  /** The registered job types, in registration order. */
+  types(): JobTypeInfo[] {
+    return this.#types.list().map(describeType);
   }
 
   /** Resolves once the store is open and its jobs are resumed; rejects with the store's error. */

@@ -146,6 +146,25 @@ export interface HandlerDurations {
   readonly count: number;
 }
 
+/** A registered job type as `supervisor.types()` and GET /types describe it. */
+export interface JobTypeInfo {
+  readonly name: string;
+  /** `worker`: registered as `{ module }`, runs in the worker-thread pool. */
+  readonly runsIn: 'process' | 'worker';
+  /** Its own concurrency limit; null when only the global limit applies. */
+  readonly concurrency: number | null;
+  readonly timeoutMs: number | null;
+  readonly heartbeatTimeoutMs: number;
+  readonly retries: {
+    readonly max: number;
+    readonly backoffMs: number;
+    readonly factor: number;
+    readonly maxBackoffMs: number;
+  };
+  /** The input schema as JSON Schema (what callers send), or null when the type accepts any input. */
+  readonly inputSchema: Record<string, unknown> | null;
+}
+
 export interface ShutdownResult {
   /** Jobs that were still running at the deadline and were interrupted back to pending. */
   readonly interrupted: number;

@@ -8,22 +8,31 @@ import {
   createJobAnswerSchema,
   jobViewSchema,
   listAnswerSchema,
+  typesAnswerSchema,
   type CreateJobBody,
   type Topic,
   type WireChange,
   type WireJob,
+  type WireJobType,
 } from '../protocol/schemas.js';
 import * as z from 'zod';
 import type { BackoffOptions } from './backoff.js';
 import { JobvisorClientError } from './errors.js';
 import { request, type HttpOptions } from './http.js';
-import { subscribeLive, type LiveSubscription, type WebSocketCtor } from './live.js';
+import { subscribeLive, type LiveSubscription, type SubscribeOptions, type WebSocketCtor } from './live.js';
 
 export { JobvisorClientError } from './errors.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
-export type { LiveSubscription, WebSocketCtor, WebSocketLike } from './live.js';
+export type { LiveSubscription, SubscribeOptions, WebSocketCtor, WebSocketLike } from './live.js';
 export type { LiveContext, LiveError, LiveStatus, LiveStore } from './live-store.js';
-export type { CreateJobBody, Topic, WireChange, WireJob } from '../protocol/schemas.js';
+export type {
+  CreateJobBody,
+  Topic,
+  WireChange,
+  WireJob,
+  WireJobType,
+  WireRejection,
+} from '../protocol/schemas.js';
 export type JobStatus = WireJob['status'];
 
 export interface ClientOptions {
@@ -52,7 +61,9 @@ export interface JobvisorClient {
   cancel(id: string, reason?: string): Promise<{ job: WireJob; cancelled: boolean }>;
   changes(id: string, options?: { since?: number; limit?: number }): Promise<WireChange[]>;
   health(): Promise<unknown>;
-  subscribe(topic: Topic, options?: { since?: number }): LiveSubscription;
+  /** GET /types: the registered job types with their limits and input JSON Schema. */
+  types(): Promise<WireJobType[]>;
+  subscribe(topic: Topic, options?: SubscribeOptions): LiveSubscription;
   /** Closes every live subscription of this client. */
   close(): void;
 }
@@ -117,6 +128,7 @@ export function createClient(options: ClientOptions): JobvisorClient {
       return answer.changes;
     },
     health: () => request(http, 'GET', '/health', z.unknown()),
+    types: async () => (await request(http, 'GET', '/types', typesAnswerSchema)).types,
     subscribe(topic, opts = {}) {
       const subscription = subscribeLive(
         {
@@ -126,7 +138,7 @@ export function createClient(options: ClientOptions): JobvisorClient {
           ...(options.WebSocket !== undefined ? { WebSocket: options.WebSocket } : {}),
         },
         topic,
-        opts.since,
+        opts,
       );
       live.add(subscription);
       const close = subscription.close.bind(subscription);
@@ -134,6 +146,7 @@ export function createClient(options: ClientOptions): JobvisorClient {
         store: subscription.store,
         ready: subscription.ready,
         onChange: subscription.onChange.bind(subscription),
+        onRejected: subscription.onRejected.bind(subscription),
         close() {
           live.delete(subscription);
           close();

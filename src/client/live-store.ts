@@ -1,6 +1,9 @@
 /** The state of one live subscription, as an @xstate/store store (pure transitions, no I/O). */
 import { createStore } from '@xstate/store';
-import type { WireChange, WireJob } from '../protocol/schemas.js';
+import type { WireChange, WireJob, WireRejection } from '../protocol/schemas.js';
+
+/** Rejected events a live store keeps (the newest). */
+export const KEPT_REJECTIONS = 100;
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'closed';
 
@@ -17,6 +20,8 @@ export interface LiveContext {
   status: LiveStatus;
   /** The last error (a server error, a bad message, or why the subscription closed). */
   error: LiveError | null;
+  /** Rejected events of the topic, oldest first (only with `rejections: true`). */
+  rejections: WireRejection[];
 }
 
 /** Whether `change` is new for `context`: a later offset, and a newer seq than the job shown. */
@@ -27,7 +32,13 @@ export function isNewChange(context: LiveContext, change: WireChange): boolean {
 }
 
 export function createLiveStore(initialOffset: number) {
-  const context: LiveContext = { jobs: {}, offset: initialOffset, status: 'connecting', error: null };
+  const context: LiveContext = {
+    jobs: {},
+    offset: initialOffset,
+    status: 'connecting',
+    error: null,
+    rejections: [],
+  };
   return createStore({
     context,
     on: {
@@ -54,6 +65,13 @@ export function createLiveStore(initialOffset: number) {
         if (change.offset <= ctx.offset) return ctx;
         if (!isNewChange(ctx, change)) return { ...ctx, offset: change.offset };
         return { ...ctx, offset: change.offset, jobs: { ...ctx.jobs, [change.jobId]: change.job } };
+      },
+      /** Kept once per id (the server sends its recent ones again on every reconnect). */
+      rejected: (ctx, event: { rejection: WireRejection }): LiveContext => {
+        if (ctx.rejections.some((r) => r.id === event.rejection.id)) return ctx;
+        const rejections = [...ctx.rejections, event.rejection];
+        if (rejections.length > KEPT_REJECTIONS) rejections.splice(0, rejections.length - KEPT_REJECTIONS);
+        return { ...ctx, rejections };
       },
       status: (ctx, event: { status: LiveStatus; error?: LiveError | null }): LiveContext => ({
         ...ctx,

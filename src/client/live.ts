@@ -9,6 +9,7 @@ import {
   type ServerMessage,
   type Topic,
   type WireChange,
+  type WireRejection,
 } from '../protocol/schemas.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { JobvisorClientError } from './errors.js';
@@ -34,6 +35,8 @@ export interface LiveSubscription {
   readonly ready: Promise<void>;
   /** Called once per applied change, in offset order (never twice, never a stale seq). */
   onChange(listener: (change: WireChange) => void): () => void;
+  /** Called once per rejected event (needs `rejections: true`), also for the server's recent ones. */
+  onRejected(listener: (rejection: WireRejection) => void): () => void;
   close(): void;
 }
 
@@ -42,6 +45,13 @@ export interface LiveOptions {
   readonly token?: string;
   readonly WebSocket?: WebSocketCtor;
   readonly backoff: BackoffOptions;
+}
+
+export interface SubscribeOptions {
+  /** Resume after this offset instead of starting with a snapshot. */
+  readonly since?: number;
+  /** Also receive the topic's rejected events (the server's recent ones, then live ones). */
+  readonly rejections?: boolean;
 }
 
 type OpenSocket = (url: string, token: string | undefined) => WebSocketLike;
@@ -87,9 +97,10 @@ function errorMessage(event: unknown): string {
 export function subscribeLive(
   options: LiveOptions,
   topic: Topic,
-  since: number | undefined,
+  { since, rejections = false }: SubscribeOptions = {},
 ): LiveSubscription {
   const store = createLiveStore(since ?? 0);
+  const rejectionListeners = new Set<(rejection: WireRejection) => void>();
   const subscriptionId = `sub-${++subscriptionCounter}`;
   const listeners = new Set<(change: WireChange) => void>();
   let opener: Promise<OpenSocket> | undefined;
@@ -133,6 +144,7 @@ export function subscribeLive(
     store.trigger.status({ status: 'closed', ...(error === null ? {} : { error }) });
     settleReady(error ?? { code: 'closed', message: 'subscription closed before its first snapshot' });
     listeners.clear();
+    rejectionListeners.clear();
   };
 
   const scheduleReconnect = (error: LiveError | null) => {
@@ -164,14 +176,15 @@ export function subscribeLive(
         const { change } = message;
         const isNew = isNewChange(store.getSnapshot().context, change);
         store.trigger.change({ change });
-        if (!isNew) return;
-        for (const listener of [...listeners]) {
-          try {
-            listener(change);
-          } catch (error) {
-            console.error('jobvisor client: onChange listener failed', error);
-          }
-        }
+        if (isNew) notify(listeners, change, 'onChange');
+        return;
+      }
+      case 'rejected': {
+        if (message.subscription !== subscriptionId) return;
+        const { rejection } = message;
+        if (store.getSnapshot().context.rejections.some((r) => r.id === rejection.id)) return;
+        store.trigger.rejected({ rejection });
+        notify(rejectionListeners, rejection, 'onRejected');
         return;
       }
       case 'error': {
@@ -207,6 +220,7 @@ export function subscribeLive(
         id: subscriptionId,
         topic,
         ...(resume ? { since: store.getSnapshot().context.offset } : {}),
+        ...(rejections ? { rejections: true } : {}),
       };
       ws.send(JSON.stringify(command));
     };
@@ -272,8 +286,26 @@ export function subscribeLive(
         listeners.delete(listener);
       };
     },
+    onRejected(listener) {
+      if (closed) return () => undefined;
+      rejectionListeners.add(listener);
+      return () => {
+        rejectionListeners.delete(listener);
+      };
+    },
     close() {
       finish(null);
     },
   };
+}
+
+/** Calls each listener; one that throws is logged and never stops the others. */
+function notify<T>(listeners: Set<(value: T) => void>, value: T, name: string): void {
+  for (const listener of [...listeners]) {
+    try {
+      listener(value);
+    } catch (error) {
+      console.error(`jobvisor client: ${name} listener failed`, error);
+    }
+  }
 }

@@ -113,6 +113,36 @@ export const healthAnswerSchema = z.object({
 });
 export type HealthAnswer = z.infer<typeof healthAnswerSchema>;
 
+/** GET /types: the registered job types, what a start form needs to offer them. */
+export const jobTypeInfoSchema = z.object({
+  name: z.string(),
+  runsIn: z.enum(['process', 'worker']),
+  /** null: no per-type limit (only the global one). */
+  concurrency: z.number().nullable(),
+  timeoutMs: z.number().nullable(),
+  heartbeatTimeoutMs: z.number(),
+  retries: z.object({ max: z.number(), backoffMs: z.number(), factor: z.number(), maxBackoffMs: z.number() }),
+  /** The input schema as JSON Schema (draft 2020-12), or null when the type takes any input. */
+  inputSchema: z.record(z.string(), z.unknown()).nullable(),
+});
+export type WireJobType = z.infer<typeof jobTypeInfoSchema>;
+export const typesAnswerSchema = z.object({ types: z.array(jobTypeInfoSchema) });
+
+/** An event a job refused (it changed nothing); the server keeps the latest ones for new subscribers. */
+export const wireRejectionSchema = z.object({
+  /** Unique across server restarts; a client deduplicates by it. */
+  id: z.string(),
+  jobId: z.string(),
+  jobType: z.string(),
+  event: z.string(),
+  attempt: z.number().nullable(),
+  state: z.string(),
+  reason: z.string(),
+  source: z.enum(['handler', 'api', 'supervisor']),
+  at: z.number(),
+});
+export type WireRejection = z.infer<typeof wireRejectionSchema>;
+
 // ---- WebSocket ------------------------------------------------------------------------------
 
 /** What a subscription follows: one job, a list of jobs, a type, or everything. */
@@ -132,8 +162,14 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     topic: topicSchema,
     /** Resume: replay the changes after this offset (or get a resync when they are gone). */
     since: z.number().int().min(0).optional(),
+    /** Also send the topic's rejected events: the server's recent ones first, then live ones. */
+    rejections: z.boolean().optional(),
   }),
-  z.strictObject({ type: z.literal('unsubscribe'), id: z.string().min(1).max(100), subscription: z.string() }),
+  z.strictObject({
+    type: z.literal('unsubscribe'),
+    id: z.string().min(1).max(100),
+    subscription: z.string(),
+  }),
   z.strictObject({ type: z.literal('start'), id: z.string().min(1).max(100), job: createJobBodySchema }),
   z.strictObject({
     type: z.literal('cancel'),
@@ -159,6 +195,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     resync: z.boolean(),
   }),
   z.object({ type: z.literal('change'), subscription: z.string(), change: jobChangeSchema }),
+  /** Only for subscriptions with `rejections: true`; not part of the replayable change log. */
+  z.object({ type: z.literal('rejected'), subscription: z.string(), rejection: wireRejectionSchema }),
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 

@@ -39,6 +39,7 @@ const ROUTES: readonly (readonly [RegExp, Readonly<Record<string, Route>>])[] = 
   [/^\/jobs\/([^/]+)$/, { GET: getJob }],
   [/^\/jobs\/([^/]+)\/cancel$/, { POST: cancelJob }],
   [/^\/jobs\/([^/]+)\/changes$/, { GET: jobChanges }],
+  [/^\/types$/, { GET: listTypes }],
   [/^\/health$/, { GET: health }],
   [/^\/metrics$/, { GET: metrics }],
 ];
@@ -124,6 +125,10 @@ async function jobChanges(ctx: RouteContext, { res, url, id }: Request): Promise
   const changes = await ctx.supervisor.history(id, { since: q.since, limit: q.limit });
   if (changes.length === 0 && !ctx.supervisor.get(id)) throw notFound(id);
   sendJson(res, 200, { changes });
+}
+
+async function listTypes(ctx: RouteContext, { res }: Request): Promise<void> {
+  sendJson(res, 200, { types: ctx.supervisor.types() });
 }
 
 async function health(ctx: RouteContext, { res }: Request): Promise<void> {

@@ -15,12 +15,14 @@ import type { Supervisor } from '../supervisor.js';
 import type { JobChange, JobView } from '../types.js';
 import { parseWire, toWireError } from './errors.js';
 import { Outbox } from './outbox.js';
+import { matches, type RejectionLog } from './rejection-log.js';
 
 export interface ConnectionContext {
   readonly supervisor: Supervisor;
   readonly subscriberBufferLimit: number;
   /** The change as JSON, serialised once per change for every subscriber. */
   changeJson(change: JobChange): string;
+  readonly rejections: RejectionLog;
   tooSlow(connection: Connection): void;
   coalesced(): void;
 }
@@ -93,7 +95,9 @@ export class Connection {
     const { supervisor } = this.#ctx;
     switch (message.type) {
       case 'subscribe':
-        return this.#subscribe(message.id, message.topic, message.since);
+        this.#subscribe(message.id, message.topic, message.since);
+        if (message.rejections) this.#followRejections(message.id, message.topic);
+        return;
       case 'unsubscribe': {
         const off = this.#subscriptions.get(message.subscription);
         off?.();
@@ -148,6 +152,22 @@ export class Connection {
     this.#subscriptions.set(id, off);
     this.#reply(id, { subscription: id, offset });
     if (since === undefined) snapshot(this.#currentJobs(topic), false);
+  }
+
+  /** The kept rejections of the topic, then live ones; ended with the subscription. */
+  #followRejections(id: string, topic: Topic): void {
+    const prefix = `{"type":"rejected","subscription":${JSON.stringify(id)},"rejection":`;
+    const log = this.#ctx.rejections;
+    for (const { json } of log.recent(topic)) this.#outbox.send(`${prefix}${json}}`);
+    const ids = 'jobIds' in topic ? new Set(topic.jobIds) : null;
+    const off = log.subscribe((rejection, json) => {
+      if (ids ? ids.has(rejection.jobId) : matches(topic, rejection)) this.#outbox.send(`${prefix}${json}}`);
+    });
+    const offChanges = this.#subscriptions.get(id);
+    this.#subscriptions.set(id, () => {
+      offChanges?.();
+      off();
+    });
   }
 
   #currentJobs(topic: Topic): JobView[] {

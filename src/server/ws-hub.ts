@@ -13,6 +13,10 @@ import type { JobChange } from '../types.js';
 import type { TokenCheck } from './auth.js';
 import type { HubCounters } from './metrics.js';
 import { Connection } from './ws-connection.js';
+import { RejectionLog } from './rejection-log.js';
+
+/** Rejected events kept for subscribers that arrive later. */
+const KEPT_REJECTIONS = 200;
 
 export interface HubOptions {
   readonly supervisor: Supervisor;
@@ -28,12 +32,14 @@ export class WsHub {
   readonly #connections = new Set<Connection>();
   readonly #json = new WeakMap<JobChange, string>();
   readonly #ping: NodeJS.Timeout;
+  readonly #rejections: RejectionLog;
   #slowClosed = 0;
   #coalesced = 0;
 
   constructor(options: HubOptions) {
     this.#options = options;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes });
+    this.#rejections = new RejectionLog(options.supervisor, KEPT_REJECTIONS);
     this.#ping = setInterval(() => this.#pingAll(), options.pingIntervalMs);
     this.#ping.unref();
   }
@@ -58,6 +64,7 @@ export class WsHub {
         supervisor: this.#options.supervisor,
         subscriberBufferLimit: this.#options.subscriberBufferLimit,
         changeJson: (change) => this.#changeJson(change),
+        rejections: this.#rejections,
         tooSlow: (c) => {
           this.#slowClosed++;
           c.dispose();
@@ -77,6 +84,7 @@ export class WsHub {
   /** Closes every socket (1001, going away) and stops pinging. */
   async close(): Promise<void> {
     clearInterval(this.#ping);
+    this.#rejections.close();
     const closed = [...this.#connections].map(
       (c) =>
         new Promise<void>((resolve) => {
