@@ -6,6 +6,7 @@
  * Env: BENCH_N, BENCH_ROUNDS, BENCH_WARMUP, BENCH_WARMUP_N, BENCH_REGISTRY_SIZES (e.g. 1000,10000),
  * BENCH_RETAINED_SIZES, BENCH_START_BATCH, BENCH_START_BATCHES, BENCH_MEM_N, BENCH_QUICK=1.
  * Only the server section: `tsx bench/server-run.ts`. Section 5 (worker pool): bench/workers.ts.
+ * Only section 6 (inspection off vs on): `tsx bench/inspect.ts`.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { config } from './config.js';
@@ -25,6 +26,7 @@ import { measureServer, serverSection, serverSpec } from './server.js';
 import { measureThroughput } from './throughput.js';
 import { fmtInt, hasGc, now } from './util.js';
 import { measureWorkers, workersSection, workersSpec } from './workers.js';
+import { inspectSection, inspectSpec, measureInspect } from './inspect.js';
 import type { WorkloadSpec } from './workload.js';
 
 const log = (line = ''): void => console.log(line);
@@ -143,6 +145,13 @@ async function main(): Promise<void> {
   log(workersSection(workersBench, workers));
   log(`  [${elapsed()}]`);
 
+  log();
+  const inspectBench = inspectSpec(config.quick);
+  log('6. Inspection: the throughput workload with inspection off vs on (every actor)');
+  const inspection = await measureInspect(inspectBench);
+  log(inspectSection(inspectBench, inspection));
+  log(`  [${elapsed()}]`);
+
   const goals = [...throughputGoals, ...costGoals];
   log();
   log(
@@ -171,6 +180,7 @@ async function main(): Promise<void> {
     memory,
     server: { spec: serverBench, figures: server },
     workers: { spec: workersBench, figures: workers },
+    inspection: { spec: inspectBench, figures: inspection },
     goals,
     totalSeconds: (now() - started) / 1_000,
   };

@@ -313,7 +313,20 @@ function jsonReplacer(_key: string, value: unknown): unknown {
   return undefined;
 }
 
-/** The machine's definition (`machine.definition`) as plain JSON data, without functions. */
+/**
+ * The machine's definition (`machine.definition`) as plain JSON data, without functions. XState
+ * leaves eventless transitions out of `definition`: a state node that has some gets an `always` list.
+ */
 export function toJSON(machine: AnyStateMachine): unknown {
-  return JSON.parse(JSON.stringify(machine.definition, jsonReplacer)) as unknown;
+  const json = JSON.parse(JSON.stringify(machine.definition, jsonReplacer)) as Record<string, unknown>;
+  addAlways(machine.root, json);
+  return json;
+}
+
+function addAlways(node: AnyStateNode, json: Record<string, unknown>): void {
+  if (node.always && node.always.length > 0) {
+    json.always = JSON.parse(JSON.stringify(node.always, jsonReplacer)) as unknown;
+  }
+  const states = json.states as Record<string, Record<string, unknown>>;
+  for (const [key, child] of Object.entries(node.states)) addAlways(child, states[key]!);
 }

@@ -9,6 +9,24 @@ export { memoryStore } from './store/memory.js';
 export type { JobRecord, JobStore, ListQuery, Page, StoredChange, StoreSnapshot } from './store/port.js';
 export type { SupervisorOptions, RegisterOptions, StartRequest, WorkerHandler } from './options.js';
 export type { Unsubscribe } from './emitter.js';
+export {
+  encodeStatelyFrame,
+  STATELY_INSPECT_VERSION,
+  toStatelyFrame,
+  toStatelyJson,
+} from './inspection/stately.js';
+export type {
+  StatelyActorFrame,
+  StatelyEventFrame,
+  StatelyFrame,
+  StatelySnapshotFrame,
+} from './inspection/stately.js';
+export type { InspectionSelection, InspectOption } from './inspection/selection.js';
+export type {
+  InspectionObserver,
+  JobvisorInspectionEvent,
+  JobvisorRejectedEvent,
+} from './inspection/types.js';
 export type {
   CancelResult,
   ChangeKind,

@@ -37,6 +37,8 @@ export class JobCell {
   readonly #input: JobInput;
   readonly #clock: Clock;
   readonly #hooks: CellHooks;
+  /** Called with the actor right after it is created, before it starts (inspection taps). */
+  readonly #onActor: ((cell: JobCell, actor: Actor<JobMachine>) => void) | undefined;
   #seq = 1;
   #status: JobStatus = 'pending';
   #view: JobView | undefined;
@@ -45,7 +47,13 @@ export class JobCell {
   #crashView: JobView | undefined;
 
   /** Creating the actor is deferred to `start()`: a supervisor action must not create actors. */
-  constructor(machine: JobMachine, input: JobInput, clock: Clock, hooks: CellHooks) {
+  constructor(
+    machine: JobMachine,
+    input: JobInput,
+    clock: Clock,
+    hooks: CellHooks,
+    onActor?: (cell: JobCell, actor: Actor<JobMachine>) => void,
+  ) {
     this.id = input.id;
     this.type = input.type;
     this.key = input.key;
@@ -53,6 +61,7 @@ export class JobCell {
     this.#input = input;
     this.#clock = clock;
     this.#hooks = hooks;
+    this.#onActor = onActor;
     this.#seq = input.restore?.seq ?? 1;
   }
 
@@ -61,6 +70,7 @@ export class JobCell {
     if (this.#actor) return;
     const actor = createActor(this.#machine, { input: this.#input, clock: this.#clock });
     this.#actor = actor;
+    this.#onActor?.(this, actor);
     actor.on('rejected', (rejection) => {
       this.#lastRejection = rejection;
       this.#hooks.rejected(this, rejection, sources.get(rejection.event) ?? 'supervisor');
@@ -74,6 +84,11 @@ export class JobCell {
 
   stop(): void {
     this.#actor?.stop();
+  }
+
+  /** The job's actor, once created (inspection reads its system and session id). */
+  get actor(): Actor<JobMachine> | undefined {
+    return this.#actor;
   }
 
   /** The actor's current snapshot (starting the actor if it was not yet). */

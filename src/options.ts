@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { isClock, systemClock, type Clock } from './clock.js';
 import { JobvisorError } from './errors.js';
 import { isJobStore, type JobStore } from './store/port.js';
+import { inspectOptionSchema } from './inspection/selection.js';
 
 /** The longest delay a timer can take (setTimeout's limit, about 24.8 days). */
 export const MAX_DELAY_MS = 2 ** 31 - 1;
@@ -60,6 +61,8 @@ export const supervisorOptionsSchema = z.strictObject({
   clock: clockSchema.default(systemClock),
   /** Where jobs are kept durably; none by default (the registry lives in memory only). */
   store: storeSchema.optional(),
+  /** An inspection observer attached from the start (see `supervisor.inspect`); none by default. */
+  inspect: inspectOptionSchema.optional(),
   workers: workersSchema.prefault({}),
 });
 

@@ -25,6 +25,9 @@ import {
   subscribeFilterSchema,
 } from './filters.js';
 import { JobCell } from './job-cell.js';
+import { Inspection } from './inspection/taps.js';
+import type { InspectionSelection } from './inspection/selection.js';
+import type { InspectionObserver } from './inspection/types.js';
 import { JobTypes } from './job-types.js';
 import { describeType } from './type-info.js';
 import {
@@ -80,6 +83,7 @@ export class Supervisor {
   readonly #pool: WorkerPool;
   readonly #jobMachine: JobMachine;
   readonly #actor: Actor<SupervisorMachine>;
+  readonly #inspection: Inspection;
   readonly #stopped: Promise<void>;
   #resolveStopped!: () => void;
   /** The store's side (group commit, log reads, expiry); none without a store. */
@@ -131,6 +135,17 @@ export class Supervisor {
       notify: (event) => this.#actor.send(event),
     });
     this.#actor = createActor(this.#provideSupervisorMachine(), { clock: this.#clock });
+    // Before the supervisor's actor starts, so that the `inspect` option's observer sees it start.
+    this.#inspection = new Inspection(
+      {
+        supervisorActor: () => this.#actor,
+        liveJobs: () => this.#registry.liveCells(),
+        liveJob: (id) => this.#registry.live(id),
+        onRejected: (listener) => this.#telemetry.on('rejected', listener),
+        reportError: (error) => this.#telemetry.error('subscriber', error),
+      },
+      this.#options.inspect,
+    );
     this.#actor.subscribe({
       next: () => this.#drainEffects(),
       error: (error) => this.#telemetry.error('internal', error),
@@ -271,6 +286,15 @@ export class Supervisor {
     return this.#telemetry.on(name, listener);
   }
 
+  /**
+   * Streams XState's inspection events (`@xstate.actor`, `.event`, `.snapshot`, …) of the
+   * supervisor's actor and of the selected jobs' actors, and `@jobvisor.rejected` events, to
+   * `observer` until the returned function is called. Nothing is inspected while no observer is.
+   */
+  inspect(observer: InspectionObserver, selection?: InspectionSelection): Unsubscribe {
+    return this.#inspection.attach(observer, selection, 'invalid_request');
+  }
+
   get lifecycle(): Lifecycle {
     const value = this.#actor.getSnapshot().value;
     return typeof value === 'string' ? value : 'draining';
@@ -292,6 +316,7 @@ export class Supervisor {
       unflushed: this.#durability?.backlog ?? 0,
       offset: this.#router.offset,
       handlerDurations: this.#telemetry.handlerDurations,
+      inspectors: this.#inspection.taps,
     };
   }
 
@@ -424,7 +449,8 @@ export class Supervisor {
       timeoutMs: type.timeoutMs,
       createdAt: now,
     };
-    const cell = new JobCell(this.#jobMachine, input, this.#clock, this.#router.hooks);
+    const { hooks } = this.#router;
+    const cell = new JobCell(this.#jobMachine, input, this.#clock, hooks, this.#inspection.jobActorCreated);
     this.#registry.add(cell);
     this.#effects.push(() => {
       cell.start();
@@ -482,7 +508,13 @@ export class Supervisor {
       this.#registry.restoreFinished(toView(record), (record.finishedAt ?? now) + idempotencyMs);
     }
     for (const record of snapshot.active) {
-      const cell = new JobCell(this.#jobMachine, resumeInput(record, now), this.#clock, this.#router.hooks);
+      const cell = new JobCell(
+        this.#jobMachine,
+        resumeInput(record, now),
+        this.#clock,
+        this.#router.hooks,
+        this.#inspection.jobActorCreated,
+      );
       this.#registry.add(cell);
       cell.start();
       if (cell.isQueued) this.#scheduler.enqueue(cell);

@@ -131,6 +131,8 @@ export interface Stats {
   readonly stalls: number;
   readonly timeouts: number;
   readonly subscriberErrors: number;
+  /** Inspection observers attached now (`inspect()`, the `inspect` option, `/inspect` sockets). */
+  readonly inspectors: number;
   /** Changes accepted but not yet durable in the store. */
   readonly unflushed: number;
   /** The offset of the latest change (0 before the first). */

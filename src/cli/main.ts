@@ -13,7 +13,7 @@ const CLIENT = '[--url URL] [--token T] [--json]';
 const COMMANDS: Readonly<Record<string, { usage: string; load: () => Promise<Run> }>> = {
   serve: {
     usage:
-      'jobvisor serve [--port 3000] [--host 127.0.0.1] [--db ./data/jobvisor.db] [--handlers ./my-handlers.js] [--token T] [--grace-ms 10000]',
+      'jobvisor serve [--port 3000] [--host 127.0.0.1] [--db ./data/jobvisor.db] [--handlers ./my-handlers.js] [--token T] [--grace-ms 10000] [--inspect-to ws://localhost:8080]',
     load: async () => (await import('./serve.js')).serveCommand,
   },
   start: {

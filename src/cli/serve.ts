@@ -1,6 +1,7 @@
 /**
  * `jobvisor serve`: the HTTP/WebSocket server on a SQLite store, with the job types that a handlers
- * module registers. The first stdout line is `listening on URL` (with the real port for `--port 0`).
+ * module registers. The first stdout line is `listening on URL` (with the real port for `--port 0`),
+ * the second the dashboard's address.
  * SIGINT/SIGTERM close the server, drain the supervisor (`--grace-ms`) and exit 0.
  */
 import { resolve } from 'node:path';
@@ -12,6 +13,7 @@ import { sqliteStore } from '../sqlite.js';
 import { intString, noPositionals, parseCommand } from './args.js';
 import { EXIT, isCodedError } from './exit.js';
 import { printLine } from './render.js';
+import { inspectTo, wsUrl } from './inspect-to.js';
 
 const options = {
   port: { type: 'string', short: 'p' },
@@ -20,6 +22,7 @@ const options = {
   handlers: { type: 'string' },
   token: { type: 'string' },
   'grace-ms': { type: 'string' },
+  'inspect-to': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -39,6 +42,7 @@ function serveSchema(env: NodeJS.ProcessEnv) {
       .optional()
       .transform((t) => t ?? (env.JOBVISOR_TOKEN || undefined)),
     'grace-ms': intString(0, 3_600_000).prefault('10000'),
+    'inspect-to': wsUrl.optional(),
     help: z.boolean(),
   });
 }
@@ -89,6 +93,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     return fail(`cannot use the database ${args.db}: ${describe(error)}`);
   }
 
+  const inspection = args['inspect-to'] === undefined ? undefined : inspectTo(supervisor, args['inspect-to']);
   const server = createJobvisorServer(
     args.token === undefined ? { supervisor } : { supervisor, token: args.token },
   );
@@ -97,9 +102,13 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     ({ url } = await server.listen(args.port, args.host));
   } catch (error) {
     await supervisor.shutdown({ graceMs: 0 });
+    await inspection?.close();
     return fail(`cannot listen on ${args.host}:${args.port}: ${describe(error)}`);
   }
   printLine(`listening on ${url}`);
+  printLine(
+    `dashboard ${url}/${args.token === undefined ? '' : ' (open it with #token=<token> or enter the token)'}`,
+  );
   process.stderr.write(
     `jobvisor: database ${args.db}, handlers ${args.handlers ?? '(none)'}${args.token === undefined ? '' : ', token required'}\n`,
   );
@@ -117,6 +126,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
   process.stderr.write(`jobvisor: ${signal}, shutting down (grace ${args['grace-ms']} ms)…\n`);
   await server.close();
   const result = await supervisor.shutdown({ graceMs: args['grace-ms'] });
+  await inspection?.close();
   process.stderr.write(
     `jobvisor: stopped (${result.interrupted} interrupted, ${result.pending} pending, resumed at the next start)\n`,
   );

@@ -14,7 +14,11 @@ import { Supervisor } from '../supervisor.js';
 import { TokenCheck } from './auth.js';
 import { sendError } from './errors.js';
 import { route, type RouteContext } from './http-routes.js';
+import { dashboardFiles } from './static.js';
 import { WsHub } from './ws-hub.js';
+
+export { InspectRelay, relayInspection } from '../inspection/relay.js';
+export type { RelayOptions } from '../inspection/relay.js';
 
 export interface ServerOptions {
   supervisor: Supervisor;
@@ -28,6 +32,8 @@ export interface ServerOptions {
   pingIntervalMs?: number;
   /** Bytes that may wait for one slow socket before it is closed with 4008. Default 4 MiB. */
   subscriberBufferLimit?: number;
+  /** Serve the live dashboard at `/` (its files need no token; the API still does). Default true. */
+  dashboard?: boolean;
 }
 
 export interface JobvisorServer {
@@ -48,11 +54,13 @@ const optionsSchema = z.strictObject({
     .int()
     .positive()
     .default(4 * 1_048_576),
+  dashboard: z.boolean().default(true),
 });
 
 export function createJobvisorServer(options: ServerOptions): JobvisorServer {
   const resolved = parseOrThrow(optionsSchema, options, 'invalid_options', 'Invalid server options');
   const auth = new TokenCheck(resolved.token);
+  const dashboard = resolved.dashboard ? dashboardFiles() : undefined;
   const hub = new WsHub({ ...resolved, auth });
   const ctx: RouteContext = {
     supervisor: resolved.supervisor,
@@ -68,6 +76,7 @@ export function createJobvisorServer(options: ServerOptions): JobvisorServer {
       const tooLarge = error instanceof JobvisorError && error.code === 'payload_too_large';
       sendError(res, error, tooLarge ? { connection: 'close' } : {});
     };
+    if (dashboard?.handle(req, res, url)) return;
     if (!auth.allows(req, url)) {
       fail(new JobvisorError('unauthorized', 'A valid bearer token is required'));
       return;

@@ -1,5 +1,6 @@
 /**
- * The WebSocket side: `ws` in noServer mode on the path /ws. Checks the token at the upgrade
+ * The WebSocket side: `ws` in noServer mode on the path /ws (and /inspect, the inspection stream
+ * of inspect-endpoint.ts). Checks the token at the upgrade
  * (401 before the handshake), pings every `pingIntervalMs` and terminates peers that did not
  * answer the previous ping, and serialises each change once for all subscribers.
  * Frames above `maxFrameBytes` are refused by `ws` itself, which closes with 1009 (tooLarge).
@@ -14,6 +15,7 @@ import type { TokenCheck } from './auth.js';
 import type { HubCounters } from './metrics.js';
 import { Connection } from './ws-connection.js';
 import { RejectionLog } from './rejection-log.js';
+import { InspectEndpoint } from './inspect-endpoint.js';
 
 /** Rejected events kept for subscribers that arrive later. */
 const KEPT_REJECTIONS = 200;
@@ -33,6 +35,8 @@ export class WsHub {
   readonly #json = new WeakMap<JobChange, string>();
   readonly #ping: NodeJS.Timeout;
   readonly #rejections: RejectionLog;
+  /** `/inspect`: the inspection stream for visualisers (src/server/inspect-endpoint.ts). */
+  readonly #inspect: InspectEndpoint;
   #slowClosed = 0;
   #coalesced = 0;
 
@@ -42,6 +46,8 @@ export class WsHub {
     this.#rejections = new RejectionLog(options.supervisor, KEPT_REJECTIONS);
     this.#ping = setInterval(() => this.#pingAll(), options.pingIntervalMs);
     this.#ping.unref();
+    const { supervisor, subscriberBufferLimit: bufferLimit, pingIntervalMs } = options;
+    this.#inspect = new InspectEndpoint({ supervisor, bufferLimit, pingIntervalMs });
   }
 
   get counters(): HubCounters {
@@ -57,8 +63,9 @@ export class WsHub {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/ws') return refuse(socket, 404, 'Not Found');
+    if (url.pathname !== '/ws' && url.pathname !== '/inspect') return refuse(socket, 404, 'Not Found');
     if (!this.#options.auth.allows(req, url, true)) return refuse(socket, 401, 'Unauthorized');
+    if (url.pathname === '/inspect') return this.#inspect.handleUpgrade(req, socket, head, url);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       const connection = new Connection(ws, {
         supervisor: this.#options.supervisor,
@@ -85,6 +92,7 @@ export class WsHub {
   async close(): Promise<void> {
     clearInterval(this.#ping);
     this.#rejections.close();
+    const inspectors = this.#inspect.close();
     const closed = [...this.#connections].map(
       (c) =>
         new Promise<void>((resolve) => {
@@ -96,7 +104,7 @@ export class WsHub {
           setTimeout(() => c.socket.terminate(), 1_000).unref();
         }),
     );
-    await Promise.all(closed);
+    await Promise.all([...closed, inspectors]);
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
 

@@ -1,0 +1,128 @@
+/**
+ * The job detail dialog: every field of the job, the job machine with the job's state highlighted,
+ * its change history and its rejected events; kept live while open.
+ */
+import type { JobvisorClient, LiveContext, WireJob } from '../../src/client/index.js';
+import { highlight, renderDiagram } from './diagram.js';
+import { byId, h, setStatusBadge, setText, statusBadge } from './dom.js';
+import { age, json, time } from './format.js';
+import { History } from './history.js';
+import { isActive, machineState } from './jobs.js';
+import { progressBar } from './progress.js';
+import { RejectionList } from './rejections.js';
+
+/** In rows of the 4-column grid. */
+const FIELDS = [
+  ...['Status', 'Progress', 'Type', 'Attempt', 'Created', 'Started', 'Finished', 'Next retry'],
+  ...['Key', 'Message', 'Error', 'Input', 'Result'],
+] as const;
+type Field = (typeof FIELDS)[number];
+/** How many of the grid's columns a field spans. */
+const SPAN: Partial<Record<Field, string>> = {
+  Message: 'span3',
+  Error: 'span4',
+  Input: 'span2',
+  Result: 'span2',
+};
+
+export class Detail {
+  readonly #dialog = byId('detail', HTMLDialogElement);
+  readonly #title = byId('detail-title', HTMLElement);
+  readonly #cancel = byId('detail-cancel', HTMLButtonElement);
+  readonly #caption = byId('detail-state', HTMLElement);
+  readonly #fields = new Map<Field, HTMLElement>();
+  readonly #status = statusBadge('pending');
+  readonly #progress = progressBar('Job progress');
+  readonly #diagram = renderDiagram();
+  readonly #history: History;
+  readonly #rejections = new RejectionList(
+    byId('job-rejections', HTMLUListElement),
+    byId('job-rejections-note', HTMLElement),
+    {
+      showJob: false,
+    },
+  );
+  #jobId: string | null = null;
+  #seq = -1;
+  #createdAt = 0;
+
+  constructor(client: () => JobvisorClient | null, cancel: (id: string) => void) {
+    this.#history = new History(client);
+    const list = byId('detail-fields', HTMLDListElement);
+    for (const field of FIELDS) {
+      const dd = h('dd');
+      this.#fields.set(field, dd);
+      list.append(h('div', { class: SPAN[field] ?? '' }, h('dt', {}, field), dd));
+    }
+    this.#fields.get('Status')?.append(this.#status);
+    this.#fields.get('Progress')?.append(this.#progress.el);
+    byId('detail-diagram', HTMLElement).append(this.#diagram);
+    byId('detail-close', HTMLButtonElement).addEventListener('click', () => this.#dialog.close());
+    this.#dialog.addEventListener('close', () => {
+      this.#jobId = null;
+      this.#history.close();
+    });
+    this.#cancel.addEventListener('click', () => {
+      if (this.#jobId !== null) cancel(this.#jobId);
+    });
+  }
+
+  get jobId(): string | null {
+    return this.#jobId;
+  }
+
+  open(id: string, context: LiveContext): void {
+    this.#jobId = id;
+    this.#seq = -1;
+    setText(this.#title, `Job ${id}`);
+    this.#history.open(id);
+    this.update(context);
+    if (!this.#dialog.open) this.#dialog.showModal();
+  }
+
+  update(context: LiveContext): void {
+    const id = this.#jobId;
+    if (id === null) return;
+    this.#rejections.update(context.rejections.filter((r) => r.jobId === id));
+    const job = context.jobs[id];
+    if (!job || job.seq === this.#seq) return;
+    this.#seq = job.seq;
+    this.#show(job);
+    this.#history.seen(job);
+  }
+
+  /** The job's age, once a second. */
+  tick(now: number): void {
+    const dd = this.#fields.get('Created');
+    if (this.#jobId !== null && dd)
+      setText(dd, `${time(this.#createdAt, now)} (${age(this.#createdAt, now)} ago)`);
+  }
+
+  #show(job: WireJob): void {
+    const set = (field: Field, text: string) => {
+      const dd = this.#fields.get(field);
+      if (dd) setText(dd, text);
+    };
+    this.#createdAt = job.createdAt;
+    setStatusBadge(this.#status, job.status);
+    this.#progress.update(job);
+    set('Type', job.type);
+    set('Key', job.key ?? '—');
+    set('Attempt', String(job.attempt));
+    set('Message', job.message ?? '—');
+    this.tick(Date.now());
+    set('Started', time(job.startedAt));
+    set('Finished', time(job.finishedAt));
+    set('Next retry', time(job.nextRetryAt));
+    set('Error', job.error ? `${job.error.code}: ${job.error.message}` : '—');
+    for (const field of ['Input', 'Result'] as const) {
+      this.#fields
+        .get(field)
+        ?.replaceChildren(h('pre', {}, json(field === 'Input' ? job.input : job.result)));
+    }
+    const state = machineState(job);
+    highlight(this.#diagram, state);
+    setText(this.#caption, `State machine — this job is in ${state}`);
+    this.#cancel.hidden = !isActive(job);
+  }
+}

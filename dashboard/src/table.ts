@@ -1,0 +1,157 @@
+/**
+ * The jobs table, one row per job kept by id and updated in place (a row changes only when its
+ * job's `seq` does). Ages are re-rendered by `tick` alone.
+ */
+import type { WireJob } from '../../src/client/index.js';
+import { h, setStatusBadge, setText, statusBadge } from './dom.js';
+import { age, shortId, time } from './format.js';
+import { isActive } from './jobs.js';
+import { progressBar, type ProgressBar } from './progress.js';
+
+/** More rows than this are not drawn (the counts and filters still cover every job). */
+export const MAX_ROWS = 500;
+
+interface Row {
+  readonly tr: HTMLTableRowElement;
+  readonly status: HTMLSpanElement;
+  readonly progress: ProgressBar;
+  readonly message: HTMLTableCellElement;
+  readonly attempt: HTMLTableCellElement;
+  readonly age: HTMLTableCellElement;
+  readonly cancel: HTMLButtonElement;
+  readonly createdAt: number;
+  seq: number;
+}
+
+export interface TableActions {
+  open(id: string): void;
+  cancel(id: string): void;
+}
+
+export class JobsTable {
+  readonly #rows = new Map<string, Row>();
+  readonly #body: HTMLTableSectionElement;
+  readonly #note: HTMLElement;
+  /** Jobs whose cancel was sent and not answered yet: their button stays disabled. */
+  readonly #cancelling = new Set<string>();
+
+  constructor(body: HTMLTableSectionElement, note: HTMLElement, actions: TableActions) {
+    this.#body = body;
+    this.#note = note;
+    body.addEventListener('click', (event) => {
+      const button = (event.target as Element).closest<HTMLButtonElement>('button[data-action]');
+      const id = button?.closest('tr')?.dataset.jobId;
+      if (!button || id === undefined) return;
+      if (button.dataset.action === 'open') actions.open(id);
+      else actions.cancel(id);
+    });
+  }
+
+  /** `jobs`: filtered and sorted; `total`: how many jobs the store has. */
+  update(jobs: readonly WireJob[], total: number, now: number): void {
+    const shown = jobs.slice(0, MAX_ROWS);
+    const keep = new Set(shown.map((job) => job.id));
+    for (const [id, row] of this.#rows) {
+      if (!keep.has(id)) {
+        row.tr.remove();
+        this.#rows.delete(id);
+      }
+    }
+    const trs = shown.map((job) => this.#row(job, now).tr);
+    const inOrder = trs.every((tr, i) => this.#body.children[i] === tr);
+    if (!inOrder || this.#body.children.length !== trs.length) this.#body.replaceChildren(...trs);
+    setText(
+      this.#note,
+      total === 0
+        ? 'No jobs yet. Start one with the form.'
+        : jobs.length === 0
+          ? 'No job matches the filters.'
+          : jobs.length > shown.length
+            ? `Showing the newest ${shown.length} of ${jobs.length} matching jobs.`
+            : '',
+    );
+  }
+
+  markCancelling(id: string, on: boolean): void {
+    if (on) this.#cancelling.add(id);
+    else this.#cancelling.delete(id);
+    const row = this.#rows.get(id);
+    if (row) row.cancel.disabled = on;
+  }
+
+  tick(now: number): void {
+    for (const row of this.#rows.values()) setText(row.age, age(row.createdAt, now));
+  }
+
+  #row(job: WireJob, now: number): Row {
+    let row = this.#rows.get(job.id);
+    if (!row) {
+      row = this.#create(job, now);
+      this.#rows.set(job.id, row);
+    } else if (row.seq === job.seq) {
+      return row;
+    }
+    row.seq = job.seq;
+    setStatusBadge(row.status, job.status);
+    row.progress.update(job);
+    const retry =
+      job.status === 'pending' && job.nextRetryAt !== null ? `retry at ${time(job.nextRetryAt)} · ` : '';
+    const message = retry + (job.error ? `${job.error.code}: ${job.error.message}` : (job.message ?? ''));
+    setText(row.message, message);
+    row.message.title = message;
+    setText(row.attempt, String(job.attempt));
+    row.cancel.hidden = !isActive(job);
+    if (!isActive(job)) this.#cancelling.delete(job.id);
+    row.cancel.disabled = this.#cancelling.has(job.id);
+    return row;
+  }
+
+  #create(job: WireJob, now: number): Row {
+    const status = statusBadge(job.status);
+    const progress = progressBar(`Progress of job ${job.id}`);
+    const message = h('td', { class: 'message' });
+    const attempt = h('td', { class: 'num' });
+    const ageCell = h('td', { class: 'num age' }, age(job.createdAt, now));
+    const cancel = h(
+      'button',
+      { type: 'button', class: 'danger', 'data-action': 'cancel', 'aria-label': `Cancel job ${job.id}` },
+      'Cancel',
+    );
+    const open = h(
+      'button',
+      {
+        type: 'button',
+        class: 'link',
+        'data-action': 'open',
+        title: job.id,
+        'aria-label': `Open job ${job.id}`,
+      },
+      shortId(job.id),
+    );
+    const key =
+      job.key === null ? null : h('div', { class: 'note mono key', title: job.key }, `key ${job.key}`);
+    const tr = h(
+      'tr',
+      { 'data-job-id': job.id },
+      h('td', {}, open, key),
+      h('td', {}, job.type),
+      h('td', {}, status),
+      h('td', {}, progress.el),
+      message,
+      attempt,
+      ageCell,
+      h('td', { class: 'actions' }, cancel),
+    );
+    return {
+      tr,
+      status,
+      progress,
+      message,
+      attempt,
+      age: ageCell,
+      cancel,
+      createdAt: job.createdAt,
+      seq: -1,
+    };
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The page: every part of the dashboard drawn from the live store's context. Store updates are
+ * coalesced into one render per animation frame; a 1 s timer re-renders only the ages.
+ */
+import {
+  JobvisorClientError,
+  type JobStatus,
+  type JobvisorClient,
+  type LiveContext,
+  type WireJobType,
+} from '../../src/client/index.js';
+import { Detail } from './detail.js';
+import { byId, setText } from './dom.js';
+import { FilterBar } from './filters.js';
+import { Counts, showConnection } from './header.js';
+import { countByStatus, visibleJobs } from './jobs.js';
+import { RejectionList } from './rejections.js';
+import { StartForm } from './start-form.js';
+import { JobsTable } from './table.js';
+
+export class Dashboard {
+  readonly #notice = byId('notice', HTMLElement);
+  readonly #counts: Counts;
+  readonly #filters: FilterBar;
+  readonly #table: JobsTable;
+  readonly #rejections: RejectionList;
+  readonly #detail: Detail;
+  readonly #start: StartForm;
+  #context: LiveContext | null = null;
+  #typeNames: string[] = [];
+  #scheduled = false;
+
+  constructor(private readonly client: () => JobvisorClient | null) {
+    const open = (id: string) => this.open(id);
+    const cancel = (id: string) => void this.cancel(id);
+    this.#filters = new FilterBar(() => this.#schedule());
+    this.#counts = new Counts((status: JobStatus | '') => {
+      this.#filters.pickStatus(status);
+      this.#schedule();
+    });
+    this.#table = new JobsTable(byId('jobs-body', HTMLTableSectionElement), byId('jobs-note', HTMLElement), {
+      open,
+      cancel,
+    });
+    this.#rejections = new RejectionList(
+      byId('rejections', HTMLUListElement),
+      byId('rejections-note', HTMLElement),
+      {
+        count: byId('rejections-count', HTMLElement),
+        showJob: true,
+        open,
+      },
+    );
+    this.#detail = new Detail(client, cancel);
+    this.#start = new StartForm(client, (job) => this.open(job.id));
+  }
+
+  setContext(context: LiveContext): void {
+    this.#context = context;
+    this.#schedule();
+  }
+
+  setTypes(types: readonly WireJobType[] | null): void {
+    this.#start.setTypes(types);
+    if (types !== null) this.#typeNames = types.map((t) => t.name);
+    this.#schedule();
+  }
+
+  open(id: string): void {
+    if (this.#context) this.#detail.open(id, this.#context);
+  }
+
+  async cancel(id: string): Promise<void> {
+    const client = this.client();
+    if (client === null) return;
+    setText(this.#notice, '');
+    this.#table.markCancelling(id, true);
+    try {
+      await client.cancel(id, 'cancelled from the dashboard');
+    } catch (error) {
+      const text = error instanceof JobvisorClientError ? `${error.code}: ${error.message}` : String(error);
+      setText(this.#notice, `Could not cancel job ${id}: ${text}`);
+    } finally {
+      this.#table.markCancelling(id, false);
+    }
+  }
+
+  tick(now: number): void {
+    this.#table.tick(now);
+    this.#detail.tick(now);
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    requestAnimationFrame(() => {
+      this.#scheduled = false;
+      this.#render();
+    });
+  }
+
+  #render(): void {
+    const context = this.#context;
+    if (context === null) return;
+    const jobs = Object.values(context.jobs);
+    const filters = this.#filters.value;
+    showConnection(context.status, context.error);
+    this.#filters.setTypes([...this.#typeNames, ...jobs.map((job) => job.type)]);
+    this.#counts.update(countByStatus(jobs), jobs.length, filters.status);
+    this.#table.update(visibleJobs(jobs, filters), jobs.length, Date.now());
+    this.#rejections.update(context.rejections);
+    this.#detail.update(context);
+  }
+}

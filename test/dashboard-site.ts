@@ -1,0 +1,150 @@
+/**
+ * Browser-test helpers: a real jobvisor server (port 0, or a given port to restart on) over a
+ * SQLite file, with job types the test drives step by step; and headless Chromium with a watch on
+ * console errors and CSP violations.
+ */
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { join } from 'node:path';
+import * as z from 'zod';
+import { createSupervisor, type Supervisor } from '../src/index.js';
+import { createJobvisorServer, type JobvisorServer } from '../src/server/index.js';
+import { sqliteStore } from '../src/sqlite.js';
+
+/** Credits that handlers wait for, so the test decides when each step happens. */
+export class Gate {
+  #credits = 0;
+  readonly #waiters: (() => void)[] = [];
+  wait(): Promise<void> {
+    if (this.#credits > 0) {
+      this.#credits--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+  release(n = 1): void {
+    for (let i = 0; i < n; i++) {
+      const next = this.#waiters.shift();
+      if (next) next();
+      else this.#credits++;
+    }
+  }
+}
+
+export interface Site {
+  readonly url: string;
+  readonly port: number;
+  readonly supervisor: Supervisor;
+  readonly server: JobvisorServer;
+  readonly gate: Gate;
+  close(): Promise<void>;
+}
+
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (signal.aborted) reject(signal.reason as Error);
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+  });
+}
+
+/**
+ * Job types: `echo` (returns its input), `typed` (input `{ n: number }`), `steps` (four gated steps
+ * of 25 %), `block` (40 %, then runs until cancelled), `backwards` (60 %, then a refused 30 %),
+ * `retry` (fails; its one retry waits ten minutes in backoff).
+ */
+export async function startSite(options: { dir: string; port?: number; token?: string }): Promise<Site> {
+  const supervisor = createSupervisor({ store: sqliteStore({ path: join(options.dir, 'jobs.db') }) });
+  const gate = new Gate();
+  supervisor.register('echo', (ctx) => ctx.input);
+  supervisor.register('typed', (ctx) => ctx.input.n * 2, { input: z.strictObject({ n: z.number() }) });
+  supervisor.register('steps', async (ctx) => {
+    for (let step = 1; step <= 4; step++) {
+      await gate.wait();
+      ctx.signal.throwIfAborted();
+      ctx.progress(step * 25, `step ${step} of 4`);
+    }
+    return { steps: 4 };
+  });
+  supervisor.register('block', async (ctx) => {
+    ctx.progress(40, 'blocked until cancelled');
+    return untilAborted(ctx.signal);
+  });
+  supervisor.register('backwards', (ctx) => {
+    ctx.progress(60, 'more than half done');
+    ctx.progress(30, 'a stale report');
+    return { done: true };
+  });
+  supervisor.register(
+    'retry',
+    () => {
+      throw Object.assign(new Error('fails on purpose'), { code: 'test_failure' });
+    },
+    { retries: { max: 1, backoffMs: 600_000 } },
+  );
+  await supervisor.ready();
+  const server = createJobvisorServer({ supervisor, ...(options.token ? { token: options.token } : {}) });
+  const { port, url } = await server.listen(options.port ?? 0, '127.0.0.1');
+  let closed = false;
+  return {
+    url,
+    port,
+    supervisor,
+    server,
+    gate,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await server.close();
+      gate.release(1_000);
+      await supervisor.shutdown({ graceMs: 0 });
+    },
+  };
+}
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** What went wrong in the watched pages: console errors, uncaught exceptions, CSP violations. */
+export class PageWatch {
+  readonly console: string[] = [];
+  readonly errors: string[] = [];
+  readonly #pages: Page[] = [];
+
+  async add(page: Page): Promise<void> {
+    this.#pages.push(page);
+    page.on('console', (message) => {
+      if (message.type() === 'error') this.console.push(message.text());
+    });
+    page.on('pageerror', (error) => this.errors.push(error.message));
+    // Runs in the page (as text: the tests are compiled without the DOM library).
+    await page.addInitScript({
+      content: `window.cspViolations = [];
+        document.addEventListener('securitypolicyviolation', (e) =>
+          window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));`,
+    });
+  }
+
+  /** The CSP violations reported in each open page's current document. */
+  async violations(): Promise<string[]> {
+    const open = this.#pages.filter((page) => !page.isClosed());
+    const lists = await Promise.all(
+      open.map((page) =>
+        page.evaluate(() => (globalThis as unknown as { cspViolations?: string[] }).cspViolations ?? []),
+      ),
+    );
+    return lists.flat();
+  }
+}

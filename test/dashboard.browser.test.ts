@@ -1,0 +1,121 @@
+/**
+ * The dashboard in headless Chromium against a real server on a SQLite file, with handlers the
+ * test drives step by step: starting, live progress, cancelling, rejected events, reloads and the
+ * job detail. Every wait is on a page condition (locators), never on a timer.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  attribute,
+  bar,
+  live,
+  openDetail,
+  row,
+  startFromForm,
+  statusOf,
+  useDashboard,
+} from './dashboard-page.js';
+
+const d = useDashboard();
+
+describe('dashboard', () => {
+  it('starts a job from the form and shows its progress live until it completes', async () => {
+    const s = await d.site();
+    const page = await d.open(`${s.url}/`);
+    await live(page);
+    const id = await startFromForm(page, 'steps', '');
+    await statusOf(page, id, 'running');
+    for (const value of ['25', '50', '75', '100']) {
+      s.gate.release();
+      await attribute(bar(page, id), 'aria-valuenow', value);
+    }
+    await statusOf(page, id, 'completed');
+    expect(await row(page, id).textContent()).toContain('step 4 of 4');
+    await page.getByRole('button', { name: /1\s*completed/ }).waitFor();
+  });
+  it('cancels a running job from its row', async () => {
+    const s = await d.site();
+    const keep = await s.supervisor.start({ type: 'block' });
+    const { job } = await s.supervisor.start({ type: 'block' });
+    const page = await d.open(`${s.url}/`);
+    await statusOf(page, job.id, 'running');
+    await page.getByRole('button', { name: `Cancel job ${job.id}`, exact: true }).click();
+    await statusOf(page, job.id, 'cancelled');
+    expect(s.supervisor.get(job.id)?.status).toBe('cancelled');
+    expect(s.supervisor.get(keep.job.id)?.status).toBe('running');
+    await statusOf(page, keep.job.id, 'running');
+  });
+  it('shows a rejected event (progress going backwards) in the Rejected events panel', async () => {
+    const s = await d.site();
+    const page = await d.open(`${s.url}/`);
+    await live(page);
+    const { job } = await s.supervisor.start({ type: 'backwards' });
+    const panel = page.getByRole('list', { name: 'Rejected events', exact: true });
+    const item = panel.getByRole('listitem').filter({ hasText: 'progress_backwards' });
+    await item.waitFor();
+    expect(await item.textContent()).toMatch(
+      /PROGRESS from handler.*\(backwards\).*attempt 1.*running\.alive/,
+    );
+    await statusOf(page, job.id, 'completed');
+    await attribute(bar(page, job.id), 'aria-valuenow', '100');
+  });
+  it('shows the same jobs, statuses and progress after a reload', async () => {
+    const s = await d.site();
+    const done = await s.supervisor.start({ type: 'echo', input: { hello: 'world' } });
+    const blocked = await s.supervisor.start({ type: 'block' });
+    const cancelled = await s.supervisor.start({ type: 'block' });
+    await s.supervisor.waitFor(done.job.id);
+    await s.supervisor.cancel(cancelled.job.id);
+    const page = await d.open(`${s.url}/`);
+    await attribute(bar(page, blocked.job.id), 'aria-valuenow', '40');
+    const rows = async () => {
+      const shown: (string | null)[][] = [];
+      for (const tr of await page.locator('#jobs-body tr').all()) {
+        shown.push([
+          await tr.getAttribute('data-job-id'),
+          await tr.locator('.status').textContent(),
+          await tr.getByRole('progressbar').getAttribute('aria-valuenow'),
+        ]);
+      }
+      return shown;
+    };
+    await statusOf(page, cancelled.job.id, 'cancelled');
+    const before = await rows();
+    expect(before).toHaveLength(3);
+    await page.reload();
+    await live(page);
+    await statusOf(page, cancelled.job.id, 'cancelled');
+    expect(await rows()).toEqual(before);
+  });
+  it("shows a job's change history and its current state in the machine diagram", async () => {
+    const s = await d.site();
+    const done = await s.supervisor.start({ type: 'echo', input: { n: 1 } });
+    const waiting = await s.supervisor.start({ type: 'retry' });
+    const backwards = await s.supervisor.start({ type: 'backwards' });
+    await s.supervisor.waitFor(done.job.id);
+    const page = await d.open(`${s.url}/`);
+    await statusOf(page, backwards.job.id, 'completed');
+    await page.screenshot({ path: 'test-artifacts/dashboard.png' });
+
+    const dialog = await openDetail(page, done.job.id);
+    const history = dialog.getByRole('table', { name: 'Change history' });
+    await history.locator('tbody tr', { hasText: 'completed' }).waitFor();
+    const kinds = await history.locator('tbody tr td:nth-child(2)').allTextContents();
+    expect(kinds).toEqual((await s.supervisor.history(done.job.id)).map((change) => change.kind));
+    expect(kinds).toEqual(['created', 'started', 'completed']);
+    await dialog.locator('svg g.state.current[data-state="completed"]').waitFor();
+    expect(await dialog.locator('svg g.state.current').count()).toBe(1);
+    await dialog.getByRole('button', { name: 'Close details' }).click();
+
+    const retrying = await openDetail(page, waiting.job.id);
+    await retrying.locator('svg g.state.current[data-state="pending.backoff"]').waitFor();
+    await retrying.locator('svg g.state.active[data-state="pending"]').waitFor();
+    await page.screenshot({ path: 'test-artifacts/dashboard-detail.png' });
+    await retrying.getByRole('button', { name: 'Close details' }).click();
+
+    const refused = await openDetail(page, backwards.job.id);
+    await refused
+      .getByRole('list', { name: 'Rejected events of this job' })
+      .getByText('progress_backwards')
+      .waitFor();
+  });
+});
