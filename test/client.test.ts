@@ -13,26 +13,7 @@ import {
   type WireChange,
 } from '../src/client/index.js';
 import { createLiveStore, isNewChange } from '../src/client/live-store.js';
-
-/** Credits that handlers wait for, so the test decides when each step happens. */
-class Gate {
-  #credits = 0;
-  readonly #waiters: (() => void)[] = [];
-  wait(): Promise<void> {
-    if (this.#credits > 0) {
-      this.#credits--;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-  release(n = 1): void {
-    for (let i = 0; i < n; i++) {
-      const next = this.#waiters.shift();
-      if (next) next();
-      else this.#credits++;
-    }
-  }
-}
+import { Gate } from './helpers.js';
 
 interface Running {
   readonly supervisor: Supervisor;

@@ -9,26 +9,7 @@ import * as z from 'zod';
 import { createSupervisor, type Supervisor } from '../src/index.js';
 import { createJobvisorServer, type JobvisorServer } from '../src/server/index.js';
 import { sqliteStore } from '../src/sqlite.js';
-
-/** Credits that handlers wait for, so the test decides when each step happens. */
-export class Gate {
-  #credits = 0;
-  readonly #waiters: (() => void)[] = [];
-  wait(): Promise<void> {
-    if (this.#credits > 0) {
-      this.#credits--;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-  release(n = 1): void {
-    for (let i = 0; i < n; i++) {
-      const next = this.#waiters.shift();
-      if (next) next();
-      else this.#credits++;
-    }
-  }
-}
+import { Gate } from './helpers.js';
 
 export interface Site {
   readonly url: string;

@@ -115,3 +115,23 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<JobvisorEr
   }
   throw new Error('expected the promise to reject with a JobvisorError');
 }
+
+/** Credits that handlers wait for, so the test decides when each step happens. */
+export class Gate {
+  #credits = 0;
+  readonly #waiters: (() => void)[] = [];
+  wait(): Promise<void> {
+    if (this.#credits > 0) {
+      this.#credits--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+  release(n = 1): void {
+    for (let i = 0; i < n; i++) {
+      const next = this.#waiters.shift();
+      if (next) next();
+      else this.#credits++;
+    }
+  }
+}
