@@ -1,21 +1,24 @@
 /**
  * The facade: the only place that wires the machines, the registry and the handler runtime.
  * Starts go through the supervisor actor's mailbox; job events go to each job's own actor.
+ * The work is done by the role objects wired here: `Admission` (the registry side of the
+ * supervisor machine's actions), `Effects` (what those actions defer to after the step),
+ * `recover` (start-up with a store) and `provideSupervisorMachine` (the machine's
+ * implementations), over the registry, scheduler, change router and handler runtimes.
  */
-import { randomUUID } from 'node:crypto';
-import { createActor, fromPromise, type Actor } from 'xstate';
+import { createActor, type Actor } from 'xstate';
 import type * as z from 'zod';
 import { jobMachine, type JobMachine } from '../machines/job.machine.js';
-import type { JobStatus } from '../machines/job.types.js';
-import { supervisorMachine, type SupervisorMachine } from '../machines/supervisor.machine.js';
+import type { JobInput, JobStatus } from '../machines/job.types.js';
+import type { SupervisorMachine } from '../machines/supervisor.machine.js';
+import { Admission } from './admission.js';
 import type { Clock } from './clock.js';
 import type { Unsubscribe } from './emitter.js';
+import { Effects } from './effects.js';
 import { JobvisorError } from './errors.js';
-import { Deque } from './deque.js';
 import { Fanout, type ChangeListener } from './fanout.js';
 import { ChangeRouter } from './change-router.js';
 import { Durability } from './durability.js';
-import { resumeInput, toView } from './store/records.js';
 import {
   historySchema,
   jobIdSchema,
@@ -35,18 +38,19 @@ import {
   resolveOptions,
   shutdownOptionsSchema,
   startRequestSchema,
-  type ParsedStartRequest,
   type RegisterOptions,
   type ResolvedOptions,
   type StartRequest,
   type SupervisorOptions,
   type WorkerHandler,
 } from './options.js';
+import { recover } from './recovery.js';
 import { Registry } from './registry.js';
 import { InProcessRuntime } from './runtime/in-process.js';
 import { routeHandlers } from './runtime/router.js';
 import { WorkerPool, type PoolHost } from './runtime/worker-pool.js';
 import { Scheduler } from './scheduler.js';
+import { provideSupervisorMachine } from './supervisor-actions.js';
 import { Telemetry } from './telemetry.js';
 import type {
   CancelResult,
@@ -92,9 +96,8 @@ export class Supervisor {
   readonly #ready: Promise<void>;
   #readyResult!: { resolve(): void; reject(error: unknown): void };
   readonly #router: ChangeRouter;
-  #interrupted = 0;
-  readonly #effects = new Deque<() => void>();
-  #draining = false;
+  readonly #effects: Effects;
+  readonly #admission: Admission;
 
   constructor(options?: SupervisorOptions) {
     this.#options = resolveOptions(options);
@@ -134,7 +137,38 @@ export class Supervisor {
       durability: this.#durability,
       notify: (event) => this.#actor.send(event),
     });
-    this.#actor = createActor(this.#provideSupervisorMachine(), { clock: this.#clock });
+    this.#effects = new Effects((error) => this.#telemetry.error('internal', error));
+    // What the role objects share; the cell factory reads the inspection taps once they exist.
+    const shared = {
+      clock: this.#clock,
+      types: this.#types,
+      registry: this.#registry,
+      scheduler: this.#scheduler,
+      telemetry: this.#telemetry,
+      router: this.#router,
+      durability: this.#durability,
+      effects: this.#effects,
+      newCell: (input: JobInput) =>
+        new JobCell(
+          this.#jobMachine,
+          input,
+          this.#clock,
+          this.#router.hooks,
+          this.#inspection.jobActorCreated,
+        ),
+    };
+    const { retention, idempotencyMs } = this.#options;
+    this.#admission = new Admission({ ...shared, retention });
+    const machine = provideSupervisorMachine({
+      ...shared,
+      admission: this.#admission,
+      runtime: this.#runtime,
+      pool: this.#pool,
+      recover: () => recover({ ...shared, maxCount: retention.maxCount, idempotencyMs }),
+      ready: this.#readyResult,
+      stopped: () => this.#resolveStopped(),
+    });
+    this.#actor = createActor(machine, { clock: this.#clock });
     // Before the supervisor's actor starts, so that the `inspect` option's observer sees it start.
     this.#inspection = new Inspection(
       {
@@ -147,7 +181,7 @@ export class Supervisor {
       this.#options.inspect,
     );
     this.#actor.subscribe({
-      next: () => this.#drainEffects(),
+      next: () => this.#effects.drain(),
       error: (error) => this.#telemetry.error('internal', error),
     });
     this.#actor.start();
@@ -197,14 +231,14 @@ export class Supervisor {
 
   get(id: string): JobView | undefined {
     if (typeof id !== 'string') return undefined;
-    this.#prune();
+    this.#admission.prune();
     return this.#registry.view(id);
   }
 
   /** Live jobs first (oldest first), then finished ones in the order they finished. */
   list(filter: ListFilter = {}): JobView[] {
     const parsed = parseOrThrow(listFilterSchema, filter, 'invalid_request', 'Invalid list filter');
-    this.#prune();
+    this.#admission.prune();
     const out: JobView[] = [];
     for (const view of this.#registry.views()) {
       if (out.length >= parsed.limit) break;
@@ -217,7 +251,7 @@ export class Supervisor {
   async cancel(id: string, reason?: string): Promise<CancelResult> {
     parseOrThrow(jobIdSchema, id, 'invalid_request', 'Invalid job id');
     if (reason !== undefined) parseOrThrow(reasonSchema, reason, 'invalid_request', 'Invalid cancel reason');
-    this.#prune();
+    this.#admission.prune();
     const cell = this.#registry.live(id);
     if (!cell) {
       const view = this.#registry.view(id);
@@ -272,7 +306,7 @@ export class Supervisor {
 
   /** Resolves with the job once it is completed, failed or cancelled. */
   async waitFor(id: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JobView> {
-    this.#prune();
+    this.#admission.prune();
     const view = this.#registry.view(id);
     if (!view) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
     if (TERMINAL.has(view.status)) return view;
@@ -301,7 +335,7 @@ export class Supervisor {
   }
 
   stats(): Stats {
-    this.#prune();
+    this.#admission.prune();
     return {
       lifecycle: this.lifecycle,
       jobs: this.#registry.counts,
@@ -334,192 +368,7 @@ export class Supervisor {
     );
     this.#actor.send({ type: 'SHUTDOWN', graceMs });
     await this.#stopped;
-    return { interrupted: this.#interrupted, pending: this.#registry.counts.pending };
-  }
-
-  /**
-   * The supervisor machine with its actions. An action changes the registry within the step (so
-   * the dedup check and the insert are one step); whatever it must do to job actors is deferred
-   * and run right after the step, when the supervisor's observer drains the effects.
-   */
-  #provideSupervisorMachine() {
-    return supervisorMachine.provide({
-      actors: {
-        recover: fromPromise(() => this.#recover()),
-      },
-      actions: {
-        markReady: () => this.#readyResult.resolve(),
-        recordRecoveryError: ({ event }) => {
-          const error = (event as { error?: unknown }).error;
-          this.#telemetry.error('store', error);
-          this.#readyResult.reject(error);
-        },
-        admitJob: ({ event }) => {
-          if (event.type === 'START_JOB') event.reply(this.#guarded(() => this.#admit(event.request)));
-        },
-        rejectStart: ({ event }) => {
-          if (event.type === 'START_JOB') event.reply(new JobvisorError('shutting_down'));
-        },
-        enqueueJob: ({ event }) => {
-          const cell = event.type === 'JOB_QUEUED' ? this.#registry.live(event.jobId) : undefined;
-          if (cell?.isQueued) this.#scheduler.enqueue(cell);
-        },
-        releaseSlot: ({ event }) => {
-          if (event.type === 'JOB_RELEASED') this.#scheduler.release(event.jobType);
-        },
-        settleJob: ({ event }) => {
-          if (event.type === 'JOB_SETTLED') this.#settle(event.jobId, event.jobType, event.wasRunning);
-        },
-        dispatchQueued: () => this.#effects.push(() => this.#dispatchQueued()),
-        interruptRunning: () => this.#effects.push(() => this.#interruptRunning()),
-        stopAll: () =>
-          this.#effects.push(() => {
-            for (const cell of this.#registry.liveCells()) cell.stop();
-            const stopped = () => this.#resolveStopped();
-            const threads = this.#pool
-              .close()
-              .catch((error: unknown) => this.#telemetry.error('internal', error));
-            if (!this.#durability) return void threads.then(stopped);
-            void Promise.all([threads, this.#durability.close()]).then(stopped, (error: unknown) => {
-              this.#telemetry.error('store', error);
-              stopped();
-            });
-          }),
-      },
-      guards: {
-        hasStore: () => this.#durability !== undefined,
-        isDrained: () =>
-          this.#scheduler.running === 0 && this.#runtime.inflight === 0 && this.#pool.inflight === 0,
-      },
-    });
-  }
-
-  /** Runs the deferred effects in order; effects that send events may defer more. */
-  #drainEffects(): void {
-    if (this.#draining) return;
-    this.#draining = true;
-    try {
-      for (let effect = this.#effects.shift(); effect; effect = this.#effects.shift()) {
-        try {
-          effect();
-        } catch (error) {
-          this.#telemetry.error('internal', error);
-        }
-      }
-    } finally {
-      this.#draining = false;
-    }
-  }
-
-  /** The dedup check and the insert, in one step of the supervisor's mailbox. */
-  #admit(request: ParsedStartRequest): StartResult {
-    const now = this.#clock.now();
-    const type = this.#types.get(request.type)!;
-    this.#telemetry.counters.starts++;
-    const { key } = request;
-    if (key !== undefined) {
-      // A holder that just finished keeps the key until its JOB_SETTLED is processed: not a holder.
-      const found = this.#registry.holder(key);
-      const holder = found && !TERMINAL.has(found.status) ? found : undefined;
-      const existing = holder?.view ?? this.#registry.recent(key, now);
-      if (existing && request.onConflict === 'join') {
-        this.#telemetry.counters.deduplicated++;
-        return { job: existing, deduplicated: true };
-      }
-      if (existing && request.onConflict === 'reject') {
-        const message = `Job ${existing.id} (${existing.status}) holds key "${key}"`;
-        throw new JobvisorError('duplicate_key', message, { jobId: existing.id });
-      }
-      if (holder) {
-        const cancel = {
-          type: 'CANCEL',
-          reason: 'replaced by a new job with the same key',
-          at: now,
-        } as const;
-        this.#effects.push(() => holder.send(cancel, 'supervisor'));
-      }
-    }
-    const input = {
-      id: randomUUID(),
-      type: type.name,
-      key: key ?? null,
-      input: request.input,
-      retry: type.retry,
-      heartbeatTimeoutMs: type.heartbeatTimeoutMs,
-      timeoutMs: type.timeoutMs,
-      createdAt: now,
-    };
-    const { hooks } = this.#router;
-    const cell = new JobCell(this.#jobMachine, input, this.#clock, hooks, this.#inspection.jobActorCreated);
-    this.#registry.add(cell);
-    this.#effects.push(() => {
-      cell.start();
-      this.#router.publish(cell, 'created');
-      this.#scheduler.enqueue(cell);
-    });
-    return { job: cell.view, deduplicated: false };
-  }
-
-  #dispatchQueued(): void {
-    for (let cell = this.#scheduler.take(isQueued); cell; cell = this.#scheduler.take(isQueued)) {
-      const outcome = cell.send({ type: 'START', at: this.#clock.now() }, 'supervisor');
-      if (!outcome.accepted) this.#scheduler.release(cell.type);
-    }
-  }
-
-  #interruptRunning(): void {
-    const reason = 'interrupted by shutdown';
-    for (const cell of [...this.#registry.liveCells()]) {
-      if (cell.status !== 'running') continue;
-      const outcome = cell.send({ type: 'INTERRUPT', reason, at: this.#clock.now() }, 'supervisor');
-      if (outcome.accepted) this.#interrupted++;
-    }
-  }
-
-  #settle(jobId: string, jobType: string, wasRunning: boolean): void {
-    if (wasRunning) this.#scheduler.release(jobType);
-    else this.#scheduler.remove(jobId);
-    const cell = this.#registry.live(jobId);
-    if (!cell) return;
-    this.#effects.push(() => cell.stop());
-    this.#registry.settle(cell, this.#types.get(jobType)?.idempotencyMs ?? 0, this.#clock.now());
-    this.#prune();
-  }
-
-  #prune(): void {
-    const now = this.#clock.now();
-    const { maxAgeMs, maxCount } = this.#options.retention;
-    const removed = this.#registry.prune(this.#options.retention, now);
-    if (removed > 0) this.#durability?.expire(now - maxAgeMs, maxCount);
-  }
-
-  /**
-   * Opens the store and resumes its jobs: finished ones become records again, pending ones are
-   * queued in their original order, running ones fail their interrupted attempt (and retry if
-   * attempts remain). Keys of live jobs are held again; stored retry deadlines are re-armed.
-   */
-  async #recover(): Promise<void> {
-    if (!this.#durability) return;
-    const snapshot = await this.#durability.open(this.#options.retention.maxCount);
-    const now = this.#clock.now();
-    this.#router.offset = snapshot.lastOffset;
-    for (const record of snapshot.recent) {
-      const idempotencyMs = this.#types.get(record.type)?.idempotencyMs ?? this.#options.idempotencyMs;
-      this.#registry.restoreFinished(toView(record), (record.finishedAt ?? now) + idempotencyMs);
-    }
-    for (const record of snapshot.active) {
-      const cell = new JobCell(
-        this.#jobMachine,
-        resumeInput(record, now),
-        this.#clock,
-        this.#router.hooks,
-        this.#inspection.jobActorCreated,
-      );
-      this.#registry.add(cell);
-      cell.start();
-      if (cell.isQueued) this.#scheduler.enqueue(cell);
-    }
-    await this.#durability.flushed();
+    return { interrupted: this.#admission.interrupted, pending: this.#registry.counts.pending };
   }
 
   #runtimeHost(): PoolHost {
@@ -533,17 +382,4 @@ export class Supervisor {
       handlerFinished: (_type, ms) => this.#telemetry.handlerFinished(ms),
     };
   }
-
-  /** Runs a step inside an action: an error becomes a report and a coded answer, never an actor crash. */
-  #guarded<T>(step: () => T): T | JobvisorError {
-    try {
-      return step();
-    } catch (error) {
-      if (error instanceof JobvisorError) return error;
-      this.#telemetry.error('internal', error);
-      return new JobvisorError('internal_error', error instanceof Error ? error.message : String(error));
-    }
-  }
 }
-
-const isQueued = (cell: JobCell): boolean => cell.isQueued;

@@ -1,0 +1,141 @@
+/**
+ * The registry side of the supervisor machine's actions: admitting a start (the dedup check and
+ * the insert), starting queued jobs as slots free up, interrupting running jobs at shutdown,
+ * settling finished jobs, and pruning finished records under retention. Each runs within one
+ * step of the supervisor's mailbox; whatever it must do to job actors is deferred to `effects`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { JobInput, JobStatus } from '../machines/job.types.js';
+import type { ChangeRouter } from './change-router.js';
+import type { Clock } from './clock.js';
+import type { Durability } from './durability.js';
+import type { Effects } from './effects.js';
+import { JobvisorError } from './errors.js';
+import type { JobCell } from './job-cell.js';
+import type { JobTypes } from './job-types.js';
+import type { ParsedStartRequest } from './options.js';
+import type { Registry, RetentionPolicy } from './registry.js';
+import type { Scheduler } from './scheduler.js';
+import type { Telemetry } from './telemetry.js';
+import type { StartResult } from './types.js';
+
+const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+export interface AdmissionDeps {
+  readonly clock: Clock;
+  readonly types: Pick<JobTypes, 'get'>;
+  readonly registry: Pick<Registry, 'holder' | 'recent' | 'add' | 'live' | 'liveCells' | 'settle' | 'prune'>;
+  readonly scheduler: Pick<Scheduler, 'enqueue' | 'take' | 'release' | 'remove'>;
+  readonly telemetry: Pick<Telemetry, 'counters'>;
+  readonly router: Pick<ChangeRouter, 'publish'>;
+  readonly effects: Pick<Effects, 'push'>;
+  /** Stored records expire with the retained ones; none without a store. */
+  readonly durability: Pick<Durability, 'expire'> | undefined;
+  readonly retention: RetentionPolicy;
+  /** A job cell for this input, its actor not created yet. */
+  readonly newCell: (input: JobInput) => JobCell;
+}
+
+export class Admission {
+  readonly #deps: AdmissionDeps;
+  #interrupted = 0;
+
+  constructor(deps: AdmissionDeps) {
+    this.#deps = deps;
+  }
+
+  /** How many running jobs shutdown has interrupted. */
+  get interrupted(): number {
+    return this.#interrupted;
+  }
+
+  /** The dedup check and the insert, in one step of the supervisor's mailbox. */
+  admit(request: ParsedStartRequest): StartResult {
+    const { clock, types, registry, telemetry, effects, router, scheduler } = this.#deps;
+    const now = clock.now();
+    const type = types.get(request.type)!;
+    telemetry.counters.starts++;
+    const { key } = request;
+    if (key !== undefined) {
+      // A holder that just finished keeps the key until its JOB_SETTLED is processed: not a holder.
+      const found = registry.holder(key);
+      const holder = found && !TERMINAL.has(found.status) ? found : undefined;
+      const existing = holder?.view ?? registry.recent(key, now);
+      if (existing && request.onConflict === 'join') {
+        telemetry.counters.deduplicated++;
+        return { job: existing, deduplicated: true };
+      }
+      if (existing && request.onConflict === 'reject') {
+        const message = `Job ${existing.id} (${existing.status}) holds key "${key}"`;
+        throw new JobvisorError('duplicate_key', message, { jobId: existing.id });
+      }
+      if (holder) {
+        const cancel = {
+          type: 'CANCEL',
+          reason: 'replaced by a new job with the same key',
+          at: now,
+        } as const;
+        effects.push(() => holder.send(cancel, 'supervisor'));
+      }
+    }
+    const cell = this.#deps.newCell({
+      id: randomUUID(),
+      type: type.name,
+      key: key ?? null,
+      input: request.input,
+      retry: type.retry,
+      heartbeatTimeoutMs: type.heartbeatTimeoutMs,
+      timeoutMs: type.timeoutMs,
+      createdAt: now,
+    });
+    registry.add(cell);
+    effects.push(() => {
+      cell.start();
+      router.publish(cell, 'created');
+      scheduler.enqueue(cell);
+    });
+    return { job: cell.view, deduplicated: false };
+  }
+
+  /** Starts queued jobs while slots are free (an effect: it sends to job actors). */
+  dispatchQueued(): void {
+    const { scheduler, clock } = this.#deps;
+    for (let cell = scheduler.take(isQueued); cell; cell = scheduler.take(isQueued)) {
+      const outcome = cell.send({ type: 'START', at: clock.now() }, 'supervisor');
+      if (!outcome.accepted) scheduler.release(cell.type);
+    }
+  }
+
+  /** Sends the running jobs back to pending at the end of the grace period (an effect). */
+  interruptRunning(): void {
+    const { registry, clock } = this.#deps;
+    const reason = 'interrupted by shutdown';
+    for (const cell of [...registry.liveCells()]) {
+      if (cell.status !== 'running') continue;
+      const outcome = cell.send({ type: 'INTERRUPT', reason, at: clock.now() }, 'supervisor');
+      if (outcome.accepted) this.#interrupted++;
+    }
+  }
+
+  /** A job reached a final state: frees its slot or queue entry and keeps its record. */
+  settle(jobId: string, jobType: string, wasRunning: boolean): void {
+    const { scheduler, registry, effects, types, clock } = this.#deps;
+    if (wasRunning) scheduler.release(jobType);
+    else scheduler.remove(jobId);
+    const cell = registry.live(jobId);
+    if (!cell) return;
+    effects.push(() => cell.stop());
+    registry.settle(cell, types.get(jobType)?.idempotencyMs ?? 0, clock.now());
+    this.prune();
+  }
+
+  /** Drops finished records beyond retention, and expires them in the store. */
+  prune(): void {
+    const { clock, registry, retention, durability } = this.#deps;
+    const now = clock.now();
+    const removed = registry.prune(retention, now);
+    if (removed > 0) durability?.expire(now - retention.maxAgeMs, retention.maxCount);
+  }
+}
+
+const isQueued = (cell: JobCell): boolean => cell.isQueued;

@@ -1,0 +1,55 @@
+/**
+ * Recovery at start-up, with a store: opening it, restoring the records of finished jobs, and
+ * resuming the pending and running ones as live jobs. Runs as the supervisor machine's
+ * `recover` actor, before any start is accepted.
+ */
+import type { JobInput } from '../machines/job.types.js';
+import type { ChangeRouter } from './change-router.js';
+import type { Clock } from './clock.js';
+import type { Durability } from './durability.js';
+import type { JobCell } from './job-cell.js';
+import type { JobTypes } from './job-types.js';
+import type { Registry } from './registry.js';
+import type { Scheduler } from './scheduler.js';
+import { resumeInput, toView } from './store/records.js';
+
+export interface RecoveryDeps {
+  /** None without a store: nothing to recover. */
+  readonly durability: Pick<Durability, 'open' | 'flushed'> | undefined;
+  readonly clock: Clock;
+  readonly types: Pick<JobTypes, 'get'>;
+  readonly registry: Pick<Registry, 'restoreFinished' | 'add'>;
+  readonly scheduler: Pick<Scheduler, 'enqueue'>;
+  /** Its offset continues from the store's last one. */
+  readonly router: Pick<ChangeRouter, 'offset'>;
+  /** How many finished records to restore (the retention's `maxCount`). */
+  readonly maxCount: number;
+  /** The idempotency window of a finished job whose type is not registered. */
+  readonly idempotencyMs: number;
+  /** A job cell for this input, its actor not created yet. */
+  readonly newCell: (input: JobInput) => JobCell;
+}
+
+/**
+ * Opens the store and resumes its jobs: finished ones become records again, pending ones are
+ * queued in their original order, running ones fail their interrupted attempt (and retry if
+ * attempts remain). Keys of live jobs are held again; stored retry deadlines are re-armed.
+ */
+export async function recover(deps: RecoveryDeps): Promise<void> {
+  const { durability, clock, types, registry, scheduler, router } = deps;
+  if (!durability) return;
+  const snapshot = await durability.open(deps.maxCount);
+  const now = clock.now();
+  router.offset = snapshot.lastOffset;
+  for (const record of snapshot.recent) {
+    const idempotencyMs = types.get(record.type)?.idempotencyMs ?? deps.idempotencyMs;
+    registry.restoreFinished(toView(record), (record.finishedAt ?? now) + idempotencyMs);
+  }
+  for (const record of snapshot.active) {
+    const cell = deps.newCell(resumeInput(record, now));
+    registry.add(cell);
+    cell.start();
+    if (cell.isQueued) scheduler.enqueue(cell);
+  }
+  await durability.flushed();
+}
