@@ -111,8 +111,13 @@ describe('WebSocket /inspect', () => {
     const s = await start();
     const { ws } = await upgrade(inspectUrl(s, '?jobs=none'));
     await until(() => s.supervisor.stats().inspectors === 1);
+    const open = (await http(s, 'GET', '/metrics')).text;
+    expect(open).toMatch(/^jobvisor_inspect_connections 1$/m);
+    expect(open).toMatch(/^jobvisor_inspectors 1$/m);
+    expect(open).toMatch(/^jobvisor_ws_connections 0$/m);
     ws!.close();
     await until(() => s.supervisor.stats().inspectors === 0, 100_000);
+    expect((await http(s, 'GET', '/metrics')).text).toMatch(/^jobvisor_inspect_connections 0$/m);
     const other = await upgrade(inspectUrl(s));
     const closed = new Promise<number>((resolve) => other.ws!.once('close', (code) => resolve(code)));
     await until(() => s.supervisor.stats().inspectors === 1);
@@ -134,6 +139,7 @@ describe('WebSocket /inspect', () => {
       await Promise.all(batch.map(({ job }) => s.supervisor.waitFor(job.id)));
     }
     expect(s.supervisor.stats().inspectors).toBe(0);
+    expect((await http(s, 'GET', '/metrics')).text).toMatch(/^jobvisor_inspect_slow_closed_total 1$/m);
     (ws as unknown as { _socket: { resume(): void } })._socket.resume();
     expect(code ?? (await closed)).toBe(CLOSE_CODES.tooSlow);
   });

@@ -11,6 +11,9 @@ export interface HubCounters {
   readonly subscriptions: number;
   readonly slowClosed: number;
   readonly coalesced: number;
+  /** Open `/inspect` sockets, and those closed for falling behind. */
+  readonly inspectConnections: number;
+  readonly inspectSlowClosed: number;
 }
 
 const REJECTION_REASONS = [
@@ -129,6 +132,21 @@ export function renderMetrics(stats: Stats, hub: HubCounters): string {
     'counter',
     'Progress frames replaced by a newer one while a subscriber was behind.',
     one(hub.coalesced),
+  );
+  metric(out, 'jobvisor_inspectors', 'gauge', 'Inspection observers attached.', one(stats.inspectors));
+  metric(
+    out,
+    'jobvisor_inspect_connections',
+    'gauge',
+    'Open /inspect WebSocket connections.',
+    one(hub.inspectConnections),
+  );
+  metric(
+    out,
+    'jobvisor_inspect_slow_closed_total',
+    'counter',
+    '/inspect sockets closed for falling behind.',
+    one(hub.inspectSlowClosed),
   );
   return `${out.join('\n')}\n`;
 }

@@ -58,6 +58,8 @@ export class WsHub {
       subscriptions,
       slowClosed: this.#slowClosed,
       coalesced: this.#coalesced,
+      inspectConnections: this.#inspect.counters.connections,
+      inspectSlowClosed: this.#inspect.counters.slowClosed,
     };
   }
 
