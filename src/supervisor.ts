@@ -176,7 +176,7 @@ export class Supervisor {
         liveJobs: () => this.#registry.liveCells(),
         liveJob: (id) => this.#registry.live(id),
         onRejected: (listener) => this.#telemetry.on('rejected', listener),
-        reportError: (error) => this.#telemetry.error('subscriber', error),
+        reportError: (error) => this.#telemetry.error('inspector', error),
       },
       this.#options.inspect,
     );

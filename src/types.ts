@@ -178,7 +178,7 @@ export interface ShutdownResult {
 export interface SupervisorEventMap {
   rejected: Rejection;
   error: {
-    readonly where: 'subscriber' | 'handler' | 'store' | 'internal';
+    readonly where: 'subscriber' | 'inspector' | 'handler' | 'store' | 'internal';
     readonly jobId?: string;
     readonly error: unknown;
   };

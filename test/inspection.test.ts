@@ -247,6 +247,8 @@ describe('events', () => {
 
   it('a throwing observer never breaks the job, is reported, and the other taps still get every event', async () => {
     const h = setup();
+    const where: string[] = [];
+    h.supervisor.on('error', (report) => where.push(report.where));
     let calls = 0;
     h.supervisor.inspect(() => {
       calls++;
@@ -258,6 +260,7 @@ describe('events', () => {
     expect(calls).toBeGreaterThan(5);
     expect(h.errors.length).toBe(calls);
     expect(h.errors.every((e) => (e as Error).message === 'observer boom')).toBe(true);
+    expect(new Set(where)).toEqual(new Set(['inspector']));
     expect(sentTo(good.events, sessionOf(good.events, job.id))).toEqual(['xstate.init', 'START', 'COMPLETE']);
   });
 });
