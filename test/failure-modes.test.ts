@@ -4,12 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  JobFailure,
-  type HandlerContext,
-  type JobChange,
-  type SupervisorOptions,
-} from '../src/index.js';
+import { JobFailure, type HandlerContext, type JobChange, type SupervisorOptions } from '../src/index.js';
 import {
   deferred,
   expectValidChangeStream,
