@@ -15,12 +15,14 @@ import { toStatelyJson } from '../inspection/stately.js';
 import { parseOrThrow } from '../options.js';
 import { CLOSE_CODES } from '../protocol/schemas.js';
 import type { Supervisor } from '../supervisor.js';
+import { closeSocket, refuseUpgrade, type Heartbeat } from './sockets.js';
 
 export interface InspectEndpointOptions {
   readonly supervisor: Supervisor;
   /** Bytes that may wait in one socket before it is closed with 4008. */
   readonly bufferLimit: number;
-  readonly pingIntervalMs: number;
+  /** Pings the sockets (shared with /ws); stopped by its owner. */
+  readonly heartbeat: Heartbeat;
 }
 
 const flag = z.enum(['0', '1'], { error: (issue) => `must be 0 or 1, not "${String(issue.input)}"` });
@@ -70,8 +72,6 @@ export function parseInspectQuery(params: URLSearchParams): InspectionSelection 
 interface Entry {
   /** The tap's detach; undefined while it attaches and once detached. */
   detach: Unsubscribe | undefined;
-  /** Answered the last ping. */
-  alive: boolean;
   /** No more frames: detached, closing. */
   stopped: boolean;
 }
@@ -79,15 +79,12 @@ interface Entry {
 export class InspectEndpoint {
   readonly #options: InspectEndpointOptions;
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1_024 });
-  /** Open sockets, each with its tap's detach and whether it answered the last ping. */
+  /** Open sockets, each with its tap's detach. */
   readonly #sockets = new Map<WebSocket, Entry>();
-  readonly #ping: NodeJS.Timeout;
   #slowClosed = 0;
 
   constructor(options: InspectEndpointOptions) {
     this.#options = options;
-    this.#ping = setInterval(() => this.#pingAll(), options.pingIntervalMs);
-    this.#ping.unref();
   }
 
   get counters(): { readonly connections: number; readonly slowClosed: number } {
@@ -100,35 +97,29 @@ export class InspectEndpoint {
     try {
       selection = parseInspectQuery(url.searchParams);
     } catch (error) {
-      return refuse(socket, error as JobvisorError);
+      const { code, message } = error as JobvisorError;
+      return refuseUpgrade(socket, 400, 'Bad Request', code, message);
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(ws, selection));
   }
 
-  /** Closes every inspector socket (1001) and stops pinging. */
+  /** Closes every inspector socket (1001). */
   async close(): Promise<void> {
-    clearInterval(this.#ping);
-    const closed = [...this.#sockets.keys()].map(
-      (ws) =>
-        new Promise<void>((resolve) => {
-          this.#detach(ws);
-          if (ws.readyState === ws.CLOSED) return resolve();
-          ws.once('close', () => resolve());
-          ws.close(CLOSE_CODES.shuttingDown, 'server closing');
-          setTimeout(() => ws.terminate(), 1_000).unref();
-        }),
-    );
+    const closed = [...this.#sockets.keys()].map((ws) => {
+      this.#detach(ws);
+      return closeSocket(ws, CLOSE_CODES.shuttingDown, 'server closing');
+    });
     await Promise.all(closed);
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
 
   #open(ws: WebSocket, selection: InspectionSelection): void {
     const { bufferLimit } = this.#options;
-    const entry: Entry = { detach: undefined, alive: true, stopped: false };
+    const entry: Entry = { detach: undefined, stopped: false };
     this.#sockets.set(ws, entry);
+    this.#options.heartbeat.watch(ws);
     ws.on('close', () => this.#forget(ws));
     ws.on('error', () => ws.terminate());
-    ws.on('pong', () => (entry.alive = true));
     // Attaching sends the actor frames of the supervisor and of every selected live job first.
     entry.detach = this.#options.supervisor.inspect((event) => {
       if (entry.stopped || ws.readyState !== ws.OPEN) return;
@@ -143,8 +134,7 @@ export class InspectEndpoint {
   #tooSlow(ws: WebSocket): void {
     this.#slowClosed++;
     this.#detach(ws);
-    ws.close(CLOSE_CODES.tooSlow, 'inspector fell behind');
-    setTimeout(() => ws.terminate(), 1_000).unref();
+    void closeSocket(ws, CLOSE_CODES.tooSlow, 'inspector fell behind');
   }
 
   #detach(ws: WebSocket): void {
@@ -159,23 +149,4 @@ export class InspectEndpoint {
     this.#detach(ws);
     this.#sockets.delete(ws);
   }
-
-  #pingAll(): void {
-    for (const [ws, entry] of this.#sockets) {
-      if (!entry.alive) {
-        ws.terminate();
-        continue;
-      }
-      entry.alive = false;
-      ws.ping();
-    }
-  }
-}
-
-function refuse(socket: Duplex, error: JobvisorError): void {
-  const body = JSON.stringify({ error: { code: error.code, message: error.message } });
-  socket.end(
-    `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
 }

@@ -34,7 +34,6 @@ export class Connection {
   readonly #ctx: ConnectionContext;
   readonly #outbox: Outbox;
   readonly #subscriptions = new Map<string, () => void>();
-  alive = true;
 
   constructor(ws: WebSocket, ctx: ConnectionContext) {
     this.#ws = ws;
@@ -44,7 +43,6 @@ export class Connection {
       coalesced: () => ctx.coalesced(),
     });
     ws.on('message', (data) => this.#onMessage(data));
-    ws.on('pong', () => (this.alive = true));
     this.#sendMessage({ type: 'hello', protocol: PROTOCOL_VERSION, offset: ctx.supervisor.offset });
   }
 

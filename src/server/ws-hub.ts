@@ -16,6 +16,7 @@ import type { HubCounters } from './metrics.js';
 import { Connection } from './ws-connection.js';
 import { RejectionLog } from './rejection-log.js';
 import { InspectEndpoint } from './inspect-endpoint.js';
+import { closeSocket, Heartbeat, refuseUpgrade } from './sockets.js';
 
 /** Rejected events kept for subscribers that arrive later. */
 const KEPT_REJECTIONS = 200;
@@ -33,7 +34,8 @@ export class WsHub {
   readonly #wss: WebSocketServer;
   readonly #connections = new Set<Connection>();
   readonly #json = new WeakMap<JobChange, string>();
-  readonly #ping: NodeJS.Timeout;
+  /** Pings the sockets of /ws and /inspect. */
+  readonly #heartbeat: Heartbeat;
   readonly #rejections: RejectionLog;
   /** `/inspect`: the inspection stream for visualisers (src/server/inspect-endpoint.ts). */
   readonly #inspect: InspectEndpoint;
@@ -44,10 +46,9 @@ export class WsHub {
     this.#options = options;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes });
     this.#rejections = new RejectionLog(options.supervisor, KEPT_REJECTIONS);
-    this.#ping = setInterval(() => this.#pingAll(), options.pingIntervalMs);
-    this.#ping.unref();
-    const { supervisor, subscriberBufferLimit: bufferLimit, pingIntervalMs } = options;
-    this.#inspect = new InspectEndpoint({ supervisor, bufferLimit, pingIntervalMs });
+    this.#heartbeat = new Heartbeat(options.pingIntervalMs);
+    const { supervisor, subscriberBufferLimit: bufferLimit } = options;
+    this.#inspect = new InspectEndpoint({ supervisor, bufferLimit, heartbeat: this.#heartbeat });
   }
 
   get counters(): HubCounters {
@@ -65,8 +66,12 @@ export class WsHub {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/ws' && url.pathname !== '/inspect') return refuse(socket, 404, 'Not Found');
-    if (!this.#options.auth.allows(req, url, true)) return refuse(socket, 401, 'Unauthorized');
+    if (url.pathname !== '/ws' && url.pathname !== '/inspect') {
+      return refuseUpgrade(socket, 404, 'Not Found', 'not_found', 'Not Found');
+    }
+    if (!this.#options.auth.allows(req, url, true)) {
+      return refuseUpgrade(socket, 401, 'Unauthorized', 'unauthorized', 'Unauthorized');
+    }
     if (url.pathname === '/inspect') return this.#inspect.handleUpgrade(req, socket, head, url);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       const connection = new Connection(ws, {
@@ -82,6 +87,7 @@ export class WsHub {
         coalesced: () => this.#coalesced++,
       });
       this.#connections.add(connection);
+      this.#heartbeat.watch(ws);
       ws.on('close', () => {
         connection.dispose();
         this.#connections.delete(connection);
@@ -92,20 +98,13 @@ export class WsHub {
 
   /** Closes every socket (1001, going away) and stops pinging. */
   async close(): Promise<void> {
-    clearInterval(this.#ping);
+    this.#heartbeat.stop();
     this.#rejections.close();
     const inspectors = this.#inspect.close();
-    const closed = [...this.#connections].map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          c.dispose();
-          if (c.socket.readyState === c.socket.CLOSED) return resolve();
-          c.socket.once('close', () => resolve());
-          c.socket.close(CLOSE_CODES.shuttingDown, 'server closing');
-          // A peer that does not answer the close handshake is cut off.
-          setTimeout(() => c.socket.terminate(), 1_000).unref();
-        }),
-    );
+    const closed = [...this.#connections].map((c) => {
+      c.dispose();
+      return closeSocket(c.socket, CLOSE_CODES.shuttingDown, 'server closing');
+    });
     await Promise.all([...closed, inspectors]);
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
@@ -115,25 +114,4 @@ export class WsHub {
     if (json === undefined) this.#json.set(change, (json = JSON.stringify(change)));
     return json;
   }
-
-  #pingAll(): void {
-    for (const c of this.#connections) {
-      if (!c.alive) {
-        c.socket.terminate();
-        continue;
-      }
-      c.alive = false;
-      c.socket.ping();
-    }
-  }
-}
-
-function refuse(socket: Duplex, status: number, text: string): void {
-  const body = JSON.stringify({
-    error: { code: status === 401 ? 'unauthorized' : 'not_found', message: text },
-  });
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
 }
