@@ -19,13 +19,13 @@ export async function watchCommand(argv: readonly string[]): Promise<number> {
   return exitCodeOfStatus(job.status);
 }
 
+/** How long `watch` keeps reconnecting to a server that went away before it exits `unreachable`. */
+const giveUpMsSchema = z.coerce.number().int().min(1).max(3_600_000).default(10_000);
+
 /**
  * Shows `job` and every later state of it until it is final, then resolves with the final job.
  * On a TTY one line is redrawn in place; otherwise (and with `json`) one line per change.
  */
-/** How long `watch` keeps reconnecting to a server that went away before it exits `unreachable`. */
-const giveUpMsSchema = z.coerce.number().int().min(1).max(3_600_000).default(10_000);
-
 export async function watchJob(client: Client, job: WireJob, options: { json: boolean }): Promise<WireJob> {
   const parsedGiveUp = giveUpMsSchema.safeParse(process.env.JOBVISOR_GIVE_UP_MS || undefined);
   if (!parsedGiveUp.success) {
@@ -52,6 +52,7 @@ export async function watchJob(client: Client, job: WireJob, options: { json: bo
 
   const subscription = client.subscribe({ jobId: job.id });
   let giveUp: NodeJS.Timeout | undefined;
+  let observer: { unsubscribe(): void } | undefined;
   try {
     const final = await new Promise<WireJob>((resolve, reject) => {
       const check = (): void => {
@@ -78,14 +79,14 @@ export async function watchJob(client: Client, job: WireJob, options: { json: bo
         }
       };
       // The store covers snapshots, changes and status (a subscription closed by the server).
-      const observer = subscription.store.subscribe(check);
+      observer = subscription.store.subscribe(check);
       subscription.ready.then(check, (error: unknown) => {
-        observer.unsubscribe();
         reject(error instanceof Error ? error : Object.assign(new Error('cannot follow the job'), error));
       });
     });
     return finish(final);
   } finally {
+    observer?.unsubscribe();
     clearTimeout(giveUp);
     if (tty && seen.last !== null && !FINAL_STATUSES.has(seen.last.status)) process.stdout.write('\n');
     subscription.close();
