@@ -8,9 +8,7 @@ export async function withClient<T>(
   options: { url: string; token: string | undefined },
   use: (client: Client) => Promise<T>,
 ): Promise<T> {
-  const client = createClient(
-    options.token === undefined ? { url: options.url } : { url: options.url, token: options.token },
-  );
+  const client = createClient({ url: options.url, token: options.token });
   try {
     return await use(client);
   } finally {

@@ -43,15 +43,8 @@ export async function lsCommand(argv: readonly string[]): Promise<number> {
       after: z.string().min(1, 'must not be empty').optional(),
     }),
   );
-  const page = await withClient(args, (client) =>
-    client.list({
-      ...(args.status === undefined ? {} : { status: args.status }),
-      ...(args.type === undefined ? {} : { type: args.type }),
-      ...(args.key === undefined ? {} : { key: args.key }),
-      ...(args.limit === undefined ? {} : { limit: args.limit }),
-      ...(args.after === undefined ? {} : { after: args.after }),
-    }),
-  );
+  const { status, type, key, limit, after } = args;
+  const page = await withClient(args, (client) => client.list({ status, type, key, limit, after }));
   if (args.json) {
     printJson(page);
     return EXIT.ok;

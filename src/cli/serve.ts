@@ -94,9 +94,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
   }
 
   const inspection = args['inspect-to'] === undefined ? undefined : inspectTo(supervisor, args['inspect-to']);
-  const server = createJobvisorServer(
-    args.token === undefined ? { supervisor } : { supervisor, token: args.token },
-  );
+  const server = createJobvisorServer({ supervisor, token: args.token });
   let url: string;
   try {
     ({ url } = await server.listen(args.port, args.host));

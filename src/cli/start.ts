@@ -30,9 +30,9 @@ export async function startCommand(argv: readonly string[]): Promise<number> {
   return withClient(args, async (client) => {
     const { job, deduplicated } = await client.start({
       type: args.positionals,
-      ...(args.input === undefined ? {} : { input: args.input }),
-      ...(args.key === undefined ? {} : { key: args.key }),
-      ...(args['on-conflict'] === undefined ? {} : { onConflict: args['on-conflict'] }),
+      input: args.input,
+      key: args.key,
+      onConflict: args['on-conflict'],
     });
     if (args.json) printJson({ job, deduplicated });
     else if (deduplicated)
