@@ -24,14 +24,19 @@ const httpUrl = z
   .trim()
   .pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://127.0.0.1:3000' }));
 
+/** `--token`, else JOBVISOR_TOKEN (an empty one counts as unset). */
+export function tokenField(env: NodeJS.ProcessEnv) {
+  return z
+    .string()
+    .min(1, 'must not be empty')
+    .optional()
+    .transform((t) => t ?? (env.JOBVISOR_TOKEN || undefined));
+}
+
 export function clientFields(env: NodeJS.ProcessEnv) {
   return {
     url: httpUrl.prefault(env.JOBVISOR_URL ?? 'http://127.0.0.1:3000'),
-    token: z
-      .string()
-      .min(1, 'must not be empty')
-      .optional()
-      .transform((t) => t ?? (env.JOBVISOR_TOKEN || undefined)),
+    token: tokenField(env),
     json: z.boolean(),
     help: z.boolean(),
   };

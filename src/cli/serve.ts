@@ -10,7 +10,7 @@ import * as z from 'zod';
 import { createSupervisor, type Supervisor } from '../index.js';
 import { createJobvisorServer } from '../server/index.js';
 import { sqliteStore } from '../sqlite.js';
-import { intString, noPositionals, parseCommand } from './args.js';
+import { intString, noPositionals, parseCommand, tokenField } from './args.js';
 import { EXIT, isCodedError } from './exit.js';
 import { printLine } from './render.js';
 import { inspectTo, wsUrl } from './inspect-to.js';
@@ -36,11 +36,7 @@ function serveSchema(env: NodeJS.ProcessEnv) {
       .min(1, 'must not be empty')
       .default(env.JOBVISOR_DB ?? './data/jobvisor.db'),
     handlers: z.string().min(1, 'must not be empty').optional(),
-    token: z
-      .string()
-      .min(1, 'must not be empty')
-      .optional()
-      .transform((t) => t ?? (env.JOBVISOR_TOKEN || undefined)),
+    token: tokenField(env),
     'grace-ms': intString(0, 3_600_000).prefault('10000'),
     'inspect-to': wsUrl.optional(),
     help: z.boolean(),
