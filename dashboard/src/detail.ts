@@ -67,10 +67,6 @@ export class Detail {
     });
   }
 
-  get jobId(): string | null {
-    return this.#jobId;
-  }
-
   open(id: string, context: LiveContext): void {
     this.#jobId = id;
     this.#seq = -1;
