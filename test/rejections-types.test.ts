@@ -202,6 +202,35 @@ async function until2(predicate: () => boolean): Promise<void> {
   expect(predicate()).toBe(true);
 }
 
+describe('rejections across a reconnect', () => {
+  it('onRejected hears each of more than the store keeps exactly once, though the server replays them', async () => {
+    const { url, supervisor } = await startServer();
+    const sockets: WebSocket[] = [];
+    class Tracked extends WebSocket {
+      constructor(address: string) {
+        super(address);
+        sockets.push(this);
+      }
+    }
+    const api = createClient({ url, WebSocket: Tracked, reconnect: { initialMs: 1, maxMs: 5 } });
+    cleanups.push(() => api.close());
+    const live = api.subscribe({ all: true }, { rejections: true });
+    let heard = 0;
+    live.onRejected(() => heard++);
+    await live.ready;
+    const count = KEPT_REJECTIONS + 50;
+    const { job } = await supervisor.start({ type: 'noisy', input: count });
+    await until(live, (c) => c.jobs[job.id]?.status === 'completed' && heard === count);
+    sockets[0]!.terminate();
+    await until(live, (c) => c.status === 'reconnecting');
+    await until(live, (c) => c.status === 'live');
+    const { job: next } = await supervisor.start({ type: 'noisy', input: 1 });
+    const ctx = await until(live, (c) => c.rejections.at(-1)?.jobId === next.id);
+    expect(heard).toBe(count + 1);
+    expect(ctx.rejections).toHaveLength(KEPT_REJECTIONS);
+  });
+});
+
 describe('the live store keeps rejections', () => {
   it(`dedupes by id and keeps the newest ${KEPT_REJECTIONS}`, () => {
     const store = createLiveStore(0);

@@ -4,6 +4,7 @@
  */
 import {
   CLOSE_CODES,
+  LIMITS,
   serverMessageSchema,
   type ClientMessage,
   type ServerMessage,
@@ -101,6 +102,8 @@ export function subscribeLive(
 ): LiveSubscription {
   const store = createLiveStore(since ?? 0);
   const rejectionListeners = new Set<(rejection: WireRejection) => void>();
+  /** As many ids as the server replays on a reconnect, so none of those is taken for new. */
+  const seenRejections = new RecentIds(LIMITS.keptRejections);
   const subscriptionId = `sub-${++subscriptionCounter}`;
   const listeners = new Set<(change: WireChange) => void>();
   let opener: Promise<OpenSocket> | undefined;
@@ -182,7 +185,7 @@ export function subscribeLive(
       case 'rejected': {
         if (message.subscription !== subscriptionId) return;
         const { rejection } = message;
-        if (store.getSnapshot().context.rejections.some((r) => r.id === rejection.id)) return;
+        if (!seenRejections.add(rejection.id)) return;
         store.trigger.rejected({ rejection });
         notify(rejectionListeners, rejection, 'onRejected');
         return;
@@ -297,6 +300,23 @@ export function subscribeLive(
       finish(null);
     },
   };
+}
+
+/** The latest `capacity` ids seen; `add` answers false for one still remembered. */
+class RecentIds {
+  readonly #ids = new Set<string>();
+  readonly #capacity: number;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  add(id: string): boolean {
+    if (this.#ids.has(id)) return false;
+    this.#ids.add(id);
+    if (this.#ids.size > this.#capacity) this.#ids.delete(this.#ids.values().next().value!);
+    return true;
+  }
 }
 
 /** Calls each listener; one that throws is logged and never stops the others. */

@@ -12,6 +12,8 @@ export const LIMITS = Object.freeze({
   maxBodyBytes: 1_048_576,
   maxFrameBytes: 1_048_576,
   maxJobIds: 1_000,
+  /** Rejected events the server keeps for subscribers that arrive (or come back) later. */
+  keptRejections: 200,
 });
 
 export const jobStatusSchema = z.enum(['pending', 'running', 'completed', 'failed', 'cancelled']);

@@ -8,7 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { CLOSE_CODES } from '../protocol/schemas.js';
+import { CLOSE_CODES, LIMITS } from '../protocol/schemas.js';
 import type { Supervisor } from '../supervisor.js';
 import type { JobChange } from '../types.js';
 import type { TokenCheck } from './auth.js';
@@ -17,9 +17,6 @@ import { Connection } from './ws-connection.js';
 import { RejectionLog } from './rejection-log.js';
 import { InspectEndpoint } from './inspect-endpoint.js';
 import { closeSocket, Heartbeat, refuseUpgrade } from './sockets.js';
-
-/** Rejected events kept for subscribers that arrive later. */
-const KEPT_REJECTIONS = 200;
 
 export interface HubOptions {
   readonly supervisor: Supervisor;
@@ -45,7 +42,7 @@ export class WsHub {
   constructor(options: HubOptions) {
     this.#options = options;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes });
-    this.#rejections = new RejectionLog(options.supervisor, KEPT_REJECTIONS);
+    this.#rejections = new RejectionLog(options.supervisor, LIMITS.keptRejections);
     this.#heartbeat = new Heartbeat(options.pingIntervalMs);
     const { supervisor, subscriberBufferLimit: bufferLimit } = options;
     this.#inspect = new InspectEndpoint({ supervisor, bufferLimit, heartbeat: this.#heartbeat });
