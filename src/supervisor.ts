@@ -379,7 +379,7 @@ export class Supervisor {
       dispatch: (jobId, partial) => this.#router.dispatch(jobId, { ...partial, at: this.#clock.now() }),
       settled: () => this.#actor.send({ type: 'HANDLER_SETTLED' }),
       reportError: (jobId, error) => this.#telemetry.error('handler', error, jobId),
-      handlerFinished: (_type, ms) => this.#telemetry.handlerFinished(ms),
+      handlerFinished: (ms) => this.#telemetry.handlerFinished(ms),
     };
   }
 }
