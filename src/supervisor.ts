@@ -9,7 +9,7 @@
 import { createActor, type Actor } from 'xstate';
 import type * as z from 'zod';
 import { jobMachine, type JobMachine } from '../machines/job.machine.js';
-import type { JobInput, JobStatus } from '../machines/job.types.js';
+import type { JobInput } from '../machines/job.types.js';
 import type { SupervisorMachine } from '../machines/supervisor.machine.js';
 import { Admission } from './admission.js';
 import type { Clock } from './clock.js';
@@ -27,7 +27,7 @@ import {
   reasonSchema,
   subscribeFilterSchema,
 } from './filters.js';
-import { JobCell } from './job-cell.js';
+import { isTerminal, JobCell } from './job-cell.js';
 import { Inspection } from './inspection/taps.js';
 import type { InspectionSelection } from './inspection/selection.js';
 import type { InspectionObserver } from './inspection/types.js';
@@ -67,8 +67,6 @@ import type {
   SupervisorEventMap,
 } from './types.js';
 import { JobWaiters } from './waiters.js';
-
-const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
 
 export function createSupervisor(options?: SupervisorOptions): Supervisor {
   return new Supervisor(options);
@@ -309,7 +307,7 @@ export class Supervisor {
     this.#admission.prune();
     const view = this.#registry.view(id);
     if (!view) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
-    if (TERMINAL.has(view.status)) return view;
+    if (isTerminal(view.status)) return view;
     return this.#waiters.wait(id, options);
   }
 
