@@ -364,7 +364,9 @@ export class Supervisor {
       'invalid_options',
       'Invalid shutdown options',
     );
-    this.#actor.send({ type: 'SHUTDOWN', graceMs });
+    // Once stopped (shut down before, or the store failed to open) the actor is done: XState
+    // would only warn about an event sent to a stopped actor.
+    if (this.lifecycle !== 'stopped') this.#actor.send({ type: 'SHUTDOWN', graceMs });
     await this.#stopped;
     return { interrupted: this.#admission.interrupted, pending: this.#registry.counts.pending };
   }
