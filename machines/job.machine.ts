@@ -178,12 +178,10 @@ export const jobMachine = setup({
         deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: null },
       };
     }),
-    reportRejected: emit(({ context, event, self }) => ({
-      type: 'rejected' as const,
-      event,
-      state: stateName(self.getSnapshot().value),
-      reason: rejectionReason(stateName(self.getSnapshot().value), context, event),
-    })),
+    reportRejected: emit(({ context, event, self }) => {
+      const state = stateName(self.getSnapshot().value);
+      return { type: 'rejected' as const, event, state, reason: rejectionReason(state, context, event) };
+    }),
   },
 }).createMachine({
   id: 'job',

@@ -5,21 +5,19 @@
  * step of the supervisor's mailbox; whatever it must do to job actors is deferred to `effects`.
  */
 import { randomUUID } from 'node:crypto';
-import type { JobInput, JobStatus } from '../machines/job.types.js';
+import type { JobInput } from '../machines/job.types.js';
 import type { ChangeRouter } from './change-router.js';
 import type { Clock } from './clock.js';
 import type { Durability } from './durability.js';
 import type { Effects } from './effects.js';
 import { JobvisorError } from './errors.js';
-import type { JobCell } from './job-cell.js';
+import { isTerminal, type JobCell } from './job-cell.js';
 import type { JobTypes } from './job-types.js';
 import type { ParsedStartRequest } from './options.js';
 import type { Registry, RetentionPolicy } from './registry.js';
 import type { Scheduler } from './scheduler.js';
 import type { Telemetry } from './telemetry.js';
 import type { StartResult } from './types.js';
-
-const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
 
 export interface AdmissionDeps {
   readonly clock: Clock;
@@ -59,7 +57,7 @@ export class Admission {
     if (key !== undefined) {
       // A holder that just finished keeps the key until its JOB_SETTLED is processed: not a holder.
       const found = registry.holder(key);
-      const holder = found && !TERMINAL.has(found.status) ? found : undefined;
+      const holder = found && !isTerminal(found.status) ? found : undefined;
       const existing = holder?.view ?? registry.recent(key, now);
       if (existing && request.onConflict === 'join') {
         telemetry.counters.deduplicated++;

@@ -8,14 +8,12 @@ import type { ChangeKind, JobEvent, JobStatus, RejectedEmit } from '../machines/
 import type { SupervisorEvent } from '../machines/supervisor.machine.js';
 import type { Durability } from './durability.js';
 import type { Fanout } from './fanout.js';
-import type { CellHooks, JobCell } from './job-cell.js';
+import { isTerminal, type CellHooks, type JobCell } from './job-cell.js';
 import type { Registry } from './registry.js';
 import { toRecord } from './store/records.js';
 import type { Telemetry } from './telemetry.js';
 import type { Outcome } from './types.js';
 import type { JobWaiters } from './waiters.js';
-
-const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
 
 export interface RouterDeps {
   readonly registry: Registry;
@@ -75,7 +73,7 @@ export class ChangeRouter {
     if (kind === 'retrying' || kind === 'failed') telemetry.attemptFailed(cell.view.error?.code);
     this.publish(cell, kind);
     const job = { jobId: cell.id, jobType: cell.type };
-    if (TERMINAL.has(status)) {
+    if (isTerminal(status)) {
       notify({ type: 'JOB_SETTLED', ...job, wasRunning: previous === 'running' });
       waiters.resolve(cell.id, cell.view);
       return;

@@ -4,7 +4,14 @@
  */
 import { createActor, type Actor, type SnapshotFrom } from 'xstate';
 import type { JobMachine } from '../machines/job.machine.js';
-import type { ChangeKind, JobEvent, JobInput, JobStatus, RejectedEmit } from '../machines/job.types.js';
+import {
+  TERMINAL_STATUSES,
+  type ChangeKind,
+  type JobEvent,
+  type JobInput,
+  type JobStatus,
+  type RejectedEmit,
+} from '../machines/job.types.js';
 import type { Clock } from './clock.js';
 import type { EventSource, JobView, Outcome } from './types.js';
 
@@ -22,6 +29,13 @@ const ACCEPTED: Outcome = Object.freeze({ accepted: true });
 
 /** Who sent each event, for rejection reports; events are fresh objects, so a WeakMap is safe. */
 const sources = new WeakMap<object, EventSource>();
+
+const TERMINAL: ReadonlySet<JobStatus> = new Set(TERMINAL_STATUSES);
+
+/** Completed, failed or cancelled: the job will not change again. */
+export function isTerminal(status: JobStatus): boolean {
+  return TERMINAL.has(status);
+}
 
 export function statusOf(value: JobSnapshot['value']): JobStatus {
   if (typeof value === 'string') return value === 'attemptFailed' ? 'running' : value;

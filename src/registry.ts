@@ -113,11 +113,6 @@ export class Registry {
     }
   }
 
-  /** Moves a key to another job (onConflict: 'replace'). */
-  claimKey(cell: JobCell): void {
-    if (cell.key !== null) this.#keys.set(cell.key, cell);
-  }
-
   /** Drops the oldest finished records beyond `maxCount` or older than `maxAgeMs`. */
   prune(policy: RetentionPolicy, now: number): number {
     let removed = 0;

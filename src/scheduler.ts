@@ -62,23 +62,21 @@ export class Scheduler {
    */
   take(isRunnable: (cell: JobCell) => boolean): JobCell | undefined {
     if (this.#running >= this.#limit) return undefined;
-    for (;;) {
-      let best: Deque<Entry> | undefined;
-      let bestTicket = Infinity;
-      for (const [type, queue] of this.#queues) {
-        const head = this.#dropStale(queue, isRunnable);
-        if (!head || head.ticket >= bestTicket) continue;
-        if ((this.#runningByType.get(type) ?? 0) >= this.#limitOf(type)) continue;
-        best = queue;
-        bestTicket = head.ticket;
-      }
-      if (!best) return undefined;
-      const cell = best.shift()!.cell!;
-      this.#entries.delete(cell.id);
-      this.#queued--;
-      this.#acquire(cell.type);
-      return cell;
+    let best: Deque<Entry> | undefined;
+    let bestTicket = Infinity;
+    for (const [type, queue] of this.#queues) {
+      const head = this.#dropStale(queue, isRunnable);
+      if (!head || head.ticket >= bestTicket) continue;
+      if ((this.#runningByType.get(type) ?? 0) >= this.#limitOf(type)) continue;
+      best = queue;
+      bestTicket = head.ticket;
     }
+    if (!best) return undefined;
+    const cell = best.shift()!.cell!;
+    this.#entries.delete(cell.id);
+    this.#queued--;
+    this.#acquire(cell.type);
+    return cell;
   }
 
   release(type: string): void {

@@ -9,7 +9,7 @@
 import { createActor, type Actor } from 'xstate';
 import type * as z from 'zod';
 import { jobMachine, type JobMachine } from '../machines/job.machine.js';
-import type { JobInput, JobStatus } from '../machines/job.types.js';
+import type { JobInput } from '../machines/job.types.js';
 import type { SupervisorMachine } from '../machines/supervisor.machine.js';
 import { Admission } from './admission.js';
 import type { Clock } from './clock.js';
@@ -27,7 +27,7 @@ import {
   reasonSchema,
   subscribeFilterSchema,
 } from './filters.js';
-import { JobCell } from './job-cell.js';
+import { isTerminal, JobCell } from './job-cell.js';
 import { Inspection } from './inspection/taps.js';
 import type { InspectionSelection } from './inspection/selection.js';
 import type { InspectionObserver } from './inspection/types.js';
@@ -67,8 +67,6 @@ import type {
   SupervisorEventMap,
 } from './types.js';
 import { JobWaiters } from './waiters.js';
-
-const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
 
 export function createSupervisor(options?: SupervisorOptions): Supervisor {
   return new Supervisor(options);
@@ -309,7 +307,7 @@ export class Supervisor {
     this.#admission.prune();
     const view = this.#registry.view(id);
     if (!view) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
-    if (TERMINAL.has(view.status)) return view;
+    if (isTerminal(view.status)) return view;
     return this.#waiters.wait(id, options);
   }
 
@@ -366,7 +364,9 @@ export class Supervisor {
       'invalid_options',
       'Invalid shutdown options',
     );
-    this.#actor.send({ type: 'SHUTDOWN', graceMs });
+    // Once stopped (shut down before, or the store failed to open) the actor is done: XState
+    // would only warn about an event sent to a stopped actor.
+    if (this.lifecycle !== 'stopped') this.#actor.send({ type: 'SHUTDOWN', graceMs });
     await this.#stopped;
     return { interrupted: this.#admission.interrupted, pending: this.#registry.counts.pending };
   }
@@ -379,7 +379,7 @@ export class Supervisor {
       dispatch: (jobId, partial) => this.#router.dispatch(jobId, { ...partial, at: this.#clock.now() }),
       settled: () => this.#actor.send({ type: 'HANDLER_SETTLED' }),
       reportError: (jobId, error) => this.#telemetry.error('handler', error, jobId),
-      handlerFinished: (_type, ms) => this.#telemetry.handlerFinished(ms),
+      handlerFinished: (ms) => this.#telemetry.handlerFinished(ms),
     };
   }
 }

@@ -69,8 +69,9 @@ export class InspectRelay {
     const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
     if (ws.readyState === WebSocket.OPEN) this.#flush();
     ws.close(1000, 'done');
-    setTimeout(() => ws.terminate(), 1_000).unref();
+    const kill = setTimeout(() => ws.terminate(), 1_000).unref();
     await closed;
+    clearTimeout(kill);
   }
 
   get #highWaterMark(): number {

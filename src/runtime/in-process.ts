@@ -6,7 +6,6 @@
  * event for the job actor, fenced by attempt: a handler whose attempt is over cannot change the
  * job. Every handler promise is tracked until it settles, so shutdown can wait for all of them.
  */
-import { fromCallback, type EventObject } from 'xstate';
 import type { AttemptError, HandlerInput, JobEvent } from '../../machines/job.types.js';
 import { JobFailure, JobvisorError } from '../errors.js';
 import type { Handler, HandlerContext, Outcome } from '../types.js';
@@ -21,7 +20,7 @@ export interface RuntimeHost {
   settled(): void;
   reportError(jobId: string, error: unknown): void;
   /** How long a handler ran (ms), whatever its outcome: feeds the duration histogram. */
-  handlerFinished(type: string, ms: number): void;
+  handlerFinished(ms: number): void;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -44,9 +43,6 @@ export class InProcessRuntime {
   get abandoned(): number {
     return this.#abandoned;
   }
-
-  /** The `runHandler` actor to provide to the job machine. */
-  readonly actor = fromCallback<EventObject, HandlerInput>(({ input }) => this.launch(input));
 
   /** Launches the handler outside the current step; returns the cleanup that aborts it. */
   launch(input: HandlerInput): () => void {
@@ -84,7 +80,7 @@ export class InProcessRuntime {
       event = { type: 'FAIL', attempt, error: toAttemptError(error) };
     }
     if (!signal.aborted) state.finished = true;
-    this.#host.handlerFinished(input.type, performance.now() - began);
+    this.#host.handlerFinished(performance.now() - began);
     try {
       this.#host.dispatch(jobId, event);
     } catch (error) {

@@ -60,7 +60,6 @@ export class WorkerPool {
   readonly #queue: Run[] = [];
   readonly #inflight = new Set<Run>();
   #closed = false;
-  #invalid = 0;
 
   constructor(host: PoolHost, options: { size: number; terminateGraceMs: number }) {
     this.#host = host;
@@ -75,11 +74,6 @@ export class WorkerPool {
   /** Runs queued or in a thread whose outcome is not in yet. */
   get inflight(): number {
     return this.#inflight.size;
-  }
-
-  /** Messages from threads that failed validation (reported and dropped). */
-  get invalidMessages(): number {
-    return this.#invalid;
   }
 
   /** Queues the attempt; returns the cleanup to call when the attempt is over. */
@@ -124,7 +118,7 @@ export class WorkerPool {
       const run = this.#queue.shift()!;
       const worker = this.#host.workerOf(run.input.type);
       if (!worker) {
-        this.#dispatch(run, { type: 'FAIL', attempt: run.input.attempt, error: crashed('no module') });
+        this.#crashed(run, 'no module');
         this.#finish(run);
         continue;
       }
@@ -154,7 +148,6 @@ export class WorkerPool {
   #onMessage(slot: Slot, raw: unknown): void {
     const parsed = fromWorkerSchema.safeParse(raw);
     if (!parsed.success) {
-      this.#invalid++;
       const jobId = slot.run?.input.jobId ?? '';
       return this.#host.reportError(jobId, new Error(`invalid worker message: ${parsed.error.message}`));
     }
@@ -183,13 +176,13 @@ export class WorkerPool {
         ? ({ type: 'COMPLETE', attempt, result: message.result } as const)
         : ({ type: 'FAIL', attempt, error: message.error } as const);
     if (run && run.input.jobId === jobId && run.input.attempt === attempt) {
-      this.#host.handlerFinished(run.input.type, performance.now() - run.began);
+      this.#host.handlerFinished(performance.now() - run.began);
       slot.run = undefined;
-      this.#dispatchOnly(jobId, event);
+      this.#dispatch(jobId, event);
       this.#finish(run);
       this.#pump();
     } else {
-      this.#dispatchOnly(jobId, event); // a late outcome: the job machine rejects and counts it
+      this.#dispatch(jobId, event); // a late outcome: the job machine rejects and counts it
     }
   }
 
@@ -199,8 +192,8 @@ export class WorkerPool {
     const run = slot.run;
     if (!run) return;
     if (!run.over) {
-      this.#host.handlerFinished(run.input.type, performance.now() - run.began);
-      this.#dispatch(run, { type: 'FAIL', attempt: run.input.attempt, error: crashed(error.message) });
+      this.#host.handlerFinished(performance.now() - run.began);
+      this.#crashed(run, error.message);
     }
     this.#finish(run);
   }
@@ -222,11 +215,13 @@ export class WorkerPool {
     this.#host.settled();
   }
 
-  #dispatch(run: Run, event: Parameters<RuntimeHost['dispatch']>[1]): void {
-    this.#dispatchOnly(run.input.jobId, event);
+  /** Fails the run's attempt with `worker_crashed`. */
+  #crashed(run: Run, detail: string): void {
+    const error = { code: 'worker_crashed', message: `The worker thread crashed: ${detail}` };
+    this.#dispatch(run.input.jobId, { type: 'FAIL', attempt: run.input.attempt, error });
   }
 
-  #dispatchOnly(jobId: string, event: Parameters<RuntimeHost['dispatch']>[1]): void {
+  #dispatch(jobId: string, event: Parameters<RuntimeHost['dispatch']>[1]): void {
     try {
       this.#host.dispatch(jobId, event);
     } catch (error) {
@@ -241,8 +236,4 @@ export class WorkerPool {
       this.#onCrash(slot, error instanceof Error ? error : new Error(String(error)));
     }
   }
-}
-
-function crashed(detail: string) {
-  return { code: 'worker_crashed', message: `The worker thread crashed: ${detail}` };
 }

@@ -24,6 +24,8 @@ export class GroupCommit {
   #pending: StoredChange[] = [];
   #waiters: Waiter[] = [];
   #scheduled = false;
+  /** Set by `close()`: a batch that fails after it is reported, not retried on a timer. */
+  #closed = false;
   /** The batch being written, if any; the next one waits for it (order is the log's order). */
   #writing: Promise<void> | undefined;
 
@@ -54,6 +56,7 @@ export class GroupCommit {
 
   /** Writes what is left and stops retrying; the store stays open (its owner closes it). */
   async close(): Promise<void> {
+    this.#closed = true;
     if (this.#retryTimer !== undefined) this.#clock.clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     while (this.#writing) await this.#writing;
@@ -95,8 +98,10 @@ export class GroupCommit {
       for (const waiter of waiters) waiter.reject(error);
     } finally {
       this.#writing = undefined;
-      if (failed) this.#scheduleRetry();
-      else if (this.#pending.length > 0 || this.#waiters.length > 0) this.#schedule();
+      // After close the store is about to be closed: retrying on a timer would loop against it.
+      if (failed) {
+        if (!this.#closed) this.#scheduleRetry();
+      } else if (this.#pending.length > 0 || this.#waiters.length > 0) this.#schedule();
     }
   }
 }

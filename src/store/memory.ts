@@ -31,7 +31,9 @@ class MemoryStore implements JobStore {
   async commit(batch: readonly StoredChange[]): Promise<void> {
     // Validate the whole batch first: it applies entirely or not at all.
     const seqs = new Map<string, number>();
-    const keys = new Map(this.#liveKeys);
+    // Who holds each key the batch touches (null: freed); other keys are read from #liveKeys.
+    const keys = new Map<string, string | null>();
+    const holderOf = (key: string) => (keys.has(key) ? keys.get(key)! : (this.#liveKeys.get(key) ?? null));
     let expected = this.#lastOffset + 1;
     for (const change of batch) {
       // Offsets continue the log without gaps: a writer with a stale view of the log is refused.
@@ -50,15 +52,13 @@ class MemoryStore implements JobStore {
         );
       }
       const { key } = change.record;
-      if (change.seq === 1 && key !== null) {
-        const holder = keys.get(key);
-        if (holder !== undefined && holder !== change.jobId) {
+      if (key !== null) {
+        const holder = holderOf(key);
+        if (change.seq === 1 && holder !== null && holder !== change.jobId) {
           throw new JobvisorError('store_conflict', `Key "${key}" is held by live job ${holder}`);
         }
-      }
-      if (key !== null) {
         if (isLive(change.record)) keys.set(key, change.jobId);
-        else if (keys.get(key) === change.jobId) keys.delete(key);
+        else if (holder === change.jobId) keys.set(key, null);
       }
       seqs.set(change.jobId, change.seq);
     }
@@ -67,8 +67,10 @@ class MemoryStore implements JobStore {
       this.#log.push(change);
       this.#lastOffset = change.offset;
     }
-    this.#liveKeys.clear();
-    for (const [key, id] of keys) this.#liveKeys.set(key, id);
+    for (const [key, id] of keys) {
+      if (id === null) this.#liveKeys.delete(key);
+      else this.#liveKeys.set(key, id);
+    }
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
