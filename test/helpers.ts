@@ -116,6 +116,17 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<JobvisorEr
   throw new Error('expected the promise to reject with a JobvisorError');
 }
 
+/** The coded error a call throws (fails the test if it returns or throws something else). */
+export function thrownBy(fn: () => unknown): JobvisorError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(JobvisorError);
+    return error as JobvisorError;
+  }
+  throw new Error('expected a JobvisorError to be thrown');
+}
+
 /** Credits that handlers wait for, so the test decides when each step happens. */
 export class Gate {
   #credits = 0;
