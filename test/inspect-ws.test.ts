@@ -11,16 +11,13 @@ import { createSupervisor, toStatelyJson } from '../src/index.js';
 import { CLOSE_CODES } from '../src/protocol/schemas.js';
 import { until } from './helpers.js';
 import { eventsOf, Frames, isDone, jobIdOf } from './inspect-frames.js';
-import { http, serve, type Served } from './server-harness.js';
+import { http, servePerTest, type Served } from './server-harness.js';
 
-let served: Served | undefined;
+const start = servePerTest();
 const sockets: WebSocket[] = [];
-afterEach(async () => {
-  for (const ws of sockets.splice(0)) ws.terminate();
-  await served?.close();
-  served = undefined;
+afterEach(() => {
+  for (const ws of sockets.splice(0)) ws.terminate(); // before the server closes (hooks run as a stack)
 });
-const start = async (options?: Parameters<typeof serve>[0]) => (served = await serve(options));
 const inspectUrl = (s: Served, query = '') => `${s.url.replace('http', 'ws')}/inspect${query}`;
 
 /** A raw upgrade: resolves once open, or with the refusal's status and JSON body. */
