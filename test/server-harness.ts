@@ -40,7 +40,7 @@ export interface ServeOptions {
 }
 
 /** A supervisor with the job types `echo` (returns its input), `typed` (input `{ n: number }`), `gated` (test-driven). */
-export async function serve(options: ServeOptions = {}): Promise<Served> {
+async function serve(options: ServeOptions = {}): Promise<Served> {
   const dir = options.store === 'sqlite' ? mkdtempSync(join(tmpdir(), 'jobvisor-server-')) : undefined;
   const store =
     options.store === 'sqlite'
