@@ -135,19 +135,24 @@ describe('InspectRelay', () => {
       backoff: { initialMs: 1, maxMs: 20, jitter: false },
       onStatus: (status) => statuses.push(status),
     });
-    for (let i = 0; i < 250; i++) relay.send(`{"n":${i}}`);
-    expect(relay.dropped).toBe(50);
-    const received: string[] = [];
-    const wss = new WebSocketServer({ port, host: '127.0.0.1' });
-    const all = new Promise<void>((resolve) =>
-      wss.on('connection', (ws) =>
-        ws.on('message', (data: Buffer) => received.push(data.toString()) === 200 && resolve()),
-      ),
-    );
-    await all;
-    expect(received).toEqual(Array.from({ length: 200 }, (_, i) => `{"n":${i + 50}}`));
-    expect(statuses).toEqual(['down', 'open']);
-    await relay.close();
-    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    let wss: WebSocketServer | undefined;
+    try {
+      for (let i = 0; i < 250; i++) relay.send(`{"n":${i}}`);
+      expect(relay.dropped).toBe(50);
+      const received: string[] = [];
+      wss = new WebSocketServer({ port, host: '127.0.0.1' });
+      const all = new Promise<void>((resolve) =>
+        wss!.on('connection', (ws) =>
+          ws.on('message', (data: Buffer) => received.push(data.toString()) === 200 && resolve()),
+        ),
+      );
+      await all;
+      expect(received).toEqual(Array.from({ length: 200 }, (_, i) => `{"n":${i + 50}}`));
+      expect(statuses).toEqual(['down', 'open']);
+    } finally {
+      // Also when a check fails: the relay would otherwise keep reconnecting.
+      await relay.close();
+      await new Promise<void>((resolve) => (wss ? wss.close(() => resolve()) : resolve()));
+    }
   });
 });
