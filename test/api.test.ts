@@ -18,20 +18,11 @@ import {
   harness,
   rejectionOf,
   settle,
+  thrownBy,
   until,
   type Call,
   type Harness,
 } from './helpers.js';
-
-function thrownBy(fn: () => unknown): JobvisorError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(JobvisorError);
-    return error as JobvisorError;
-  }
-  throw new Error('expected a JobvisorError to be thrown');
-}
 
 /** The observable state a rejected call must leave untouched. */
 function footprint(h: Harness) {

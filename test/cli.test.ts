@@ -2,26 +2,15 @@
  * The CLI end to end: real `jobvisor serve` children (port 0, temp SQLite file, the bundled example
  * handlers) and real CLI invocations as child processes. Waits on output lines and exit events only.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, spawnCli } from './cli-process.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const main = join(root, 'src/cli/main.ts');
 const dirs: string[] = [];
 const servers: Served[] = [];
-
-/** The environment without the user's JOBVISOR_* settings. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env))
-    if (!name.startsWith('JOBVISOR_')) env[name] = value;
-  return { ...env, ...extra };
-}
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'jobvisor-cli-'));
@@ -36,11 +25,7 @@ interface Result {
 }
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
-    cwd: root,
-    env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnCli(args, env);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -61,11 +46,7 @@ interface Served {
 
 /** Starts `jobvisor serve --port 0` and resolves once it printed `listening on URL`. */
 function serve(args: string[]): Promise<Served> {
-  const child = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--port', '0', ...args], {
-    cwd: root,
-    env: cleanEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnCli(['serve', '--port', '0', ...args]);
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -206,17 +187,14 @@ describe('jobvisor CLI against a running server', { timeout: 30_000 }, () => {
 
 describe('jobvisor watch when the server goes away', { timeout: 30_000 }, () => {
   it('exits 4 (unreachable) once it could not reconnect for JOBVISOR_GIVE_UP_MS', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'jobvisor-cli-watch-'));
-    dirs.push(dir);
-    const server = await serve(['--db', join(dir, 'jobs.db'), '--handlers', './examples/handlers.ts']);
+    const server = await serve(['--db', join(tempDir(), 'jobs.db'), '--handlers', './examples/handlers.ts']);
     const started = await cli(['start', 'sleep', '--input', '{"ms":60000}', '--json'], {
       JOBVISOR_URL: server.url,
     });
     const { job } = lastJson(started.stdout);
-    const watch = spawn(process.execPath, ['--import', 'tsx', main, 'watch', job.id, '--json'], {
-      cwd: root,
-      env: cleanEnv({ JOBVISOR_URL: server.url, JOBVISOR_GIVE_UP_MS: '300' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const watch = spawnCli(['watch', job.id, '--json'], {
+      JOBVISOR_URL: server.url,
+      JOBVISOR_GIVE_UP_MS: '300',
     });
     let stderr = '';
     watch.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -285,15 +263,3 @@ describe.concurrent('jobvisor CLI without a server, or with a token', { timeout:
     expect(await first.stop()).toBe(0);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}

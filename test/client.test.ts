@@ -13,7 +13,7 @@ import {
   type WireChange,
 } from '../src/client/index.js';
 import { createLiveStore, isNewChange } from '../src/client/live-store.js';
-import { Gate } from './helpers.js';
+import { Gate, rejectionOf } from './helpers.js';
 
 interface Running {
   readonly supervisor: Supervisor;
@@ -85,15 +85,7 @@ function until(
   });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<JobvisorClientError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(JobvisorClientError);
-    return error as JobvisorClientError;
-  }
-  throw new Error('expected a rejection');
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf(promise, JobvisorClientError);
 
 describe('client SDK: HTTP calls', () => {
   it('starts, deduplicates, gets, lists, cancels and reads the history with typed answers', async () => {

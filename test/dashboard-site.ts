@@ -81,7 +81,7 @@ export async function startSite(options: { dir: string; port?: number; token?: s
   };
 }
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export function launch(): Promise<Browser> {
   return chromium.launch({

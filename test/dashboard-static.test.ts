@@ -2,17 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DASHBOARD_CSP, findDashboardDir } from '../src/server/static.js';
-import { http, serve, type Served } from './server-harness.js';
+import { http, servePerTest } from './server-harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-let served: Served | undefined;
-const start = async (options?: Parameters<typeof serve>[0]) => (served = await serve(options));
-afterEach(async () => {
-  await served?.close();
-  served = undefined;
-});
+const start = servePerTest();
 
 describe('dashboard files', () => {
   it('serves / and its assets with their content types, a strict CSP, nosniff, an ETag and no-cache', async () => {

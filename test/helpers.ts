@@ -105,15 +105,37 @@ export function controlled(): { calls: Call[]; handler: (ctx: HandlerContext) =>
   };
 }
 
-/** The coded error a promise rejects with (fails the test if it resolves or rejects with something else). */
-export async function rejectionOf(promise: Promise<unknown>): Promise<JobvisorError> {
+/**
+ * The coded error a promise rejects with (fails the test if it resolves or rejects with something
+ * else): a JobvisorError, or an instance of `type` when given (the client SDK's error class).
+ */
+export async function rejectionOf(promise: Promise<unknown>): Promise<JobvisorError>;
+export async function rejectionOf<E>(
+  promise: Promise<unknown>,
+  type: new (...args: never[]) => E,
+): Promise<E>;
+export async function rejectionOf(
+  promise: Promise<unknown>,
+  type: new (...args: never[]) => unknown = JobvisorError,
+): Promise<unknown> {
   try {
     await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(type);
+    return error;
+  }
+  throw new Error(`expected the promise to reject with a ${type.name}`);
+}
+
+/** The coded error a call throws (fails the test if it returns or throws something else). */
+export function thrownBy(fn: () => unknown): JobvisorError {
+  try {
+    fn();
   } catch (error) {
     expect(error).toBeInstanceOf(JobvisorError);
     return error as JobvisorError;
   }
-  throw new Error('expected the promise to reject with a JobvisorError');
+  throw new Error('expected a JobvisorError to be thrown');
 }
 
 /** Credits that handlers wait for, so the test decides when each step happens. */

@@ -5,19 +5,16 @@
  * reconnects. A bad URL is a usage error (exit 2). Waits on output lines and events only.
  */
 import { createInspectorServer } from '@statelyai/inspect/server';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import WebSocket, { WebSocketServer } from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InspectRelay } from '../src/server/index.js';
+import { freePort, spawnCli } from './cli-process.js';
 import { eventsOf, Frames, isDone, jobIdOf } from './inspect-frames.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const main = join(root, 'src/cli/main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'jobvisor-relay-'));
 const cleanup: (() => void)[] = [];
 afterAll(() => {
@@ -33,14 +30,7 @@ interface Child {
 }
 
 function run(args: string[]): Child {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env))
-    if (!name.startsWith('JOBVISOR_')) env[name] = value;
-  const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnCli(args);
   const out: Child = {
     child,
     exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
@@ -65,14 +55,6 @@ function output(c: Child, read: () => string, pattern: RegExp): Promise<RegExpEx
     void c.exited.then((code) => reject(new Error(`exited ${code}: ${c.stderr}`)));
     check();
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Resolves once a WebSocket connects to `url` (createInspectorServer gives no listening event). */
@@ -153,19 +135,24 @@ describe('InspectRelay', () => {
       backoff: { initialMs: 1, maxMs: 20, jitter: false },
       onStatus: (status) => statuses.push(status),
     });
-    for (let i = 0; i < 250; i++) relay.send(`{"n":${i}}`);
-    expect(relay.dropped).toBe(50);
-    const received: string[] = [];
-    const wss = new WebSocketServer({ port, host: '127.0.0.1' });
-    const all = new Promise<void>((resolve) =>
-      wss.on('connection', (ws) =>
-        ws.on('message', (data: Buffer) => received.push(data.toString()) === 200 && resolve()),
-      ),
-    );
-    await all;
-    expect(received).toEqual(Array.from({ length: 200 }, (_, i) => `{"n":${i + 50}}`));
-    expect(statuses).toEqual(['down', 'open']);
-    await relay.close();
-    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    let wss: WebSocketServer | undefined;
+    try {
+      for (let i = 0; i < 250; i++) relay.send(`{"n":${i}}`);
+      expect(relay.dropped).toBe(50);
+      const received: string[] = [];
+      wss = new WebSocketServer({ port, host: '127.0.0.1' });
+      const all = new Promise<void>((resolve) =>
+        wss!.on('connection', (ws) =>
+          ws.on('message', (data: Buffer) => received.push(data.toString()) === 200 && resolve()),
+        ),
+      );
+      await all;
+      expect(received).toEqual(Array.from({ length: 200 }, (_, i) => `{"n":${i + 50}}`));
+      expect(statuses).toEqual(['down', 'open']);
+    } finally {
+      // Also when a check fails: the relay would otherwise keep reconnecting.
+      await relay.close();
+      await new Promise<void>((resolve) => (wss ? wss.close(() => resolve()) : resolve()));
+    }
   });
 });

@@ -11,16 +11,13 @@ import { createSupervisor, toStatelyJson } from '../src/index.js';
 import { CLOSE_CODES } from '../src/protocol/schemas.js';
 import { until } from './helpers.js';
 import { eventsOf, Frames, isDone, jobIdOf } from './inspect-frames.js';
-import { http, serve, type Served } from './server-harness.js';
+import { http, servePerTest, type Served } from './server-harness.js';
 
-let served: Served | undefined;
+const start = servePerTest();
 const sockets: WebSocket[] = [];
-afterEach(async () => {
-  for (const ws of sockets.splice(0)) ws.terminate();
-  await served?.close();
-  served = undefined;
+afterEach(() => {
+  for (const ws of sockets.splice(0)) ws.terminate(); // before the server closes (hooks run as a stack)
 });
-const start = async (options?: Parameters<typeof serve>[0]) => (served = await serve(options));
 const inspectUrl = (s: Served, query = '') => `${s.url.replace('http', 'ws')}/inspect${query}`;
 
 /** A raw upgrade: resolves once open, or with the refusal's status and JSON body. */
@@ -159,20 +156,25 @@ describe('Stately frames', () => {
     );
     const { port } = wss.address() as AddressInfo;
     const inspector = createWebSocketInspector({ url: `ws://127.0.0.1:${port}` });
-    await connected;
+    let framed: string[] = [];
+    try {
+      await connected;
 
-    const supervisor = createSupervisor();
-    supervisor.register('u', (ctx) => (ctx.progress(50, 'half'), { ok: true, at: [1, { deep: 'x' }] }));
-    const ours: string[] = [];
-    supervisor.inspect(inspector.inspect, { rejections: false });
-    supervisor.inspect((event) => ours.push(toStatelyJson(event) ?? ''), { rejections: false });
-    const { job } = await supervisor.start({ type: 'u', input: { n: 1, f: () => 1 } });
-    await supervisor.waitFor(job.id);
-    await supervisor.shutdown();
-    const framed = ours.filter((f) => f !== '');
-    while (theirs.length < framed.length) await new Promise<void>((resolve) => (wake = resolve));
-    inspector.stop();
-    await new Promise<void>((resolve) => wss.close(() => resolve()));
+      const supervisor = createSupervisor();
+      supervisor.register('u', (ctx) => (ctx.progress(50, 'half'), { ok: true, at: [1, { deep: 'x' }] }));
+      const ours: string[] = [];
+      supervisor.inspect(inspector.inspect, { rejections: false });
+      supervisor.inspect((event) => ours.push(toStatelyJson(event) ?? ''), { rejections: false });
+      const { job } = await supervisor.start({ type: 'u', input: { n: 1, f: () => 1 } });
+      await supervisor.waitFor(job.id);
+      await supervisor.shutdown();
+      framed = ours.filter((f) => f !== '');
+      while (theirs.length < framed.length) await new Promise<void>((resolve) => (wake = resolve));
+    } finally {
+      // Also when a step fails: the inspector's socket and the server close.
+      inspector.stop();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    }
 
     const normal = (text: string): unknown => {
       const f = JSON.parse(text.replace(/"createdAt":"\d+"/, '"createdAt":"0"')) as Record<string, unknown>;

@@ -3,14 +3,13 @@ import type { AnyActorRef } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import {
   createSupervisor,
-  JobvisorError,
   toStatelyFrame,
   type InspectionSelection,
   type JobvisorInspectionEvent,
   type Supervisor,
 } from '../src/index.js';
 import { Selector, sampleRank } from '../src/inspection/selection.js';
-import { controlled, harness, until, type Call } from './helpers.js';
+import { controlled, harness, thrownBy, until, type Call } from './helpers.js';
 
 type Event = JobvisorInspectionEvent;
 
@@ -40,16 +39,6 @@ const sentTo = (events: readonly Event[], sessionId: string): string[] =>
   );
 
 const roots = (events: readonly Event[]): Set<string> => new Set(events.map((e) => e.rootId));
-
-function thrown(run: () => unknown): JobvisorError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(JobvisorError);
-    return error as JobvisorError;
-  }
-  throw new Error('expected a JobvisorError');
-}
 
 /** A harness with a test-driven type `t` and a type `u` that completes at once. */
 function setup() {
@@ -125,20 +114,20 @@ describe('selection', () => {
     const h = setup();
     const events: Event[] = [];
     const observe = (e: Event) => events.push(e);
-    const sample = thrown(() => h.supervisor.inspect(observe, { jobs: { sample: 1.5 } }));
+    const sample = thrownBy(() => h.supervisor.inspect(observe, { jobs: { sample: 1.5 } }));
     expect(sample.code).toBe('invalid_request');
     expect(sample.message).toMatch(/jobs\.sample/);
-    expect(thrown(() => h.supervisor.inspect(observe, { jobs: 'some' as 'all' })).message).toMatch(
+    expect(thrownBy(() => h.supervisor.inspect(observe, { jobs: 'some' as 'all' })).message).toMatch(
       /jobs: must be/,
     );
     expect(
-      thrown(() => h.supervisor.inspect(observe, { colour: 'red' } as InspectionSelection)).message,
+      thrownBy(() => h.supervisor.inspect(observe, { colour: 'red' } as InspectionSelection)).message,
     ).toMatch(/colour/);
-    expect(thrown(() => h.supervisor.inspect(42 as unknown as () => void)).code).toBe('invalid_request');
-    const option = thrown(() => createSupervisor({ inspect: { observer: observe, jobs: { types: [] } } }));
+    expect(thrownBy(() => h.supervisor.inspect(42 as unknown as () => void)).code).toBe('invalid_request');
+    const option = thrownBy(() => createSupervisor({ inspect: { observer: observe, jobs: { types: [] } } }));
     expect(option.code).toBe('invalid_options');
     expect(option.message).toMatch(/inspect\.jobs\.types/);
-    const observer = thrown(() =>
+    const observer = thrownBy(() =>
       createSupervisor({ inspect: { observer: 'log' as unknown as () => void } }),
     );
     expect(observer.message).toMatch(/inspect\.observer/);

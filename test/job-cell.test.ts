@@ -31,15 +31,14 @@ function recordingHooks() {
 
 const idle = fromCallback<EventObject, HandlerInput>(() => undefined);
 
+/** A cell on a fresh simulated clock whose handler never settles: the test sends every event. */
+const idleCell = (hooks: CellHooks) =>
+  new JobCell(jobMachine.provide({ actors: { runHandler: idle } }), input, new SimulatedClock(), hooks);
+
 describe('JobCell', () => {
   it('reports each accepted change once and each rejection with its sender', () => {
     const { hooks, changes, rejections } = recordingHooks();
-    const cell = new JobCell(
-      jobMachine.provide({ actors: { runHandler: idle } }),
-      input,
-      new SimulatedClock(),
-      hooks,
-    );
+    const cell = idleCell(hooks);
     cell.start();
     expect(cell.send({ type: 'START', at: 1 }, 'supervisor')).toEqual({ accepted: true });
     expect(cell.send({ type: 'PROGRESS', attempt: 1, percent: 50, at: 2 }, 'handler')).toEqual({
@@ -59,12 +58,7 @@ describe('JobCell', () => {
 
   it('answers job_final once the actor is done, without touching the record', () => {
     const { hooks, rejections } = recordingHooks();
-    const cell = new JobCell(
-      jobMachine.provide({ actors: { runHandler: idle } }),
-      input,
-      new SimulatedClock(),
-      hooks,
-    );
+    const cell = idleCell(hooks);
     cell.start();
     cell.send({ type: 'CANCEL', reason: 'no longer needed', at: 5 }, 'api');
     const before = cell.view;

@@ -18,7 +18,7 @@ import type {
 
 export type JobSnapshot = SnapshotFrom<typeof jobMachine>;
 
-export const FINAL_STATES = ['completed', 'failed', 'cancelled'] as const;
+const FINAL_STATES = ['completed', 'failed', 'cancelled'] as const;
 
 /** `{ running: 'alive' }` → `running.alive`; written here so the tests do not reuse the code under test. */
 export function nameOf(value: unknown): string {
@@ -37,7 +37,7 @@ export interface JobConfig {
   readonly retry: RetryPolicy;
 }
 
-export const DEFAULT_CONFIG: JobConfig = {
+const DEFAULT_CONFIG: JobConfig = {
   heartbeatTimeoutMs: 1_000,
   timeoutMs: null,
   retry: { maxRetries: 1, backoffMs: 200, factor: 2, maxBackoffMs: 10_000 },
@@ -66,9 +66,9 @@ export interface HandlerProbe {
 }
 
 /** Sent to the handler child to make it throw: the machine sees `xstate.error.actor.handler`. */
-export const CRASH = { type: 'CRASH' } as const;
+const CRASH = { type: 'CRASH' } as const;
 
-export function probeHandler(probe: HandlerProbe) {
+function probeHandler(probe: HandlerProbe) {
   return fromCallback<EventObject, HandlerInput>(({ input, receive }) => {
     probe.started.push(input);
     probe.live.add(input.attempt);

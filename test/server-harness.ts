@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { afterEach } from 'vitest';
 import * as z from 'zod';
 import {
   createSupervisor,
@@ -39,7 +40,7 @@ export interface ServeOptions {
 }
 
 /** A supervisor with the job types `echo` (returns its input), `typed` (input `{ n: number }`), `gated` (test-driven). */
-export async function serve(options: ServeOptions = {}): Promise<Served> {
+async function serve(options: ServeOptions = {}): Promise<Served> {
   const dir = options.store === 'sqlite' ? mkdtempSync(join(tmpdir(), 'jobvisor-server-')) : undefined;
   const store =
     options.store === 'sqlite'
@@ -76,6 +77,22 @@ export async function serve(options: ServeOptions = {}): Promise<Served> {
       await supervisor.shutdown({ graceMs: 0 });
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * `serve()` for the tests of one file: call it at module level; every server a test starts with
+ * the returned function is closed after that test.
+ */
+export function servePerTest(): (options?: ServeOptions) => Promise<Served> {
+  const started: Served[] = [];
+  afterEach(async () => {
+    for (const served of started.splice(0)) await served.close();
+  });
+  return async (options) => {
+    const served = await serve(options);
+    started.push(served);
+    return served;
   };
 }
 

@@ -1,13 +1,8 @@
 /** The HTTP API on a real server (port 0): every route, the bad-input matrix, the token, and a bounded load. */
-import { afterEach, describe, expect, it } from 'vitest';
-import { http, serve, type Served } from './server-harness.js';
+import { describe, expect, it } from 'vitest';
+import { http, servePerTest } from './server-harness.js';
 
-let served: Served | undefined;
-const start = async (options?: Parameters<typeof serve>[0]) => (served = await serve(options));
-afterEach(async () => {
-  await served?.close();
-  served = undefined;
-});
+const start = servePerTest();
 
 describe('HTTP routes', () => {
   it('POST /jobs creates (201) and a duplicate key answers the existing job (200, deduplicated)', async () => {

@@ -4,20 +4,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, type ServerMessage } from '../src/protocol/schemas.js';
 import { Outbox } from '../src/server/outbox.js';
 import type { JobChange } from '../src/types.js';
-import { Client, serve, type Served } from './server-harness.js';
+import { Client, servePerTest } from './server-harness.js';
 
-let served: Served | undefined;
+const start = servePerTest();
 const clients: Client[] = [];
-const start = async (options?: Parameters<typeof serve>[0]) => (served = await serve(options));
 const connect = async (url: string, options?: ConstructorParameters<typeof Client>[1]) => {
   const client = await Client.open(url, options);
   clients.push(client);
   return client;
 };
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await served?.close();
-  served = undefined;
+  await Promise.all(clients.splice(0).map((c) => c.close())); // before the server closes (hooks run as a stack)
 });
 
 const isType =

@@ -19,11 +19,11 @@ export interface StoreHandle {
 /** Returns a fresh, empty, not yet opened store. */
 export type StoreFactory = () => Promise<StoreHandle>;
 
-export const T0 = Date.UTC(2025, 0, 1);
+const T0 = Date.UTC(2025, 0, 1);
 const ALL = 1_000_000;
 
 /** A realistic record: a freshly created `email.send` job; `fields` override anything. */
-export function jobRecord(fields: Partial<JobRecord> & Pick<JobRecord, 'id'>): JobRecord {
+function jobRecord(fields: Partial<JobRecord> & Pick<JobRecord, 'id'>): JobRecord {
   const createdAt = fields.createdAt ?? T0;
   return {
     key: null,
@@ -57,7 +57,7 @@ export function jobRecord(fields: Partial<JobRecord> & Pick<JobRecord, 'id'>): J
 const NO_DEADLINES = { heartbeatAt: null, timeoutAt: null, retryAt: null };
 
 /** The record after `kind` happened to `prev` at `at`, written at `offset`. */
-export function nextRecord(prev: JobRecord, kind: ChangeKind, at: number, offset: number): JobRecord {
+function nextRecord(prev: JobRecord, kind: ChangeKind, at: number, offset: number): JobRecord {
   const base = { ...prev, seq: prev.seq + 1, updatedAt: at, lastChange: kind, offset };
   const boom = { code: 'handler_error', message: `attempt ${prev.attempt} failed` };
   switch (kind) {

@@ -1,0 +1,41 @@
+/** The `jobvisor` CLI (src/cli/main.ts through tsx) as a child process, and a free TCP port. */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const main = join(root, 'src/cli/main.ts');
+
+/** The environment without the user's JOBVISOR_* settings, plus `extra`. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env))
+    if (!name.startsWith('JOBVISOR_')) env[name] = value;
+  return { ...env, ...extra };
+}
+
+/** `jobvisor ...args` from the repository root, stdout and stderr piped, JOBVISOR_* settings only from `env`. */
+export function spawnCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(process.execPath, ['--import', 'tsx', main, ...args], {
+    cwd: root,
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** A port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
