@@ -18,11 +18,14 @@ import type { Registry, RetentionPolicy } from './registry.js';
 import type { Scheduler } from './scheduler.js';
 import type { Telemetry } from './telemetry.js';
 import type { StartResult } from './types.js';
+import type { JobViews } from './views.js';
 
 export interface AdmissionDeps {
   readonly clock: Clock;
   readonly types: Pick<JobTypes, 'get'>;
-  readonly registry: Pick<Registry, 'holder' | 'recent' | 'add' | 'live' | 'liveCells' | 'settle' | 'prune'>;
+  readonly registry: Pick<Registry, 'holder' | 'recent' | 'add' | 'live' | 'liveCells' | 'settle' | 'forget'>;
+  /** What readers see; retention prunes its finished jobs. */
+  readonly views: Pick<JobViews, 'prune'>;
   readonly scheduler: Pick<Scheduler, 'enqueue' | 'take' | 'release' | 'remove'>;
   readonly telemetry: Pick<Telemetry, 'counters'>;
   readonly router: Pick<ChangeRouter, 'publish'>;
@@ -129,9 +132,9 @@ export class Admission {
 
   /** Drops finished records beyond retention, and expires them in the store. */
   prune(): void {
-    const { clock, registry, retention, durability } = this.#deps;
+    const { clock, registry, views, retention, durability } = this.#deps;
     const now = clock.now();
-    const removed = registry.prune(retention, now);
+    const removed = views.prune(retention, now, (view) => registry.forget(view));
     if (removed > 0) durability?.expire(now - retention.maxAgeMs, retention.maxCount);
   }
 }

@@ -1,20 +1,33 @@
 /**
- * The supervisor's durable side, when it has a store: group commit of every change, the change
- * log reads (history, replay-then-live), throttled expiry, and closing. Background tasks are
- * tracked so that closing waits for them; their failures are reported, never thrown.
+ * The supervisor's durable side, when it has a store: group commit of every change (told only
+ * once durable), the change log reads (history, replay-then-live), throttled expiry, and closing.
+ * Background tasks are tracked so that closing waits for them; their failures are reported.
  */
+import type { ChangeKind } from '../machines/job.types.js';
 import type { Clock } from './clock.js';
 import type { Unsubscribe } from './emitter.js';
+import type { JobvisorError } from './errors.js';
 import type { Fanout } from './fanout.js';
 import { follow, fromStored, readHistory, type FollowRequest } from './follow.js';
-import { GroupCommit } from './store/group-commit.js';
-import type { JobStore, StoredChange, StoreSnapshot } from './store/port.js';
+import type { JobCell } from './job-cell.js';
+import { GroupCommit, type StoreHealth, type WaitOptions } from './store/group-commit.js';
+import type { ChangeDraft, JobStore, StoreSnapshot } from './store/port.js';
 import type { JobChange, JobView } from './types.js';
+
+/** What a change needs to be told once it is durable. */
+export interface Told {
+  readonly cell: JobCell;
+  readonly job: JobView;
+}
 
 export interface DurabilityHost {
   readonly fanout: Fanout;
-  /** The offset the next change will get. */
-  nextOffset(): number;
+  /** The offset of the latest change told. */
+  offset(): number;
+  /** Tells a committed change (see Announcer). */
+  tell(offset: number, kind: ChangeKind, job: JobView): void;
+  /** The store refused the job's changes for good. */
+  refused(cell: JobCell, error: JobvisorError): void;
   currentJobs(filter: { jobId?: string; type?: string }): JobView[];
   listenerFailed(error: unknown, jobId: string): void;
   reportError(error: unknown): void;
@@ -22,15 +35,34 @@ export interface DurabilityHost {
 
 export class Durability {
   readonly #store: JobStore;
-  readonly #commits: GroupCommit;
+  readonly #commits: GroupCommit<Told>;
   readonly #host: DurabilityHost;
   readonly #tasks = new Set<Promise<void>>();
   #expiring = false;
 
-  constructor(store: JobStore, clock: Clock, host: DurabilityHost) {
+  /** `timeoutMs`: how long a caller waits for its change to be durable before `store_unavailable`. */
+  constructor(store: JobStore, clock: Clock, host: DurabilityHost, timeoutMs: number) {
     this.#store = store;
     this.#host = host;
-    this.#commits = new GroupCommit(store, clock, (error) => host.reportError(error));
+    this.#commits = new GroupCommit<Told>(
+      store,
+      clock,
+      {
+        committed: (entries, first) => {
+          for (let i = 0; i < entries.length; i++) {
+            const { draft, payload } = entries[i]!;
+            host.tell(first + i, draft.kind, payload.job);
+          }
+        },
+        refused: (_jobId, entries, error) => {
+          host.reportError(error);
+          const cell = entries[0]?.payload.cell;
+          if (cell) host.refused(cell, error);
+        },
+        failed: (error) => host.reportError(error),
+      },
+      timeoutMs,
+    );
   }
 
   /** Changes accepted but not yet durable. */
@@ -38,13 +70,23 @@ export class Durability {
     return this.#commits.backlog;
   }
 
+  /** Whether writes succeed; `failing` from a failed write until one succeeds again. */
+  get health(): StoreHealth {
+    return this.#commits.health;
+  }
+
   open(recentLimit: number): Promise<StoreSnapshot> {
     return this.#store.open({ recentLimit });
   }
 
-  /** Hands a change to the next batch; it is durable once `flushed()` resolves. */
-  append(change: StoredChange): void {
-    this.#commits.append(change);
+  /** Hands a change to the next batch; answers its ordinal for `durable()`. */
+  append(draft: ChangeDraft, told: Told): number {
+    return this.#commits.append(draft, told);
+  }
+
+  /** Resolves once the change appended as `ordinal` is durable; see GroupCommit.durable. */
+  durable(ordinal: number, options?: WaitOptions): Promise<void> {
+    return this.#commits.durable(ordinal, options);
   }
 
   /** Resolves once every change appended so far is durable. */
@@ -54,7 +96,6 @@ export class Durability {
 
   /** One job's stored changes with `offset > since`, oldest first. */
   async history(jobId: string, since: number, limit: number): Promise<JobChange[]> {
-    await this.#commits.flushed();
     return (await readHistory(this.#store, jobId, since, limit)).map(fromStored);
   }
 
@@ -64,9 +105,8 @@ export class Durability {
     return follow(
       {
         store: this.#store,
-        commits: this.#commits,
         fanout: host.fanout,
-        nextOffset: host.nextOffset(),
+        liveFrom: host.offset() + 1,
         currentJobs: (filter) => host.currentJobs(filter),
         listenerFailed: (error, jobId) => host.listenerFailed(error, jobId),
         track: (task) => this.#track(task),

@@ -17,6 +17,10 @@ export const ERROR_CODES = {
     status: 409,
     message: 'The store refused a write: another writer changed the job or holds its key',
   },
+  change_not_storable: {
+    status: 500,
+    message: 'The store cannot encode this change (the job fails alone; other changes are written)',
+  },
   store_corrupt: { status: 500, message: 'The database file is corrupt or is not a jobvisor database' },
   store_version_unsupported: {
     status: 500,
@@ -25,7 +29,8 @@ export const ERROR_CODES = {
   store_locked: { status: 503, message: 'Another process holds the database' },
   store_unavailable: {
     status: 503,
-    message: 'The store cannot be opened or written (missing directory, permissions, full disk)',
+    message:
+      'The store cannot be opened or written (missing directory, permissions, full disk), or did not make the change durable in time',
   },
   internal_error: { status: 500, message: 'An internal error occurred' },
   not_found: { status: 404, message: 'No such route' },
@@ -69,7 +74,23 @@ export const JOB_ERROR_CODES = {
   timeout: 'The attempt ran longer than timeoutMs',
   interrupted: 'The process stopped (crash, kill) while the attempt was running; retried if attempts remain',
   internal_error: "The job's actor failed (a bug in jobvisor or in a provided machine action)",
+  result_not_serializable:
+    'The handler returned a result that is not JSON within the limits (see `limits`); not retried',
+  change_not_storable:
+    'The store could not encode a change of the job; the job ends from its last durable state',
+  store_conflict: 'The store refused a change of the job (another writer changed it or holds its key)',
 } as const;
+
+/**
+ * The job a store refused a change of for good (a conflict or an encoding failure): such an
+ * error names it in `details.jobId`. `undefined` for any other error, which is transient.
+ */
+export function refusedJob(error: unknown): string | undefined {
+  if (!(error instanceof JobvisorError)) return undefined;
+  if (error.code !== 'store_conflict' && error.code !== 'change_not_storable') return undefined;
+  const jobId = (error.details as { jobId?: unknown } | null | undefined)?.jobId;
+  return typeof jobId === 'string' ? jobId : undefined;
+}
 
 /** Throw this from a handler to fail the attempt with your own code; `retryable: false` skips retries. */
 export class JobFailure extends Error {

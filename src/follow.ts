@@ -1,11 +1,11 @@
 /**
  * `subscribe(listener, { since })`: replay the stored changes after `since`, then continue live,
- * with no gap and no duplicate at the seam. Live changes that arrive during the replay are held
+ * with no gap and no duplicate at the seam. Only committed changes are told, so every change
+ * before `liveFrom` is in the store already. Live changes that arrive during the replay are held
  * back and delivered after it; the replay stops just before the first of them.
  */
 import type { ChangeListener, Fanout } from './fanout.js';
 import type { Unsubscribe } from './emitter.js';
-import type { GroupCommit } from './store/group-commit.js';
 import type { JobStore, StoredChange } from './store/port.js';
 import { toView } from './store/records.js';
 import type { JobChange, JobView } from './types.js';
@@ -14,10 +14,9 @@ const PAGE = 1_000;
 
 export interface FollowContext {
   readonly store: JobStore;
-  readonly commits: GroupCommit;
   readonly fanout: Fanout;
-  /** The offset the next change will get. */
-  readonly nextOffset: number;
+  /** The offset of the first change told after the subscription began. */
+  readonly liveFrom: number;
   /** The jobs a resync shows: every job matching the filter, as it is now. */
   currentJobs(filter: { jobId?: string; type?: string }): JobView[];
   listenerFailed(error: unknown, jobId: string): void;
@@ -47,7 +46,7 @@ export function follow(ctx: FollowContext, request: FollowRequest): Unsubscribe 
     }
   };
   const off = ctx.fanout.subscribe((change) => (live ? deliver(change) : held.push(change)), { jobId, type });
-  const liveFrom = ctx.nextOffset;
+  const { liveFrom } = ctx;
   const matches = (c: StoredChange) =>
     (jobId === undefined || c.jobId === jobId) && (type === undefined || c.record.type === type);
 
@@ -63,7 +62,6 @@ export function follow(ctx: FollowContext, request: FollowRequest): Unsubscribe 
     }
   };
   const replayStored = async () => {
-    await ctx.commits.flushed(); // every change before `liveFrom` is now in the store
     if (since + 1 < liveFrom) {
       const first = await ctx.store.firstOffset();
       if (since + 1 < first) {

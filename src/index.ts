@@ -6,7 +6,17 @@ export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { DEFAULTS } from './options.js';
 export { memoryStore } from './store/memory.js';
-export type { JobRecord, JobStore, ListQuery, Page, StoredChange, StoreSnapshot } from './store/port.js';
+export type {
+  ChangeDraft,
+  JobRecord,
+  JobRecordDraft,
+  JobStore,
+  ListQuery,
+  Page,
+  StoredChange,
+  StoreSnapshot,
+} from './store/port.js';
+export type { StoreHealth } from './store/group-commit.js';
 export type { SupervisorOptions, RegisterOptions, StartRequest, WorkerHandler } from './options.js';
 export type { Unsubscribe } from './emitter.js';
 export {

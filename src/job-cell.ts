@@ -57,8 +57,13 @@ export class JobCell {
   #status: JobStatus = 'pending';
   #view: JobView | undefined;
   #lastRejection: RejectedEmit | undefined;
-  /** Set when the actor crashed: the job's last words, as a failed record. */
+  /** Set when the actor crashed or the store refused the job: its last words, as a failed record. */
   #crashView: JobView | undefined;
+  /** Ordinals (GroupCommit) of the first and of the latest change handed to the store; 0: none yet. */
+  #firstAppended = 0;
+  #lastAppended = 0;
+  #refused = false;
+  #publishes = true;
 
   /** Creating the actor is deferred to `start()`: a supervisor action must not create actors. */
   constructor(
@@ -140,6 +145,41 @@ export class JobCell {
     return this.#crashView ?? (this.#view ??= toView(this.#actor.getSnapshot(), this.#status));
   }
 
+  /** Whether its changes go to the store and the subscribers: not for a job the store refused to create. */
+  get publishes(): boolean {
+    return this.#publishes;
+  }
+
+  /** The ordinal of the change the router just handed to the store. */
+  appended(ordinal: number): void {
+    if (this.#firstAppended === 0) this.#firstAppended = ordinal;
+    this.#lastAppended = ordinal;
+  }
+
+  /** The ordinal of the job's first change handed to the store (its creation); 0 before. */
+  get createdOrdinal(): number {
+    return this.#firstAppended;
+  }
+
+  /** The ordinal of the job's latest change handed to the store; 0 before the first. */
+  get lastOrdinal(): number {
+    return this.#lastAppended;
+  }
+
+  /**
+   * The store refused a change of this job for good (it cannot encode it, or another writer owns
+   * the job): the job's actor stops, and the job fails from `durable`, its last durable view, with
+   * the store's code. A job whose creation the store refused never existed: it ends unannounced.
+   */
+  refuse(error: { code: string; message: string }, durable: JobView | undefined): boolean {
+    if (this.#refused) return false; // its failure was refused too: nothing more can be written
+    this.#refused = true;
+    this.#publishes = durable !== undefined;
+    this.#actor?.stop();
+    this.#end(durable ?? this.view, { code: error.code, message: error.message });
+    return true;
+  }
+
   /** Sends one event; the answer says whether the job applied it. */
   send(event: JobEvent, source: EventSource): Outcome {
     const snapshot = this.#snapshot();
@@ -158,11 +198,15 @@ export class JobCell {
   /** A throwing action put the actor in error for good: fail the job, never the supervisor. */
   #crash(error: unknown): void {
     this.#hooks.crashed(this, error);
-    const previous = this.#status;
-    const snapshot = this.#snapshot();
-    const before = toView(snapshot, previous);
-    const at = Math.max(before.updatedAt, snapshot.context.at);
+    const before = toView(this.#snapshot(), this.#status);
     const message = error instanceof Error ? error.message : String(error);
+    this.#end(before, { code: 'internal_error', message: `the job's actor failed: ${message}` });
+  }
+
+  /** Fails the job outside its machine: one change after `before`, at the actor's latest time. */
+  #end(before: JobView, error: { code: string; message: string }): void {
+    const previous = this.#status;
+    const at = Math.max(before.updatedAt, this.#snapshot().context.at);
     this.#seq = before.seq + 1;
     this.#status = 'failed';
     this.#crashView = Object.freeze({
@@ -172,7 +216,8 @@ export class JobCell {
       updatedAt: at,
       finishedAt: at,
       nextRetryAt: null,
-      error: { code: 'internal_error', message: `the job's actor failed: ${message}` },
+      result: null,
+      error,
     });
     this.#hooks.changed(this, 'failed', previous);
   }

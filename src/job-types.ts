@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type * as z from 'zod';
 import type { RetryPolicy } from '../machines/job.types.js';
 import { JobvisorError } from './errors.js';
+import { jsonProblem } from './json-limits.js';
 import {
   jobTypeName,
   parseOrThrow,
@@ -88,9 +89,23 @@ export class JobTypes {
   resolve(name: string, input: unknown): { type: JobType; input: unknown } {
     const type = this.#types.get(name);
     if (!type) throw new JobvisorError('unknown_job_type', `No handler is registered for job type "${name}"`);
-    const parsed = type.schema
+    const parsed: unknown = type.schema
       ? parseOrThrow(type.schema, input, 'invalid_input', `Invalid input for job type "${name}"`)
       : (input ?? null);
+    const { maxDepth, maxInputBytes } = this.#defaults.limits;
+    const problem = jsonProblem(parsed, { maxDepth, maxBytes: maxInputBytes }, 'input');
+    if (problem) {
+      const option = problem.limit === 'maxBytes' ? 'maxInputBytes' : problem.limit;
+      const limit = option === undefined ? '' : ` (limits.${option})`;
+      throw new JobvisorError(
+        'invalid_input',
+        `Invalid input for job type "${name}": ${problem.message}${limit}`,
+        {
+          limit: option === undefined ? null : `limits.${option}`,
+          ...(option === undefined ? {} : { value: this.#defaults.limits[option] }),
+        },
+      );
+    }
     return { type, input: parsed };
   }
 }

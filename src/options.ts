@@ -21,6 +21,8 @@ export const DEFAULTS = Object.freeze({
   retries: Object.freeze({ max: 0, backoffMs: 1_000, factor: 2, maxBackoffMs: 5 * 60_000 }),
   retention: Object.freeze({ maxAgeMs: 24 * 60 * 60_000, maxCount: 10_000 }),
   idempotencyMs: 0,
+  limits: Object.freeze({ maxDepth: 64, maxInputBytes: 1_048_576, maxResultBytes: 1_048_576 }),
+  storeTimeoutMs: 10_000,
   workers: Object.freeze({ size: Math.max(1, availableParallelism() - 1), terminateGraceMs: 5_000 }),
 });
 
@@ -43,6 +45,13 @@ export const retentionSchema = z.strictObject({
   maxCount: z.number().int().min(0).default(DEFAULTS.retention.maxCount),
 });
 
+/** What a job's input and result may be: plain JSON within these limits (see json-limits.ts). */
+export const limitsSchema = z.strictObject({
+  maxDepth: z.number().int().min(1).max(1_000).default(DEFAULTS.limits.maxDepth),
+  maxInputBytes: z.number().int().positive().default(DEFAULTS.limits.maxInputBytes),
+  maxResultBytes: z.number().int().positive().default(DEFAULTS.limits.maxResultBytes),
+});
+
 const storeSchema = z.custom<JobStore>(isJobStore, {
   message: 'store must be a JobStore (open, commit, get, list, changesSince, firstOffset, expire, close)',
 });
@@ -61,6 +70,9 @@ export const supervisorOptionsSchema = z.strictObject({
   clock: clockSchema.default(systemClock),
   /** Where jobs are kept durably; none by default (the registry lives in memory only). */
   store: storeSchema.optional(),
+  /** How long `start` and `cancel` wait for their change to be durable before `store_unavailable`. */
+  storeTimeoutMs: delayMs.default(DEFAULTS.storeTimeoutMs),
+  limits: limitsSchema.prefault({}),
   /** An inspection observer attached from the start (see `supervisor.inspect`); none by default. */
   inspect: inspectOptionSchema.optional(),
   workers: workersSchema.prefault({}),

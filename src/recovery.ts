@@ -4,7 +4,6 @@
  * `recover` actor, before any start is accepted.
  */
 import type { JobInput } from '../machines/job.types.js';
-import type { ChangeRouter } from './change-router.js';
 import type { Clock } from './clock.js';
 import type { Durability } from './durability.js';
 import type { JobCell } from './job-cell.js';
@@ -12,16 +11,17 @@ import type { JobTypes } from './job-types.js';
 import type { Registry } from './registry.js';
 import type { Scheduler } from './scheduler.js';
 import { resumeInput, toView } from './store/records.js';
+import type { JobViews } from './views.js';
 
 export interface RecoveryDeps {
   /** None without a store: nothing to recover. */
   readonly durability: Pick<Durability, 'open' | 'flushed'> | undefined;
   readonly clock: Clock;
   readonly types: Pick<JobTypes, 'get'>;
-  readonly registry: Pick<Registry, 'restoreFinished' | 'add'>;
+  readonly registry: Pick<Registry, 'restoreRecent' | 'add'>;
+  /** What readers see: the store's jobs as they are, at the store's last offset. */
+  readonly views: Pick<JobViews, 'offset' | 'apply' | 'restoreFinished'>;
   readonly scheduler: Pick<Scheduler, 'enqueue'>;
-  /** Its offset continues from the store's last one. */
-  readonly router: Pick<ChangeRouter, 'offset'>;
   /** How many finished records to restore (the retention's `maxCount`). */
   readonly maxCount: number;
   /** The idempotency window of a finished job whose type is not registered. */
@@ -36,16 +36,19 @@ export interface RecoveryDeps {
  * attempts remain). Keys of live jobs are held again; stored retry deadlines are re-armed.
  */
 export async function recover(deps: RecoveryDeps): Promise<void> {
-  const { durability, clock, types, registry, scheduler, router } = deps;
+  const { durability, clock, types, registry, views, scheduler } = deps;
   if (!durability) return;
   const snapshot = await durability.open(deps.maxCount);
   const now = clock.now();
-  router.offset = snapshot.lastOffset;
+  views.offset = snapshot.lastOffset;
   for (const record of snapshot.recent) {
     const idempotencyMs = types.get(record.type)?.idempotencyMs ?? deps.idempotencyMs;
-    registry.restoreFinished(toView(record), (record.finishedAt ?? now) + idempotencyMs);
+    const view = toView(record);
+    views.restoreFinished(view);
+    registry.restoreRecent(view, (record.finishedAt ?? now) + idempotencyMs);
   }
   for (const record of snapshot.active) {
+    views.apply(toView(record));
     const cell = deps.newCell(resumeInput(record, now));
     registry.add(cell);
     cell.start();

@@ -9,9 +9,10 @@
 import { createActor, type Actor } from 'xstate';
 import type * as z from 'zod';
 import { jobMachine, type JobMachine } from '../machines/job.machine.js';
-import type { JobInput } from '../machines/job.types.js';
+import type { HandlerInput, JobInput } from '../machines/job.types.js';
 import type { SupervisorMachine } from '../machines/supervisor.machine.js';
 import { Admission } from './admission.js';
+import { Announcer } from './announcer.js';
 import type { Clock } from './clock.js';
 import type { Unsubscribe } from './emitter.js';
 import { Effects } from './effects.js';
@@ -19,6 +20,7 @@ import { JobvisorError } from './errors.js';
 import { Fanout, type ChangeListener } from './fanout.js';
 import { ChangeRouter } from './change-router.js';
 import { Durability } from './durability.js';
+import { checkHandlerEvent } from './handler-events.js';
 import {
   historySchema,
   jobIdSchema,
@@ -66,6 +68,7 @@ import type {
   SubscribeFilter,
   SupervisorEventMap,
 } from './types.js';
+import { JobViews } from './views.js';
 import { JobWaiters } from './waiters.js';
 
 export function createSupervisor(options?: SupervisorOptions): Supervisor {
@@ -76,7 +79,10 @@ export class Supervisor {
   readonly #options: ResolvedOptions;
   readonly #clock: Clock;
   readonly #types: JobTypes;
+  /** The engine's live jobs and keys; it runs ahead of the store. */
   readonly #registry = new Registry();
+  /** What readers see: durable changes only. */
+  readonly #views = new JobViews();
   readonly #telemetry = new Telemetry();
   readonly #scheduler: Scheduler;
   readonly #fanout: Fanout;
@@ -103,6 +109,7 @@ export class Supervisor {
     this.#types = new JobTypes(this.#options);
     this.#fanout = new Fanout((error, jobId) => this.#telemetry.subscriberFailed(error, jobId));
     this.#waiters = new JobWaiters(this.#clock);
+    const announcer = new Announcer(this.#views, this.#fanout, this.#waiters);
     this.#scheduler = new Scheduler(
       this.#options.concurrency,
       // A recovered job whose type is not registered (yet) waits: its type has no slot.
@@ -111,27 +118,41 @@ export class Supervisor {
     const host = this.#runtimeHost();
     this.#runtime = new InProcessRuntime(host);
     this.#pool = new WorkerPool(host, this.#options.workers);
-    const runHandler = routeHandlers(this.#runtime, this.#pool, (type) => host.workerOf(type) !== undefined);
+    const runHandler = routeHandlers(
+      this.#runtime,
+      this.#pool,
+      (type) => host.workerOf(type) !== undefined,
+      (input) => this.#durability && this.#attemptDurable(this.#durability, input),
+    );
     this.#jobMachine = jobMachine.provide({ actors: { runHandler } });
     this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
     this.#ready = new Promise((resolve, reject) => (this.#readyResult = { resolve, reject }));
     this.#ready.catch(() => undefined); // observed through ready(), start() and the error event
-    const { store } = this.#options;
+    const { store, storeTimeoutMs } = this.#options;
     this.#durability =
       store &&
-      new Durability(store, this.#clock, {
-        fanout: this.#fanout,
-        nextOffset: () => this.#router.offset + 1,
-        currentJobs: ({ jobId, type }) =>
-          this.list({ type, limit: 1_000_000 }).filter((v) => jobId === undefined || v.id === jobId),
-        listenerFailed: (error, jobId) => this.#telemetry.subscriberFailed(error, jobId),
-        reportError: (error) => this.#telemetry.error('store', error),
-      });
+      new Durability(
+        store,
+        this.#clock,
+        {
+          fanout: this.#fanout,
+          offset: () => this.#views.offset,
+          tell: (offset, kind, job) => announcer.tell(offset, kind, job),
+          refused: (cell, error) => {
+            if (!cell.refuse(error, this.#views.get(cell.id))) this.#telemetry.error('store', error, cell.id);
+          },
+          currentJobs: ({ jobId, type }) =>
+            this.list({ type, limit: 1_000_000 }).filter((v) => jobId === undefined || v.id === jobId),
+          listenerFailed: (error, jobId) => this.#telemetry.subscriberFailed(error, jobId),
+          reportError: (error) => this.#telemetry.error('store', error),
+        },
+        storeTimeoutMs,
+      );
     this.#router = new ChangeRouter({
       registry: this.#registry,
+      views: this.#views,
       telemetry: this.#telemetry,
-      fanout: this.#fanout,
-      waiters: this.#waiters,
+      announcer,
       durability: this.#durability,
       notify: (event) => this.#actor.send(event),
     });
@@ -141,6 +162,7 @@ export class Supervisor {
       clock: this.#clock,
       types: this.#types,
       registry: this.#registry,
+      views: this.#views,
       scheduler: this.#scheduler,
       telemetry: this.#telemetry,
       router: this.#router,
@@ -208,7 +230,7 @@ export class Supervisor {
 
   /**
    * Starts a job, or returns the pending or running job that holds the same key. With a store,
-   * it answers only once the job is durable.
+   * it answers only once the job is durable (or `store_unavailable` after `storeTimeoutMs`).
    */
   async start(request: StartRequest): Promise<StartResult> {
     const parsed = parseOrThrow(startRequestSchema, request, 'invalid_request', 'Invalid start request');
@@ -216,6 +238,7 @@ export class Supervisor {
     await this.#ready;
     if (this.lifecycle === 'stopped')
       throw new JobvisorError('shutting_down', 'The supervisor has shut down');
+    this.#refuseWhileFailing();
     const result = await new Promise<StartResult>((resolve, reject) => {
       this.#actor.send({
         type: 'START_JOB',
@@ -223,14 +246,15 @@ export class Supervisor {
         reply: (answer) => (answer instanceof JobvisorError ? reject(answer) : resolve(answer)),
       });
     });
-    await this.#durability?.flushed();
+    if (this.#durability) await this.#durableStart(this.#durability, result);
     return result;
   }
 
+  /** The job as readers see it: its latest durable state. */
   get(id: string): JobView | undefined {
     if (typeof id !== 'string') return undefined;
     this.#admission.prune();
-    return this.#registry.view(id);
+    return this.#views.get(id);
   }
 
   /** Live jobs first (oldest first), then finished ones in the order they finished. */
@@ -238,32 +262,35 @@ export class Supervisor {
     const parsed = parseOrThrow(listFilterSchema, filter, 'invalid_request', 'Invalid list filter');
     this.#admission.prune();
     const out: JobView[] = [];
-    for (const view of this.#registry.views()) {
+    for (const view of this.#views.all()) {
       if (out.length >= parsed.limit) break;
       if (matchesList(view, parsed)) out.push(view);
     }
     return out;
   }
 
-  /** Cancels a pending or running job; a finished job is returned unchanged with `cancelled: false`. */
+  /**
+   * Cancels a pending or running job; a finished job is returned unchanged with `cancelled: false`.
+   * With a store, it answers once the cancellation is durable.
+   */
   async cancel(id: string, reason?: string): Promise<CancelResult> {
     parseOrThrow(jobIdSchema, id, 'invalid_request', 'Invalid job id');
     if (reason !== undefined) parseOrThrow(reasonSchema, reason, 'invalid_request', 'Invalid cancel reason');
     this.#admission.prune();
     const cell = this.#registry.live(id);
     if (!cell) {
-      const view = this.#registry.view(id);
+      await this.#durability?.flushed(); // a job that just finished: answer with its durable end
+      const view = this.#views.get(id);
       if (!view) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
       return { job: view, cancelled: false };
     }
+    this.#refuseWhileFailing();
     const outcome = cell.send({ type: 'CANCEL', reason, at: this.#clock.now() }, 'api');
     // Sent from inside another step of this job (a subscriber cancelling): it runs when that step ends.
     if (outcome.accepted && cell.status !== 'cancelled') await Promise.resolve();
     await this.#durability?.flushed();
-    return {
-      job: this.#registry.view(id) ?? cell.view,
-      cancelled: outcome.accepted && cell.status === 'cancelled',
-    };
+    const job = this.#views.get(id) ?? cell.view;
+    return { job, cancelled: outcome.accepted && job.status === 'cancelled' };
   }
 
   /** Calls `listener` with every change (or those of one job or type), in `seq` order per job. */
@@ -279,14 +306,17 @@ export class Supervisor {
     return this.#durability.follow({ listener, since, ...which, onResync });
   }
 
-  /** The offset of the latest change (0 before the first): what `subscribe({ since })` resumes from. */
+  /**
+   * The offset of the latest durable change (0 before the first): what `subscribe({ since })`
+   * resumes from. Every offset names one change forever, across restarts.
+   */
   get offset(): number {
-    return this.#router.offset;
+    return this.#views.offset;
   }
 
   /**
-   * The stored change history of one job (needs a store): its changes with `offset > since`,
-   * oldest first, at most `limit`. Changes not yet written are flushed first.
+   * The stored change history of one job (needs a store): its durable changes with
+   * `offset > since`, oldest first, at most `limit`.
    */
   async history(jobId: string, options: { since?: number; limit?: number } = {}): Promise<JobChange[]> {
     parseOrThrow(jobIdSchema, jobId, 'invalid_request', 'Invalid job id');
@@ -305,7 +335,7 @@ export class Supervisor {
   /** Resolves with the job once it is completed, failed or cancelled. */
   async waitFor(id: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JobView> {
     this.#admission.prune();
-    const view = this.#registry.view(id);
+    const view = this.#views.get(id);
     if (!view) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
     if (isTerminal(view.status)) return view;
     return this.#waiters.wait(id, options);
@@ -336,9 +366,9 @@ export class Supervisor {
     this.#admission.prune();
     return {
       lifecycle: this.lifecycle,
-      jobs: this.#registry.counts,
-      live: this.#registry.liveCount,
-      retained: this.#registry.retainedCount,
+      jobs: this.#views.counts,
+      live: this.#views.liveCount,
+      retained: this.#views.retainedCount,
       queued: this.#scheduler.queued,
       handlersInFlight: this.#runtime.inflight,
       handlersAbandoned: this.#runtime.abandoned,
@@ -346,7 +376,8 @@ export class Supervisor {
       ...this.#telemetry.counters,
       rejectedByReason: this.#telemetry.rejectedByReason,
       unflushed: this.#durability?.backlog ?? 0,
-      offset: this.#router.offset,
+      store: this.#durability?.health ?? null,
+      offset: this.#views.offset,
       handlerDurations: this.#telemetry.handlerDurations,
       inspectors: this.#inspection.taps,
     };
@@ -368,15 +399,49 @@ export class Supervisor {
     // would only warn about an event sent to a stopped actor.
     if (this.lifecycle !== 'stopped') this.#actor.send({ type: 'SHUTDOWN', graceMs });
     await this.#stopped;
-    return { interrupted: this.#admission.interrupted, pending: this.#registry.counts.pending };
+    return { interrupted: this.#admission.interrupted, pending: this.#views.counts.pending };
+  }
+
+  /** While the store fails writes, nothing new is accepted: the caller hears it at once. */
+  #refuseWhileFailing(): void {
+    const health = this.#durability?.health;
+    if (health?.state !== 'failing') return;
+    const message = `The store has been failing writes since ${new Date(health.failingSince ?? 0).toISOString()}: ${health.lastError?.message ?? 'unknown error'}`;
+    throw new JobvisorError('store_unavailable', message, health.lastError);
+  }
+
+  /** A start answers once its job is durable: its creation, or (deduplicated) all it may show. */
+  async #durableStart(durability: Durability, result: StartResult): Promise<void> {
+    const cell = result.deduplicated ? undefined : this.#registry.live(result.job.id);
+    if (cell && cell.createdOrdinal > 0) await durability.durable(cell.createdOrdinal, { own: true });
+    else await durability.flushed();
+    if (!this.#views.get(result.job.id)) {
+      throw new JobvisorError('store_unavailable', `Job ${result.job.id} was not stored`);
+    }
+  }
+
+  /**
+   * Resolves once the attempt's START is durable, so that its handler may run. The START is handed
+   * to the store in the same step that invokes the handler: one microtask later its ordinal is known.
+   */
+  async #attemptDurable(durability: Durability, input: HandlerInput): Promise<void> {
+    await Promise.resolve();
+    const cell = this.#registry.live(input.jobId);
+    if (!cell || cell.attempt !== input.attempt || cell.status !== 'running') {
+      throw new JobvisorError('internal_error', `attempt ${input.attempt} of job ${input.jobId} is over`);
+    }
+    await durability.durable(cell.lastOrdinal, { own: true, bounded: false });
   }
 
   #runtimeHost(): PoolHost {
+    const { maxDepth, maxResultBytes } = this.#options.limits;
+    const resultLimits = { maxDepth, maxBytes: maxResultBytes };
     return {
       handlerOf: (type) => this.#types.get(type)?.handler,
       workerOf: (type) => this.#types.get(type)?.worker,
       keyOf: (jobId) => this.#registry.live(jobId)?.key ?? null,
-      dispatch: (jobId, partial) => this.#router.dispatch(jobId, { ...partial, at: this.#clock.now() }),
+      dispatch: (jobId, partial) =>
+        this.#router.dispatch(jobId, checkHandlerEvent({ ...partial, at: this.#clock.now() }, resultLimits)),
       settled: () => this.#actor.send({ type: 'HANDLER_SETTLED' }),
       reportError: (jobId, error) => this.#telemetry.error('handler', error, jobId),
       handlerFinished: (ms) => this.#telemetry.handlerFinished(ms),

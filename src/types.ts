@@ -6,6 +6,7 @@ import type {
   JobStatus,
   RejectionReason,
 } from '../machines/job.types.js';
+import type { StoreHealth } from './store/group-commit.js';
 
 export type { ChangeKind, JobErrorInfo, JobStatus, RejectionReason };
 
@@ -135,7 +136,9 @@ export interface Stats {
   readonly inspectors: number;
   /** Changes accepted but not yet durable in the store. */
   readonly unflushed: number;
-  /** The offset of the latest change (0 before the first). */
+  /** Whether the store's writes succeed (`failing` from a failed write until one succeeds); null without a store. */
+  readonly store: StoreHealth | null;
+  /** The offset of the latest durable change (0 before the first). */
   readonly offset: number;
   readonly handlerDurations: HandlerDurations;
 }

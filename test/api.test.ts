@@ -483,17 +483,22 @@ describe('subscribe()', () => {
     );
   });
 
-  it('heartbeats do not produce changes but update lastHeartbeatAt', async () => {
+  it('heartbeats are not changes: readers see lastHeartbeatAt with the next change', async () => {
     const { h, calls, a } = await twoTypes();
     const changes = h.changes.length;
-    const seq = h.supervisor.get(a)!.seq;
+    const before = h.supervisor.get(a)!;
     for (let i = 1; i <= 100; i++) {
       h.clock.increment(10);
       expect(calls[0]!.ctx.heartbeat()).toBe(true);
     }
     expect(h.changes).toHaveLength(changes);
-    expect(h.supervisor.get(a)).toMatchObject({ seq, lastHeartbeatAt: 1_000, status: 'running' });
-    expect(h.supervisor.list({ status: 'running' }).find((j) => j.id === a)?.lastHeartbeatAt).toBe(1_000);
+    // Nothing durable changed: readers still see the job as it was stored.
+    expect(h.supervisor.get(a)).toBe(before);
+    h.clock.increment(10);
+    calls[0]!.done.resolve('done');
+    const done = await h.supervisor.waitFor(a);
+    expect(done).toMatchObject({ seq: before.seq + 1, lastHeartbeatAt: 1_000, status: 'completed' });
+    expect(h.changes.at(-1)?.job.lastHeartbeatAt).toBe(1_000);
   });
 });
 

@@ -57,8 +57,8 @@ describe('kill -9 mid-run and restart on the same SQLite file', () => {
 
       const run = launch(['run', ...args]);
       await printed(run.proc, 'READY');
-      // A different kill point each round: after 50, 400 or 1,000 handler executions began.
-      await printed(run.proc, `EXECUTED ${[50, 400, 1_000][round - 1]!}\n`);
+      // A different kill point each round: after 50, 300 or 600 handler executions began.
+      await printed(run.proc, `EXECUTED ${[50, 300, 600][round - 1]!}\n`);
       run.proc.kill('SIGKILL');
       expect(await run.exited).toBe(null);
 

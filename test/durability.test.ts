@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSupervisor, memoryStore, type JobStore, type StoredChange } from '../src/index.js';
+import { createSupervisor, memoryStore, type ChangeDraft, type JobStore } from '../src/index.js';
 import { sqliteStore } from '../src/sqlite.js';
 import { deferred, rejectionOf, settle } from './helpers.js';
 
@@ -11,9 +11,9 @@ const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** A memory store whose commits wait until the test lets them through. */
-function gatedStore(): { store: JobStore; commits: StoredChange[][]; open: () => void } {
+function gatedStore(): { store: JobStore; commits: ChangeDraft[][]; open: () => void } {
   const inner = memoryStore();
-  const commits: StoredChange[][] = [];
+  const commits: ChangeDraft[][] = [];
   let gate = deferred();
   const store: JobStore = {
     ...inner,

@@ -165,7 +165,7 @@ describe('Stately frames', () => {
       const ours: string[] = [];
       supervisor.inspect(inspector.inspect, { rejections: false });
       supervisor.inspect((event) => ours.push(toStatelyJson(event) ?? ''), { rejections: false });
-      const { job } = await supervisor.start({ type: 'u', input: { n: 1, f: () => 1 } });
+      const { job } = await supervisor.start({ type: 'u', input: { n: 1, list: [true, null, 'x'] } });
       await supervisor.waitFor(job.id);
       await supervisor.shutdown();
       framed = ours.filter((f) => f !== '');

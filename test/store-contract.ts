@@ -228,8 +228,7 @@ class Model {
     const jobs = new Map(this.jobs);
     let last = this.last;
     for (const c of batch) {
-      if (c.offset !== last + 1) return false;
-      last = c.offset;
+      last++;
       if (c.seq !== (jobs.get(c.jobId)?.seq ?? 0) + 1) return false;
       const { key } = c.record;
       const taken = [...jobs.values()].some((j) => j.id !== c.jobId && j.key === key && isLive(j));
@@ -247,7 +246,8 @@ class Model {
     const doomed = finished.filter((j, i) => i < finished.length - maxCount || (j.finishedAt ?? 0) < before);
     for (const j of doomed) this.jobs.delete(j.id);
     const keep = this.log.findIndex((c) => c.at >= before);
-    this.log = keep < 0 ? [] : this.log.slice(keep);
+    const gone = new Set(doomed.map((j) => j.id));
+    this.log = (keep < 0 ? [] : this.log.slice(keep)).filter((c) => !gone.has(c.jobId));
     return doomed.length;
   }
 
@@ -266,7 +266,7 @@ class Model {
   }
 }
 
-type Fault = 'none' | 'staleSeq' | 'skipSeq' | 'offsetGap' | 'offsetReuse' | 'recreate';
+type Fault = 'none' | 'staleSeq' | 'skipSeq' | 'recreate';
 interface Step {
   readonly kind: 'create' | 'advance' | 'finish';
   readonly pick: number;
@@ -294,7 +294,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
         { weight: 5, arbitrary: fc.constant<Fault>('none') },
         {
           weight: 2,
-          arbitrary: fc.constantFrom<Fault>('staleSeq', 'skipSeq', 'offsetGap', 'offsetReuse', 'recreate'),
+          arbitrary: fc.constantFrom<Fault>('staleSeq', 'skipSeq', 'recreate'),
         },
       ),
       where: fc.nat(10),
@@ -345,8 +345,6 @@ function buildBatch(
     none: c,
     staleSeq: { ...c, seq: c.seq - 1, record: { ...c.record, seq: c.seq - 1 } },
     skipSeq: { ...c, seq: c.seq + 1, record: { ...c.record, seq: c.seq + 1 } },
-    offsetGap: { ...c, offset: c.offset + 1, record: { ...c.record, offset: c.offset + 1 } },
-    offsetReuse: { ...c, offset: c.offset - 1, record: { ...c.record, offset: c.offset - 1 } },
     recreate:
       existing === undefined
         ? c
@@ -422,17 +420,14 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       const before = await dump(store);
       // The writer believes `a` is at seq 1 (its started change never reached it).
       await expectCode(store.commit([stale.change('a', 'started')]), 'store_conflict');
-      // A gap, a re-creation, and a change to a job that does not exist.
+      // A skipped seq, a re-creation, and a change to a job that does not exist.
       const gap = w.fork();
       gap.change('a', 'progress');
-      await expectCode(
-        store.commit([{ ...gap.change('a', 'progress'), offset: w.lastOffset + 1 }]),
-        'store_conflict',
-      );
+      await expectCode(store.commit([gap.change('a', 'progress')]), 'store_conflict');
       await expectCode(store.commit([new Writer(w.lastOffset).change('a', 'created')]), 'store_conflict');
       const ghost = new Writer(0);
       ghost.change('ghost', 'created');
-      await expectCode(store.commit([{ ...ghost.change('ghost', 'started'), offset: 3 }]), 'store_conflict');
+      await expectCode(store.commit([ghost.change('ghost', 'started')]), 'store_conflict');
       expect(await dump(store)).toEqual(before);
       await store.commit([w.change('a', 'progress')]);
       expect(await store.get('a')).toMatchObject({ seq: 3, progress: 10 });
@@ -464,23 +459,44 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await store.changesSince(1, ALL)).toEqual(bad);
     });
 
-    it('accepts only gap-free offsets that continue the log', async () => {
+    it('assigns the offsets: continuing its log without gaps, in batch order, answering the first', async () => {
       const w = new Writer();
-      await store.commit([w.change('a', 'created')]);
+      expect(await store.commit([w.change('a', 'created')])).toBe(1);
       const before = await dump(store);
-      const ahead = w.fork();
-      ahead.lastOffset += 1;
-      await expectCode(store.commit([ahead.change('b', 'created')]), 'store_conflict');
-      const behind = w.fork();
-      behind.lastOffset -= 1;
-      await expectCode(store.commit([behind.change('b', 'created')]), 'store_conflict');
-      const inner = w.fork();
-      const [b, c] = [inner.change('b', 'created'), inner.change('c', 'created')];
-      await expectCode(store.commit([b, { ...c, offset: b.offset }]), 'store_conflict');
-      await expectCode(store.commit([c, b]), 'store_conflict');
+      expect(await store.commit([])).toBe(2);
       expect(await dump(store)).toEqual(before);
-      await store.commit([]);
-      expect(await dump(store)).toEqual(before);
+      // Whatever a caller believes the offsets are, the store gives the next ones.
+      const confused = w.fork();
+      confused.lastOffset += 40;
+      const [b, c] = [confused.change('b', 'created'), confused.change('c', 'created')];
+      expect(await store.commit([c, b])).toBe(2);
+      const log = await store.changesSince(1, ALL);
+      expect(log.map((change) => [change.offset, change.jobId])).toEqual([
+        [2, 'c'],
+        [3, 'b'],
+      ]);
+      expect(log.map((change) => change.record.offset)).toEqual([2, 3]);
+      expect(await store.get('b')).toMatchObject({ offset: 3 });
+      expect((await store.open({ recentLimit: 0 })).lastOffset).toBe(3);
+    });
+
+    it('names the job of a change it refuses for good, so that the others can be written', async () => {
+      const w = new Writer();
+      await store.commit([w.change('a', 'created', { key: 'k' }), w.change('b', 'created')]);
+      const refusals = [
+        [w.fork().change('x', 'created', { key: 'k' })], // the key is held
+        [new Writer(w.lastOffset).change('b', 'created')], // re-created
+        [
+          w.fork().change('c', 'created'),
+          new Writer(0, new Map([['a', { ...w.record('a'), seq: 5 }]])).change('a', 'progress'),
+        ],
+      ];
+      const jobs = ['x', 'b', 'a'];
+      for (const [i, batch] of refusals.entries()) {
+        const error = await rejectionOf(store.commit(batch));
+        expect(error.code).toBe('store_conflict');
+        expect(error.details).toMatchObject({ jobId: jobs[i] });
+      }
     });
 
     it('creates a job only if no live job holds its key', async () => {
@@ -663,7 +679,11 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.expire({ before: 0, maxCount: 2 })).toBe(4);
         const left = await store.list({ limit: 100 });
         expect(left.items.map((r) => r.id).sort()).toEqual(['f4', 'f5', 'old']);
-        expect(await store.changesSince(0, ALL)).toHaveLength(20);
+        // A removed job's history goes with it; the others' stays whole.
+        const log = await store.changesSince(0, ALL);
+        expect([...new Set(log.map((c) => c.jobId))].sort()).toEqual(['f4', 'f5', 'old']);
+        expect(log).toHaveLength(8);
+        expect(await store.changesOf!('f0', 0, ALL)).toEqual([]);
         expect(await store.expire({ before: 0, maxCount: 0 })).toBe(2);
         expect(await store.get('old')).toEqual(w.record('old'));
       });
@@ -688,9 +708,9 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           active: [w.record('old')],
           recent: [],
         });
-        await expectCode(store.commit([new Writer(0).change('n', 'created')]), 'store_conflict');
+        // The next change gets offset 21, never one given before.
         const next = w.change('old', 'completed');
-        await store.commit([next]);
+        expect(await store.commit([next])).toBe(21);
         expect(await store.changesSince(0, ALL)).toEqual([next]);
         expect(await store.firstOffset()).toBe(21);
       });
@@ -747,7 +767,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
               now += 1_000;
               if (op.t === 'batch') {
                 const batch = buildBatch(model, op, ids, now);
-                if (model.commit(batch)) await current.commit(batch);
+                const first = model.last + 1;
+                if (model.commit(batch)) expect(await current.commit(batch)).toBe(first);
                 else await expectCode(current.commit(batch), 'store_conflict');
               } else if (op.t === 'expire') {
                 const policy = { before: now - op.age * 1_000, maxCount: op.maxCount };

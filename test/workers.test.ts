@@ -101,7 +101,7 @@ describe('worker threads', () => {
     const { supervisor, rejections } = make();
     supervisor.register('late', { module: fixture('cpu-job'), export: 'late' });
     const { job } = await supervisor.start({ type: 'late', input: null });
-    await eventually(() => supervisor.get(job.id)?.lastHeartbeatAt !== null);
+    await eventually(() => supervisor.get(job.id)?.progress === 1);
     await supervisor.cancel(job.id);
     await eventually(() => rejections.length >= 3);
     const reasons = supervisor.stats().rejectedByReason;

@@ -3,7 +3,15 @@
  * port as the durable stores, so the supervisor and the conformance suite treat them alike.
  */
 import { JobvisorError } from '../errors.js';
-import type { JobRecord, JobStore, ListQuery, Page, StoredChange, StoreSnapshot } from './port.js';
+import type {
+  ChangeDraft,
+  JobRecord,
+  JobStore,
+  ListQuery,
+  Page,
+  StoredChange,
+  StoreSnapshot,
+} from './port.js';
 import { byFinished, isLive, matchesQuery, recordsAfterCursor } from './query.js';
 
 export function memoryStore(): JobStore {
@@ -28,49 +36,49 @@ class MemoryStore implements JobStore {
     };
   }
 
-  async commit(batch: readonly StoredChange[]): Promise<void> {
+  async commit(batch: readonly ChangeDraft[]): Promise<number> {
+    const first = this.#lastOffset + 1;
     // Validate the whole batch first: it applies entirely or not at all.
     const seqs = new Map<string, number>();
     // Who holds each key the batch touches (null: freed); other keys are read from #liveKeys.
     const keys = new Map<string, string | null>();
     const holderOf = (key: string) => (keys.has(key) ? keys.get(key)! : (this.#liveKeys.get(key) ?? null));
-    let expected = this.#lastOffset + 1;
     for (const change of batch) {
-      // Offsets continue the log without gaps: a writer with a stale view of the log is refused.
-      if (change.offset !== expected) {
-        throw new JobvisorError(
-          'store_conflict',
-          `Change offset ${change.offset} does not follow the log (expected ${expected})`,
-        );
-      }
-      expected++;
-      const stored = seqs.get(change.jobId) ?? this.#jobs.get(change.jobId)?.seq ?? 0;
-      if (change.seq !== stored + 1) {
-        throw new JobvisorError(
-          'store_conflict',
-          `Job ${change.jobId} is at seq ${stored}, not ${change.seq - 1}`,
-        );
-      }
+      const { jobId } = change;
+      const stored = seqs.get(jobId) ?? this.#jobs.get(jobId)?.seq ?? 0;
+      if (change.seq !== stored + 1)
+        throw conflict(jobId, `Job ${jobId} is at seq ${stored}, not ${change.seq - 1}`);
       const { key } = change.record;
       if (key !== null) {
         const holder = holderOf(key);
-        if (change.seq === 1 && holder !== null && holder !== change.jobId) {
-          throw new JobvisorError('store_conflict', `Key "${key}" is held by live job ${holder}`);
+        if (change.seq === 1 && holder !== null && holder !== jobId) {
+          throw conflict(jobId, `Key "${key}" is held by live job ${holder}`);
         }
-        if (isLive(change.record)) keys.set(key, change.jobId);
-        else if (holder === change.jobId) keys.set(key, null);
+        if (isLive(change.record)) keys.set(key, jobId);
+        else if (holder === jobId) keys.set(key, null);
       }
-      seqs.set(change.jobId, change.seq);
+      seqs.set(jobId, change.seq);
     }
+    let offset = first;
     for (const change of batch) {
-      this.#jobs.set(change.jobId, change.record);
-      this.#log.push(change);
-      this.#lastOffset = change.offset;
+      const record: JobRecord = { ...change.record, offset };
+      this.#jobs.set(change.jobId, record);
+      this.#log.push({
+        offset,
+        jobId: change.jobId,
+        seq: change.seq,
+        kind: change.kind,
+        at: change.at,
+        record,
+      });
+      offset++;
     }
+    this.#lastOffset = offset - 1;
     for (const [key, id] of keys) {
       if (id === null) this.#liveKeys.delete(key);
       else this.#liveKeys.set(key, id);
     }
+    return first;
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
@@ -85,9 +93,15 @@ class MemoryStore implements JobStore {
   }
 
   async changesSince(after: number, limit: number): Promise<readonly StoredChange[]> {
-    const first = this.#log[0]?.offset ?? this.#lastOffset + 1;
-    const start = Math.max(0, after + 1 - first);
-    return this.#log.slice(start, start + limit);
+    // The log is in offset order, with holes where removed jobs' changes were: binary search.
+    let lo = 0;
+    let hi = this.#log.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#log[mid]!.offset <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.#log.slice(lo, lo + limit);
   }
 
   async changesOf(jobId: string, after: number, limit: number): Promise<readonly StoredChange[]> {
@@ -106,16 +120,22 @@ class MemoryStore implements JobStore {
   async expire(policy: { before: number; maxCount: number }): Promise<number> {
     const finished = [...this.#jobs.values()].filter((r) => !isLive(r)).sort(byFinished);
     const excess = Math.max(0, finished.length - policy.maxCount);
-    let removed = 0;
+    const removed = new Set<string>();
     for (const [i, record] of finished.entries()) {
       if (i >= excess && (record.finishedAt ?? 0) >= policy.before) break;
       this.#jobs.delete(record.id);
-      removed++;
+      removed.add(record.id);
     }
+    // The log keeps no change of a removed job, and nothing older than `before`.
     const keepFrom = this.#log.findIndex((c) => c.at >= policy.before);
-    this.#log = keepFrom < 0 ? [] : this.#log.slice(keepFrom);
-    return removed;
+    const kept = keepFrom < 0 ? [] : this.#log.slice(keepFrom);
+    this.#log = removed.size === 0 ? kept : kept.filter((c) => !removed.has(c.jobId));
+    return removed.size;
   }
 
   async close(): Promise<void> {}
+}
+
+function conflict(jobId: string, message: string): JobvisorError {
+  return new JobvisorError('store_conflict', message, { jobId });
 }

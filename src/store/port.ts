@@ -20,7 +20,7 @@ export interface JobRecord extends JobView {
   readonly offset: number;
 }
 
-/** One accepted change, as written: the change-log entry and the record after it. */
+/** One committed change, as read back: the change-log entry and the record after it. */
 export interface StoredChange {
   readonly offset: number;
   readonly jobId: string;
@@ -28,6 +28,18 @@ export interface StoredChange {
   readonly kind: ChangeKind;
   readonly at: number;
   readonly record: JobRecord;
+}
+
+/** A job record as the supervisor hands it to `commit`: the store adds the offset it assigns. */
+export type JobRecordDraft = Omit<JobRecord, 'offset'>;
+
+/** One accepted change to write. The store assigns its offset when it commits it. */
+export interface ChangeDraft {
+  readonly jobId: string;
+  readonly seq: number;
+  readonly kind: ChangeKind;
+  readonly at: number;
+  readonly record: JobRecordDraft;
 }
 
 /** What a store holds when it opens: the position of its log and the jobs to resume. */
@@ -61,14 +73,19 @@ export interface JobStore {
   /** Opens the store (applying migrations) and reads what recovery needs; a second call re-reads. */
   open(options: { readonly recentLimit: number }): Promise<StoreSnapshot>;
   /**
-   * Writes a batch of changes in one transaction, in offset order. Offsets continue the log
-   * without gaps (the first is the last offset + 1, each next + 1), else `store_conflict`.
-   * Records are stored as JSON: `input` and `result` must be JSON-safe. A change with `seq` 1 creates
-   * its job; it fails with `store_conflict` if another live job holds the key. Any other change
-   * applies only if the stored `seq` is `seq - 1` (compare-and-set), else `store_conflict`.
-   * The log keeps every change; the job row keeps the latest.
+   * Writes a batch of changes in one transaction, all or nothing, and answers the offset it gave
+   * the first one: the store assigns the offsets, continuing its log without gaps in batch order
+   * (first, first + 1, …), so an offset exists only once its change is durable and is never given
+   * twice. A change with `seq` 1 creates its job; it fails with `store_conflict` if another live
+   * job holds the key. Any other change applies only if the stored `seq` is `seq - 1`
+   * (compare-and-set), else `store_conflict`. The log keeps every change; the job row the latest.
+   *
+   * A change that can never be written — a conflict, or a record the store cannot encode
+   * (`change_not_storable`) — fails the batch with a `JobvisorError` whose `details.jobId` names its
+   * job: the supervisor then drops that job's changes and commits the others. Any other error (a
+   * full disk, an I/O error, a lock) is taken as transient: the same changes are tried again.
    */
-  commit(batch: readonly StoredChange[]): Promise<void>;
+  commit(batch: readonly ChangeDraft[]): Promise<number>;
   get(id: string): Promise<JobRecord | undefined>;
   list(query: ListQuery): Promise<Page<JobRecord>>;
   /** Log entries with `offset > after`, oldest first, at most `limit`. */

@@ -2,22 +2,27 @@
 import type { SnapshotFrom } from 'xstate';
 import type { JobMachine } from '../../machines/job.machine.js';
 import { stateName } from '../../machines/job.rejection.js';
-import type { JobInput } from '../../machines/job.types.js';
+import type { ChangeKind, JobInput } from '../../machines/job.types.js';
 import type { JobView } from '../types.js';
-import type { JobRecord } from './port.js';
+import type { JobRecord, JobRecordDraft } from './port.js';
 
-export function toRecord(snapshot: SnapshotFrom<JobMachine>, view: JobView, offset: number): JobRecord {
+/** The record to write after a change; the store adds the offset it gives the change. */
+export function toRecord(
+  snapshot: SnapshotFrom<JobMachine>,
+  view: JobView,
+  kind: ChangeKind,
+): JobRecordDraft {
   const c = snapshot.context;
   return {
     ...view,
-    state: view.status === 'failed' && snapshot.status === 'error' ? 'failed' : stateName(snapshot.value),
+    // A job failed outside its machine (its actor crashed, the store refused it) is `failed`.
+    state: view.status === 'failed' ? 'failed' : stateName(snapshot.value),
     failures: c.failures,
     retry: c.spec.retry,
     heartbeatTimeoutMs: c.spec.heartbeatTimeoutMs,
     timeoutMs: c.spec.timeoutMs,
     deadlines: c.deadlines,
-    lastChange: c.lastChange,
-    offset,
+    lastChange: kind,
   };
 }
 

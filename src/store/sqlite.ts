@@ -10,7 +10,16 @@ import Database from 'better-sqlite3';
 import * as z from 'zod';
 import { JobvisorError } from '../errors.js';
 import { MAX_DELAY_MS, parseOrThrow } from '../options.js';
-import type { JobRecord, JobStore, ListQuery, Page, StoredChange, StoreSnapshot } from './port.js';
+import type {
+  ChangeDraft,
+  JobRecord,
+  JobRecordDraft,
+  JobStore,
+  ListQuery,
+  Page,
+  StoredChange,
+  StoreSnapshot,
+} from './port.js';
 import { decodeCursor, encodeCursor, isLive } from './query.js';
 import { prepareSchema, toStoreError } from './sqlite-schema.js';
 
@@ -36,6 +45,14 @@ export function sqliteStore(options: SqliteStoreOptions): JobStore {
 const LIVE = `status IN ('pending', 'running')`;
 const FINISHED = `status NOT IN ('pending', 'running')`;
 const JOB_COLUMNS = `type, key, status, state, seq, "offset", created_at, finished_at, record`;
+const OLDEST_FINISHED = `SELECT id FROM jobs WHERE ${FINISHED} ORDER BY COALESCE(finished_at, 0), id LIMIT ?`;
+const FINISHED_BEFORE = `${FINISHED} AND COALESCE(finished_at, 0) < ?`;
+
+/** A job row as read: the record's JSON holds everything but the offset, which has its column. */
+interface JobRow {
+  record: string;
+  offset: number;
+}
 
 interface ChangeRow {
   offset: number;
@@ -60,10 +77,10 @@ function prepareStatements(db: Database.Database) {
       `UPDATE jobs SET (${JOB_COLUMNS}) = (?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ? AND seq = ?`,
     ),
     keyHolder: db.prepare<[string], { id: string }>(`SELECT id FROM jobs WHERE key = ? AND ${LIVE}`),
-    get: db.prepare<[string], { record: string }>(`SELECT record FROM jobs WHERE id = ?`),
-    active: db.prepare<[], { record: string }>(`SELECT record FROM jobs WHERE ${LIVE} ORDER BY "offset"`),
-    recent: db.prepare<[number], { record: string }>(
-      `SELECT record FROM (SELECT record, finished_at, id FROM jobs WHERE ${FINISHED}
+    get: db.prepare<[string], JobRow>(`SELECT record, "offset" FROM jobs WHERE id = ?`),
+    active: db.prepare<[], JobRow>(`SELECT record, "offset" FROM jobs WHERE ${LIVE} ORDER BY "offset"`),
+    recent: db.prepare<[number], JobRow>(
+      `SELECT record, "offset" FROM (SELECT record, "offset", finished_at, id FROM jobs WHERE ${FINISHED}
          ORDER BY COALESCE(finished_at, 0) DESC, id DESC LIMIT ?)
        ORDER BY COALESCE(finished_at, 0), id`,
     ),
@@ -76,10 +93,13 @@ function prepareStatements(db: Database.Database) {
     ),
     firstOffset: db.prepare<[], { first: number | null }>(`SELECT min("offset") AS first FROM changes`),
     countFinished: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM jobs WHERE ${FINISHED}`),
-    expireOldest: db.prepare<[number]>(
-      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE ${FINISHED} ORDER BY COALESCE(finished_at, 0), id LIMIT ?)`,
+    // Retention removes a job with its change history: first the changes, then the row.
+    expireOldestChanges: db.prepare<[number]>(`DELETE FROM changes WHERE job_id IN (${OLDEST_FINISHED})`),
+    expireOldest: db.prepare<[number]>(`DELETE FROM jobs WHERE id IN (${OLDEST_FINISHED})`),
+    expireBeforeChanges: db.prepare<[number]>(
+      `DELETE FROM changes WHERE job_id IN (SELECT id FROM jobs WHERE ${FINISHED_BEFORE})`,
     ),
-    expireBefore: db.prepare<[number]>(`DELETE FROM jobs WHERE ${FINISHED} AND COALESCE(finished_at, 0) < ?`),
+    expireBefore: db.prepare<[number]>(`DELETE FROM jobs WHERE ${FINISHED_BEFORE}`),
     // The log stays a contiguous suffix: drop everything before the first change at or after `before`.
     expireLog: db.prepare<[number]>(
       `DELETE FROM changes WHERE "offset" < COALESCE(
@@ -94,25 +114,51 @@ type Statements = ReturnType<typeof prepareStatements>;
 interface Connection {
   readonly db: Database.Database;
   readonly sql: Statements;
-  readonly lists: Map<string, Database.Statement<unknown[], { record: string }>>;
+  readonly lists: Map<string, Database.Statement<unknown[], JobRow>>;
   /** Cached: this connection holds the file exclusively, so nobody else moves the log. */
   lastOffset: number;
   /** The batch write wrapped in a transaction: returns the new last offset. */
-  readonly commit: (conn: Connection, batch: readonly StoredChange[]) => number;
+  readonly commit: (conn: Connection, batch: readonly ChangeDraft[]) => number;
 }
 
-function conflict(message: string): JobvisorError {
-  return new JobvisorError('store_conflict', message);
+/** A change that can never be written: it names its job, so the others can be written without it. */
+function conflict(jobId: string, message: string): JobvisorError {
+  return new JobvisorError('store_conflict', message, { jobId });
 }
 
-function jobValues(record: JobRecord, seq: number, json: string): unknown[] {
+/** The record as JSON, or `change_not_storable` naming the job (a BigInt, a cycle, too deep). */
+function encode(jobId: string, record: JobRecordDraft): string {
+  try {
+    return JSON.stringify(record);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new JobvisorError('change_not_storable', `Job ${jobId}: its record is not JSON: ${detail}`, {
+      jobId,
+    });
+  }
+}
+
+/** Runs one row write; a constraint SQLite finds (a key, an id) is a conflict of that job. */
+function forJob<T>(jobId: string, write: () => T): T {
+  try {
+    return write();
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
+      throw conflict(jobId, `Job ${jobId}: ${(error as Error).message}`);
+    }
+    throw error;
+  }
+}
+
+function jobValues(record: JobRecordDraft, seq: number, offset: number, json: string): unknown[] {
   return [
     record.type,
     record.key,
     record.status,
     record.state,
     seq,
-    record.offset,
+    offset,
     record.createdAt,
     record.finishedAt,
     json,
@@ -134,10 +180,8 @@ class SqliteStore implements JobStore {
     try {
       return this.#run('open', () => ({
         lastOffset: conn.lastOffset,
-        active: conn.sql.active.all().map((row) => parse(row.record)),
-        recent: conn.sql.recent
-          .all(Math.max(0, Math.floor(options.recentLimit)))
-          .map((row) => parse(row.record)),
+        active: conn.sql.active.all().map(fromJobRow),
+        recent: conn.sql.recent.all(Math.max(0, Math.floor(options.recentLimit))).map(fromJobRow),
       }));
     } catch (error) {
       // A file that cannot even be read back is not held: release it for whoever repairs it.
@@ -167,7 +211,7 @@ class SqliteStore implements JobStore {
         db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxSizeBytes / pageSize))}`);
       }
       const sql = prepareStatements(db);
-      const commit = db.transaction((conn: Connection, batch: readonly StoredChange[]) =>
+      const commit = db.transaction((conn: Connection, batch: readonly ChangeDraft[]) =>
         this.#write(conn, batch),
       );
       return { db, sql, lists: new Map(), lastOffset: sql.lastOffset.get()?.value ?? 0, commit };
@@ -192,62 +236,62 @@ class SqliteStore implements JobStore {
     }
   }
 
-  async commit(batch: readonly StoredChange[]): Promise<void> {
+  async commit(batch: readonly ChangeDraft[]): Promise<number> {
     const conn = this.#use();
-    if (batch.length === 0) return;
+    const first = conn.lastOffset + 1;
+    if (batch.length === 0) return first;
     conn.lastOffset = this.#run('commit', () => conn.commit(conn, batch));
+    return first;
   }
 
   /** Runs inside the transaction: any throw rolls the whole batch back. Returns the new last offset. */
-  #write({ sql, lastOffset }: Connection, batch: readonly StoredChange[]): number {
-    let expected = lastOffset + 1;
-    const jobs = new Map<string, { firstSeq: number; last: StoredChange; json: string }>();
+  #write({ sql, lastOffset }: Connection, batch: readonly ChangeDraft[]): number {
+    let offset = lastOffset + 1;
+    const jobs = new Map<string, { firstSeq: number; last: ChangeDraft; offset: number; json: string }>();
     // Who holds each key as the batch goes (null: free); keys not touched yet are read from the table.
     const keys = new Map<string, string | null>();
     const holder = (key: string) => (keys.has(key) ? keys.get(key) : sql.keyHolder.get(key)?.id) ?? null;
     for (const change of batch) {
-      if (change.offset !== expected) {
-        throw conflict(`Change offset ${change.offset} does not follow the log (expected ${expected})`);
-      }
-      expected++;
-      const seen = jobs.get(change.jobId);
+      const { jobId } = change;
+      const seen = jobs.get(jobId);
       if (seen && change.seq !== seen.last.seq + 1) {
-        throw conflict(`Job ${change.jobId} is at seq ${seen.last.seq}, not ${change.seq - 1}`);
+        throw conflict(jobId, `Job ${jobId} is at seq ${seen.last.seq}, not ${change.seq - 1}`);
       }
       if (!seen && !(Number.isSafeInteger(change.seq) && change.seq >= 1)) {
-        throw conflict(`Job ${change.jobId}: invalid seq ${change.seq}`);
+        throw conflict(jobId, `Job ${jobId}: invalid seq ${change.seq}`);
       }
       const { key } = change.record;
       if (key !== null) {
         const current = holder(key);
-        if (change.seq === 1 && current !== null && current !== change.jobId) {
-          throw conflict(`Key "${key}" is held by live job ${current}`);
+        if (change.seq === 1 && current !== null && current !== jobId) {
+          throw conflict(jobId, `Key "${key}" is held by live job ${current}`);
         }
-        if (isLive(change.record)) keys.set(key, change.jobId);
-        else if (current === change.jobId) keys.set(key, null);
+        if (isLive(change.record)) keys.set(key, jobId);
+        else if (current === jobId) keys.set(key, null);
       }
-      const json = JSON.stringify(change.record);
-      sql.insertChange.run(change.offset, change.jobId, change.seq, change.kind, change.at, json);
-      jobs.set(change.jobId, { firstSeq: seen?.firstSeq ?? change.seq, last: change, json });
+      const json = encode(jobId, change.record);
+      sql.insertChange.run(offset, jobId, change.seq, change.kind, change.at, json);
+      jobs.set(jobId, { firstSeq: seen?.firstSeq ?? change.seq, last: change, offset, json });
+      offset++;
     }
     // One row write per job, in order of first appearance, with its latest record.
-    for (const [id, { firstSeq, last, json }] of jobs) {
-      const values = jobValues(last.record, last.seq, json);
+    for (const [id, { firstSeq, last, offset: at, json }] of jobs) {
+      const values = jobValues(last.record, last.seq, at, json);
       if (firstSeq === 1) {
-        sql.insertJob.run(id, ...values);
-      } else if (sql.updateJob.run(...values, id, firstSeq - 1).changes !== 1) {
-        throw conflict(`Job ${id} is not at seq ${firstSeq - 1} (stale write or unknown job)`);
+        forJob(id, () => sql.insertJob.run(id, ...values));
+      } else if (forJob(id, () => sql.updateJob.run(...values, id, firstSeq - 1)).changes !== 1) {
+        throw conflict(id, `Job ${id} is not at seq ${firstSeq - 1} (stale write or unknown job)`);
       }
     }
-    sql.setLastOffset.run(expected - 1);
-    return expected - 1;
+    sql.setLastOffset.run(offset - 1);
+    return offset - 1;
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
     const { sql } = this.#use();
     return this.#run('get', () => {
       const row = sql.get.get(id);
-      return row && parse(row.record);
+      return row && fromJobRow(row);
     });
   }
 
@@ -274,13 +318,13 @@ class SqliteStore implements JobStore {
       where.push('(created_at, id) > (?, ?)');
       params.push(cursor.createdAt, cursor.id);
     }
-    const text = `SELECT record FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    const text = `SELECT record, "offset" FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY created_at, id LIMIT ?`;
     return this.#run('list', () => {
       let statement = conn.lists.get(text);
       if (!statement) conn.lists.set(text, (statement = conn.db.prepare(text)));
       const rows = statement.all(...params, limit + 1);
-      const items = rows.slice(0, limit).map((row) => parse(row.record));
+      const items = rows.slice(0, limit).map(fromJobRow);
       const lastItem = items.at(-1);
       return { items, next: rows.length > limit && lastItem ? encodeCursor(lastItem) : null };
     });
@@ -311,7 +355,10 @@ class SqliteStore implements JobStore {
       db.transaction(() => {
         const finished = sql.countFinished.get()?.n ?? 0;
         const excess = Math.ceil(Math.max(0, finished - policy.maxCount));
-        const removed = sql.expireOldest.run(excess).changes + sql.expireBefore.run(policy.before).changes;
+        sql.expireOldestChanges.run(excess);
+        let removed = sql.expireOldest.run(excess).changes;
+        sql.expireBeforeChanges.run(policy.before);
+        removed += sql.expireBefore.run(policy.before).changes;
         sql.expireLog.run(policy.before);
         return removed;
       })(),
@@ -332,10 +379,17 @@ function fromRow(row: ChangeRow): StoredChange {
     seq: row.seq,
     kind: row.kind,
     at: row.at,
-    record: parse(row.record),
+    record: parse(row.record, row.offset),
   };
 }
 
-function parse(json: string): JobRecord {
-  return JSON.parse(json) as JobRecord;
+function fromJobRow(row: JobRow): JobRecord {
+  return parse(row.record, row.offset);
+}
+
+/** The record of a row; its offset is the row's (files of older versions also kept it in the JSON). */
+function parse(json: string, offset: number): JobRecord {
+  const record = JSON.parse(json) as { offset: number };
+  record.offset = offset;
+  return record as JobRecord;
 }

@@ -1,0 +1,95 @@
+/**
+ * What readers see: the latest durable view of every job, and the offset it is at. `get`, `list`,
+ * `stats`, `waitFor` and the WebSocket snapshot read here; only committed changes are applied, in
+ * offset order, so a reader never sees a change that a crash could take back, and a snapshot is
+ * exactly the state at `offset`. Live jobs are kept in the order they were created; finished ones
+ * in the order they finished, under retention. Every operation is O(1) (pruning O(removed)).
+ */
+import type { JobStatus } from '../machines/job.types.js';
+import { Deque } from './deque.js';
+import type { RetentionPolicy } from './registry.js';
+import type { JobView } from './types.js';
+
+const TERMINAL: Readonly<Record<JobStatus, boolean>> = {
+  pending: false,
+  running: false,
+  completed: true,
+  failed: true,
+  cancelled: true,
+};
+
+export class JobViews {
+  /** The offset of the latest change applied: 0 before the first. */
+  offset = 0;
+  readonly #live = new Map<string, JobView>();
+  readonly #retained = new Map<string, JobView>();
+  /** The retained views in finish order: pruning takes from its head in O(records removed). */
+  readonly #finishOrder = new Deque<JobView>();
+  readonly #counts: Record<JobStatus, number> = {
+    pending: 0,
+    running: 0,
+    completed: 0,
+    failed: 0,
+    cancelled: 0,
+  };
+
+  get liveCount(): number {
+    return this.#live.size;
+  }
+
+  get retainedCount(): number {
+    return this.#retained.size;
+  }
+
+  get counts(): Readonly<Record<JobStatus, number>> {
+    return { ...this.#counts };
+  }
+
+  get(id: string): JobView | undefined {
+    return this.#live.get(id) ?? this.#retained.get(id);
+  }
+
+  /** Live jobs first (oldest first), then finished ones in the order they finished. */
+  *all(): IterableIterator<JobView> {
+    yield* this.#live.values();
+    yield* this.#retained.values();
+  }
+
+  /** A committed change's view (or a live job read from the store at recovery). */
+  apply(view: JobView): void {
+    const { id, status } = view;
+    const before = this.#live.get(id);
+    if (before) this.#counts[before.status]--;
+    this.#counts[status]++;
+    if (!TERMINAL[status]) {
+      this.#live.set(id, view);
+      return;
+    }
+    if (before) this.#live.delete(id);
+    this.#retained.set(id, view);
+    this.#finishOrder.push(view);
+  }
+
+  /** A finished job loaded from the store at recovery. */
+  restoreFinished(view: JobView): void {
+    this.#retained.set(view.id, view);
+    this.#finishOrder.push(view);
+    this.#counts[view.status]++;
+  }
+
+  /** Drops the oldest finished views beyond `maxCount` or older than `maxAgeMs`; answers how many. */
+  prune(policy: RetentionPolicy, now: number, forgotten: (view: JobView) => void): number {
+    let removed = 0;
+    const oldest = now - policy.maxAgeMs;
+    for (let view = this.#finishOrder.peek(); view; view = this.#finishOrder.peek()) {
+      if (this.#retained.size <= policy.maxCount && (view.finishedAt ?? now) >= oldest) break;
+      this.#finishOrder.shift();
+      if (this.#retained.get(view.id) !== view) continue;
+      this.#retained.delete(view.id);
+      this.#counts[view.status]--;
+      forgotten(view);
+      removed++;
+    }
+    return removed;
+  }
+}
