@@ -106,12 +106,25 @@ export const changesQuerySchema = z.strictObject({
 });
 export const changesAnswerSchema = z.object({ changes: z.array(jobChangeSchema) });
 
-/** GET /health: 200 `ok` while the supervisor accepts (or is opening), 503 `unavailable` once it drains. */
+/** The store's state on /health: `failing` from a failed write until one succeeds again. */
+export const storeHealthSchema = z.object({
+  state: z.enum(['ok', 'failing']),
+  failingSince: z.number().nullable(),
+  lastError: z.object({ code: z.string(), message: z.string() }).nullable(),
+  /** Changes accepted but not yet durable. */
+  backlog: z.number(),
+});
+
+/**
+ * GET /health: 200 `ok` while the supervisor accepts (or is opening); 503 `unavailable` once it
+ * drains, and while its store fails writes (`store` says why).
+ */
 export const healthAnswerSchema = z.object({
   status: z.enum(['ok', 'unavailable']),
   lifecycle: z.enum(['starting', 'recovering', 'accepting', 'draining', 'stopped']),
   live: z.number(),
   offset: z.number().optional(),
+  store: storeHealthSchema.optional(),
 });
 export type HealthAnswer = z.infer<typeof healthAnswerSchema>;
 

@@ -122,8 +122,9 @@ async function cancelJob(ctx: RouteContext, { req, res, id }: Request): Promise<
 
 async function jobChanges(ctx: RouteContext, { res, url, id }: Request): Promise<void> {
   const q = parseWire(changesQuerySchema, query(url), 'changes query');
+  // A job retention removed is gone with its history.
+  if (!ctx.supervisor.get(id)) throw notFound(id);
   const changes = await ctx.supervisor.history(id, { since: q.since, limit: q.limit });
-  if (changes.length === 0 && !ctx.supervisor.get(id)) throw notFound(id);
   sendJson(res, 200, { changes });
 }
 
@@ -131,10 +132,17 @@ async function listTypes(ctx: RouteContext, { res }: Request): Promise<void> {
   sendJson(res, 200, { types: ctx.supervisor.types() });
 }
 
+/** 503 while the supervisor drains or has stopped, and while the store fails writes. */
 async function health(ctx: RouteContext, { res }: Request): Promise<void> {
-  const { lifecycle, live, offset } = ctx.supervisor.stats();
-  const ok = lifecycle !== 'draining' && lifecycle !== 'stopped';
-  const body: HealthAnswer = { status: ok ? 'ok' : 'unavailable', lifecycle, live, offset };
+  const { lifecycle, live, offset, store } = ctx.supervisor.stats();
+  const ok = lifecycle !== 'draining' && lifecycle !== 'stopped' && store?.state !== 'failing';
+  const body: HealthAnswer = {
+    status: ok ? 'ok' : 'unavailable',
+    lifecycle,
+    live,
+    offset,
+    ...(store ? { store } : {}),
+  };
   sendJson(res, ok ? 200 : 503, body);
 }
 
