@@ -37,6 +37,9 @@ export const ERROR_CODES = {
   method_not_allowed: { status: 405, message: 'The route does not accept this method' },
   unauthorized: { status: 401, message: 'A valid bearer token is required' },
   payload_too_large: { status: 413, message: 'The request body or message is too large' },
+  bad_request: { status: 400, message: 'The request is not valid HTTP' },
+  headers_too_large: { status: 431, message: 'The request headers are larger than the server accepts' },
+  request_timeout: { status: 408, message: 'The request did not arrive within the time the server allows' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

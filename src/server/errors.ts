@@ -30,12 +30,15 @@ export function toWireError(error: unknown): { status: number; body: ErrorBody }
   return { status: internal.status, body: { error: internal.toJSON() } };
 }
 
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
+/** A JSON answer, ready to write: its status, headers and text. */
+export interface JsonAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly text: string;
+}
+
+/** Renders `body` as JSON; a body that is not JSON-safe becomes the coded error instead. */
+export function jsonAnswer(status: number, body: unknown, headers: Record<string, string> = {}): JsonAnswer {
   let text: string;
   try {
     text = JSON.stringify(body);
@@ -45,14 +48,28 @@ export function sendJson(
     status = wire.status;
     text = JSON.stringify(wire.body);
   }
+  return {
+    status,
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(text)),
+      'cache-control': 'no-store',
+      ...headers,
+    },
+    text,
+  };
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const answer = jsonAnswer(status, body, headers);
   if (res.headersSent) return;
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(text)),
-    'cache-control': 'no-store',
-    ...headers,
-  });
-  res.end(text);
+  res.writeHead(answer.status, answer.headers);
+  res.end(answer.text);
 }
 
 export function sendError(res: ServerResponse, error: unknown, headers: Record<string, string> = {}): void {

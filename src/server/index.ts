@@ -1,6 +1,7 @@
 /**
  * `jobvisor/server`: the HTTP API and the WebSocket status stream over one supervisor. Mount
- * `handleRequest` and `handleUpgrade` in your own `node:http` server, or call `listen()`.
+ * `handleRequest`, `handleUpgrade` and `handleClientError` in your own `node:http` server, or call
+ * `listen()`.
  * `close()` closes the sockets and the HTTP server, never the supervisor (shut it down yourself).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -12,13 +13,16 @@ import { parseOrThrow } from '../options.js';
 import { LIMITS } from '../protocol/schemas.js';
 import { Supervisor } from '../supervisor.js';
 import { TokenCheck } from './auth.js';
+import { handleClientError, type ClientError } from './client-error.js';
 import { sendError } from './errors.js';
 import { route, type RouteContext } from './http-routes.js';
 import { dashboardFiles } from './static.js';
+import { answerTooLarge } from './too-large.js';
 import { WsHub } from './ws-hub.js';
 
 export { InspectRelay, relayInspection } from '../inspection/relay.js';
 export type { RelayOptions } from '../inspection/relay.js';
+export type { ClientError } from './client-error.js';
 
 export interface ServerOptions {
   supervisor: Supervisor;
@@ -39,6 +43,8 @@ export interface ServerOptions {
 export interface JobvisorServer {
   handleRequest(req: IncomingMessage, res: ServerResponse): void;
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** The `clientError` listener: what Node's HTTP parser refuses gets a coded JSON answer. */
+  handleClientError(error: ClientError, socket: Duplex): void;
   listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
   close(): Promise<void>;
 }
@@ -72,9 +78,9 @@ export function createJobvisorServer(options: ServerOptions): JobvisorServer {
   const handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const fail = (error: unknown) => {
-      // A body we stopped reading: do not keep the connection for the next request.
-      const tooLarge = error instanceof JobvisorError && error.code === 'payload_too_large';
-      sendError(res, error, tooLarge ? { connection: 'close' } : {});
+      if (error instanceof JobvisorError && error.code === 'payload_too_large')
+        answerTooLarge(req, res, error);
+      else sendError(res, error);
     };
     if (dashboard?.handle(req, res, url)) return;
     if (!auth.allows(req, url)) {
@@ -87,9 +93,11 @@ export function createJobvisorServer(options: ServerOptions): JobvisorServer {
   return {
     handleRequest,
     handleUpgrade: (req, socket, head) => hub.handleUpgrade(req, socket, head),
+    handleClientError,
     async listen(port = 0, host = '127.0.0.1') {
       if (http) throw new JobvisorError('invalid_request', 'The server is already listening');
       const server = createServer(handleRequest);
+      server.on('clientError', handleClientError);
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
         hub.handleUpgrade(req, socket, head),
       );
