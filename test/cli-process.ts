@@ -1,5 +1,5 @@
 /** The `jobvisor` CLI (src/cli/main.ts through tsx) as a child process, and a free TCP port. */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -37,5 +37,58 @@ export function freePort(): Promise<number> {
       const { port } = probe.address() as AddressInfo;
       probe.close(() => resolve(port));
     });
+  });
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `jobvisor ...args` to its end. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const child = spawnCli(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export interface Served {
+  url: string;
+  child: ChildProcess;
+  stderr: () => string;
+  /** SIGTERM, then the exit code. */
+  stop: () => Promise<number | null>;
+}
+
+/** Starts `jobvisor serve --port 0 ...args` and resolves once it printed `listening on URL`. */
+export function startServe(args: string[], env: Record<string, string> = {}): Promise<Served> {
+  const child = spawnCli(['serve', '--port', '0', ...args], env);
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const match = /^listening on (http:\/\/\S+)\n/.exec(stdout);
+      if (match?.[1] === undefined) return;
+      resolve({
+        url: match[1],
+        child,
+        stderr: () => stderr,
+        stop: () => {
+          if (child.exitCode === null) child.kill('SIGTERM');
+          return exited;
+        },
+      });
+    });
+    void exited.then((code) => reject(new Error(`serve exited (${code}) before listening: ${stderr}`)));
   });
 }

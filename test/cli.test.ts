@@ -2,12 +2,11 @@
  * The CLI end to end: real `jobvisor serve` children (port 0, temp SQLite file, the bundled example
  * handlers) and real CLI invocations as child processes. Waits on output lines and exit events only.
  */
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, spawnCli } from './cli-process.js';
+import { freePort, runCli, spawnCli, startServe, type Served } from './cli-process.js';
 
 const dirs: string[] = [];
 const servers: Served[] = [];
@@ -18,58 +17,13 @@ function tempDir(): string {
   return dir;
 }
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+const cli = runCli;
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  const child = spawnCli(args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-interface Served {
-  url: string;
-  child: ChildProcess;
-  stderr: () => string;
-  /** SIGTERM, then the exit code. */
-  stop: () => Promise<number | null>;
-}
-
-/** Starts `jobvisor serve --port 0` and resolves once it printed `listening on URL`. */
-function serve(args: string[]): Promise<Served> {
-  const child = spawnCli(['serve', '--port', '0', ...args]);
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const match = /^listening on (http:\/\/\S+)\n/.exec(stdout);
-      if (match?.[1] === undefined) return;
-      const served: Served = {
-        url: match[1],
-        child,
-        stderr: () => stderr,
-        stop: () => {
-          if (child.exitCode === null) child.kill('SIGTERM');
-          return exited;
-        },
-      };
-      servers.push(served);
-      resolve(served);
-    });
-    void exited.then((code) => reject(new Error(`serve exited (${code}) before listening: ${stderr}`)));
-  });
+/** Starts `jobvisor serve --port 0` (stopped after all tests) once it is listening. */
+async function serve(args: string[]): Promise<Served> {
+  const served = await startServe(args);
+  servers.push(served);
+  return served;
 }
 
 /** The last JSON line of an NDJSON output. */

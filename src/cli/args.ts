@@ -75,21 +75,22 @@ export function onePositional(name: string) {
 /** No positional arguments. */
 export const noPositionals = z.array(z.string()).max(0, 'this command takes no arguments, only options');
 
-/**
- * Parses `argv` with `parseArgs` (unknown options and missing values are usage errors), then
- * validates `{ ...values, positionals }` with `schema`.
- */
+/** `parseArgs`, strict, positionals allowed; unknown options and missing values are usage errors. */
+export function parseArgv(argv: readonly string[], options: OptionSpec): ReturnType<typeof parseArgs> {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** Parses `argv` with `parseArgv`, then validates `{ ...values, positionals }` with `schema`. */
 export function parseCommand<S extends z.ZodType>(
   argv: readonly string[],
   options: OptionSpec,
   schema: S,
 ): z.output<S> {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const parsed = parseArgv(argv, options);
   const result = schema.safeParse({ ...parsed.values, positionals: parsed.positionals });
   if (!result.success) throw new UsageError(formatIssues(result.error));
   return result.data;

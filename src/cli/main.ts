@@ -10,11 +10,19 @@ type Run = (argv: readonly string[]) => Promise<number>;
 
 const CLIENT = '[--url URL] [--token T] [--json]';
 
-const COMMANDS: Readonly<Record<string, { usage: string; load: () => Promise<Run> }>> = {
+interface Command {
+  usage: string;
+  load: () => Promise<Run>;
+  /** The text of `--help`, when it says more than the usage line. */
+  help?: () => Promise<string>;
+}
+
+const COMMANDS: Readonly<Record<string, Command>> = {
   serve: {
     usage:
-      'jobvisor serve [--port 3000] [--host 127.0.0.1] [--db ./data/jobvisor.db] [--handlers ./my-handlers.js] [--token T] [--grace-ms 10000] [--inspect-to ws://localhost:8080]',
+      'jobvisor serve [--config FILE] [--port 3000] [--db ./data/jobvisor.db] [--handlers ./my-handlers.js] [OPTIONS] (jobvisor serve --help lists them)',
     load: async () => (await import('./serve.js')).serveCommand,
+    help: async () => (await import('./serve-options.js')).serveHelp(),
   },
   start: {
     usage: `jobvisor start TYPE [--input JSON] [--key K] [--on-conflict join|reject|replace] [--watch] ${CLIENT}`,
@@ -39,7 +47,8 @@ ${Object.values(COMMANDS)
   .map((command) => `  ${command.usage}`)
   .join('\n')}
 
-Environment: JOBVISOR_URL (default http://127.0.0.1:3000), JOBVISOR_TOKEN, JOBVISOR_PORT, JOBVISOR_DB.
+Environment: JOBVISOR_URL (default http://127.0.0.1:3000), JOBVISOR_TOKEN; serve reads one variable
+             per option (JOBVISOR_PORT, JOBVISOR_DB, JOBVISOR_CONCURRENCY, …: jobvisor serve --help).
 Exit codes: 0 completed/ok, 1 failed (or serve could not start), 2 usage error, 3 cancelled,
             4 server unreachable, 5 any other error answered by the server.
 `;
@@ -56,7 +65,7 @@ async function main(argv: readonly string[]): Promise<number> {
       throw new UsageError(`unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
     }
     if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(`Usage: ${command.usage}\n`);
+      process.stdout.write(command.help === undefined ? `Usage: ${command.usage}\n` : await command.help());
       return EXIT.ok;
     }
     const run = await command.load();

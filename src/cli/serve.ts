@@ -2,46 +2,18 @@
  * `jobvisor serve`: the HTTP/WebSocket server on a SQLite store, with the job types that a handlers
  * module registers. The first stdout line is `listening on URL` (with the real port for `--port 0`),
  * the second the dashboard's address.
- * SIGINT/SIGTERM close the server, drain the supervisor (`--grace-ms`) and exit 0.
+ * SIGINT/SIGTERM close the server, drain the supervisor (`--grace-ms`) and exit 0. The options
+ * (flags, environment, `--config FILE`) are resolved in `serve-options.ts` before anything starts.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import * as z from 'zod';
 import { createSupervisor, type Supervisor } from '../index.js';
 import { createJobvisorServer } from '../server/index.js';
 import { sqliteStore } from '../sqlite.js';
-import { intString, noPositionals, parseCommand, tokenField } from './args.js';
 import { EXIT, isCodedError } from './exit.js';
 import { printLine } from './render.js';
-import { inspectTo, wsUrl } from './inspect-to.js';
-
-const options = {
-  port: { type: 'string', short: 'p' },
-  host: { type: 'string' },
-  db: { type: 'string' },
-  handlers: { type: 'string' },
-  token: { type: 'string' },
-  'grace-ms': { type: 'string' },
-  'inspect-to': { type: 'string' },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const;
-
-function serveSchema(env: NodeJS.ProcessEnv) {
-  return z.object({
-    positionals: noPositionals,
-    port: intString(0, 65_535).prefault(env.JOBVISOR_PORT ?? '3000'),
-    host: z.string().min(1, 'must not be empty').default('127.0.0.1'),
-    db: z
-      .string()
-      .min(1, 'must not be empty')
-      .default(env.JOBVISOR_DB ?? './data/jobvisor.db'),
-    handlers: z.string().min(1, 'must not be empty').optional(),
-    token: tokenField(env),
-    'grace-ms': intString(0, 3_600_000).prefault('10000'),
-    'inspect-to': wsUrl.optional(),
-    help: z.boolean(),
-  });
-}
+import { inspectTo } from './inspect-to.js';
+import { resolveServeOptions } from './serve-options.js';
 
 type Register = (supervisor: Supervisor) => void | Promise<void>;
 
@@ -69,7 +41,7 @@ async function loadHandlers(path: string): Promise<Register> {
 class StartupError extends Error {}
 
 export async function serveCommand(argv: readonly string[]): Promise<number> {
-  const args = parseCommand(argv, options, serveSchema(process.env));
+  const { supervisor: options, server: args, config } = resolveServeOptions(argv, process.env);
   const fail = (message: string): number => {
     process.stderr.write(`jobvisor serve: ${message}\n`);
     return EXIT.failed;
@@ -78,7 +50,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
   let supervisor: Supervisor;
   try {
     const register = args.handlers === undefined ? undefined : await loadHandlers(args.handlers);
-    supervisor = createSupervisor({ store: sqliteStore({ path: resolve(args.db) }) });
+    supervisor = createSupervisor({ ...options, store: sqliteStore({ path: resolve(args.db) }) });
     await register?.(supervisor);
   } catch (error) {
     return fail(error instanceof StartupError ? error.message : describe(error));
@@ -89,7 +61,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     return fail(`cannot use the database ${args.db}: ${describe(error)}`);
   }
 
-  const inspection = args['inspect-to'] === undefined ? undefined : inspectTo(supervisor, args['inspect-to']);
+  const inspection = args.inspectTo === undefined ? undefined : inspectTo(supervisor, args.inspectTo);
   const server = createJobvisorServer({ supervisor, token: args.token });
   let url: string;
   try {
@@ -104,7 +76,8 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     `dashboard ${url}/${args.token === undefined ? '' : ' (open it with #token=<token> or enter the token)'}`,
   );
   process.stderr.write(
-    `jobvisor: database ${args.db}, handlers ${args.handlers ?? '(none)'}${args.token === undefined ? '' : ', token required'}\n`,
+    `jobvisor: database ${args.db}, handlers ${args.handlers ?? '(none)'}${config === undefined ? '' : `, config ${config}`}${args.token === undefined ? '' : ', token required'}\n` +
+      `jobvisor: supervisor options ${JSON.stringify(options)}\n`,
   );
 
   const signal = await new Promise<NodeJS.Signals>((done) => {
@@ -117,9 +90,9 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
   };
   process.once('SIGINT', force);
   process.once('SIGTERM', force);
-  process.stderr.write(`jobvisor: ${signal}, shutting down (grace ${args['grace-ms']} ms)…\n`);
+  process.stderr.write(`jobvisor: ${signal}, shutting down (grace ${args.graceMs} ms)…\n`);
   await server.close();
-  const result = await supervisor.shutdown({ graceMs: args['grace-ms'] });
+  const result = await supervisor.shutdown({ graceMs: args.graceMs });
   await inspection?.close();
   process.stderr.write(
     `jobvisor: stopped (${result.interrupted} interrupted, ${result.pending} pending, resumed at the next start)\n`,
