@@ -7,6 +7,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Finds Chromium for the browser tests once per run, unpacking @sparticuz/chromium if need be.
+    globalSetup: ['test/chromium.ts'],
     testTimeout: 30_000,
     pool: 'forks',
   },

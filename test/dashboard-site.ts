@@ -9,6 +9,7 @@ import * as z from 'zod';
 import { createSupervisor, type Supervisor } from '../src/index.js';
 import { createJobvisorServer, type JobvisorServer } from '../src/server/index.js';
 import { sqliteStore } from '../src/sqlite.js';
+import { injectedChromium } from './chromium.js';
 import { Gate } from './helpers.js';
 
 export interface Site {
@@ -81,11 +82,12 @@ export async function startSite(options: { dir: string; port?: number; token?: s
   };
 }
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
+/** Headless Chromium: the one test/chromium.ts found (`CHROMIUM_PATH`, Debian's, @sparticuz/chromium). */
 export function launch(): Promise<Browser> {
+  const executable = injectedChromium();
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: executable.path,
+    env: { ...process.env, ...executable.env },
     args: [
       '--headless',
       '--no-sandbox',
