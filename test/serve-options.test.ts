@@ -14,7 +14,7 @@ import {
   serveHelp,
   type ServeSettings,
 } from '../src/cli/serve-options.js';
-import { DEFAULTS, retentionSchema, retriesSchema } from '../src/options.js';
+import { DEFAULTS, limitsSchema, retentionSchema, retriesSchema } from '../src/options.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jobvisor-serve-options-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -61,6 +61,22 @@ const EXPECTED: Record<string, [flag: string, env: string, shown: string, text: 
   ],
   'retention.maxCount': ['retention-max-count', 'JOBVISOR_RETENTION_MAX_COUNT', '10000', '100', 100],
   idempotencyMs: ['idempotency-ms', 'JOBVISOR_IDEMPOTENCY_MS', '0', '60000', 60_000],
+  storeTimeoutMs: ['store-timeout-ms', 'JOBVISOR_STORE_TIMEOUT_MS', '10000', '2500', 2_500],
+  'limits.maxDepth': ['limits-max-depth', 'JOBVISOR_LIMITS_MAX_DEPTH', '64', '16', 16],
+  'limits.maxInputBytes': [
+    'limits-max-input-bytes',
+    'JOBVISOR_LIMITS_MAX_INPUT_BYTES',
+    '1048576',
+    '4096',
+    4_096,
+  ],
+  'limits.maxResultBytes': [
+    'limits-max-result-bytes',
+    'JOBVISOR_LIMITS_MAX_RESULT_BYTES',
+    '1048576',
+    '65536',
+    65_536,
+  ],
 };
 const KEYS = Object.keys(EXPECTED);
 
@@ -79,6 +95,8 @@ const DEFAULT_FLAT = {
   retries: { ...DEFAULTS.retries },
   retention: { ...DEFAULTS.retention },
   idempotencyMs: DEFAULTS.idempotencyMs,
+  storeTimeoutMs: DEFAULTS.storeTimeoutMs,
+  limits: { ...DEFAULTS.limits },
   port: 3000,
   host: '127.0.0.1',
   db: './data/jobvisor.db',
@@ -123,6 +141,7 @@ describe('the table of serve options', () => {
     const sections: Record<string, { shape: object }> = {
       retries: retriesSchema,
       retention: retentionSchema,
+      limits: limitsSchema,
     };
     const leaves = Object.keys(serveConfigSchema.shape).flatMap((key) =>
       key in sections ? Object.keys(sections[key]!.shape).map((field) => `${key}.${field}`) : [key],
@@ -137,12 +156,22 @@ describe('resolveServeOptions', () => {
     expect(flat(settings)).toEqual(DEFAULT_FLAT);
     expect(settings.config).toBeUndefined();
     expect(Object.keys(settings.supervisor).sort()).toEqual(
-      ['concurrency', 'heartbeatTimeoutMs', 'idempotencyMs', 'retention', 'retries', 'timeoutMs'].sort(),
+      [
+        'concurrency',
+        'heartbeatTimeoutMs',
+        'idempotencyMs',
+        'retention',
+        'retries',
+        'timeoutMs',
+        'storeTimeoutMs',
+        'limits',
+      ].sort(),
     );
     for (const part of [settings, settings.supervisor, settings.server, settings.supervisor.retries]) {
       expect(Object.isFrozen(part)).toBe(true);
     }
     expect(Object.isFrozen(settings.supervisor.retention)).toBe(true);
+    expect(Object.isFrozen(settings.supervisor.limits)).toBe(true);
   });
 
   it.each(KEYS)('%s: its flag, its environment variable and its config key each set it, alone', (key) => {

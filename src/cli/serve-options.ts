@@ -22,6 +22,8 @@ export const operatorOptionsSchema = supervisorOptionsSchema.pick({
   retries: true,
   retention: true,
   idempotencyMs: true,
+  storeTimeoutMs: true,
+  limits: true,
 });
 
 const nonEmpty = z.string().min(1, 'must not be empty');
@@ -43,7 +45,7 @@ export const serveConfigSchema = operatorOptionsSchema.extend(serverOptionsSchem
 type ServeInput = z.input<typeof serveConfigSchema>;
 type ServeConfig = z.output<typeof serveConfigSchema>;
 type Leaf = number | string | null;
-/** A config key: a top-level field, or `section.field` for `retries` and `retention`. */
+/** A config key: a top-level field, or `section.field` for `retries`, `retention` and `limits`. */
 type Key = {
   [K in Extract<keyof ServeInput, string>]-?: NonNullable<ServeInput[K]> extends Leaf
     ? K
@@ -104,6 +106,15 @@ export const SERVE_OPTIONS: readonly ServeOption[] = Object.freeze([
   option('retention.maxAgeMs', integer, 'MS', 'finished jobs older than this are forgotten'),
   option('retention.maxCount', integer, 'N', 'finished jobs kept at most (the oldest go first)'),
   option('idempotencyMs', integer, 'MS', 'a keyed start returns the job completed this recently; 0: off'),
+  option(
+    'storeTimeoutMs',
+    integer,
+    'MS',
+    'a start or cancel not durable this long answers store_unavailable',
+  ),
+  option('limits.maxDepth', integer, 'N', 'nesting levels a job input or result may have'),
+  option('limits.maxInputBytes', integer, 'BYTES', 'largest job input, as JSON'),
+  option('limits.maxResultBytes', integer, 'BYTES', 'largest job result, as JSON'),
 ]);
 
 /** The option whose value no message repeats. */
