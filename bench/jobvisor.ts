@@ -1,4 +1,5 @@
 /** Variant (a): the workload through jobvisor's public API (weighed in memory.ts). */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createSupervisor, type HandlerContext, type JobStore, type Supervisor } from '../src/index.js';
 import { signal, now } from './util.js';
 import { percents, RESULT, type Sample, type WorkloadSpec } from './workload.js';
@@ -11,12 +12,14 @@ async function startAll(supervisor: Supervisor, n: number): Promise<void> {
 
 /**
  * Runs the workload; `inspect` (if given) runs after the timed part, before shutdown, while the
- * supervisor still holds every finished job as a retained record.
+ * supervisor still holds every finished job as a retained record. `awaitsIo`: the handler awaits
+ * a turn of the event loop before each progress report, as a handler doing I/O does, so a store
+ * commits a batch every turn instead of the whole run at once.
  */
 export async function runJobvisorRetaining(
   spec: WorkloadSpec,
   inspect?: (supervisor: Supervisor) => Promise<void>,
-  options: { store?: JobStore } = {},
+  options: { store?: JobStore; awaitsIo?: boolean } = {},
 ): Promise<Sample> {
   const steps = percents(spec.progressSteps);
   const supervisor = createSupervisor({
@@ -24,10 +27,19 @@ export async function runJobvisorRetaining(
     retention: { maxCount: spec.n },
     store: options.store,
   });
-  supervisor.register('bench', async (ctx: HandlerContext) => {
-    for (const percent of steps) ctx.progress(percent);
-    return RESULT;
-  });
+  const handler = options.awaitsIo
+    ? async (ctx: HandlerContext) => {
+        for (const percent of steps) {
+          await nextTurn();
+          ctx.progress(percent);
+        }
+        return RESULT;
+      }
+    : async (ctx: HandlerContext) => {
+        for (const percent of steps) ctx.progress(percent);
+        return RESULT;
+      };
+  supervisor.register('bench', handler);
   let changes = 0;
   let finished = 0;
   const done = signal();

@@ -45,7 +45,9 @@ const TITLES: Record<VariantName, string> = {
   baseline: 'baseline (Map + lock + EventEmitter)',
   bareXState: 'bare XState (job machine only)',
   jobvisor: 'jobvisor (in memory)',
-  jobvisorSqlite: 'jobvisor + SQLite (every change durable)',
+  jobvisorSqlite: 'jobvisor + SQLite, handler never yields (every change durable, few big batches)',
+  jobvisorSqliteIo:
+    'jobvisor + SQLite, handler awaits I/O per step (every change durable, a commit per turn)',
 };
 
 export function throughputSection(

@@ -5,7 +5,7 @@
  */
 import { runBareXState } from './bare-xstate.js';
 import { runBaseline } from './baseline.js';
-import { runJobvisorSqlite } from './jobvisor-sqlite.js';
+import { runJobvisorSqlite, runJobvisorSqliteIo } from './jobvisor-sqlite.js';
 import { runJobvisorWeighed } from './memory.js';
 import { collect, median } from './util.js';
 import { checkSample, type Sample, type Variant, type WorkloadSpec } from './workload.js';
@@ -15,6 +15,7 @@ export const VARIANTS = {
   bareXState: runBareXState,
   jobvisor: runJobvisorWeighed,
   jobvisorSqlite: runJobvisorSqlite,
+  jobvisorSqliteIo: runJobvisorSqliteIo,
 } as const satisfies Record<string, Variant>;
 
 export type VariantName = keyof typeof VARIANTS;
