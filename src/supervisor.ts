@@ -140,6 +140,7 @@ export class Supervisor {
           tell: (offset, kind, job) => announcer.tell(offset, kind, job),
           refused: (cell, error) => {
             if (!cell.refuse(error, this.#views.get(cell.id))) this.#telemetry.error('store', error, cell.id);
+            this.#registry.forget(cell.view); // a completion the store refused never deduplicates
           },
           currentJobs: ({ jobId, type }) =>
             this.list({ type, limit: 1_000_000 }).filter((v) => jobId === undefined || v.id === jobId),
