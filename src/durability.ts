@@ -6,7 +6,7 @@
 import type { ChangeKind } from '../machines/job.types.js';
 import type { Clock } from './clock.js';
 import type { Unsubscribe } from './emitter.js';
-import type { JobvisorError } from './errors.js';
+import { JobvisorError } from './errors.js';
 import type { Fanout } from './fanout.js';
 import { follow, fromStored, readHistory, type FollowRequest } from './follow.js';
 import type { JobCell } from './job-cell.js';
@@ -92,6 +92,39 @@ export class Durability {
   /** Resolves once every change appended so far is durable. */
   flushed(): Promise<void> {
     return this.#commits.flushed();
+  }
+
+  /** While the store fails writes, nothing new is accepted: the caller hears it at once. */
+  assertWritable(): void {
+    const health = this.#commits.health;
+    if (health.state !== 'failing') return;
+    const since = new Date(health.failingSince ?? 0).toISOString();
+    const message = `The store has been failing writes since ${since}: ${health.lastError?.message ?? 'unknown error'}`;
+    throw new JobvisorError('store_unavailable', message, health.lastError);
+  }
+
+  /**
+   * Resolves once a start's answer is durable: the job it created (rejected if the store refuses
+   * it), or — deduplicated, `cell` undefined — everything the answer may show.
+   */
+  async created(cell: JobCell | undefined): Promise<void> {
+    if (cell && cell.createdOrdinal > 0) await this.#commits.durable(cell.createdOrdinal, { own: true });
+    else await this.#commits.flushed();
+  }
+
+  /**
+   * Resolves once the attempt's START is durable, so that its handler may run; rejects when the
+   * attempt is over first. The START is handed to the store in the same step that invokes the
+   * handler: one microtask later the cell knows its ordinal. No time limit: it waits as long as
+   * the attempt lives (the store's close ends the wait).
+   */
+  async started(cell: () => JobCell | undefined, attempt: number): Promise<void> {
+    await Promise.resolve();
+    const current = cell();
+    if (!current || current.attempt !== attempt || current.status !== 'running') {
+      throw new JobvisorError('internal_error', `attempt ${attempt} is over before its start was durable`);
+    }
+    await this.#commits.durable(current.lastOrdinal, { own: true, bounded: false });
   }
 
   /** One job's stored changes with `offset > since`, oldest first. */

@@ -9,7 +9,7 @@
 import { createActor, type Actor } from 'xstate';
 import type * as z from 'zod';
 import { jobMachine, type JobMachine } from '../machines/job.machine.js';
-import type { HandlerInput, JobInput } from '../machines/job.types.js';
+import type { JobInput } from '../machines/job.types.js';
 import type { SupervisorMachine } from '../machines/supervisor.machine.js';
 import { Admission } from './admission.js';
 import { Announcer } from './announcer.js';
@@ -122,7 +122,7 @@ export class Supervisor {
       this.#runtime,
       this.#pool,
       (type) => host.workerOf(type) !== undefined,
-      (input) => this.#durability && this.#attemptDurable(this.#durability, input),
+      (input) => this.#durability?.started(() => this.#registry.live(input.jobId), input.attempt),
     );
     this.#jobMachine = jobMachine.provide({ actors: { runHandler } });
     this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
@@ -239,7 +239,7 @@ export class Supervisor {
     await this.#ready;
     if (this.lifecycle === 'stopped')
       throw new JobvisorError('shutting_down', 'The supervisor has shut down');
-    this.#refuseWhileFailing();
+    this.#durability?.assertWritable();
     const result = await new Promise<StartResult>((resolve, reject) => {
       this.#actor.send({
         type: 'START_JOB',
@@ -247,7 +247,12 @@ export class Supervisor {
         reply: (answer) => (answer instanceof JobvisorError ? reject(answer) : resolve(answer)),
       });
     });
-    if (this.#durability) await this.#durableStart(this.#durability, result);
+    if (this.#durability) {
+      await this.#durability.created(result.deduplicated ? undefined : this.#registry.live(result.job.id));
+      if (!this.#views.get(result.job.id)) {
+        throw new JobvisorError('store_unavailable', `Job ${result.job.id} was not stored`);
+      }
+    }
     return result;
   }
 
@@ -285,7 +290,7 @@ export class Supervisor {
       if (!view) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
       return { job: view, cancelled: false };
     }
-    this.#refuseWhileFailing();
+    this.#durability?.assertWritable();
     const outcome = cell.send({ type: 'CANCEL', reason, at: this.#clock.now() }, 'api');
     // Sent from inside another step of this job (a subscriber cancelling): it runs when that step ends.
     if (outcome.accepted && cell.status !== 'cancelled') await Promise.resolve();
@@ -401,37 +406,6 @@ export class Supervisor {
     if (this.lifecycle !== 'stopped') this.#actor.send({ type: 'SHUTDOWN', graceMs });
     await this.#stopped;
     return { interrupted: this.#admission.interrupted, pending: this.#views.counts.pending };
-  }
-
-  /** While the store fails writes, nothing new is accepted: the caller hears it at once. */
-  #refuseWhileFailing(): void {
-    const health = this.#durability?.health;
-    if (health?.state !== 'failing') return;
-    const message = `The store has been failing writes since ${new Date(health.failingSince ?? 0).toISOString()}: ${health.lastError?.message ?? 'unknown error'}`;
-    throw new JobvisorError('store_unavailable', message, health.lastError);
-  }
-
-  /** A start answers once its job is durable: its creation, or (deduplicated) all it may show. */
-  async #durableStart(durability: Durability, result: StartResult): Promise<void> {
-    const cell = result.deduplicated ? undefined : this.#registry.live(result.job.id);
-    if (cell && cell.createdOrdinal > 0) await durability.durable(cell.createdOrdinal, { own: true });
-    else await durability.flushed();
-    if (!this.#views.get(result.job.id)) {
-      throw new JobvisorError('store_unavailable', `Job ${result.job.id} was not stored`);
-    }
-  }
-
-  /**
-   * Resolves once the attempt's START is durable, so that its handler may run. The START is handed
-   * to the store in the same step that invokes the handler: one microtask later its ordinal is known.
-   */
-  async #attemptDurable(durability: Durability, input: HandlerInput): Promise<void> {
-    await Promise.resolve();
-    const cell = this.#registry.live(input.jobId);
-    if (!cell || cell.attempt !== input.attempt || cell.status !== 'running') {
-      throw new JobvisorError('internal_error', `attempt ${input.attempt} of job ${input.jobId} is over`);
-    }
-    await durability.durable(cell.lastOrdinal, { own: true, bounded: false });
   }
 
   #runtimeHost(): PoolHost {
