@@ -79,6 +79,34 @@ describe('durable answers', () => {
   });
 });
 
+describe('shutdown', () => {
+  it('writes a change made just before it, and then writes nothing more (no write to a closed store)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jobvisor-durability-'));
+    dirs.push(dir);
+    const path = join(dir, 'jobs.db');
+    const supervisor = createSupervisor({ store: sqliteStore({ path }) });
+    const errors: unknown[] = [];
+    supervisor.on('error', (e) => errors.push(e.error));
+    const done = deferred<string>();
+    supervisor.register('work', () => done.promise);
+    await supervisor.ready();
+    const { job } = await supervisor.start({ type: 'work' });
+    while (supervisor.get(job.id)?.status !== 'running') await settle();
+    // The completion is handed to the next batch; shutdown begins before that batch is written.
+    done.resolve('ok');
+    await Promise.resolve();
+    await Promise.resolve();
+    await supervisor.shutdown({ graceMs: 0 });
+    await settle();
+    await settle();
+    expect(errors).toEqual([]);
+    const store = sqliteStore({ path });
+    await store.open({ recentLimit: 10 });
+    expect(await store.get(job.id)).toMatchObject({ status: 'completed', result: 'ok' });
+    await store.close();
+  });
+});
+
 describe('a database that cannot be used', () => {
   it('stops the supervisor with the store error, leaves the file alone, and start answers with it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'jobvisor-durability-'));

@@ -147,7 +147,8 @@ export class GroupCommit<P> {
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
-      this.#writing ??= this.#write();
+      // Once closing, close() writes what is left itself; the store may be closed already.
+      if (this.#pending.length > 0 && !this.#closed) this.#writing ??= this.#write();
     });
   }
 
