@@ -117,12 +117,14 @@ export function createJobvisorServer(options: ServerOptions): JobvisorServer {
       return { port: address.port, url: `http://${shown}:${address.port}` };
     },
     async close() {
-      await hub.close();
+      // Stop taking connections first, then close the sockets (the hub refuses new ones meanwhile).
       const server = http;
       http = undefined;
-      if (!server?.listening) return;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      const closed = server?.listening
+        ? new Promise<void>((resolve) => server.close(() => resolve()))
+        : Promise.resolve();
+      await hub.close();
+      server?.closeIdleConnections();
       await closed;
     },
   };

@@ -38,6 +38,8 @@ export class WsHub {
   readonly #inspect: InspectEndpoint;
   #slowClosed = 0;
   #coalesced = 0;
+  /** Set when close() begins: a socket that comes (back) while the others close is refused. */
+  #closing = false;
 
   constructor(options: HubOptions) {
     this.#options = options;
@@ -63,6 +65,9 @@ export class WsHub {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (this.#closing) {
+      return refuseUpgrade(socket, 503, 'Service Unavailable', 'shutting_down', 'The server is closing');
+    }
     if (url.pathname !== '/ws' && url.pathname !== '/inspect') {
       return refuseUpgrade(socket, 404, 'Not Found', 'not_found', 'Not Found');
     }
@@ -93,8 +98,9 @@ export class WsHub {
     });
   }
 
-  /** Closes every socket (1001, going away) and stops pinging. */
+  /** Closes every socket (1001, going away) and stops pinging; refuses new ones from now on. */
   async close(): Promise<void> {
+    this.#closing = true;
     this.#heartbeat.stop();
     this.#rejections.close();
     const inspectors = this.#inspect.close();
