@@ -249,6 +249,7 @@ export const jobMachine = setup({
         input: ({ context }) => ({
           jobId: context.spec.id,
           type: context.spec.type,
+          key: context.spec.key,
           attempt: context.attempt,
           input: context.spec.input,
         }),

@@ -159,6 +159,7 @@ export interface RejectedEmit {
 export interface HandlerInput {
   readonly jobId: string;
   readonly type: string;
+  readonly key: string | null;
   readonly attempt: number;
   readonly input: unknown;
 }

@@ -13,44 +13,68 @@
  * touch the registry are named here and implemented by the facade with `.provide()`.
  */
 import { assign, fromPromise, setup } from 'xstate';
-import type { JobvisorError } from '../src/errors.js';
-import type { ParsedStartRequest } from '../src/options.js';
-import type { StartResult } from '../src/types.js';
+
+/** A start as the supervisor's mailbox receives it: plain data, its input already validated. */
+export interface StartJobRequest {
+  readonly type: string;
+  readonly input: unknown;
+  readonly key?: string;
+  readonly onConflict: 'join' | 'reject' | 'replace';
+}
+
+export interface SupervisorInput {
+  /** A durable store is configured: its jobs are resumed (`recovering`) before starts are accepted. */
+  readonly hasStore: boolean;
+}
 
 export interface SupervisorContext {
   readonly graceMs: number;
+  readonly hasStore: boolean;
+  /** While draining: attempts still running, and handler promises not settled yet. */
+  readonly running: number;
+  readonly handlers: number;
 }
 
 export type SupervisorEvent =
-  | {
-      readonly type: 'START_JOB';
-      readonly request: ParsedStartRequest;
-      readonly reply: (result: StartResult | JobvisorError) => void;
-    }
+  /** A start; the facade answers request `requestId` when `admitJob` (or `rejectStart`) runs. */
+  | { readonly type: 'START_JOB'; readonly requestId: number; readonly request: StartJobRequest }
   /** A job entered `pending.queued` (after a retry backoff or an interruption). */
   | { readonly type: 'JOB_QUEUED'; readonly jobId: string }
-  /** A job left `running` without finishing (waiting to retry, or interrupted). */
-  | { readonly type: 'JOB_RELEASED'; readonly jobId: string; readonly jobType: string }
-  /** A job reached a final state. */
+  /** A job left `running` without finishing (waiting to retry, or interrupted). `handlers`: in flight now. */
+  | {
+      readonly type: 'JOB_RELEASED';
+      readonly jobId: string;
+      readonly jobType: string;
+      readonly handlers: number;
+    }
+  /** A job reached a final state. `handlers`: handler promises in flight now. */
   | {
       readonly type: 'JOB_SETTLED';
       readonly jobId: string;
       readonly jobType: string;
       readonly wasRunning: boolean;
+      readonly handlers: number;
     }
-  /** A handler promise settled: shutdown may be able to finish. */
-  | { readonly type: 'HANDLER_SETTLED' }
+  /** A handler promise settled; `handlers` are still in flight. */
+  | { readonly type: 'HANDLER_SETTLED'; readonly handlers: number }
   /** A job type was registered: queued jobs of that type may start. */
   | { readonly type: 'TYPE_REGISTERED'; readonly jobType: string }
-  | { readonly type: 'SHUTDOWN'; readonly graceMs: number };
+  /** Stop accepting; `running` attempts and `handlers` in flight are what draining waits for. */
+  | {
+      readonly type: 'SHUTDOWN';
+      readonly graceMs: number;
+      readonly running: number;
+      readonly handlers: number;
+    };
 
-/** Placeholder implementation: the facade provides the real one. */
+/** An effect on the registry or the job actors: the facade provides it (machines/ does no I/O). */
 const provided = () => undefined;
 
 export const supervisorMachine = setup({
   types: {
     context: {} as SupervisorContext,
     events: {} as SupervisorEvent,
+    input: {} as SupervisorInput,
   },
   actors: {
     /** Opens the store and resumes its jobs. The facade provides the real implementation. */
@@ -67,15 +91,28 @@ export const supervisorMachine = setup({
     dispatchQueued: provided,
     interruptRunning: provided,
     stopAll: provided,
-    recordGrace: assign({
-      graceMs: ({ event }) => (event.type === 'SHUTDOWN' ? event.graceMs : 0),
+    /** What draining waits for, as SHUTDOWN tells it. */
+    recordShutdown: assign(({ event }) =>
+      event.type === 'SHUTDOWN'
+        ? { graceMs: event.graceMs, running: event.running, handlers: event.handlers }
+        : {},
+    ),
+    /** A running attempt ended (released or settled); the handlers in flight now. */
+    countEnded: assign(({ context, event }) => {
+      if (event.type === 'JOB_RELEASED') return { running: context.running - 1, handlers: event.handlers };
+      if (event.type === 'JOB_SETTLED')
+        return { running: context.running - (event.wasRunning ? 1 : 0), handlers: event.handlers };
+      return {};
     }),
+    countHandlers: assign(({ event }) =>
+      event.type === 'HANDLER_SETTLED' ? { handlers: event.handlers } : {},
+    ),
   },
   guards: {
     /** A durable store is configured: its jobs must be resumed before accepting starts. */
-    hasStore: () => false,
-    /** No job is running and no handler promise is left. */
-    isDrained: () => true,
+    hasStore: ({ context }) => context.hasStore,
+    /** No attempt is running and no handler promise is left. */
+    isDrained: ({ context }) => context.running <= 0 && context.handlers <= 0,
     hasNoGrace: ({ context }) => context.graceMs === 0,
   },
   delays: {
@@ -83,7 +120,13 @@ export const supervisorMachine = setup({
   },
 }).createMachine({
   id: 'supervisor',
-  context: { graceMs: 0 },
+  // A visualizer may start it without input: then as a supervisor without a store.
+  context: ({ input }) => ({
+    graceMs: 0,
+    hasStore: (input as SupervisorInput | undefined)?.hasStore ?? false,
+    running: 0,
+    handlers: 0,
+  }),
   initial: 'starting',
   states: {
     starting: {
@@ -111,7 +154,7 @@ export const supervisorMachine = setup({
         JOB_SETTLED: { actions: ['settleJob', 'dispatchQueued'] },
         HANDLER_SETTLED: {},
         TYPE_REGISTERED: { actions: 'dispatchQueued' },
-        SHUTDOWN: { target: 'draining', actions: 'recordGrace' },
+        SHUTDOWN: { target: 'draining', actions: 'recordShutdown' },
       },
     },
     draining: {
@@ -119,9 +162,9 @@ export const supervisorMachine = setup({
       on: {
         START_JOB: { actions: 'rejectStart' },
         JOB_QUEUED: { actions: 'enqueueJob' },
-        JOB_RELEASED: { actions: 'releaseSlot' },
-        JOB_SETTLED: { actions: 'settleJob' },
-        HANDLER_SETTLED: {},
+        JOB_RELEASED: { actions: ['releaseSlot', 'countEnded'] },
+        JOB_SETTLED: { actions: ['settleJob', 'countEnded'] },
+        HANDLER_SETTLED: { actions: 'countHandlers' },
         SHUTDOWN: {},
       },
       initial: 'grace',

@@ -1,10 +1,10 @@
 /** The public surface of `jobvisor`: named exports only. */
-export { createSupervisor, Supervisor } from './supervisor.js';
-export { JobvisorError, JobFailure, ERROR_CODES, JOB_ERROR_CODES } from './errors.js';
-export type { ErrorCode } from './errors.js';
-export { systemClock } from './clock.js';
-export type { Clock } from './clock.js';
-export { DEFAULTS } from './options.js';
+export { createSupervisor, Supervisor } from './supervisor/supervisor.js';
+export { JobvisorError, JobFailure, ERROR_CODES, JOB_ERROR_CODES } from './shared/errors.js';
+export type { ErrorCode } from './shared/errors.js';
+export { systemClock } from './shared/clock.js';
+export type { Clock } from './shared/clock.js';
+export { DEFAULTS } from './supervisor/options.js';
 export { memoryStore } from './store/memory.js';
 export type {
   ChangeDraft,
@@ -16,9 +16,14 @@ export type {
   StoredChange,
   StoreSnapshot,
 } from './store/port.js';
-export type { StoreHealth } from './store/group-commit.js';
-export type { SupervisorOptions, RegisterOptions, StartRequest, WorkerHandler } from './options.js';
-export type { Unsubscribe } from './emitter.js';
+export type { StoreHealth } from './shared/types.js';
+export type {
+  SupervisorOptions,
+  RegisterOptions,
+  StartRequest,
+  WorkerHandler,
+} from './supervisor/options.js';
+export type { Unsubscribe } from './shared/emitter.js';
 export {
   encodeStatelyFrame,
   STATELY_INSPECT_VERSION,
@@ -59,4 +64,4 @@ export type {
   Stats,
   SubscribeFilter,
   SupervisorEventMap,
-} from './types.js';
+} from './shared/types.js';

@@ -3,8 +3,8 @@ import { fromCallback, SimulatedClock, type EventObject } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { jobMachine } from '../machines/job.machine.js';
 import type { ChangeKind, HandlerInput, JobStatus, RejectedEmit } from '../machines/job.types.js';
-import { JobCell, type CellHooks } from '../src/job-cell.js';
-import type { EventSource } from '../src/types.js';
+import { JobCell, type CellHooks } from '../src/supervisor/job-cell.js';
+import type { EventSource } from '../src/shared/types.js';
 
 const input = {
   id: 'job-1',

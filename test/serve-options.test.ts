@@ -14,7 +14,7 @@ import {
   serveHelp,
   type ServeSettings,
 } from '../src/cli/serve-options.js';
-import { DEFAULTS, limitsSchema, retentionSchema, retriesSchema } from '../src/options.js';
+import { DEFAULTS, limitsSchema, retentionSchema, retriesSchema } from '../src/supervisor/options.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jobvisor-serve-options-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

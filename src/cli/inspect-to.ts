@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { relayInspection } from '../inspection/relay.js';
-import type { Supervisor } from '../supervisor.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
 
 export const wsUrl = z
   .string()

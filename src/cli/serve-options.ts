@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as z from 'zod';
-import { supervisorOptionsSchema } from '../options.js';
+import { supervisorOptionsSchema } from '../supervisor/options.js';
 import { noPositionals, parseArgv, UsageError, type OptionSpec } from './args.js';
 import { wsUrl } from './inspect-to.js';
 

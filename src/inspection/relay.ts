@@ -5,11 +5,11 @@
  * It never throws and never stops its host: a relay that is down only costs the buffer.
  */
 import WebSocket from 'ws';
-import { backoffDelay, type BackoffOptions } from '../client/backoff.js';
-import type { Unsubscribe } from '../emitter.js';
-import type { Supervisor } from '../supervisor.js';
-import { Deque } from '../deque.js';
+import { backoffDelay, type BackoffOptions } from '../shared/backoff.js';
+import type { Unsubscribe } from '../shared/emitter.js';
+import { Deque } from '../shared/deque.js';
 import type { InspectionSelection } from './selection.js';
+import type { InspectionObserver } from './types.js';
 import { toStatelyJson } from './stately.js';
 
 export interface RelayOptions {
@@ -114,9 +114,14 @@ export class InspectRelay {
   }
 }
 
+/** What the relay needs of a supervisor: its `inspect` (supervisor/supervisor.ts). */
+export interface Inspectable {
+  inspect(observer: InspectionObserver, selection?: InspectionSelection): Unsubscribe;
+}
+
 /** Streams the supervisor's inspection frames to a relay until the returned function is called. */
 export function relayInspection(
-  supervisor: Supervisor,
+  supervisor: Inspectable,
   options: RelayOptions,
   selection?: InspectionSelection,
 ): { relay: InspectRelay; close: () => Promise<void> } {

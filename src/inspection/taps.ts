@@ -7,10 +7,10 @@
  * stops is let go. With no tap attached nothing here runs: job actors are created as always.
  */
 import type { AnyActorRef, InspectionEvent, Snapshot, Subscription } from 'xstate';
-import type { Unsubscribe } from '../emitter.js';
-import { JobvisorError } from '../errors.js';
-import { parseOrThrow } from '../options.js';
-import type { Rejection } from '../types.js';
+import type { Unsubscribe } from '../shared/emitter.js';
+import { JobvisorError } from '../shared/errors.js';
+import { parseOrThrow } from '../shared/validation.js';
+import type { Rejection } from '../shared/types.js';
 import {
   inspectionSelectionSchema,
   isInspectionObserver,
@@ -28,7 +28,6 @@ export interface InspectedJob {
 }
 
 export interface InspectionHost {
-  readonly supervisorActor: () => AnyActorRef;
   readonly liveJobs: () => Iterable<InspectedJob>;
   readonly liveJob: (jobId: string) => InspectedJob | undefined;
   readonly onRejected: (listener: (rejection: Rejection) => void) => Unsubscribe;
@@ -46,10 +45,18 @@ export class Inspection {
   readonly #taps = new Set<Tap>();
   #rejections: Unsubscribe | undefined;
   readonly #sessions = new Map<string, string>();
+  #supervisor: AnyActorRef | undefined;
 
-  /** `option` (the `inspect` option, already validated) attaches its observer at once. */
-  constructor(host: InspectionHost, option?: ParsedInspectOption) {
+  constructor(host: InspectionHost) {
     this.#host = host;
+  }
+
+  /**
+   * The supervisor's actor, created and not started yet: taps that select it watch it from its
+   * start. `option` (the `inspect` option, already validated) attaches its observer now.
+   */
+  supervisorCreated(actor: AnyActorRef, option?: ParsedInspectOption): void {
+    this.#supervisor = actor;
     if (option) {
       const { observer, ...selection } = option;
       this.attach(observer, selection, 'invalid_options');
@@ -68,7 +75,7 @@ export class Inspection {
     const tap = new Tap(next, new Selector(parsed), this.#host.reportError);
     this.#taps.add(tap);
     if (tap.selector.rejections) this.#rejections ??= this.#host.onRejected((r) => this.#rejected(r));
-    if (tap.selector.supervisor) tap.watch(this.#host.supervisorActor());
+    if (tap.selector.supervisor && this.#supervisor) tap.watch(this.#supervisor);
     if (tap.selector.anyJob) {
       for (const job of this.#host.liveJobs()) {
         if (job.actor && tap.selector.selects(job.id, job.type)) this.#watch(tap, job.id, job.actor);

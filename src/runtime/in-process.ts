@@ -7,17 +7,24 @@
  * job. Every handler promise is tracked until it settles, so shutdown can wait for all of them.
  */
 import type { AttemptError, HandlerInput, JobEvent } from '../../machines/job.types.js';
-import { JobFailure, JobvisorError } from '../errors.js';
-import type { Handler, HandlerContext, Outcome } from '../types.js';
+import { JobFailure, JobvisorError } from '../shared/errors.js';
+import type { Handler, HandlerContext, Outcome } from '../shared/types.js';
+import type { InFlight } from './in-flight.js';
+
+/** An event for the job a handler runs for, without its time (the receiver stamps it). */
+export type HandlerEvent = DistributiveOmit<Extract<JobEvent, { attempt: number }>, 'at'>;
+
+/**
+ * Sends to the handler's own job: bound once, when the attempt starts, to that job's actor; the
+ * answer says whether the job applied the event.
+ */
+export type SendToJob = (event: HandlerEvent) => Outcome;
 
 /** What the runtime needs from the supervisor. */
 export interface RuntimeHost {
   handlerOf(type: string): Handler | undefined;
-  keyOf(jobId: string): string | null;
-  /** Sends an event to the job (the host stamps it with the time). */
-  dispatch(jobId: string, event: DistributiveOmit<JobEvent, 'at'>): Outcome;
-  /** A handler promise settled (after its job was told the outcome). */
-  settled(): void;
+  /** A handler promise settled (after its job was told the outcome); `inflight` are left. */
+  settled(inflight: number): void;
   reportError(jobId: string, error: unknown): void;
   /** How long a handler ran (ms), whatever its outcome: feeds the duration histogram. */
   handlerFinished(ms: number): void;
@@ -28,10 +35,13 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export class InProcessRuntime {
   readonly #host: RuntimeHost;
   readonly #inflight = new Set<Promise<void>>();
+  readonly #all: InFlight;
   #abandoned = 0;
 
-  constructor(host: RuntimeHost) {
+  /** `all` counts the runs of every runtime, for `settled`. */
+  constructor(host: RuntimeHost, all: InFlight) {
     this.#host = host;
+    this.#all = all;
   }
 
   /** Handler promises that have not settled yet. */
@@ -45,15 +55,16 @@ export class InProcessRuntime {
   }
 
   /** Launches the handler outside the current step; returns the cleanup that aborts it. */
-  launch(input: HandlerInput): () => void {
+  launch(input: HandlerInput, send: SendToJob): () => void {
     const controller = new AbortController();
     const state = { finished: false };
-    const promise = this.#run(input, controller.signal, state);
+    const promise = this.#run(input, send, controller.signal, state);
     this.#inflight.add(promise);
+    this.#all.began();
     const done = () => {
       this.#inflight.delete(promise);
       if (controller.signal.aborted && !state.finished) this.#abandoned--;
-      this.#host.settled();
+      this.#host.settled(this.#all.ended());
     };
     promise.then(done, done);
     return () => {
@@ -65,16 +76,21 @@ export class InProcessRuntime {
     };
   }
 
-  async #run(input: HandlerInput, signal: AbortSignal, state: { finished: boolean }): Promise<void> {
+  async #run(
+    input: HandlerInput,
+    send: SendToJob,
+    signal: AbortSignal,
+    state: { finished: boolean },
+  ): Promise<void> {
     await Promise.resolve(); // run outside the job actor's step
     if (signal.aborted) return; // the attempt ended before the handler began: it never runs
     const { jobId, attempt } = input;
-    let event: DistributiveOmit<JobEvent, 'at'>;
+    let event: HandlerEvent;
     const began = performance.now();
     try {
       const handler = this.#host.handlerOf(input.type);
       if (!handler) throw new JobFailure('handler_crashed', `no handler for type ${input.type}`);
-      const result = await handler(this.#context(input, signal));
+      const result = await handler(context(input, send, signal));
       event = { type: 'COMPLETE', attempt, result };
     } catch (error) {
       event = { type: 'FAIL', attempt, error: toAttemptError(error) };
@@ -82,27 +98,27 @@ export class InProcessRuntime {
     if (!signal.aborted) state.finished = true;
     this.#host.handlerFinished(performance.now() - began);
     try {
-      this.#host.dispatch(jobId, event);
+      send(event);
     } catch (error) {
       this.#host.reportError(jobId, error);
     }
   }
+}
 
-  #context(input: HandlerInput, signal: AbortSignal): HandlerContext {
-    const { jobId, attempt } = input;
-    const host = this.#host;
-    return {
-      jobId,
-      type: input.type,
-      key: host.keyOf(jobId),
-      input: input.input,
-      attempt,
-      signal,
-      progress: (percent: number, message?: string) =>
-        host.dispatch(jobId, { type: 'PROGRESS', attempt, percent, message }).accepted,
-      heartbeat: () => host.dispatch(jobId, { type: 'HEARTBEAT', attempt }).accepted,
-    };
-  }
+/** What a handler sees: its job, and progress and heartbeat sent straight to its job's actor. */
+function context(input: HandlerInput, send: SendToJob, signal: AbortSignal): HandlerContext {
+  const { jobId, attempt } = input;
+  return {
+    jobId,
+    type: input.type,
+    key: input.key,
+    input: input.input,
+    attempt,
+    signal,
+    progress: (percent: number, message?: string) =>
+      send({ type: 'PROGRESS', attempt, percent, message }).accepted,
+    heartbeat: () => send({ type: 'HEARTBEAT', attempt }).accepted,
+  };
 }
 
 /** Turns whatever a handler threw into the error stored on the job. */

@@ -1,23 +1,31 @@
 /**
  * The one `runHandler` actor of the job machine: a job whose type was registered with a module
- * runs in the worker pool, any other in-process. With a store, the handler is called only once
- * the attempt's START is durable (`durable` resolves), so an attempt number is executed at most
- * once even across a crash; an attempt that ends before that never runs its handler.
+ * runs in the worker pool, any other in-process. When the attempt starts, the handler gets a send
+ * bound to its own job's actor (`bind`): what it reports goes straight there, fenced by attempt.
+ * With a store, the handler is called only once the attempt's START is durable (`durable`
+ * resolves), so an attempt number is executed at most once even across a crash; an attempt that
+ * ends before that never runs its handler.
  */
 import { fromCallback, type EventObject } from 'xstate';
 import type { HandlerInput } from '../../machines/job.types.js';
-import type { InProcessRuntime } from './in-process.js';
+import type { InProcessRuntime, SendToJob } from './in-process.js';
 import type { WorkerPool } from './worker-pool.js';
 
-export function routeHandlers(
-  inProcess: InProcessRuntime,
-  pool: WorkerPool,
-  isThreaded: (type: string) => boolean,
+export interface HandlerRouting {
+  readonly inProcess: InProcessRuntime;
+  readonly pool: WorkerPool;
+  readonly isThreaded: (type: string) => boolean;
+  /** The send to the attempt's own job actor. */
+  readonly bind: (input: HandlerInput) => SendToJob;
   /** Resolves once the attempt's START is durable; undefined when nothing needs waiting for. */
-  durable: (input: HandlerInput) => Promise<void> | undefined,
-) {
+  readonly durable: (input: HandlerInput) => Promise<void> | undefined;
+}
+
+export function routeHandlers(routing: HandlerRouting) {
+  const { inProcess, pool, isThreaded, bind, durable } = routing;
   return fromCallback<EventObject, HandlerInput>(({ input }) => {
-    const launch = () => (isThreaded(input.type) ? pool.launch(input) : inProcess.launch(input));
+    const send = bind(input);
+    const launch = () => (isThreaded(input.type) ? pool.launch(input, send) : inProcess.launch(input, send));
     const started = durable(input);
     if (!started) return launch();
     let over = false;

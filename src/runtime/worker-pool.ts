@@ -10,7 +10,8 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { HandlerInput } from '../../machines/job.types.js';
-import type { RuntimeHost } from './in-process.js';
+import type { RuntimeHost, SendToJob, HandlerEvent } from './in-process.js';
+import type { InFlight } from './in-flight.js';
 import { fromWorkerSchema, type FromWorker, type ToWorker } from './worker-protocol.js';
 
 export interface WorkerModule {
@@ -24,6 +25,8 @@ export interface PoolHost extends RuntimeHost {
 
 interface Run {
   readonly input: HandlerInput;
+  /** To the run's own job (bound when its attempt started). */
+  readonly send: SendToJob;
   readonly began: number;
   slot: Slot | undefined;
   over: boolean;
@@ -33,6 +36,8 @@ interface Run {
 interface Slot {
   readonly worker: Worker;
   run: Run | undefined;
+  /** The run this thread ran before the current one: a late message of it still reaches its job. */
+  previous: Run | undefined;
   retired: boolean;
   /** The thread loaded its entry: only such a thread is replaced at once when it dies. */
   ready: boolean;
@@ -59,10 +64,13 @@ export class WorkerPool {
   readonly #slots = new Set<Slot>();
   readonly #queue: Run[] = [];
   readonly #inflight = new Set<Run>();
+  readonly #all: InFlight;
   #closed = false;
 
-  constructor(host: PoolHost, options: { size: number; terminateGraceMs: number }) {
+  /** `all` counts the runs of every runtime, for `settled`. */
+  constructor(host: PoolHost, all: InFlight, options: { size: number; terminateGraceMs: number }) {
     this.#host = host;
+    this.#all = all;
     this.#size = options.size;
     this.#graceMs = options.terminateGraceMs;
   }
@@ -77,9 +85,17 @@ export class WorkerPool {
   }
 
   /** Queues the attempt; returns the cleanup to call when the attempt is over. */
-  launch(input: HandlerInput): () => void {
-    const run: Run = { input, began: performance.now(), slot: undefined, over: false, grace: undefined };
+  launch(input: HandlerInput, send: SendToJob): () => void {
+    const run: Run = {
+      input,
+      send,
+      began: performance.now(),
+      slot: undefined,
+      over: false,
+      grace: undefined,
+    };
     this.#inflight.add(run);
+    this.#all.began();
     this.#queue.push(run);
     queueMicrotask(() => this.#pump()); // outside the job actor's step
     return () => this.#abort(run);
@@ -124,8 +140,7 @@ export class WorkerPool {
       }
       slot.run = run;
       run.slot = slot;
-      const { jobId, attempt, type, input } = run.input;
-      const key = this.#host.keyOf(jobId);
+      const { jobId, attempt, type, key, input } = run.input;
       this.#post(slot, { kind: 'run', jobId, attempt, type, key, input, ...worker });
     }
   }
@@ -137,7 +152,7 @@ export class WorkerPool {
 
   #spawn(): Slot {
     const worker = spawnThread();
-    const slot: Slot = { worker, run: undefined, retired: false, ready: false };
+    const slot: Slot = { worker, run: undefined, previous: undefined, retired: false, ready: false };
     this.#slots.add(slot);
     worker.on('message', (raw: unknown) => this.#onMessage(slot, raw));
     worker.on('error', (error) => this.#onCrash(slot, error));
@@ -157,32 +172,32 @@ export class WorkerPool {
       return;
     }
     const { jobId, attempt } = message;
+    // A thread speaks only for the jobs it ran: its current one, or (late) the one before.
+    const owner = [slot.run, slot.previous].find((r) => r?.input.jobId === jobId);
+    if (!owner) {
+      return this.#host.reportError(
+        jobId,
+        new Error(`a worker message for job ${jobId}, which that thread does not run`),
+      );
+    }
     if (message.kind === 'progress') {
-      this.#host.dispatch(jobId, {
-        type: 'PROGRESS',
-        attempt,
-        percent: message.percent,
-        message: message.message,
-      });
-      return;
+      const { percent } = message;
+      return this.#send(owner, { type: 'PROGRESS', attempt, percent, message: message.message });
     }
-    if (message.kind === 'heartbeat') {
-      this.#host.dispatch(jobId, { type: 'HEARTBEAT', attempt });
-      return;
-    }
-    const run = slot.run;
-    const event =
+    if (message.kind === 'heartbeat') return this.#send(owner, { type: 'HEARTBEAT', attempt });
+    const event: HandlerEvent =
       message.kind === 'done'
-        ? ({ type: 'COMPLETE', attempt, result: message.result } as const)
-        : ({ type: 'FAIL', attempt, error: message.error } as const);
-    if (run && run.input.jobId === jobId && run.input.attempt === attempt) {
-      this.#host.handlerFinished(performance.now() - run.began);
+        ? { type: 'COMPLETE', attempt, result: message.result }
+        : { type: 'FAIL', attempt, error: message.error };
+    if (owner === slot.run && owner.input.attempt === attempt) {
+      this.#host.handlerFinished(performance.now() - owner.began);
       slot.run = undefined;
-      this.#dispatch(jobId, event);
-      this.#finish(run);
+      slot.previous = owner;
+      this.#send(owner, event);
+      this.#finish(owner);
       this.#pump();
     } else {
-      this.#dispatch(jobId, event); // a late outcome: the job machine rejects and counts it
+      this.#send(owner, event); // a late outcome: the job machine rejects and counts it
     }
   }
 
@@ -210,22 +225,25 @@ export class WorkerPool {
 
   #finish(run: Run): void {
     clearTimeout(run.grace);
-    if (run.slot?.run === run) run.slot.run = undefined;
+    if (run.slot?.run === run) {
+      run.slot.run = undefined;
+      run.slot.previous = run;
+    }
     if (!this.#inflight.delete(run)) return;
-    this.#host.settled();
+    this.#host.settled(this.#all.ended());
   }
 
   /** Fails the run's attempt with `worker_crashed`. */
   #crashed(run: Run, detail: string): void {
     const error = { code: 'worker_crashed', message: `The worker thread crashed: ${detail}` };
-    this.#dispatch(run.input.jobId, { type: 'FAIL', attempt: run.input.attempt, error });
+    this.#send(run, { type: 'FAIL', attempt: run.input.attempt, error });
   }
 
-  #dispatch(jobId: string, event: Parameters<RuntimeHost['dispatch']>[1]): void {
+  #send(run: Run, event: HandlerEvent): void {
     try {
-      this.#host.dispatch(jobId, event);
+      run.send(event);
     } catch (error) {
-      this.#host.reportError(jobId, error);
+      this.#host.reportError(run.input.jobId, error);
     }
   }
 

@@ -3,7 +3,7 @@
  * protocol schemas before it touches the supervisor. A failure anywhere is a coded error answer.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { JobvisorError } from '../errors.js';
+import { JobvisorError } from '../shared/errors.js';
 import {
   cancelBodySchema,
   changesQuerySchema,
@@ -12,8 +12,8 @@ import {
   type HealthAnswer,
 } from '../protocol/schemas.js';
 import { decodeCursor, encodeCursor } from '../store/query.js';
-import type { Supervisor } from '../supervisor.js';
-import type { JobView } from '../types.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import type { JobView } from '../shared/types.js';
 import { readJsonBody } from './body.js';
 import { parseWire, sendError, sendJson } from './errors.js';
 import { METRICS_CONTENT_TYPE, renderMetrics, type HubCounters } from './metrics.js';

@@ -8,10 +8,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as z from 'zod';
-import { JobvisorError } from '../errors.js';
-import { parseOrThrow } from '../options.js';
+import { JobvisorError } from '../shared/errors.js';
+import { parseOrThrow } from '../shared/validation.js';
 import { LIMITS } from '../protocol/schemas.js';
-import { Supervisor } from '../supervisor.js';
+import { Supervisor } from '../supervisor/supervisor.js';
 import { TokenCheck } from './auth.js';
 import { handleClientError, type ClientError } from './client-error.js';
 import { sendError } from './errors.js';

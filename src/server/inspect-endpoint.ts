@@ -8,13 +8,13 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import * as z from 'zod';
-import { JobvisorError } from '../errors.js';
-import type { Unsubscribe } from '../emitter.js';
+import { JobvisorError } from '../shared/errors.js';
+import type { Unsubscribe } from '../shared/emitter.js';
 import type { InspectionSelection } from '../inspection/selection.js';
 import { toStatelyJson } from '../inspection/stately.js';
-import { parseOrThrow } from '../options.js';
+import { parseOrThrow } from '../shared/validation.js';
 import { CLOSE_CODES } from '../protocol/schemas.js';
-import type { Supervisor } from '../supervisor.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
 import { closeSocket, refuseUpgrade, type Heartbeat } from './sockets.js';
 
 export interface InspectEndpointOptions {

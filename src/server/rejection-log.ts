@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Topic, WireRejection } from '../protocol/schemas.js';
-import type { Supervisor } from '../supervisor.js';
-import type { Rejection } from '../types.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import type { Rejection } from '../shared/types.js';
 
 export type RejectionListener = (rejection: WireRejection, json: string) => void;
 

@@ -4,15 +4,15 @@
  * `error` and the connection stays usable. Changes reach the socket through its Outbox.
  */
 import type { RawData, WebSocket } from 'ws';
-import { JobvisorError } from '../errors.js';
+import { JobvisorError } from '../shared/errors.js';
 import {
   clientMessageSchema,
   PROTOCOL_VERSION,
   type ClientMessage,
   type Topic,
 } from '../protocol/schemas.js';
-import type { Supervisor } from '../supervisor.js';
-import type { JobChange, JobView } from '../types.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import type { JobChange, JobView } from '../shared/types.js';
 import { parseWire, toWireError } from './errors.js';
 import { Outbox } from './outbox.js';
 import { matches, type RejectionLog } from './rejection-log.js';

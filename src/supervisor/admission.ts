@@ -1,38 +1,31 @@
 /**
  * The registry side of the supervisor machine's actions: admitting a start (the dedup check and
  * the insert), starting queued jobs as slots free up, interrupting running jobs at shutdown,
- * settling finished jobs, and pruning finished records under retention. Each runs within one
+ * and settling finished jobs. Each runs within one
  * step of the supervisor's mailbox; whatever it must do to job actors is deferred to `effects`.
  */
 import { randomUUID } from 'node:crypto';
-import type { JobInput } from '../machines/job.types.js';
+import type { JobInput } from '../../machines/job.types.js';
 import type { ChangeRouter } from './change-router.js';
-import type { Clock } from './clock.js';
-import type { Durability } from './durability.js';
+import type { Clock } from '../shared/clock.js';
 import type { Effects } from './effects.js';
-import { JobvisorError } from './errors.js';
+import { JobvisorError } from '../shared/errors.js';
 import { isTerminal, type JobCell } from './job-cell.js';
 import type { JobTypes } from './job-types.js';
-import type { ParsedStartRequest } from './options.js';
-import type { Registry, RetentionPolicy } from './registry.js';
+import type { StartJobRequest } from '../../machines/supervisor.machine.js';
+import type { Registry } from './registry.js';
 import type { Scheduler } from './scheduler.js';
 import type { Telemetry } from './telemetry.js';
-import type { StartResult } from './types.js';
-import type { JobViews } from './views.js';
+import type { StartResult } from '../shared/types.js';
 
 export interface AdmissionDeps {
   readonly clock: Clock;
   readonly types: Pick<JobTypes, 'get'>;
-  readonly registry: Pick<Registry, 'holder' | 'recent' | 'add' | 'live' | 'liveCells' | 'settle' | 'forget'>;
-  /** What readers see; retention prunes its finished jobs. */
-  readonly views: Pick<JobViews, 'prune'>;
+  readonly registry: Pick<Registry, 'holder' | 'recent' | 'add' | 'live' | 'liveCells' | 'settle'>;
   readonly scheduler: Pick<Scheduler, 'enqueue' | 'take' | 'release' | 'remove'>;
   readonly telemetry: Pick<Telemetry, 'counters'>;
   readonly router: Pick<ChangeRouter, 'publish'>;
   readonly effects: Pick<Effects, 'push'>;
-  /** Stored records expire with the retained ones; none without a store. */
-  readonly durability: Pick<Durability, 'expire'> | undefined;
-  readonly retention: RetentionPolicy;
   /** A job cell for this input, its actor not created yet. */
   readonly newCell: (input: JobInput) => JobCell;
 }
@@ -51,7 +44,7 @@ export class Admission {
   }
 
   /** The dedup check and the insert, in one step of the supervisor's mailbox. */
-  admit(request: ParsedStartRequest): StartResult {
+  admit(request: StartJobRequest): StartResult {
     const { clock, types, registry, telemetry, effects, router, scheduler } = this.#deps;
     const now = clock.now();
     const type = types.get(request.type)!;
@@ -127,15 +120,6 @@ export class Admission {
     if (!cell) return;
     effects.push(() => cell.stop());
     registry.settle(cell, types.get(jobType)?.idempotencyMs ?? 0, clock.now());
-    this.prune();
-  }
-
-  /** Drops finished records beyond retention, and expires them in the store. */
-  prune(): void {
-    const { clock, registry, views, retention, durability } = this.#deps;
-    const now = clock.now();
-    const removed = views.prune(retention, now, (view) => registry.forget(view));
-    if (removed > 0) durability?.expire(now - retention.maxAgeMs, retention.maxCount);
   }
 }
 

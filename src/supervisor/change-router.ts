@@ -1,29 +1,28 @@
 /**
- * Where every job change goes. A job actor's accepted change goes to the store (with one) and is
- * told by the `Announcer` once it is durable — at once without a store. The engine reacts at once,
- * in memory: the supervisor's mailbox hears what concerns slots and the registry. In the other
- * direction, events from handlers go to their job's actor, or are rejected.
+ * Where every job change goes, once the step of the job's actor that made it is over: to the
+ * store (with one), to be told by the `Announcer` once it is durable — at once without a store.
+ * The engine reacts at once, in memory: the supervisor's mailbox hears what concerns slots and the
+ * registry. (Events from handlers do not pass here: each handler sends to its own job's actor.)
  */
-import type { ChangeKind, JobEvent, JobStatus, RejectedEmit } from '../machines/job.types.js';
-import type { SupervisorEvent } from '../machines/supervisor.machine.js';
+import type { ChangeKind, JobStatus } from '../../machines/job.types.js';
+import type { SupervisorEvent } from '../../machines/supervisor.machine.js';
 import type { Announcer } from './announcer.js';
-import type { Durability } from './durability.js';
-import { isTerminal, type CellHooks, type JobCell } from './job-cell.js';
-import type { Registry } from './registry.js';
-import { toRecord } from './store/records.js';
+import { isTerminal, type CellHooks, type JobCell, type JobDurability } from './job-cell.js';
+import { toRecord } from '../durability/records.js';
 import type { Telemetry } from './telemetry.js';
-import type { Outcome } from './types.js';
 import type { JobViews } from './views.js';
+import type { InFlight } from '../runtime/in-flight.js';
 
 export interface RouterDeps {
-  readonly registry: Registry;
   readonly views: JobViews;
   readonly telemetry: Telemetry;
   readonly announcer: Announcer;
   /** None without a store: a change is then committed as soon as it is made. */
-  readonly durability: Durability | undefined;
+  readonly durability: JobDurability | undefined;
   /** Sends to the supervisor's mailbox. */
   readonly notify: (event: SupervisorEvent) => void;
+  /** Handler runs in flight: what a drain waits for, told with each job that ends. */
+  readonly inFlight: Pick<InFlight, 'count'>;
 }
 
 export class ChangeRouter {
@@ -56,29 +55,21 @@ export class ChangeRouter {
     cell.appended(durability.append(draft, { cell, job }));
   }
 
-  /** An event from a handler: to the job's actor, or rejected (`job_final`) if the job has finished. */
-  dispatch(jobId: string, event: JobEvent): Outcome {
-    const { registry, views, telemetry } = this.#deps;
-    const cell = registry.live(jobId);
-    if (cell) return cell.send(event, 'handler');
-    const view = views.get(jobId);
-    const state = view?.status ?? 'evicted';
-    const rejection: RejectedEmit = { type: 'rejected', event, state, reason: 'job_final' };
-    telemetry.rejected(jobId, view?.type ?? 'unknown', rejection, 'handler');
-    return { accepted: false, reason: 'job_final' };
-  }
-
   #changed(cell: JobCell, kind: ChangeKind, previous: JobStatus): void {
-    const { telemetry, notify } = this.#deps;
+    const { telemetry, notify, inFlight } = this.#deps;
     const status = cell.status;
     if (kind === 'retrying' || kind === 'failed') telemetry.attemptFailed(cell.view.error?.code);
     if (cell.publishes) this.publish(cell, kind);
-    const job = { jobId: cell.id, jobType: cell.type };
+    const jobId = cell.id;
+    const jobType = cell.type;
     if (isTerminal(status)) {
-      notify({ type: 'JOB_SETTLED', ...job, wasRunning: previous === 'running' });
+      const wasRunning = previous === 'running';
+      notify({ type: 'JOB_SETTLED', jobId, jobType, wasRunning, handlers: inFlight.count });
       return;
     }
-    if (previous === 'running' && status === 'pending') notify({ type: 'JOB_RELEASED', ...job });
+    if (previous === 'running' && status === 'pending') {
+      notify({ type: 'JOB_RELEASED', jobId, jobType, handlers: inFlight.count });
+    }
     if (kind === 'requeued' || kind === 'interrupted') notify({ type: 'JOB_QUEUED', jobId: cell.id });
   }
 }

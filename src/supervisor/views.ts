@@ -5,10 +5,10 @@
  * exactly the state at `offset`. Live jobs are kept in the order they were created; finished ones
  * in the order they finished, under retention. Every operation is O(1) (pruning O(removed)).
  */
-import type { JobStatus } from '../machines/job.types.js';
-import { Deque } from './deque.js';
+import type { JobStatus } from '../../machines/job.types.js';
+import { Deque } from '../shared/deque.js';
 import type { RetentionPolicy } from './registry.js';
-import type { JobView } from './types.js';
+import type { JobView } from '../shared/types.js';
 
 const TERMINAL: Readonly<Record<JobStatus, boolean>> = {
   pending: false,
@@ -75,6 +75,15 @@ export class JobViews {
     this.#retained.set(view.id, view);
     this.#finishOrder.push(view);
     this.#counts[view.status]++;
+  }
+
+  /** When the oldest finished view was finished: the next to expire by age; undefined when none is kept. */
+  oldestFinish(): number | undefined {
+    for (let view = this.#finishOrder.peek(); view; view = this.#finishOrder.peek()) {
+      if (this.#retained.get(view.id) === view) return view.finishedAt ?? 0;
+      this.#finishOrder.shift(); // left already
+    }
+    return undefined;
   }
 
   /** Drops the oldest finished views beyond `maxCount` or older than `maxAgeMs`; answers how many. */

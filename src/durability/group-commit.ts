@@ -11,9 +11,10 @@
  * - Callers that answer only once their change is durable await `durable()` or `flushed()`,
  *   for at most `timeoutMs`: then they get `store_unavailable` instead of hanging.
  */
-import type { Clock } from '../clock.js';
-import { JobvisorError, refusedJob } from '../errors.js';
-import type { ChangeDraft, JobStore } from './port.js';
+import type { Clock } from '../shared/clock.js';
+import { JobvisorError, refusedJob } from '../shared/errors.js';
+import type { ChangeDraft, JobStore } from '../store/port.js';
+import type { StoreHealth } from '../shared/types.js';
 
 /** The wait before retrying a failed write: `firstMs`, doubling up to `maxMs`. */
 export const RETRY = Object.freeze({ firstMs: 50, maxMs: 5_000 });
@@ -33,15 +34,6 @@ export interface CommitEvents<P> {
   refused(jobId: string, entries: readonly Entry<P>[], error: JobvisorError): void;
   /** A write failed: it is retried (a transient failure), or was the last one (at close). */
   failed(error: unknown): void;
-}
-
-export interface StoreHealth {
-  readonly state: 'ok' | 'failing';
-  /** When the current run of failed writes began (clock time); null while writes succeed. */
-  readonly failingSince: number | null;
-  readonly lastError: { readonly code: string; readonly message: string } | null;
-  /** Changes accepted but not yet durable. */
-  readonly backlog: number;
 }
 
 export interface WaitOptions {

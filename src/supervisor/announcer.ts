@@ -2,24 +2,27 @@
  * Telling a committed change: the readers' views move to its offset, then the subscribers hear
  * of it, then the `waitFor` callers of a job that finished. It is called only once the store made
  * the change durable (at once without a store), in offset order: nobody hears of a change that a
- * crash could take back.
+ * crash could take back. A job's end also lets retention forget the oldest finished ones.
  */
-import type { ChangeKind } from '../machines/job.types.js';
+import type { ChangeKind } from '../../machines/job.types.js';
 import type { Fanout } from './fanout.js';
 import { isTerminal } from './job-cell.js';
-import type { JobView } from './types.js';
+import type { JobView } from '../shared/types.js';
 import type { JobViews } from './views.js';
+import type { Retention } from './retention.js';
 import type { JobWaiters } from './waiters.js';
 
 export class Announcer {
   readonly #views: JobViews;
   readonly #fanout: Fanout;
   readonly #waiters: JobWaiters;
+  readonly #retention: Pick<Retention, 'finished'>;
 
-  constructor(views: JobViews, fanout: Fanout, waiters: JobWaiters) {
+  constructor(views: JobViews, fanout: Fanout, waiters: JobWaiters, retention: Pick<Retention, 'finished'>) {
     this.#views = views;
     this.#fanout = fanout;
     this.#waiters = waiters;
+    this.#retention = retention;
   }
 
   /** The change of `job` (its view after the change) committed at `offset`. */
@@ -30,6 +33,8 @@ export class Announcer {
     if (this.#fanout.wants(job.id, job.type)) {
       this.#fanout.deliver({ offset, jobId: job.id, seq: job.seq, kind, at: job.updatedAt, job });
     }
-    if (isTerminal(job.status)) this.#waiters.resolve(job.id, job);
+    if (!isTerminal(job.status)) return;
+    this.#waiters.resolve(job.id, job);
+    this.#retention.finished();
   }
 }

@@ -1,21 +1,24 @@
 /**
  * One live job: its actor, the one writer of its record, and the translation of the actor's
  * snapshots into changes (`seq` moved) and rejections (the machine emitted `rejected`).
+ *
+ * Every way into the actor — a send, a timer firing, its start — runs as one step, and what the
+ * step has to tell (a change, a rejection, a crash) waits until the step is over. So no listener
+ * runs inside a step of the actor it hears from: a subscriber, a `rejected` listener or the engine
+ * that reacts by sending to this job again is processed at once, and its answer is exact. A send
+ * that still comes from inside a step (an inspection observer) is answered from a pure transition
+ * of the state the actor will be in, and applied as soon as the step ends.
  */
-import { createActor, type Actor, type SnapshotFrom } from 'xstate';
-import type { JobMachine } from '../machines/job.machine.js';
-import {
-  TERMINAL_STATUSES,
-  type ChangeKind,
-  type JobEvent,
-  type JobInput,
-  type JobStatus,
-  type RejectedEmit,
-} from '../machines/job.types.js';
-import type { Clock } from './clock.js';
-import type { EventSource, JobView, Outcome } from './types.js';
+import { createActor, transition, type Actor } from 'xstate';
+import type { JobMachine } from '../../machines/job.machine.js';
+import { rejectionReason, stateName } from '../../machines/job.rejection.js';
+import type { ChangeKind, JobEvent, JobInput, JobStatus, RejectedEmit } from '../../machines/job.types.js';
+import type { Durability } from '../durability/durability.js';
+import type { Clock } from '../shared/clock.js';
+import type { EventSource, JobView, Outcome } from '../shared/types.js';
+import { initialView, statusOf, toView, type JobSnapshot } from './job-view.js';
 
-type JobSnapshot = SnapshotFrom<JobMachine>;
+export { isTerminal } from './job-view.js';
 
 export interface CellHooks {
   /** An accepted change: `seq` moved by one. `previous` is the status before it. */
@@ -25,22 +28,19 @@ export interface CellHooks {
   crashed(cell: JobCell, error: unknown): void;
 }
 
+/** The durable side as the engine uses it: its changes carry job cells. */
+export type JobDurability = Durability<JobCell>;
+
 const ACCEPTED: Outcome = Object.freeze({ accepted: true });
 
 /** Who sent each event, for rejection reports; events are fresh objects, so a WeakMap is safe. */
 const sources = new WeakMap<object, EventSource>();
 
-const TERMINAL: ReadonlySet<JobStatus> = new Set(TERMINAL_STATUSES);
-
-/** Completed, failed or cancelled: the job will not change again. */
-export function isTerminal(status: JobStatus): boolean {
-  return TERMINAL.has(status);
-}
-
-export function statusOf(value: JobSnapshot['value']): JobStatus {
-  if (typeof value === 'string') return value === 'attemptFailed' ? 'running' : value;
-  return 'running' in value ? 'running' : 'pending';
-}
+/** What a step has to tell, in order, once it is over. */
+type Notice =
+  | { readonly kind: ChangeKind; readonly previous: JobStatus }
+  | { readonly rejection: RejectedEmit }
+  | { readonly crash: unknown };
 
 export class JobCell {
   readonly id: string;
@@ -64,6 +64,13 @@ export class JobCell {
   #lastAppended = 0;
   #refused = false;
   #publishes = true;
+  /** Steps of the actor in progress (a step may start another: the actor's own mailbox). */
+  #depth = 0;
+  readonly #notices: Notice[] = [];
+  #telling = false;
+  /** Sends that came from inside a step, and the snapshot they will have led to. */
+  readonly #later: JobEvent[] = [];
+  #shadow: JobSnapshot | undefined;
 
   /** Creating the actor is deferred to `start()`: a supervisor action must not create actors. */
   constructor(
@@ -87,18 +94,18 @@ export class JobCell {
   /** Creates and starts the actor; a restored job may change in this step (re-armed, interrupted). */
   start(): void {
     if (this.#actor) return;
-    const actor = createActor(this.#machine, { input: this.#input, clock: this.#clock });
+    const actor = createActor(this.#machine, { input: this.#input, clock: this.#stepClock() });
     this.#actor = actor;
     this.#onActor?.(this, actor);
     actor.on('rejected', (rejection) => {
       this.#lastRejection = rejection;
-      this.#hooks.rejected(this, rejection, sources.get(rejection.event) ?? 'supervisor');
+      this.#notices.push({ rejection });
     });
     actor.subscribe({
       next: (snapshot) => this.#onSnapshot(snapshot),
-      error: (error) => this.#crash(error),
+      error: (error) => this.#notices.push({ crash: error }),
     });
-    actor.start();
+    this.#step(() => actor.start());
   }
 
   stop(): void {
@@ -177,6 +184,7 @@ export class JobCell {
     this.#publishes = durable !== undefined;
     this.#actor?.stop();
     this.#end(durable ?? this.view, { code: error.code, message: error.message });
+    this.#tell();
     return true;
   }
 
@@ -189,10 +197,75 @@ export class JobCell {
       return { accepted: false, reason: 'job_final' };
     }
     sources.set(event, source);
+    if (this.#depth > 0) return this.#sendAfterStep(event);
     this.#lastRejection = undefined;
-    this.#actor!.send(event);
+    const actor = this.#actor!;
+    this.#step(() => actor.send(event));
     const rejection = this.#lastRejection as RejectedEmit | undefined;
     return rejection?.event === event ? { accepted: false, reason: rejection.reason } : ACCEPTED;
+  }
+
+  /**
+   * A send from inside a step of this actor: answered now from a pure transition of the state the
+   * actor will be in once the step and the sends before this one are done, applied then.
+   */
+  #sendAfterStep(event: JobEvent): Outcome {
+    const before = this.#shadow ?? this.#actor!.getSnapshot();
+    this.#later.push(event);
+    if (before.status !== 'active') return { accepted: false, reason: 'job_final' };
+    const [next] = transition(this.#machine, before, event);
+    this.#shadow = next;
+    if (next.context !== before.context) return ACCEPTED;
+    return { accepted: false, reason: rejectionReason(stateName(before.value), before.context, event) };
+  }
+
+  /** Runs `enter` (a send, a timer, the start) as a step; tells what it has to once it is over. */
+  #step(enter: () => void): void {
+    this.#depth++;
+    try {
+      enter();
+    } finally {
+      this.#depth--;
+    }
+    if (this.#depth > 0) return;
+    while (this.#later.length > 0) {
+      const event = this.#later.shift()!;
+      this.#depth++;
+      try {
+        this.#actor!.send(event);
+      } finally {
+        this.#depth--;
+      }
+    }
+    this.#shadow = undefined;
+    this.#tell();
+  }
+
+  /** The clock the actor's timers use: a timer that fires runs as a step of this cell. */
+  #stepClock(): Clock {
+    const clock = this.#clock;
+    return {
+      now: () => clock.now(),
+      setTimeout: (fn, ms) => clock.setTimeout((...args) => this.#step(() => fn(...args)), ms),
+      clearTimeout: (id) => clock.clearTimeout(id),
+    };
+  }
+
+  /** Tells the notices of the steps that are over, in order; a notice that leads to more waits its turn. */
+  #tell(): void {
+    if (this.#telling) return;
+    this.#telling = true;
+    try {
+      for (let notice = this.#notices.shift(); notice; notice = this.#notices.shift()) {
+        if ('kind' in notice) this.#hooks.changed(this, notice.kind, notice.previous);
+        else if ('rejection' in notice) {
+          const { rejection } = notice;
+          this.#hooks.rejected(this, rejection, sources.get(rejection.event) ?? 'supervisor');
+        } else this.#crash(notice.crash);
+      }
+    } finally {
+      this.#telling = false;
+    }
   }
 
   /** A throwing action put the actor in error for good: fail the job, never the supervisor. */
@@ -219,7 +292,7 @@ export class JobCell {
       result: null,
       error,
     });
-    this.#hooks.changed(this, 'failed', previous);
+    this.#notices.push({ kind: 'failed', previous });
   }
 
   #onSnapshot(snapshot: JobSnapshot): void {
@@ -229,53 +302,6 @@ export class JobCell {
     const previous = this.#status;
     this.#seq = seq;
     this.#status = statusOf(snapshot.value);
-    this.#hooks.changed(this, snapshot.context.lastChange, previous);
+    this.#notices.push({ kind: snapshot.context.lastChange, previous });
   }
-}
-
-/** The view of a job that was just created, before its actor exists. */
-function initialView(input: JobInput): JobView {
-  return Object.freeze({
-    id: input.id,
-    key: input.key,
-    type: input.type,
-    status: 'pending',
-    progress: 0,
-    message: null,
-    attempt: 0,
-    seq: 1,
-    createdAt: input.createdAt,
-    startedAt: null,
-    updatedAt: input.createdAt,
-    finishedAt: null,
-    lastHeartbeatAt: null,
-    nextRetryAt: null,
-    input: input.input,
-    result: null,
-    error: null,
-  });
-}
-
-export function toView(snapshot: JobSnapshot, status: JobStatus): JobView {
-  const c = snapshot.context;
-  const { spec } = c;
-  return Object.freeze({
-    id: spec.id,
-    key: spec.key,
-    type: spec.type,
-    status,
-    progress: c.progress,
-    message: c.message,
-    attempt: c.attempt,
-    seq: c.seq,
-    createdAt: spec.createdAt,
-    startedAt: c.startedAt,
-    updatedAt: c.updatedAt,
-    finishedAt: c.finishedAt,
-    lastHeartbeatAt: c.lastHeartbeatAt,
-    nextRetryAt: c.deadlines.retryAt,
-    input: spec.input,
-    result: c.result,
-    error: c.error,
-  });
 }

@@ -3,25 +3,27 @@
  * resuming the pending and running ones as live jobs. Runs as the supervisor machine's
  * `recover` actor, before any start is accepted.
  */
-import type { JobInput } from '../machines/job.types.js';
-import type { Clock } from './clock.js';
-import type { Durability } from './durability.js';
-import type { JobCell } from './job-cell.js';
+import type { JobInput } from '../../machines/job.types.js';
+import type { Clock } from '../shared/clock.js';
+import type { JobCell, JobDurability } from './job-cell.js';
 import type { JobTypes } from './job-types.js';
 import type { Registry } from './registry.js';
 import type { Scheduler } from './scheduler.js';
-import { resumeInput, toView } from './store/records.js';
+import { resumeInput, toView } from '../durability/records.js';
 import type { JobViews } from './views.js';
+import type { Retention } from './retention.js';
 
 export interface RecoveryDeps {
   /** None without a store: nothing to recover. */
-  readonly durability: Pick<Durability, 'open' | 'flushed'> | undefined;
+  readonly durability: Pick<JobDurability, 'open' | 'flushed'> | undefined;
   readonly clock: Clock;
   readonly types: Pick<JobTypes, 'get'>;
   readonly registry: Pick<Registry, 'restoreRecent' | 'add'>;
   /** What readers see: the store's jobs as they are, at the store's last offset. */
   readonly views: Pick<JobViews, 'offset' | 'apply' | 'restoreFinished'>;
   readonly scheduler: Pick<Scheduler, 'enqueue'>;
+  /** Forgets the restored finished jobs that retention no longer keeps. */
+  readonly retention: Pick<Retention, 'finished'>;
   /** How many finished records to restore (the retention's `maxCount`). */
   readonly maxCount: number;
   /** The idempotency window of a finished job whose type is not registered. */
@@ -36,7 +38,7 @@ export interface RecoveryDeps {
  * attempts remain). Keys of live jobs are held again; stored retry deadlines are re-armed.
  */
 export async function recover(deps: RecoveryDeps): Promise<void> {
-  const { durability, clock, types, registry, views, scheduler } = deps;
+  const { durability, clock, types, registry, views, scheduler, retention } = deps;
   if (!durability) return;
   const snapshot = await durability.open(deps.maxCount);
   const now = clock.now();
@@ -47,6 +49,7 @@ export async function recover(deps: RecoveryDeps): Promise<void> {
     views.restoreFinished(view);
     registry.restoreRecent(view, (record.finishedAt ?? now) + idempotencyMs);
   }
+  retention.finished();
   for (const record of snapshot.active) {
     views.apply(toView(record));
     const cell = deps.newCell(resumeInput(record, now));

@@ -1,8 +1,9 @@
 /** Callers of `waitFor`, resolved when their job reaches a final state; timeouts use the injected clock. */
-import type { Clock } from './clock.js';
-import { JobvisorError } from './errors.js';
-import { parseOrThrow, waitOptionsSchema } from './options.js';
-import type { JobView } from './types.js';
+import type { Clock } from '../shared/clock.js';
+import { JobvisorError } from '../shared/errors.js';
+import { parseOrThrow } from '../shared/validation.js';
+import { waitOptionsSchema } from './options.js';
+import type { JobView } from '../shared/types.js';
 
 type Waiter = (view: JobView) => void;
 

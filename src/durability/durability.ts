@@ -1,58 +1,85 @@
 /**
  * The supervisor's durable side, when it has a store: group commit of every change (told only
- * once durable), the change log reads (history, replay-then-live), throttled expiry, and closing.
- * Background tasks are tracked so that closing waits for them; their failures are reported.
+ * once durable), the change log reads (history, replay-then-live), the store's retention (after
+ * the commits that finish jobs, one expiry at a time), and closing. Background tasks are tracked
+ * so that closing waits for them; their failures are reported.
  */
-import type { ChangeKind } from '../machines/job.types.js';
-import type { Clock } from './clock.js';
-import type { Unsubscribe } from './emitter.js';
-import { JobvisorError } from './errors.js';
-import type { Fanout } from './fanout.js';
-import { follow, fromStored, readHistory, type FollowRequest } from './follow.js';
-import type { JobCell } from './job-cell.js';
-import { GroupCommit, type StoreHealth, type WaitOptions } from './store/group-commit.js';
-import type { ChangeDraft, JobStore, StoreSnapshot } from './store/port.js';
-import type { JobChange, JobView } from './types.js';
+import type { ChangeKind, JobStatus } from '../../machines/job.types.js';
+import type { Clock } from '../shared/clock.js';
+import type { Unsubscribe } from '../shared/emitter.js';
+import { JobvisorError } from '../shared/errors.js';
+import { follow, fromStored, readHistory, type FollowRequest, type LiveFeed } from './follow.js';
+import { GroupCommit, type WaitOptions } from './group-commit.js';
+import type { StoreHealth } from '../shared/types.js';
+import type { ChangeDraft, JobStore, StoreSnapshot } from '../store/port.js';
+import type { JobChange, JobView } from '../shared/types.js';
+
+const TERMINAL_KINDS: ReadonlySet<ChangeKind> = new Set<ChangeKind>(['completed', 'failed', 'cancelled']);
+
+/** What durability reads of a live job (the engine's job cell). */
+export interface DurableCell {
+  readonly attempt: number;
+  readonly status: JobStatus;
+  /** The ordinals (GroupCommit) of the job's first and of its latest change handed to the store. */
+  readonly createdOrdinal: number;
+  readonly lastOrdinal: number;
+}
 
 /** What a change needs to be told once it is durable. */
-export interface Told {
-  readonly cell: JobCell;
+export interface Told<C extends DurableCell> {
+  readonly cell: C;
   readonly job: JobView;
 }
 
-export interface DurabilityHost {
-  readonly fanout: Fanout;
+export interface DurabilityHost<C extends DurableCell> {
+  readonly fanout: LiveFeed;
   /** The offset of the latest change told. */
   offset(): number;
   /** Tells a committed change (see Announcer). */
   tell(offset: number, kind: ChangeKind, job: JobView): void;
   /** The store refused the job's changes for good. */
-  refused(cell: JobCell, error: JobvisorError): void;
+  refused(cell: C, error: JobvisorError): void;
   currentJobs(filter: { jobId?: string; type?: string }): JobView[];
   listenerFailed(error: unknown, jobId: string): void;
   reportError(error: unknown): void;
 }
 
-export class Durability {
-  readonly #store: JobStore;
-  readonly #commits: GroupCommit<Told>;
-  readonly #host: DurabilityHost;
-  readonly #tasks = new Set<Promise<void>>();
-  #expiring = false;
+export interface DurabilityOptions {
+  /** How long a caller waits for its change to be durable before `store_unavailable`. */
+  readonly timeoutMs: number;
+  /** What the store keeps of finished jobs (the supervisor's `retention`). */
+  readonly retention: { readonly maxAgeMs: number; readonly maxCount: number };
+}
 
-  /** `timeoutMs`: how long a caller waits for its change to be durable before `store_unavailable`. */
-  constructor(store: JobStore, clock: Clock, host: DurabilityHost, timeoutMs: number) {
+export class Durability<C extends DurableCell> {
+  readonly #store: JobStore;
+  readonly #clock: Clock;
+  readonly #commits: GroupCommit<Told<C>>;
+  readonly #host: DurabilityHost<C>;
+  readonly #retention: DurabilityOptions['retention'];
+  readonly #tasks = new Set<Promise<void>>();
+  /** An expiry runs; `#expireAgain`: another was asked for meanwhile. */
+  #expiring = false;
+  #expireAgain = false;
+  #closed = false;
+
+  constructor(store: JobStore, clock: Clock, host: DurabilityHost<C>, options: DurabilityOptions) {
     this.#store = store;
+    this.#clock = clock;
     this.#host = host;
-    this.#commits = new GroupCommit<Told>(
+    this.#retention = options.retention;
+    this.#commits = new GroupCommit<Told<C>>(
       store,
       clock,
       {
         committed: (entries, first) => {
+          let finished = false;
           for (let i = 0; i < entries.length; i++) {
             const { draft, payload } = entries[i]!;
             host.tell(first + i, draft.kind, payload.job);
+            finished ||= TERMINAL_KINDS.has(draft.kind);
           }
+          if (finished) this.#expire();
         },
         refused: (_jobId, entries, error) => {
           host.reportError(error);
@@ -61,7 +88,7 @@ export class Durability {
         },
         failed: (error) => host.reportError(error),
       },
-      timeoutMs,
+      options.timeoutMs,
     );
   }
 
@@ -75,12 +102,15 @@ export class Durability {
     return this.#commits.health;
   }
 
-  open(recentLimit: number): Promise<StoreSnapshot> {
-    return this.#store.open({ recentLimit });
+  /** Opens the store, and lets it forget what retention no longer keeps. */
+  async open(recentLimit: number): Promise<StoreSnapshot> {
+    const snapshot = await this.#store.open({ recentLimit });
+    this.#expire();
+    return snapshot;
   }
 
   /** Hands a change to the next batch; answers its ordinal for `durable()`. */
-  append(draft: ChangeDraft, told: Told): number {
+  append(draft: ChangeDraft, told: Told<C>): number {
     return this.#commits.append(draft, told);
   }
 
@@ -107,7 +137,7 @@ export class Durability {
    * Resolves once a start's answer is durable: the job it created (rejected if the store refuses
    * it), or — deduplicated, `cell` undefined — everything the answer may show.
    */
-  async created(cell: JobCell | undefined): Promise<void> {
+  async created(cell: C | undefined): Promise<void> {
     if (cell && cell.createdOrdinal > 0) await this.#commits.durable(cell.createdOrdinal, { own: true });
     else await this.#commits.flushed();
   }
@@ -118,7 +148,7 @@ export class Durability {
    * handler: one microtask later the cell knows its ordinal. No time limit: it waits as long as
    * the attempt lives (the store's close ends the wait).
    */
-  async started(cell: () => JobCell | undefined, attempt: number): Promise<void> {
+  async started(cell: () => C | undefined, attempt: number): Promise<void> {
     await Promise.resolve();
     const current = cell();
     if (!current || current.attempt !== attempt || current.status !== 'running') {
@@ -148,21 +178,30 @@ export class Durability {
     );
   }
 
-  /** Forgets expired finished jobs in the store too; at most one expiry runs at a time. */
-  expire(before: number, maxCount: number): void {
-    if (this.#expiring) return;
+  /** The store forgets finished jobs beyond retention, with their history; one expiry at a time. */
+  #expire(): void {
+    if (this.#closed) return; // the next open() expires what is left
+    if (this.#expiring) {
+      this.#expireAgain = true;
+      return;
+    }
     this.#expiring = true;
-    const task = this.#commits
-      .flushed()
-      .then(() => this.#store.expire({ before, maxCount }))
+    this.#expireAgain = false;
+    const { maxAgeMs, maxCount } = this.#retention;
+    const task = this.#store
+      .expire({ before: this.#clock.now() - maxAgeMs, maxCount })
       .then(() => undefined)
-      .finally(() => (this.#expiring = false));
+      .finally(() => {
+        this.#expiring = false;
+        if (this.#expireAgain) this.#expire();
+      });
     this.#track(task);
   }
 
   /** After the last handler: write what is left, wait for background tasks, close the store. */
   async close(): Promise<void> {
     await this.#commits.close();
+    this.#closed = true;
     for (const task of [...this.#tasks]) await task;
     await this.#store.close();
   }

@@ -1,31 +1,36 @@
 /**
- * The implementations the supervisor machine names: its actions, guards and `recover` actor,
- * provided with `.provide()`. An action changes the registry within the step (so the dedup check
- * and the insert are one step); whatever it must do to job actors is deferred and run right after
- * the step, when the supervisor's observer drains the effects.
+ * The implementations of the supervisor machine's effects: its registry actions and `recover`
+ * actor, provided with `.provide()` (its guards and delays are the machine's own). An action
+ * changes the registry within the step (so the dedup check and the insert are one step); whatever
+ * it must do to job actors is deferred and run right after the step, when the supervisor's
+ * observer drains the effects.
  */
+import type { JobDurability } from './job-cell.js';
 import { fromPromise } from 'xstate';
-import { supervisorMachine, type SupervisorMachine } from '../machines/supervisor.machine.js';
+import { supervisorMachine, type SupervisorMachine } from '../../machines/supervisor.machine.js';
 import type { Admission } from './admission.js';
-import type { Durability } from './durability.js';
 import type { Effects } from './effects.js';
-import { JobvisorError } from './errors.js';
+import { JobvisorError } from '../shared/errors.js';
 import type { Registry } from './registry.js';
-import type { InProcessRuntime } from './runtime/in-process.js';
-import type { WorkerPool } from './runtime/worker-pool.js';
+import type { WorkerPool } from '../runtime/worker-pool.js';
+import type { Replies } from './replies.js';
+import type { Retention } from './retention.js';
 import type { Scheduler } from './scheduler.js';
 import type { Telemetry } from './telemetry.js';
+import type { StartResult } from '../shared/types.js';
 
 export interface SupervisorActionsDeps {
   readonly admission: Pick<Admission, 'admit' | 'dispatchQueued' | 'interruptRunning' | 'settle'>;
   readonly effects: Pick<Effects, 'push'>;
   readonly registry: Pick<Registry, 'live' | 'liveCells'>;
-  readonly scheduler: Pick<Scheduler, 'enqueue' | 'release' | 'running'>;
-  readonly runtime: Pick<InProcessRuntime, 'inflight'>;
-  readonly pool: Pick<WorkerPool, 'inflight' | 'close'>;
+  readonly scheduler: Pick<Scheduler, 'enqueue' | 'release'>;
+  readonly pool: Pick<WorkerPool, 'close'>;
+  readonly retention: Pick<Retention, 'close'>;
+  /** The answers owed to `start` callers, by the request id of their START_JOB. */
+  readonly replies: Replies<StartResult>;
   readonly telemetry: Pick<Telemetry, 'error'>;
   /** None without a store. */
-  readonly durability: Pick<Durability, 'close'> | undefined;
+  readonly durability: Pick<JobDurability, 'close'> | undefined;
   /** Opens the store and resumes its jobs. */
   readonly recover: () => Promise<void>;
   /** Settles `ready()`. */
@@ -49,10 +54,14 @@ export function provideSupervisorMachine(deps: SupervisorActionsDeps): Superviso
         deps.ready.reject(error);
       },
       admitJob: ({ event }) => {
-        if (event.type === 'START_JOB') event.reply(guarded(telemetry, () => admission.admit(event.request)));
+        if (event.type !== 'START_JOB') return;
+        const answer = guarded(telemetry, () => admission.admit(event.request));
+        if (answer instanceof JobvisorError) deps.replies.reject(event.requestId, answer);
+        else deps.replies.resolve(event.requestId, answer);
       },
       rejectStart: ({ event }) => {
-        if (event.type === 'START_JOB') event.reply(new JobvisorError('shutting_down'));
+        if (event.type === 'START_JOB')
+          deps.replies.reject(event.requestId, new JobvisorError('shutting_down'));
       },
       enqueueJob: ({ event }) => {
         const cell = event.type === 'JOB_QUEUED' ? registry.live(event.jobId) : undefined;
@@ -68,16 +77,13 @@ export function provideSupervisorMachine(deps: SupervisorActionsDeps): Superviso
       interruptRunning: () => effects.push(() => admission.interruptRunning()),
       stopAll: () => effects.push(() => stopAll(deps)),
     },
-    guards: {
-      hasStore: () => deps.durability !== undefined,
-      isDrained: () => scheduler.running === 0 && deps.runtime.inflight === 0 && deps.pool.inflight === 0,
-    },
   });
 }
 
 /** Stops the job actors, then closes the threads and the store; their failures are reported. */
 function stopAll(deps: SupervisorActionsDeps): void {
-  const { registry, pool, durability, telemetry, stopped } = deps;
+  const { registry, pool, durability, telemetry, stopped, retention } = deps;
+  retention.close();
   for (const cell of registry.liveCells()) cell.stop();
   const threads = pool.close().catch((error: unknown) => telemetry.error('internal', error));
   if (!durability) return void threads.then(stopped);

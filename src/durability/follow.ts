@@ -4,17 +4,21 @@
  * before `liveFrom` is in the store already. Live changes that arrive during the replay are held
  * back and delivered after it; the replay stops just before the first of them.
  */
-import type { ChangeListener, Fanout } from './fanout.js';
-import type { Unsubscribe } from './emitter.js';
-import type { JobStore, StoredChange } from './store/port.js';
-import { toView } from './store/records.js';
-import type { JobChange, JobView } from './types.js';
+import type { Unsubscribe } from '../shared/emitter.js';
+import type { JobStore, StoredChange } from '../store/port.js';
+import { toView } from './records.js';
+import type { ChangeListener, JobChange, JobView } from '../shared/types.js';
 
 const PAGE = 1_000;
 
+/** Live changes, as they are told (supervisor/fanout.ts). */
+export interface LiveFeed {
+  subscribe(listener: ChangeListener, filter: { jobId?: string; type?: string }): Unsubscribe;
+}
+
 export interface FollowContext {
   readonly store: JobStore;
-  readonly fanout: Fanout;
+  readonly fanout: LiveFeed;
   /** The offset of the first change told after the subscription began. */
   readonly liveFrom: number;
   /** The jobs a resync shows: every job matching the filter, as it is now. */

@@ -3,10 +3,10 @@
  * change costs O(matching subscribers), and isolated so that a throwing subscriber never stops
  * delivery to the others.
  */
-import type { Unsubscribe } from './emitter.js';
-import type { JobChange, SubscribeFilter } from './types.js';
+import type { Unsubscribe } from '../shared/emitter.js';
+import type { ChangeListener, JobChange, SubscribeFilter } from '../shared/types.js';
 
-export type ChangeListener = (change: JobChange) => void;
+export type { ChangeListener };
 
 export class Fanout {
   readonly #all = new Set<ChangeListener>();

@@ -2,19 +2,19 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as z from 'zod';
-import type { RetryPolicy } from '../machines/job.types.js';
-import { JobvisorError } from './errors.js';
-import { jsonProblem } from './json-limits.js';
+import type { RetryPolicy } from '../../machines/job.types.js';
+import { JobvisorError } from '../shared/errors.js';
+import { jsonProblem } from '../shared/json-limits.js';
 import {
   jobTypeName,
-  parseOrThrow,
   registerOptionsSchema,
   workerHandlerSchema,
   type RegisterOptions,
   type ResolvedOptions,
 } from './options.js';
-import type { WorkerModule } from './runtime/worker-pool.js';
-import type { Handler } from './types.js';
+import { parseOrThrow } from '../shared/validation.js';
+import type { WorkerModule } from '../runtime/worker-pool.js';
+import type { Handler } from '../shared/types.js';
 
 export interface JobType {
   readonly name: string;

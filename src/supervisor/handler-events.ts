@@ -5,9 +5,9 @@
  * (not retried: the same handler would return the same); a progress message must be a short
  * string; an error's code and message are bounded.
  */
-import type { JobEvent } from '../machines/job.types.js';
-import { JobvisorError } from './errors.js';
-import { jsonProblem, type JsonLimits } from './json-limits.js';
+import type { JobEvent } from '../../machines/job.types.js';
+import { JobvisorError } from '../shared/errors.js';
+import { jsonProblem, type JsonLimits } from '../shared/json-limits.js';
 
 /** The longest progress message, and the longest error code and message a job keeps. */
 export const TEXT_LIMITS = Object.freeze({ message: 1_000, errorCode: 200, errorMessage: 4_000 });

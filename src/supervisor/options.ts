@@ -4,13 +4,10 @@
  */
 import { availableParallelism } from 'node:os';
 import * as z from 'zod';
-import { isClock, systemClock, type Clock } from './clock.js';
-import { JobvisorError } from './errors.js';
-import { isJobStore, type JobStore } from './store/port.js';
-import { inspectOptionSchema } from './inspection/selection.js';
-
-/** The longest delay a timer can take (setTimeout's limit, about 24.8 days). */
-export const MAX_DELAY_MS = 2 ** 31 - 1;
+import { isClock, systemClock, type Clock } from '../shared/clock.js';
+import { isJobStore, type JobStore } from '../store/port.js';
+import { MAX_DELAY_MS, parseOrThrow } from '../shared/validation.js';
+import { inspectOptionSchema } from '../inspection/selection.js';
 
 const delayMs = z.number().int().positive().max(MAX_DELAY_MS);
 
@@ -132,23 +129,6 @@ export const waitOptionsSchema = z.strictObject({
   timeoutMs: delayMs.optional(),
   signal: z.instanceof(AbortSignal).optional(),
 });
-
-/** Parses with `schema` or throws a coded error whose message names every bad value. */
-export function parseOrThrow<S extends z.ZodType>(
-  schema: S,
-  value: unknown,
-  code: 'invalid_options' | 'invalid_request' | 'invalid_input',
-  what: string,
-): z.output<S> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.'),
-    message: issue.message,
-  }));
-  const summary = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
-  throw new JobvisorError(code, `${what}: ${summary}`, issues);
-}
 
 export function resolveOptions(options: SupervisorOptions = {}): ResolvedOptions {
   return Object.freeze(

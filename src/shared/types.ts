@@ -5,8 +5,7 @@ import type {
   JobEventType,
   JobStatus,
   RejectionReason,
-} from '../machines/job.types.js';
-import type { StoreHealth } from './store/group-commit.js';
+} from '../../machines/job.types.js';
 
 export type { ChangeKind, JobErrorInfo, JobStatus, RejectionReason };
 
@@ -186,3 +185,16 @@ export interface SupervisorEventMap {
     readonly error: unknown;
   };
 }
+
+/** Whether the store's writes succeed: `failing` from a failed write until one succeeds again. */
+export interface StoreHealth {
+  readonly state: 'ok' | 'failing';
+  /** When the current run of failed writes began (clock time); null while writes succeed. */
+  readonly failingSince: number | null;
+  readonly lastError: { readonly code: string; readonly message: string } | null;
+  /** Changes accepted but not yet durable. */
+  readonly backlog: number;
+}
+
+/** A subscriber of job changes. */
+export type ChangeListener = (change: JobChange) => void;

@@ -1,0 +1,66 @@
+/** What callers see of a live job: its status and its frozen `JobView`, from the actor's snapshot. */
+import type { SnapshotFrom } from 'xstate';
+import type { JobMachine } from '../../machines/job.machine.js';
+import { TERMINAL_STATUSES, type JobInput, type JobStatus } from '../../machines/job.types.js';
+import type { JobView } from '../shared/types.js';
+
+export type JobSnapshot = SnapshotFrom<JobMachine>;
+
+const TERMINAL: ReadonlySet<JobStatus> = new Set(TERMINAL_STATUSES);
+
+/** Completed, failed or cancelled: the job will not change again. */
+export function isTerminal(status: JobStatus): boolean {
+  return TERMINAL.has(status);
+}
+
+export function statusOf(value: JobSnapshot['value']): JobStatus {
+  if (typeof value === 'string') return value === 'attemptFailed' ? 'running' : value;
+  return 'running' in value ? 'running' : 'pending';
+}
+
+/** The view of a job that was just created, before its actor exists. */
+export function initialView(input: JobInput): JobView {
+  return Object.freeze({
+    id: input.id,
+    key: input.key,
+    type: input.type,
+    status: 'pending',
+    progress: 0,
+    message: null,
+    attempt: 0,
+    seq: 1,
+    createdAt: input.createdAt,
+    startedAt: null,
+    updatedAt: input.createdAt,
+    finishedAt: null,
+    lastHeartbeatAt: null,
+    nextRetryAt: null,
+    input: input.input,
+    result: null,
+    error: null,
+  });
+}
+
+export function toView(snapshot: JobSnapshot, status: JobStatus): JobView {
+  const c = snapshot.context;
+  const { spec } = c;
+  return Object.freeze({
+    id: spec.id,
+    key: spec.key,
+    type: spec.type,
+    status,
+    progress: c.progress,
+    message: c.message,
+    attempt: c.attempt,
+    seq: c.seq,
+    createdAt: spec.createdAt,
+    startedAt: c.startedAt,
+    updatedAt: c.updatedAt,
+    finishedAt: c.finishedAt,
+    lastHeartbeatAt: c.lastHeartbeatAt,
+    nextRetryAt: c.deadlines.retryAt,
+    input: spec.input,
+    result: c.result,
+    error: c.error,
+  });
+}

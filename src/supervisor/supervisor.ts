@@ -1,0 +1,256 @@
+/**
+ * The facade: the public API of a supervisor, over the parts that `wireSupervisor` builds
+ * (wiring.ts). Starts go through the supervisor actor's mailbox; events of a job go to that
+ * job's own actor; readers see what is durable (`JobViews`). See docs/ARCHITECTURE.md.
+ */
+import type * as z from 'zod';
+import type { Unsubscribe } from '../shared/emitter.js';
+import { JobvisorError } from '../shared/errors.js';
+import { parseOrThrow } from '../shared/validation.js';
+import type { InspectionSelection } from '../inspection/selection.js';
+import type { InspectionObserver } from '../inspection/types.js';
+import type {
+  CancelResult,
+  ChangeListener,
+  Handler,
+  JobChange,
+  JobTypeInfo,
+  JobView,
+  Lifecycle,
+  ListFilter,
+  ShutdownResult,
+  StartResult,
+  Stats,
+  SubscribeFilter,
+  SupervisorEventMap,
+} from '../shared/types.js';
+import {
+  historySchema,
+  jobIdSchema,
+  listFilterSchema,
+  matchesList,
+  reasonSchema,
+  subscribeFilterSchema,
+} from './filters.js';
+import { isTerminal } from './job-cell.js';
+import {
+  resolveOptions,
+  shutdownOptionsSchema,
+  startRequestSchema,
+  type RegisterOptions,
+  type StartRequest,
+  type SupervisorOptions,
+  type WorkerHandler,
+} from './options.js';
+import { describeType } from './type-info.js';
+import { wireSupervisor, type Parts } from './wiring.js';
+
+export function createSupervisor(options?: SupervisorOptions): Supervisor {
+  return new Supervisor(options);
+}
+
+export class Supervisor {
+  readonly #parts: Parts;
+
+  constructor(options?: SupervisorOptions) {
+    this.#parts = wireSupervisor(resolveOptions(options));
+    this.#parts.actor.start();
+  }
+
+  /** Registers the handler of a job type, with its input schema and per-type options. */
+  register<S extends z.ZodType = z.ZodUnknown>(
+    type: string,
+    handler: Handler<z.output<S>> | WorkerHandler,
+    options: RegisterOptions<S> = {},
+  ): this {
+    this.#parts.types.register(type, handler, options);
+    this.#parts.actor.send({ type: 'TYPE_REGISTERED', jobType: type });
+    return this;
+  }
+
+  /** The registered job types, in registration order. */
+  types(): JobTypeInfo[] {
+    return this.#parts.types.list().map(describeType);
+  }
+
+  /** Resolves once the store is open and its jobs are resumed; rejects with the store's error. */
+  ready(): Promise<void> {
+    return this.#parts.ready;
+  }
+
+  /**
+   * Starts a job, or returns the pending or running job that holds the same key. With a store,
+   * it answers only once the job is durable (or `store_unavailable` after `storeTimeoutMs`).
+   */
+  async start(request: StartRequest): Promise<StartResult> {
+    const { types, actor, replies, durability, registry, views } = this.#parts;
+    const parsed = parseOrThrow(startRequestSchema, request, 'invalid_request', 'Invalid start request');
+    const { input } = types.resolve(parsed.type, parsed.input);
+    await this.#parts.ready;
+    if (this.lifecycle === 'stopped')
+      throw new JobvisorError('shutting_down', 'The supervisor has shut down');
+    durability?.assertWritable();
+    const { id, answer } = replies.open();
+    actor.send({ type: 'START_JOB', requestId: id, request: { ...parsed, input } });
+    const result = await answer;
+    if (durability) {
+      await durability.created(result.deduplicated ? undefined : registry.live(result.job.id));
+      if (!views.get(result.job.id))
+        throw new JobvisorError('store_unavailable', `Job ${result.job.id} was not stored`);
+    }
+    return result;
+  }
+
+  /** The job as readers see it: its latest durable state. */
+  get(id: string): JobView | undefined {
+    if (typeof id !== 'string') return undefined;
+    return this.#parts.views.get(id);
+  }
+
+  /** Live jobs first (oldest first), then finished ones in the order they finished. */
+  list(filter: ListFilter = {}): JobView[] {
+    const parsed = parseOrThrow(listFilterSchema, filter, 'invalid_request', 'Invalid list filter');
+    const out: JobView[] = [];
+    for (const view of this.#parts.views.all()) {
+      if (out.length >= parsed.limit) break;
+      if (matchesList(view, parsed)) out.push(view);
+    }
+    return out;
+  }
+
+  /**
+   * Cancels a pending or running job; a finished job is returned unchanged with `cancelled: false`.
+   * With a store, it answers once the cancellation is durable.
+   */
+  async cancel(id: string, reason?: string): Promise<CancelResult> {
+    parseOrThrow(jobIdSchema, id, 'invalid_request', 'Invalid job id');
+    if (reason !== undefined) parseOrThrow(reasonSchema, reason, 'invalid_request', 'Invalid cancel reason');
+    const { registry, views, durability, clock } = this.#parts;
+    const cell = registry.live(id);
+    if (!cell) {
+      await durability?.flushed(); // a job that just finished: answer with its durable end
+      const view = views.get(id);
+      if (!view) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
+      return { job: view, cancelled: false };
+    }
+    durability?.assertWritable();
+    const outcome = cell.send({ type: 'CANCEL', reason, at: clock.now() }, 'api');
+    await durability?.flushed();
+    const job = views.get(id) ?? cell.view;
+    return { job, cancelled: outcome.accepted && job.status === 'cancelled' };
+  }
+
+  /** Calls `listener` with every change (or those of one job or type), in `seq` order per job. */
+  subscribe(listener: ChangeListener, filter: SubscribeFilter = {}): Unsubscribe {
+    if (typeof listener !== 'function')
+      throw new JobvisorError('invalid_request', 'The listener must be a function');
+    const parsed = parseOrThrow(subscribeFilterSchema, filter, 'invalid_request', 'Invalid subscribe filter');
+    const { since, onResync, ...which } = parsed;
+    if (since === undefined) return this.#parts.fanout.subscribe(listener, which);
+    const { durability } = this.#parts;
+    if (!durability) {
+      throw new JobvisorError('invalid_request', 'subscribe({ since }) needs a store to replay from');
+    }
+    return durability.follow({ listener, since, ...which, onResync });
+  }
+
+  /**
+   * The offset of the latest durable change (0 before the first): what `subscribe({ since })`
+   * resumes from. Every offset names one change forever, across restarts.
+   */
+  get offset(): number {
+    return this.#parts.views.offset;
+  }
+
+  /**
+   * The stored change history of one job (needs a store): its durable changes with
+   * `offset > since`, oldest first, at most `limit`.
+   */
+  async history(jobId: string, options: { since?: number; limit?: number } = {}): Promise<JobChange[]> {
+    parseOrThrow(jobIdSchema, jobId, 'invalid_request', 'Invalid job id');
+    const { since, limit } = parseOrThrow(
+      historySchema,
+      options,
+      'invalid_request',
+      'Invalid history options',
+    );
+    const { durability } = this.#parts;
+    if (!durability) {
+      throw new JobvisorError('invalid_request', 'history() needs a store to read the change log from');
+    }
+    return durability.history(jobId, since, limit);
+  }
+
+  /** Resolves with the job once it is completed, failed or cancelled. */
+  async waitFor(id: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JobView> {
+    const view = this.#parts.views.get(id);
+    if (!view) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
+    if (isTerminal(view.status)) return view;
+    return this.#parts.waiters.wait(id, options);
+  }
+
+  on<K extends keyof SupervisorEventMap>(
+    name: K,
+    listener: (event: SupervisorEventMap[K]) => void,
+  ): Unsubscribe {
+    return this.#parts.telemetry.on(name, listener);
+  }
+
+  /**
+   * Streams XState's inspection events (`@xstate.actor`, `.event`, `.snapshot`, …) of the
+   * supervisor's actor and of the selected jobs' actors, and `@jobvisor.rejected` events, to
+   * `observer` until the returned function is called. Nothing is inspected while no observer is.
+   */
+  inspect(observer: InspectionObserver, selection?: InspectionSelection): Unsubscribe {
+    return this.#parts.inspection.attach(observer, selection, 'invalid_request');
+  }
+
+  get lifecycle(): Lifecycle {
+    const value = this.#parts.actor.getSnapshot().value;
+    return typeof value === 'string' ? value : 'draining';
+  }
+
+  /** Counts and figures; it only looks (retention runs on its own timer). */
+  stats(): Stats {
+    const { views, scheduler, runtime, pool, telemetry, durability, inspection } = this.#parts;
+    return {
+      lifecycle: this.lifecycle,
+      jobs: views.counts,
+      live: views.liveCount,
+      retained: views.retainedCount,
+      queued: scheduler.queued,
+      handlersInFlight: runtime.inflight,
+      handlersAbandoned: runtime.abandoned,
+      threadCount: pool.threadCount,
+      ...telemetry.counters,
+      rejectedByReason: telemetry.rejectedByReason,
+      unflushed: durability?.backlog ?? 0,
+      store: durability?.health ?? null,
+      offset: views.offset,
+      handlerDurations: telemetry.handlerDurations,
+      inspectors: inspection.taps,
+    };
+  }
+
+  /**
+   * Stops accepting starts, lets running handlers finish for `graceMs`, then interrupts the jobs
+   * still running (back to pending, their signals aborted) and resolves once no handler promise is
+   * left. Handlers must honour their signal: a handler that never settles keeps shutdown waiting.
+   */
+  async shutdown(options: { graceMs?: number } = {}): Promise<ShutdownResult> {
+    const { graceMs } = parseOrThrow(
+      shutdownOptionsSchema,
+      options,
+      'invalid_options',
+      'Invalid shutdown options',
+    );
+    const { actor, scheduler, inFlight, admission, views } = this.#parts;
+    // Once stopped (shut down before, or the store failed to open) the actor is done: XState
+    // would only warn about an event sent to a stopped actor.
+    if (this.lifecycle !== 'stopped') {
+      actor.send({ type: 'SHUTDOWN', graceMs, running: scheduler.running, handlers: inFlight.count });
+    }
+    await this.#parts.stopped;
+    return { interrupted: admission.interrupted, pending: views.counts.pending };
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * The one place where a supervisor's parts are built, bottom-up in dependency order: each part
+ * gets what it needs at construction, and nothing reaches for a part built after it. The two
+ * late bindings are explicit: the supervisor actor is created last and attached to its `Mailbox`
+ * (which the parts built before it send to) and to the inspection taps.
+ *
+ *   telemetry, job types, fanout, waiters, views, registry   what everything shares
+ *   retention → announcer → durability                       telling a durable change
+ *   scheduler, runtimes, router, job machine, cells          the engine
+ *   admission, replies, supervisor machine → actor           the mailbox's side
+ */
+import { createActor, type Actor } from 'xstate';
+import { jobMachine } from '../../machines/job.machine.js';
+import type { JobInput } from '../../machines/job.types.js';
+import type { SupervisorMachine } from '../../machines/supervisor.machine.js';
+import { Durability } from '../durability/durability.js';
+import { Inspection } from '../inspection/taps.js';
+import { InFlight } from '../runtime/in-flight.js';
+import { InProcessRuntime, type RuntimeHost, type SendToJob } from '../runtime/in-process.js';
+import { routeHandlers } from '../runtime/router.js';
+import { WorkerPool } from '../runtime/worker-pool.js';
+import type { Clock } from '../shared/clock.js';
+import type { StartResult } from '../shared/types.js';
+import { Admission } from './admission.js';
+import { Announcer } from './announcer.js';
+import { ChangeRouter } from './change-router.js';
+import { Effects } from './effects.js';
+import { Fanout } from './fanout.js';
+import { checkHandlerEvent } from './handler-events.js';
+import { JobCell, type JobDurability } from './job-cell.js';
+import { JobTypes } from './job-types.js';
+import { Mailbox } from './mailbox.js';
+import type { ResolvedOptions } from './options.js';
+import { recover } from './recovery.js';
+import { Registry } from './registry.js';
+import { Replies } from './replies.js';
+import { Retention } from './retention.js';
+import { Scheduler } from './scheduler.js';
+import { provideSupervisorMachine } from './supervisor-actions.js';
+import { Telemetry } from './telemetry.js';
+import { JobViews } from './views.js';
+import { JobWaiters } from './waiters.js';
+
+/** What the facade works with. */
+export interface Parts {
+  readonly options: ResolvedOptions;
+  readonly clock: Clock;
+  readonly telemetry: Telemetry;
+  readonly types: JobTypes;
+  readonly fanout: Fanout;
+  readonly waiters: JobWaiters;
+  readonly views: JobViews;
+  readonly registry: Registry;
+  /** None without a store. */
+  readonly durability: JobDurability | undefined;
+  readonly scheduler: Scheduler;
+  readonly runtime: InProcessRuntime;
+  readonly pool: WorkerPool;
+  readonly inFlight: InFlight;
+  readonly inspection: Inspection;
+  readonly admission: Admission;
+  readonly replies: Replies<StartResult>;
+  readonly actor: Actor<SupervisorMachine>;
+  /** Settles when recovery is over: resolved, or rejected with the store's error. */
+  readonly ready: Promise<void>;
+  /** Resolves once the supervisor stopped (job actors stopped, threads and store closed). */
+  readonly stopped: Promise<void>;
+}
+
+/** Builds a supervisor's parts; the actor is created, not started. */
+export function wireSupervisor(options: ResolvedOptions): Parts {
+  const { clock, store, retention: policy } = options;
+  const telemetry = new Telemetry();
+  const types = new JobTypes(options);
+  const fanout = new Fanout((error, jobId) => telemetry.subscriberFailed(error, jobId));
+  const waiters = new JobWaiters(clock);
+  const views = new JobViews();
+  const registry = new Registry();
+
+  const retention = new Retention(views, registry, clock, policy);
+  const announcer = new Announcer(views, fanout, waiters, retention);
+  const durability =
+    store &&
+    new Durability<JobCell>(
+      store,
+      clock,
+      {
+        fanout,
+        offset: () => views.offset,
+        tell: (offset, kind, job) => announcer.tell(offset, kind, job),
+        refused: (cell, error) => {
+          if (!cell.refuse(error, views.get(cell.id))) telemetry.error('store', error, cell.id);
+          registry.forget(cell.view); // a completion the store refused never deduplicates
+        },
+        currentJobs: ({ jobId, type }) =>
+          [...views.all()].filter(
+            (v) => (jobId === undefined || v.id === jobId) && (type === undefined || v.type === type),
+          ),
+        listenerFailed: (error, jobId) => telemetry.subscriberFailed(error, jobId),
+        reportError: (error) => telemetry.error('store', error),
+      },
+      { timeoutMs: options.storeTimeoutMs, retention: policy },
+    );
+
+  // A recovered job whose type is not registered (yet) waits: its type has no slot.
+  const scheduler = new Scheduler(options.concurrency, (type) => types.get(type)?.concurrency ?? 0);
+  const mailbox = new Mailbox();
+  const inFlight = new InFlight();
+  const host: RuntimeHost = {
+    handlerOf: (type) => types.get(type)?.handler,
+    settled: (handlers) => mailbox.send({ type: 'HANDLER_SETTLED', handlers }),
+    reportError: (jobId, error) => telemetry.error('handler', error, jobId),
+    handlerFinished: (ms) => telemetry.handlerFinished(ms),
+  };
+  const runtime = new InProcessRuntime(host, inFlight);
+  const pool = new WorkerPool(
+    { ...host, workerOf: (type) => types.get(type)?.worker },
+    inFlight,
+    options.workers,
+  );
+  const router = new ChangeRouter({
+    views,
+    telemetry,
+    announcer,
+    durability,
+    notify: (event) => mailbox.send(event),
+    inFlight,
+  });
+  const { maxDepth, maxResultBytes } = options.limits;
+  const resultLimits = { maxDepth, maxBytes: maxResultBytes };
+  /** The attempt's own job actor, bound once when the attempt starts. */
+  const bind = (input: { jobId: string }): SendToJob => {
+    const cell = registry.live(input.jobId);
+    return (event) => {
+      const checked = checkHandlerEvent({ ...event, at: clock.now() }, resultLimits);
+      if (cell) return cell.send(checked, 'handler');
+      return { accepted: false, reason: 'job_final' };
+    };
+  };
+  const runHandler = routeHandlers({
+    inProcess: runtime,
+    pool,
+    isThreaded: (type) => types.get(type)?.worker !== undefined,
+    bind,
+    durable: (input) => durability?.started(() => registry.live(input.jobId), input.attempt),
+  });
+  const machine = jobMachine.provide({ actors: { runHandler } });
+  const inspection = new Inspection({
+    liveJobs: () => registry.liveCells(),
+    liveJob: (id) => registry.live(id),
+    onRejected: (listener) => telemetry.on('rejected', listener),
+    reportError: (error) => telemetry.error('inspector', error),
+  });
+  const newCell = (input: JobInput) =>
+    new JobCell(machine, input, clock, router.hooks, inspection.jobActorCreated);
+
+  const effects = new Effects((error) => telemetry.error('internal', error));
+  const admission = new Admission({ clock, types, registry, scheduler, telemetry, router, effects, newCell });
+  const replies = new Replies<StartResult>();
+  let readyResult!: { resolve(): void; reject(error: unknown): void };
+  const ready = new Promise<void>((resolve, reject) => (readyResult = { resolve, reject }));
+  ready.catch(() => undefined); // observed through ready(), start() and the error event
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  const recoverDeps = {
+    durability,
+    clock,
+    types,
+    registry,
+    views,
+    scheduler,
+    retention,
+    maxCount: policy.maxCount,
+    idempotencyMs: options.idempotencyMs,
+    newCell,
+  };
+  const provided = provideSupervisorMachine({
+    admission,
+    effects,
+    registry,
+    scheduler,
+    pool,
+    retention,
+    replies,
+    telemetry,
+    durability,
+    recover: () => recover(recoverDeps),
+    ready: readyResult,
+    stopped: () => resolveStopped(),
+  });
+  const actor = createActor(provided, { clock, input: { hasStore: durability !== undefined } });
+  mailbox.attach(actor);
+  // Before the actor starts, so that the `inspect` option's observer sees it start.
+  inspection.supervisorCreated(actor, options.inspect);
+  actor.subscribe({
+    next: () => effects.drain(),
+    error: (error) => telemetry.error('internal', error),
+  });
+  return {
+    options,
+    clock,
+    telemetry,
+    types,
+    fanout,
+    waiters,
+    views,
+    registry,
+    durability,
+    scheduler,
+    runtime,
+    pool,
+    inFlight,
+    inspection,
+    admission,
+    replies,
+    actor,
+    ready,
+    stopped,
+  };
+}
