@@ -22,7 +22,7 @@ function recordingHooks() {
   const rejections: { rejection: RejectedEmit; source: EventSource }[] = [];
   const crashes: unknown[] = [];
   const hooks: CellHooks = {
-    changed: (_cell, kind, previous) => changes.push({ kind, previous }),
+    changed: (_cell, { kind, previous }) => void changes.push({ kind, previous }),
     rejected: (_cell, rejection, source) => rejections.push({ rejection, source }),
     crashed: (_cell, error) => crashes.push(error),
   };

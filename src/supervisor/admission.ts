@@ -85,7 +85,7 @@ export class Admission {
     registry.add(cell);
     effects.push(() => {
       cell.start();
-      router.publish(cell, 'created');
+      router.publish(cell, 'created', cell.snapshot, cell.view);
       scheduler.enqueue(cell);
     });
     return { job: cell.view, deduplicated: false };

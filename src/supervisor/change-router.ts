@@ -4,10 +4,18 @@
  * The engine reacts at once, in memory: the supervisor's mailbox hears what concerns slots and the
  * registry. (Events from handlers do not pass here: each handler sends to its own job's actor.)
  */
-import type { ChangeKind, JobStatus } from '../../machines/job.types.js';
+import type { ChangeKind } from '../../machines/job.types.js';
 import type { SupervisorEvent } from '../../machines/supervisor.machine.js';
 import type { Announcer } from './announcer.js';
-import { isTerminal, type CellHooks, type JobCell, type JobDurability } from './job-cell.js';
+import {
+  isTerminal,
+  type CellChange,
+  type CellHooks,
+  type JobCell,
+  type JobDurability,
+  type JobSnapshot,
+} from './job-cell.js';
+import type { JobView } from '../shared/types.js';
 import { toRecord } from '../durability/records.js';
 import type { Telemetry } from './telemetry.js';
 import type { JobViews } from './views.js';
@@ -34,32 +42,31 @@ export class ChangeRouter {
 
   /** What each job cell reports to. */
   readonly hooks: CellHooks = {
-    changed: (cell, kind, previous) => this.#changed(cell, kind, previous),
+    changed: (cell, change) => this.#changed(cell, change),
     rejected: (cell, rejection, source) =>
       this.#deps.telemetry.rejected(cell.id, cell.type, rejection, source),
     crashed: (cell, error) => this.#deps.telemetry.error('internal', error, cell.id),
   };
 
   /** Hands the change to the store, to be told once durable; without a store, tells it now. */
-  publish(cell: JobCell, kind: ChangeKind): void {
+  publish(cell: JobCell, kind: ChangeKind, snapshot: JobSnapshot, job: JobView): void {
     const { durability, announcer, views } = this.#deps;
-    const job = cell.view;
     if (!durability) return announcer.tell(views.offset + 1, kind, job);
     const draft = {
       jobId: cell.id,
       seq: job.seq,
       kind,
       at: job.updatedAt,
-      record: toRecord(cell.snapshot, job, kind),
+      record: toRecord(snapshot, job, kind),
     };
     cell.appended(durability.append(draft, { cell, job }));
   }
 
-  #changed(cell: JobCell, kind: ChangeKind, previous: JobStatus): void {
+  #changed(cell: JobCell, { kind, previous, snapshot, view }: CellChange): void {
     const { telemetry, notify, inFlight } = this.#deps;
-    const status = cell.status;
-    if (kind === 'retrying' || kind === 'failed') telemetry.attemptFailed(cell.view.error?.code);
-    if (cell.publishes) this.publish(cell, kind);
+    const { status } = view;
+    if (kind === 'retrying' || kind === 'failed') telemetry.attemptFailed(view.error?.code);
+    if (cell.publishes) this.publish(cell, kind, snapshot, view);
     const jobId = cell.id;
     const jobType = cell.type;
     if (isTerminal(status)) {

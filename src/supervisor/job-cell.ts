@@ -18,11 +18,22 @@ import type { Clock } from '../shared/clock.js';
 import type { EventSource, JobView, Outcome } from '../shared/types.js';
 import { initialView, statusOf, toView, type JobSnapshot } from './job-view.js';
 
+export type { JobSnapshot };
+
 export { isTerminal } from './job-view.js';
 
+/** An accepted change, as the step that made it left the job. */
+export interface CellChange {
+  readonly kind: ChangeKind;
+  /** The status before it. */
+  readonly previous: JobStatus;
+  readonly snapshot: JobSnapshot;
+  readonly view: JobView;
+}
+
 export interface CellHooks {
-  /** An accepted change: `seq` moved by one. `previous` is the status before it. */
-  changed(cell: JobCell, kind: ChangeKind, previous: JobStatus): void;
+  /** An accepted change: `seq` moved by one. */
+  changed(cell: JobCell, change: CellChange): void;
   rejected(cell: JobCell, rejection: RejectedEmit, source: EventSource): void;
   /** The actor itself failed (a throwing action): reported; the job then fails with `internal_error`. */
   crashed(cell: JobCell, error: unknown): void;
@@ -37,10 +48,7 @@ const ACCEPTED: Outcome = Object.freeze({ accepted: true });
 const sources = new WeakMap<object, EventSource>();
 
 /** What a step has to tell, in order, once it is over. */
-type Notice =
-  | { readonly kind: ChangeKind; readonly previous: JobStatus }
-  | { readonly rejection: RejectedEmit }
-  | { readonly crash: unknown };
+type Notice = CellChange | { readonly rejection: RejectedEmit } | { readonly crash: unknown };
 
 export class JobCell {
   readonly id: string;
@@ -106,6 +114,7 @@ export class JobCell {
       error: (error) => this.#notices.push({ crash: error }),
     });
     this.#step(() => actor.start());
+    this.#settle();
   }
 
   stop(): void {
@@ -201,8 +210,11 @@ export class JobCell {
     this.#lastRejection = undefined;
     const actor = this.#actor!;
     this.#step(() => actor.send(event));
+    // The answer is this step's own: read before anything reacts to the step.
     const rejection = this.#lastRejection as RejectedEmit | undefined;
-    return rejection?.event === event ? { accepted: false, reason: rejection.reason } : ACCEPTED;
+    const outcome = rejection?.event === event ? { accepted: false, reason: rejection.reason } : ACCEPTED;
+    this.#settle();
+    return outcome;
   }
 
   /**
@@ -219,7 +231,7 @@ export class JobCell {
     return { accepted: false, reason: rejectionReason(stateName(before.value), before.context, event) };
   }
 
-  /** Runs `enter` (a send, a timer, the start) as a step; tells what it has to once it is over. */
+  /** Runs `enter` (a send, a timer, the start) as a step of the actor. */
   #step(enter: () => void): void {
     this.#depth++;
     try {
@@ -227,15 +239,14 @@ export class JobCell {
     } finally {
       this.#depth--;
     }
+  }
+
+  /** Once no step is in progress: applies the sends made inside steps, then tells what they did. */
+  #settle(): void {
     if (this.#depth > 0) return;
     while (this.#later.length > 0) {
       const event = this.#later.shift()!;
-      this.#depth++;
-      try {
-        this.#actor!.send(event);
-      } finally {
-        this.#depth--;
-      }
+      this.#step(() => this.#actor!.send(event));
     }
     this.#shadow = undefined;
     this.#tell();
@@ -246,7 +257,11 @@ export class JobCell {
     const clock = this.#clock;
     return {
       now: () => clock.now(),
-      setTimeout: (fn, ms) => clock.setTimeout((...args) => this.#step(() => fn(...args)), ms),
+      setTimeout: (fn, ms) =>
+        clock.setTimeout((...args) => {
+          this.#step(() => fn(...args));
+          this.#settle();
+        }, ms),
       clearTimeout: (id) => clock.clearTimeout(id),
     };
   }
@@ -257,7 +272,7 @@ export class JobCell {
     this.#telling = true;
     try {
       for (let notice = this.#notices.shift(); notice; notice = this.#notices.shift()) {
-        if ('kind' in notice) this.#hooks.changed(this, notice.kind, notice.previous);
+        if ('kind' in notice) this.#hooks.changed(this, notice);
         else if ('rejection' in notice) {
           const { rejection } = notice;
           this.#hooks.rejected(this, rejection, sources.get(rejection.event) ?? 'supervisor');
@@ -292,7 +307,7 @@ export class JobCell {
       result: null,
       error,
     });
-    this.#notices.push({ kind: 'failed', previous });
+    this.#notices.push({ kind: 'failed', previous, snapshot: this.#snapshot(), view: this.#crashView });
   }
 
   #onSnapshot(snapshot: JobSnapshot): void {
@@ -302,6 +317,8 @@ export class JobCell {
     const previous = this.#status;
     this.#seq = seq;
     this.#status = statusOf(snapshot.value);
-    this.#notices.push({ kind: snapshot.context.lastChange, previous });
+    // The view of this very change: later steps may move the job on before it is told.
+    const view = (this.#view = toView(snapshot, this.#status));
+    this.#notices.push({ kind: snapshot.context.lastChange, previous, snapshot, view });
   }
 }
