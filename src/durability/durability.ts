@@ -1,7 +1,7 @@
 /**
  * The supervisor's durable side, when it has a store: group commit of every change (told only
- * once durable), the change log reads (history, replay-then-live), the store's retention (after
- * the commits that finish jobs, one expiry at a time), and closing. Background tasks are tracked
+ * once durable), the change log reads (history, replay-then-live), the store's retention (when
+ * the supervisor's retention forgot jobs, and at open; one expiry at a time), and closing. Background tasks are tracked
  * so that closing waits for them; their failures are reported.
  */
 import type { ChangeKind, JobStatus } from '../../machines/job.types.js';
@@ -11,10 +11,10 @@ import { JobvisorError } from '../shared/errors.js';
 import { follow, fromStored, readHistory, type FollowRequest, type LiveFeed } from './follow.js';
 import { GroupCommit, type WaitOptions } from './group-commit.js';
 import type { StoreHealth } from '../shared/types.js';
-import type { ChangeDraft, JobStore, StoreSnapshot } from '../store/port.js';
+import type { ChangeDraft, JobStore, ListQuery, StoreSnapshot } from '../store/port.js';
+import { toView } from './records.js';
 import type { JobChange, JobView } from '../shared/types.js';
 
-const TERMINAL_KINDS: ReadonlySet<ChangeKind> = new Set<ChangeKind>(['completed', 'failed', 'cancelled']);
 
 /** What durability reads of a live job (the engine's job cell). */
 export interface DurableCell {
@@ -73,13 +73,10 @@ export class Durability<C extends DurableCell> {
       clock,
       {
         committed: (entries, first) => {
-          let finished = false;
           for (let i = 0; i < entries.length; i++) {
             const { draft, payload } = entries[i]!;
             host.tell(first + i, draft.kind, payload.job);
-            finished ||= TERMINAL_KINDS.has(draft.kind);
           }
-          if (finished) this.#expire();
         },
         refused: (_jobId, entries, error) => {
           host.reportError(error);
@@ -105,7 +102,7 @@ export class Durability<C extends DurableCell> {
   /** Opens the store, and lets it forget what retention no longer keeps. */
   async open(recentLimit: number): Promise<StoreSnapshot> {
     const snapshot = await this.#store.open({ recentLimit });
-    this.#expire();
+    this.expire();
     return snapshot;
   }
 
@@ -157,6 +154,18 @@ export class Durability<C extends DurableCell> {
     await this.#commits.durable(current.lastOrdinal, { own: true, bounded: false });
   }
 
+  /** A job as the store has it (also one that left this supervisor's memory). */
+  async get(id: string): Promise<JobView | undefined> {
+    const record = await this.#store.get(id);
+    return record && toView(record);
+  }
+
+  /** A page of the stored jobs, in creation order (the store's own index, its own cursor). */
+  async list(query: ListQuery): Promise<{ jobs: JobView[]; next: string | null }> {
+    const page = await this.#store.list(query);
+    return { jobs: page.items.map(toView), next: page.next };
+  }
+
   /** One job's stored changes with `offset > since`, oldest first. */
   async history(jobId: string, since: number, limit: number): Promise<JobChange[]> {
     return (await readHistory(this.#store, jobId, since, limit)).map(fromStored);
@@ -179,7 +188,7 @@ export class Durability<C extends DurableCell> {
   }
 
   /** The store forgets finished jobs beyond retention, with their history; one expiry at a time. */
-  #expire(): void {
+  expire(): void {
     if (this.#closed) return; // the next open() expires what is left
     if (this.#expiring) {
       this.#expireAgain = true;
@@ -193,7 +202,7 @@ export class Durability<C extends DurableCell> {
       .then(() => undefined)
       .finally(() => {
         this.#expiring = false;
-        if (this.#expireAgain) this.#expire();
+        if (this.#expireAgain) this.expire();
       });
     this.#track(task);
   }

@@ -11,9 +11,7 @@ import {
   listQuerySchema,
   type HealthAnswer,
 } from '../protocol/schemas.js';
-import { decodeCursor, encodeCursor } from '../store/query.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import type { JobView } from '../shared/types.js';
 import { readJsonBody } from './body.js';
 import { parseWire, sendError, sendJson } from './errors.js';
 import { METRICS_CONTENT_TYPE, renderMetrics, type HubCounters } from './metrics.js';
@@ -89,28 +87,14 @@ async function createJob(ctx: RouteContext, { req, res }: Request): Promise<void
   sendJson(res, answer.deduplicated ? 200 : 201, answer);
 }
 
-/** Cursor pages ordered by (createdAt, id) over the supervisor's jobs (live and retained). */
+/** Cursor pages in creation order, through the store's index (or the supervisor's own order). */
 async function listJobs(ctx: RouteContext, { res, url }: Request): Promise<void> {
   const q = parseWire(listQuerySchema, query(url), 'list query');
-  const cursor = q.after === undefined ? undefined : decodeCursor(q.after);
-  const jobs = ctx.supervisor
-    .list({ status: q.status, type: q.type, key: q.key, limit: 1_000_000 })
-    .filter(
-      (v) =>
-        !cursor || v.createdAt > cursor.createdAt || (v.createdAt === cursor.createdAt && v.id > cursor.id),
-    )
-    .sort(byCreated);
-  const page = jobs.slice(0, q.limit);
-  const last = page.at(-1);
-  sendJson(res, 200, { jobs: page, next: jobs.length > q.limit && last ? encodeCursor(last) : null });
-}
-
-function byCreated(a: JobView, b: JobView): number {
-  return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  sendJson(res, 200, await ctx.supervisor.page(q));
 }
 
 async function getJob(ctx: RouteContext, { res, id }: Request): Promise<void> {
-  const job = ctx.supervisor.get(id);
+  const job = await ctx.supervisor.find(id);
   if (!job) throw notFound(id);
   sendJson(res, 200, { job });
 }
@@ -123,7 +107,7 @@ async function cancelJob(ctx: RouteContext, { req, res, id }: Request): Promise<
 async function jobChanges(ctx: RouteContext, { res, url, id }: Request): Promise<void> {
   const q = parseWire(changesQuerySchema, query(url), 'changes query');
   // A job retention removed is gone with its history.
-  if (!ctx.supervisor.get(id)) throw notFound(id);
+  if (!(await ctx.supervisor.find(id))) throw notFound(id);
   const changes = await ctx.supervisor.history(id, { since: q.since, limit: q.limit });
   sendJson(res, 200, { changes });
 }

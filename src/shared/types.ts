@@ -198,3 +198,20 @@ export interface StoreHealth {
 
 /** A subscriber of job changes. */
 export type ChangeListener = (change: JobChange) => void;
+
+/** `supervisor.page()`: which jobs, after which cursor, how many (1..1000, default 100). */
+export interface PageQuery {
+  readonly status?: JobStatus | readonly JobStatus[];
+  readonly type?: string;
+  readonly key?: string;
+  /** The `next` of the page before. */
+  readonly after?: string;
+  readonly limit?: number;
+}
+
+/** A page of jobs in creation order. */
+export interface JobPage {
+  readonly jobs: readonly JobView[];
+  /** Pass as `after` for the next page; null after the last one. */
+  readonly next: string | null;
+}

@@ -16,6 +16,15 @@ export const listFilterSchema = z.strictObject({
 
 export type ParsedListFilter = z.output<typeof listFilterSchema>;
 
+/** A page of jobs in creation order: the filter, the cursor (`next` of the page before), its size. */
+export const pageQuerySchema = z.strictObject({
+  status: z.union([statusSchema, z.array(statusSchema)]).optional(),
+  type: z.string().optional(),
+  key: z.string().optional(),
+  after: z.string().min(1).max(1_000).optional(),
+  limit: z.number().int().positive().max(1_000).default(100),
+});
+
 export const subscribeFilterSchema = z.strictObject({
   jobId: jobIdSchema.optional(),
   type: z.string().min(1).optional(),

@@ -2,7 +2,7 @@
  * Retention: finished jobs are forgotten beyond `maxCount` (as soon as one more finishes) and once
  * older than `maxAgeMs` (on a timer of the supervisor's clock, set for the moment the oldest one
  * expires). Reads never prune: `get`, `list` and `stats` only look. The store forgets the same
- * jobs on its side (Durability, after the commits that finish jobs).
+ * jobs on its side when told (`onForgot` → Durability.expire).
  */
 import type { Clock } from '../shared/clock.js';
 import { MAX_DELAY_MS } from '../shared/validation.js';
@@ -17,6 +17,7 @@ export class Retention {
   #timer: unknown;
   /** When the armed timer fires (clock time). */
   #due = Infinity;
+  readonly #forgot = new Set<() => void>();
 
   constructor(views: JobViews, registry: Pick<Registry, 'forget'>, clock: Clock, policy: RetentionPolicy) {
     this.#views = views;
@@ -28,8 +29,14 @@ export class Retention {
   /** A job's end became durable, or finished jobs were restored: prune now, and re-arm. */
   finished(): void {
     const now = this.#clock.now();
-    this.#views.prune(this.#policy, now, (view) => this.#registry.forget(view));
+    const removed = this.#views.prune(this.#policy, now, (view) => this.#registry.forget(view));
     this.#arm(now);
+    if (removed > 0) for (const listener of this.#forgot) listener();
+  }
+
+  /** Calls `listener` after each prune that forgot jobs (the store forgets them too). */
+  onForgot(listener: () => void): void {
+    this.#forgot.add(listener);
   }
 
   /** Stops the timer (at shutdown). */

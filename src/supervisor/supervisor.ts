@@ -17,7 +17,9 @@ import type {
   JobTypeInfo,
   JobView,
   Lifecycle,
+  JobPage,
   ListFilter,
+  PageQuery,
   ShutdownResult,
   StartResult,
   Stats,
@@ -29,6 +31,7 @@ import {
   jobIdSchema,
   listFilterSchema,
   matchesList,
+  pageQuerySchema,
   reasonSchema,
   subscribeFilterSchema,
 } from './filters.js';
@@ -105,6 +108,33 @@ export class Supervisor {
   get(id: string): JobView | undefined {
     if (typeof id !== 'string') return undefined;
     return this.#parts.views.get(id);
+  }
+
+  /**
+   * The job as readers see it, also one that left this supervisor's memory but is in its store
+   * (`job_not_found` nowhere): what `GET /jobs/:id` answers.
+   */
+  async find(id: string): Promise<JobView | undefined> {
+    parseOrThrow(jobIdSchema, id, 'invalid_request', 'Invalid job id');
+    return this.#parts.views.get(id) ?? (await this.#parts.durability?.get(id));
+  }
+
+  /**
+   * One page of jobs in creation order, `next` the cursor of the one after (null after the last):
+   * through the store's index with a store, else through the supervisor's own creation order.
+   * No page sorts the jobs.
+   */
+  async page(query: PageQuery = {}): Promise<JobPage> {
+    const { status, type, key, after, limit } = parseOrThrow(
+      pageQuerySchema,
+      query,
+      'invalid_request',
+      'Invalid page query',
+    );
+    const { durability, views } = this.#parts;
+    const statuses = status === undefined ? undefined : typeof status === 'string' ? [status] : status;
+    if (durability) return durability.list({ status: statuses, type, key, after, limit });
+    return views.page((v) => matchesList(v, { status, type, key, limit }), after, limit);
   }
 
   /** Live jobs first (oldest first), then finished ones in the order they finished. */

@@ -7,6 +7,8 @@
  */
 import type { JobStatus } from '../../machines/job.types.js';
 import { Deque } from '../shared/deque.js';
+import { decodeCursor, encodeCursor } from '../store/query.js';
+import { CreationOrder } from './creation-order.js';
 import type { RetentionPolicy } from './registry.js';
 import type { JobView } from '../shared/types.js';
 
@@ -25,6 +27,8 @@ export class JobViews {
   readonly #retained = new Map<string, JobView>();
   /** The retained views in finish order: pruning takes from its head in O(records removed). */
   readonly #finishOrder = new Deque<JobView>();
+  /** Every job kept, in the order it was created: what a page goes through. */
+  readonly #created = new CreationOrder();
   readonly #counts: Record<JobStatus, number> = {
     pending: 0,
     running: 0,
@@ -60,6 +64,7 @@ export class JobViews {
     const { id, status } = view;
     const before = this.#live.get(id);
     if (before) this.#counts[before.status]--;
+    else this.#created.add(view);
     this.#counts[status]++;
     if (!TERMINAL[status]) {
       this.#live.set(id, view);
@@ -70,8 +75,24 @@ export class JobViews {
     this.#finishOrder.push(view);
   }
 
+  /**
+   * A page of the jobs that `matches`, in creation order, after the cursor `after` (the `next` of
+   * the page before): no sorting, a binary search to the cursor and a scan from there.
+   */
+  page(matches: (view: JobView) => boolean, after: string | undefined, limit: number): Page {
+    const jobs: JobView[] = [];
+    for (const id of this.#created.after(after === undefined ? undefined : decodeCursor(after))) {
+      const view = this.get(id);
+      if (!view || !matches(view)) continue;
+      if (jobs.length === limit) return { jobs, next: encodeCursor(jobs.at(-1)!) };
+      jobs.push(view);
+    }
+    return { jobs, next: null };
+  }
+
   /** A finished job loaded from the store at recovery. */
   restoreFinished(view: JobView): void {
+    this.#created.add(view);
     this.#retained.set(view.id, view);
     this.#finishOrder.push(view);
     this.#counts[view.status]++;
@@ -95,10 +116,17 @@ export class JobViews {
       this.#finishOrder.shift();
       if (this.#retained.get(view.id) !== view) continue;
       this.#retained.delete(view.id);
+      this.#created.remove(view);
       this.#counts[view.status]--;
       forgotten(view);
       removed++;
     }
     return removed;
   }
+}
+
+export interface Page {
+  readonly jobs: JobView[];
+  /** The cursor of the next page; null after the last. */
+  readonly next: string | null;
 }

@@ -101,6 +101,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
       },
       { timeoutMs: options.storeTimeoutMs, retention: policy },
     );
+  if (durability) retention.onForgot(() => durability.expire());
 
   // A recovered job whose type is not registered (yet) waits: its type has no slot.
   const scheduler = new Scheduler(options.concurrency, (type) => types.get(type)?.concurrency ?? 0);
