@@ -1,9 +1,9 @@
 /** The public surface of `jobvisor`: named exports only. */
 export { createSupervisor, Supervisor } from './supervisor/supervisor.js';
-export { JobvisorError, JobFailure, ERROR_CODES, JOB_ERROR_CODES } from './shared/errors.js';
-export type { ErrorCode } from './shared/errors.js';
-export { systemClock } from './shared/clock.js';
-export type { Clock } from './shared/clock.js';
+export { JobvisorError, JobFailure, ERROR_CODES, JOB_ERROR_CODES } from './common/errors.js';
+export type { ErrorCode } from './common/errors.js';
+export { systemClock } from './common/clock.js';
+export type { Clock } from './common/clock.js';
 export { DEFAULTS } from './supervisor/options.js';
 export { memoryStore } from './store/memory.js';
 export type {
@@ -16,14 +16,14 @@ export type {
   StoredChange,
   StoreSnapshot,
 } from './store/port.js';
-export type { StoreHealth } from './shared/types.js';
+export type { StoreHealth } from './common/types.js';
 export type {
   SupervisorOptions,
   RegisterOptions,
   StartRequest,
   WorkerHandler,
 } from './supervisor/options.js';
-export type { Unsubscribe } from './shared/emitter.js';
+export type { Unsubscribe } from './common/emitter.js';
 export {
   encodeStatelyFrame,
   STATELY_INSPECT_VERSION,
@@ -64,4 +64,4 @@ export type {
   Stats,
   SubscribeFilter,
   SupervisorEventMap,
-} from './shared/types.js';
+} from './common/types.js';

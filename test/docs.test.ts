@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { and, assign, fromPromise, not, or, setup } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { JOB_EVENT_TYPES, jobMachine, supervisorMachine } from '../machines/index.js';
-import { ERROR_CODES, JOB_ERROR_CODES } from '../src/shared/errors.js';
+import { ERROR_CODES, JOB_ERROR_CODES } from '../src/common/errors.js';
 import { generatedFiles, MACHINES, mermaidBlock, README, readBlock, ROOT } from '../scripts/machine-docs.js';
 import { toJSON, toMermaid } from '../scripts/mermaid.js';
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { jobMachine } from '../machines/job.machine.js';
 import type { ChangeKind, HandlerInput, JobStatus, RejectedEmit } from '../machines/job.types.js';
 import { JobCell, type CellHooks } from '../src/supervisor/job-cell.js';
-import type { EventSource } from '../src/shared/types.js';
+import type { EventSource } from '../src/common/types.js';
 
 const input = {
   id: 'job-1',

@@ -13,17 +13,17 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /** What each folder may import (besides itself and packages); `entry` is src/index.ts and src/sqlite.ts. */
 const ALLOWED: Record<string, readonly string[]> = {
   machines: [],
-  shared: ['machines'],
+  common: ['machines'],
   protocol: [],
-  store: ['shared', 'machines'],
-  durability: ['store', 'shared', 'machines'],
-  runtime: ['shared', 'machines'],
-  inspection: ['shared', 'machines'],
-  supervisor: ['durability', 'store', 'runtime', 'inspection', 'shared', 'machines'],
-  client: ['protocol', 'shared'],
-  server: ['supervisor', 'inspection', 'store', 'protocol', 'shared'],
-  entry: ['supervisor', 'durability', 'store', 'inspection', 'shared', 'machines'],
-  cli: ['entry', 'server', 'client', 'supervisor', 'inspection', 'store', 'protocol', 'shared'],
+  store: ['common', 'machines'],
+  durability: ['store', 'common', 'machines'],
+  runtime: ['common', 'machines'],
+  inspection: ['common', 'machines'],
+  supervisor: ['durability', 'store', 'runtime', 'inspection', 'common', 'machines'],
+  client: ['protocol', 'common'],
+  server: ['supervisor', 'inspection', 'store', 'protocol', 'common'],
+  entry: ['supervisor', 'durability', 'store', 'inspection', 'common', 'machines'],
+  cli: ['entry', 'server', 'client', 'supervisor', 'inspection', 'store', 'protocol', 'common'],
 };
 
 function files(dir: string): string[] {

@@ -3,7 +3,7 @@ import type { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, type ServerMessage } from '../src/protocol/schemas.js';
 import { Outbox } from '../src/server/outbox.js';
-import type { JobChange } from '../src/shared/types.js';
+import type { JobChange } from '../src/common/types.js';
 import { Client, servePerTest } from './server-harness.js';
 
 const start = servePerTest();

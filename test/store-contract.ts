@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rejectionOf } from './helpers.js';
 import type { ChangeKind } from '../machines/job.types.js';
-import type { ErrorCode } from '../src/shared/errors.js';
+import type { ErrorCode } from '../src/common/errors.js';
 import type { JobRecord, JobStore, ListQuery, StoredChange, StoreSnapshot } from '../src/store/port.js';
 
 export interface StoreHandle {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sqliteStore, type SqliteStoreOptions } from '../src/sqlite.js';
-import type { ErrorCode } from '../src/shared/errors.js';
+import type { ErrorCode } from '../src/common/errors.js';
 import type { JobStore } from '../src/store/port.js';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../src/store/sqlite-schema.js';
 import { describeStoreContract, Writer } from './store-contract.js';

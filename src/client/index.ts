@@ -16,13 +16,13 @@ import {
   type WireJobType,
 } from '../protocol/schemas.js';
 import * as z from 'zod';
-import type { BackoffOptions } from '../shared/backoff.js';
+import type { BackoffOptions } from '../common/backoff.js';
 import { JobvisorClientError } from './errors.js';
 import { request, type HttpOptions } from './http.js';
 import { subscribeLive, type LiveSubscription, type SubscribeOptions, type WebSocketCtor } from './live.js';
 
 export { JobvisorClientError } from './errors.js';
-export { backoffDelay, type BackoffOptions } from '../shared/backoff.js';
+export { backoffDelay, type BackoffOptions } from '../common/backoff.js';
 export type { LiveSubscription, SubscribeOptions, WebSocketCtor, WebSocketLike } from './live.js';
 export type { LiveContext, LiveError, LiveStatus, LiveStore } from './live-store.js';
 export type {

@@ -12,7 +12,7 @@ import {
   type WireChange,
   type WireRejection,
 } from '../protocol/schemas.js';
-import { backoffDelay, type BackoffOptions } from '../shared/backoff.js';
+import { backoffDelay, type BackoffOptions } from '../common/backoff.js';
 import { JobvisorClientError } from './errors.js';
 import { createLiveStore, isNewChange, type LiveError, type LiveStore } from './live-store.js';
 

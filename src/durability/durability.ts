@@ -5,15 +5,15 @@
  * so that closing waits for them; their failures are reported.
  */
 import type { ChangeKind, JobStatus } from '../../machines/job.types.js';
-import type { Clock } from '../shared/clock.js';
-import type { Unsubscribe } from '../shared/emitter.js';
-import { JobvisorError } from '../shared/errors.js';
+import type { Clock } from '../common/clock.js';
+import type { Unsubscribe } from '../common/emitter.js';
+import { JobvisorError } from '../common/errors.js';
 import { follow, fromStored, readHistory, type FollowRequest, type LiveFeed } from './follow.js';
 import { GroupCommit, type WaitOptions } from './group-commit.js';
-import type { StoreHealth } from '../shared/types.js';
+import type { StoreHealth } from '../common/types.js';
 import type { ChangeDraft, JobStore, ListQuery, StoreSnapshot } from '../store/port.js';
 import { toView } from './records.js';
-import type { JobChange, JobView } from '../shared/types.js';
+import type { JobChange, JobView } from '../common/types.js';
 
 
 /** What durability reads of a live job (the engine's job cell). */

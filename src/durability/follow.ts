@@ -4,10 +4,10 @@
  * before `liveFrom` is in the store already. Live changes that arrive during the replay are held
  * back and delivered after it; the replay stops just before the first of them.
  */
-import type { Unsubscribe } from '../shared/emitter.js';
+import type { Unsubscribe } from '../common/emitter.js';
 import type { JobStore, StoredChange } from '../store/port.js';
 import { toView } from './records.js';
-import type { ChangeListener, JobChange, JobView } from '../shared/types.js';
+import type { ChangeListener, JobChange, JobView } from '../common/types.js';
 
 const PAGE = 1_000;
 

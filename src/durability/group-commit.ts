@@ -11,10 +11,10 @@
  * - Callers that answer only once their change is durable await `durable()` or `flushed()`,
  *   for at most `timeoutMs`: then they get `store_unavailable` instead of hanging.
  */
-import type { Clock } from '../shared/clock.js';
-import { JobvisorError, refusedJob } from '../shared/errors.js';
+import type { Clock } from '../common/clock.js';
+import { JobvisorError, refusedJob } from '../common/errors.js';
 import type { ChangeDraft, JobStore } from '../store/port.js';
-import type { StoreHealth } from '../shared/types.js';
+import type { StoreHealth } from '../common/types.js';
 
 /** The wait before retrying a failed write: `firstMs`, doubling up to `maxMs`. */
 export const RETRY = Object.freeze({ firstMs: 50, maxMs: 5_000 });

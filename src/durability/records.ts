@@ -3,7 +3,7 @@ import type { SnapshotFrom } from 'xstate';
 import type { JobMachine } from '../../machines/job.machine.js';
 import { stateName } from '../../machines/job.rejection.js';
 import type { ChangeKind, JobInput } from '../../machines/job.types.js';
-import type { JobView } from '../shared/types.js';
+import type { JobView } from '../common/types.js';
 import type { JobRecord, JobRecordDraft } from '../store/port.js';
 
 /** The record to write after a change; the store adds the offset it gives the change. */

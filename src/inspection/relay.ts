@@ -5,9 +5,9 @@
  * It never throws and never stops its host: a relay that is down only costs the buffer.
  */
 import WebSocket from 'ws';
-import { backoffDelay, type BackoffOptions } from '../shared/backoff.js';
-import type { Unsubscribe } from '../shared/emitter.js';
-import { Deque } from '../shared/deque.js';
+import { backoffDelay, type BackoffOptions } from '../common/backoff.js';
+import type { Unsubscribe } from '../common/emitter.js';
+import { Deque } from '../common/deque.js';
 import type { InspectionSelection } from './selection.js';
 import type { InspectionObserver } from './types.js';
 import { toStatelyJson } from './stately.js';

@@ -7,10 +7,10 @@
  * stops is let go. With no tap attached nothing here runs: job actors are created as always.
  */
 import type { AnyActorRef, InspectionEvent, Snapshot, Subscription } from 'xstate';
-import type { Unsubscribe } from '../shared/emitter.js';
-import { JobvisorError } from '../shared/errors.js';
-import { parseOrThrow } from '../shared/validation.js';
-import type { Rejection } from '../shared/types.js';
+import type { Unsubscribe } from '../common/emitter.js';
+import { JobvisorError } from '../common/errors.js';
+import { parseOrThrow } from '../common/validation.js';
+import type { Rejection } from '../common/types.js';
 import {
   inspectionSelectionSchema,
   isInspectionObserver,

@@ -1,6 +1,6 @@
 /** The public types of inspection: what an observer receives, and what it may be. */
 import type { InspectionEvent } from 'xstate';
-import type { Rejection } from '../shared/types.js';
+import type { Rejection } from '../common/types.js';
 
 /** A job rejected an event (the `rejected` event of the supervisor), for a job the tap selects. */
 export interface JobvisorRejectedEvent {

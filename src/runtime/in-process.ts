@@ -7,8 +7,8 @@
  * job. Every handler promise is tracked until it settles, so shutdown can wait for all of them.
  */
 import type { AttemptError, HandlerInput, JobEvent } from '../../machines/job.types.js';
-import { JobFailure, JobvisorError } from '../shared/errors.js';
-import type { Handler, HandlerContext, Outcome } from '../shared/types.js';
+import { JobFailure, JobvisorError } from '../common/errors.js';
+import type { Handler, HandlerContext, Outcome } from '../common/types.js';
 import type { InFlight } from './in-flight.js';
 
 /** An event for the job a handler runs for, without its time (the receiver stamps it). */

@@ -4,7 +4,7 @@
  * progress, heartbeats and the outcome. It never touches supervisor state: the main side decides.
  */
 import { parentPort } from 'node:worker_threads';
-import type { HandlerContext } from '../shared/types.js';
+import type { HandlerContext } from '../common/types.js';
 import { toWorkerSchema, type FromWorker, type RunMessage } from './worker-protocol.js';
 
 type AnyHandler = (ctx: HandlerContext) => unknown;

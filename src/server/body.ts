@@ -4,7 +4,7 @@
  * `invalid_request`. An empty body reads as `undefined`.
  */
 import type { IncomingMessage } from 'node:http';
-import { JobvisorError } from '../shared/errors.js';
+import { JobvisorError } from '../common/errors.js';
 
 export function tooLarge(limit: number): JobvisorError {
   return new JobvisorError('payload_too_large', `The request body is larger than ${limit} bytes`, {

@@ -9,7 +9,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { JobvisorError, type ErrorCode } from '../shared/errors.js';
+import { JobvisorError, type ErrorCode } from '../common/errors.js';
 import { jsonAnswer } from './errors.js';
 
 /** The error Node emits: parser errors carry an `HPE_*` code and a `reason`. */

@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type * as z from 'zod';
-import { JobvisorError } from '../shared/errors.js';
+import { JobvisorError } from '../common/errors.js';
 import type { ErrorBody } from '../protocol/schemas.js';
 
 /** Parses `value` with a protocol schema, or throws `invalid_request` with the zod issues. */

@@ -3,7 +3,7 @@
  * protocol schemas before it touches the supervisor. A failure anywhere is a coded error answer.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { JobvisorError } from '../shared/errors.js';
+import { JobvisorError } from '../common/errors.js';
 import {
   cancelBodySchema,
   changesQuerySchema,

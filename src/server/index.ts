@@ -8,8 +8,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as z from 'zod';
-import { JobvisorError } from '../shared/errors.js';
-import { parseOrThrow } from '../shared/validation.js';
+import { JobvisorError } from '../common/errors.js';
+import { parseOrThrow } from '../common/validation.js';
 import { LIMITS } from '../protocol/schemas.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { TokenCheck } from './auth.js';

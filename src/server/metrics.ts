@@ -2,7 +2,7 @@
  * GET /metrics: the supervisor's stats (and the hub's socket counts) in the Prometheus text
  * exposition format, version 0.0.4. Built from `stats()` on each scrape: nothing is kept here.
  */
-import type { Stats } from '../shared/types.js';
+import type { Stats } from '../common/types.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Topic, WireRejection } from '../protocol/schemas.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import type { Rejection } from '../shared/types.js';
+import type { Rejection } from '../common/types.js';
 
 export type RejectionListener = (rejection: WireRejection, json: string) => void;
 

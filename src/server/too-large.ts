@@ -8,7 +8,7 @@
  * the connection.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { JobvisorError } from '../shared/errors.js';
+import type { JobvisorError } from '../common/errors.js';
 import { jsonAnswer } from './errors.js';
 
 /** How much of a rejected body is read and dropped before the connection is closed regardless. */

@@ -4,7 +4,7 @@
  * `error` and the connection stays usable. Changes reach the socket through its Outbox.
  */
 import type { RawData, WebSocket } from 'ws';
-import { JobvisorError } from '../shared/errors.js';
+import { JobvisorError } from '../common/errors.js';
 import {
   clientMessageSchema,
   PROTOCOL_VERSION,
@@ -12,7 +12,7 @@ import {
   type Topic,
 } from '../protocol/schemas.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import type { JobChange, JobView } from '../shared/types.js';
+import type { JobChange, JobView } from '../common/types.js';
 import { parseWire, toWireError } from './errors.js';
 import { Outbox } from './outbox.js';
 import { matches, type RejectionLog } from './rejection-log.js';

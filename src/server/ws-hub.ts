@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { CLOSE_CODES, LIMITS } from '../protocol/schemas.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import type { JobChange } from '../shared/types.js';
+import type { JobChange } from '../common/types.js';
 import type { TokenCheck } from './auth.js';
 import type { HubCounters } from './metrics.js';
 import { Connection } from './ws-connection.js';

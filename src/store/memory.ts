@@ -2,7 +2,7 @@
  * The in-memory store: the library default. Nothing survives the process, but it speaks the same
  * port as the durable stores, so the supervisor and the conformance suite treat them alike.
  */
-import { JobvisorError } from '../shared/errors.js';
+import { JobvisorError } from '../common/errors.js';
 import type {
   ChangeDraft,
   JobRecord,

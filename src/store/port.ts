@@ -4,7 +4,7 @@
  * (PostgreSQL, several processes sharing one database) fits without changing callers.
  */
 import type { ChangeKind, JobDeadlines, JobStatus, RetryPolicy } from '../../machines/job.types.js';
-import type { JobView } from '../shared/types.js';
+import type { JobView } from '../common/types.js';
 
 /** Everything needed to show a job and to re-create its actor after a restart. */
 export interface JobRecord extends JobView {

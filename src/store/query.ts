@@ -1,5 +1,5 @@
 /** Helpers shared by the store adapters that filter and page in JavaScript. */
-import { JobvisorError } from '../shared/errors.js';
+import { JobvisorError } from '../common/errors.js';
 import type { JobRecord, ListQuery, Page } from './port.js';
 
 export function isLive(record: Pick<JobRecord, 'status'>): boolean {

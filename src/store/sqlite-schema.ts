@@ -4,7 +4,7 @@
  * Nothing here writes to a file before it has been recognised as jobvisor's (or as empty).
  */
 import type Database from 'better-sqlite3';
-import { JobvisorError, type ErrorCode } from '../shared/errors.js';
+import { JobvisorError, type ErrorCode } from '../common/errors.js';
 
 /** `PRAGMA application_id` of every jobvisor database: "JOBV" in ASCII. */
 export const APPLICATION_ID = 0x4a4f4256;

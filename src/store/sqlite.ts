@@ -8,8 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import * as z from 'zod';
-import { JobvisorError } from '../shared/errors.js';
-import { MAX_DELAY_MS, parseOrThrow } from '../shared/validation.js';
+import { JobvisorError } from '../common/errors.js';
+import { MAX_DELAY_MS, parseOrThrow } from '../common/validation.js';
 import type {
   ChangeDraft,
   JobRecord,

@@ -7,16 +7,16 @@
 import { randomUUID } from 'node:crypto';
 import type { JobInput } from '../../machines/job.types.js';
 import type { ChangeRouter } from './change-router.js';
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '../common/clock.js';
 import type { Effects } from './effects.js';
-import { JobvisorError } from '../shared/errors.js';
+import { JobvisorError } from '../common/errors.js';
 import { isTerminal, type JobCell } from './job-cell.js';
 import type { JobTypes } from './job-types.js';
 import type { StartJobRequest } from '../../machines/supervisor.machine.js';
 import type { Registry } from './registry.js';
 import type { Scheduler } from './scheduler.js';
 import type { Telemetry } from './telemetry.js';
-import type { StartResult } from '../shared/types.js';
+import type { StartResult } from '../common/types.js';
 
 export interface AdmissionDeps {
   readonly clock: Clock;

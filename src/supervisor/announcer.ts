@@ -7,7 +7,7 @@
 import type { ChangeKind } from '../../machines/job.types.js';
 import type { Fanout } from './fanout.js';
 import { isTerminal } from './job-cell.js';
-import type { JobView } from '../shared/types.js';
+import type { JobView } from '../common/types.js';
 import type { JobViews } from './views.js';
 import type { Retention } from './retention.js';
 import type { JobWaiters } from './waiters.js';

@@ -15,7 +15,7 @@ import {
   type JobDurability,
   type JobSnapshot,
 } from './job-cell.js';
-import type { JobView } from '../shared/types.js';
+import type { JobView } from '../common/types.js';
 import { toRecord } from '../durability/records.js';
 import type { Telemetry } from './telemetry.js';
 import type { JobViews } from './views.js';

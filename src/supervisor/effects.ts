@@ -5,7 +5,7 @@
  * actor's own built-in actions would run while XState is still executing the supervisor's
  * custom action, which trips "Custom actions should not call `assign()` directly".
  */
-import { Deque } from '../shared/deque.js';
+import { Deque } from '../common/deque.js';
 
 export class Effects {
   readonly #queue = new Deque<() => void>();

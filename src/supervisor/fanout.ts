@@ -3,8 +3,8 @@
  * change costs O(matching subscribers), and isolated so that a throwing subscriber never stops
  * delivery to the others.
  */
-import type { Unsubscribe } from '../shared/emitter.js';
-import type { ChangeListener, JobChange, SubscribeFilter } from '../shared/types.js';
+import type { Unsubscribe } from '../common/emitter.js';
+import type { ChangeListener, JobChange, SubscribeFilter } from '../common/types.js';
 
 export type { ChangeListener };
 

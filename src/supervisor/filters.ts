@@ -1,6 +1,6 @@
 /** Validation and matching of the filters of `list` and `subscribe`. */
 import * as z from 'zod';
-import type { JobView } from '../shared/types.js';
+import type { JobView } from '../common/types.js';
 
 export const jobIdSchema = z.string().min(1).max(200);
 export const reasonSchema = z.string().max(1_000);

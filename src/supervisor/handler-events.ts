@@ -6,8 +6,8 @@
  * string; an error's code and message are bounded.
  */
 import type { JobEvent } from '../../machines/job.types.js';
-import { JobvisorError } from '../shared/errors.js';
-import { jsonProblem, type JsonLimits } from '../shared/json-limits.js';
+import { JobvisorError } from '../common/errors.js';
+import { jsonProblem, type JsonLimits } from '../common/json-limits.js';
 
 /** The longest progress message, and the longest error code and message a job keeps. */
 export const TEXT_LIMITS = Object.freeze({ message: 1_000, errorCode: 200, errorMessage: 4_000 });

@@ -14,8 +14,8 @@ import type { JobMachine } from '../../machines/job.machine.js';
 import { rejectionReason, stateName } from '../../machines/job.rejection.js';
 import type { ChangeKind, JobEvent, JobInput, JobStatus, RejectedEmit } from '../../machines/job.types.js';
 import type { Durability } from '../durability/durability.js';
-import type { Clock } from '../shared/clock.js';
-import type { EventSource, JobView, Outcome } from '../shared/types.js';
+import type { Clock } from '../common/clock.js';
+import type { EventSource, JobView, Outcome } from '../common/types.js';
 import { initialView, statusOf, toView, type JobSnapshot } from './job-view.js';
 
 export type { JobSnapshot };

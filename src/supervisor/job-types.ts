@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as z from 'zod';
 import type { RetryPolicy } from '../../machines/job.types.js';
-import { JobvisorError } from '../shared/errors.js';
-import { jsonProblem } from '../shared/json-limits.js';
+import { JobvisorError } from '../common/errors.js';
+import { jsonProblem } from '../common/json-limits.js';
 import {
   jobTypeName,
   registerOptionsSchema,
@@ -12,9 +12,9 @@ import {
   type RegisterOptions,
   type ResolvedOptions,
 } from './options.js';
-import { parseOrThrow } from '../shared/validation.js';
+import { parseOrThrow } from '../common/validation.js';
 import type { WorkerModule } from '../runtime/worker-pool.js';
-import type { Handler } from '../shared/types.js';
+import type { Handler } from '../common/types.js';
 
 export interface JobType {
   readonly name: string;

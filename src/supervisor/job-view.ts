@@ -2,7 +2,7 @@
 import type { SnapshotFrom } from 'xstate';
 import type { JobMachine } from '../../machines/job.machine.js';
 import { TERMINAL_STATUSES, type JobInput, type JobStatus } from '../../machines/job.types.js';
-import type { JobView } from '../shared/types.js';
+import type { JobView } from '../common/types.js';
 
 export type JobSnapshot = SnapshotFrom<JobMachine>;
 

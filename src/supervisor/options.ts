@@ -4,9 +4,9 @@
  */
 import { availableParallelism } from 'node:os';
 import * as z from 'zod';
-import { isClock, systemClock, type Clock } from '../shared/clock.js';
+import { isClock, systemClock, type Clock } from '../common/clock.js';
 import { isJobStore, type JobStore } from '../store/port.js';
-import { MAX_DELAY_MS, parseOrThrow } from '../shared/validation.js';
+import { MAX_DELAY_MS, parseOrThrow } from '../common/validation.js';
 import { inspectOptionSchema } from '../inspection/selection.js';
 
 const delayMs = z.number().int().positive().max(MAX_DELAY_MS);

@@ -4,7 +4,7 @@
  * `recover` actor, before any start is accepted.
  */
 import type { JobInput } from '../../machines/job.types.js';
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '../common/clock.js';
 import type { JobCell, JobDurability } from './job-cell.js';
 import type { JobTypes } from './job-types.js';
 import type { Registry } from './registry.js';

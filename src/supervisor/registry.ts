@@ -5,7 +5,7 @@
  * Every operation is O(1): the cost of a start does not grow with the number of jobs.
  */
 import type { JobCell } from './job-cell.js';
-import type { JobView } from '../shared/types.js';
+import type { JobView } from '../common/types.js';
 
 export interface RetentionPolicy {
   readonly maxAgeMs: number;

@@ -4,8 +4,8 @@
  * expires). Reads never prune: `get`, `list` and `stats` only look. The store forgets the same
  * jobs on its side when told (`onForgot` → Durability.expire).
  */
-import type { Clock } from '../shared/clock.js';
-import { MAX_DELAY_MS } from '../shared/validation.js';
+import type { Clock } from '../common/clock.js';
+import { MAX_DELAY_MS } from '../common/validation.js';
 import type { Registry, RetentionPolicy } from './registry.js';
 import type { JobViews } from './views.js';
 

@@ -3,7 +3,7 @@
  * within the global limit and each type's own limit. Every operation is O(1) in the number of
  * jobs (O(types) to pick the next one).
  */
-import { Deque } from '../shared/deque.js';
+import { Deque } from '../common/deque.js';
 import type { JobCell } from './job-cell.js';
 
 interface Entry {

@@ -10,14 +10,14 @@ import { fromPromise } from 'xstate';
 import { supervisorMachine, type SupervisorMachine } from '../../machines/supervisor.machine.js';
 import type { Admission } from './admission.js';
 import type { Effects } from './effects.js';
-import { JobvisorError } from '../shared/errors.js';
+import { JobvisorError } from '../common/errors.js';
 import type { Registry } from './registry.js';
 import type { WorkerPool } from '../runtime/worker-pool.js';
 import type { Replies } from './replies.js';
 import type { Retention } from './retention.js';
 import type { Scheduler } from './scheduler.js';
 import type { Telemetry } from './telemetry.js';
-import type { StartResult } from '../shared/types.js';
+import type { StartResult } from '../common/types.js';
 
 export interface SupervisorActionsDeps {
   readonly admission: Pick<Admission, 'admit' | 'dispatchQueued' | 'interruptRunning' | 'settle'>;

@@ -4,9 +4,9 @@
  * job's own actor; readers see what is durable (`JobViews`). See docs/ARCHITECTURE.md.
  */
 import type * as z from 'zod';
-import type { Unsubscribe } from '../shared/emitter.js';
-import { JobvisorError } from '../shared/errors.js';
-import { parseOrThrow } from '../shared/validation.js';
+import type { Unsubscribe } from '../common/emitter.js';
+import { JobvisorError } from '../common/errors.js';
+import { parseOrThrow } from '../common/validation.js';
 import type { InspectionSelection } from '../inspection/selection.js';
 import type { InspectionObserver } from '../inspection/types.js';
 import type {
@@ -25,7 +25,7 @@ import type {
   Stats,
   SubscribeFilter,
   SupervisorEventMap,
-} from '../shared/types.js';
+} from '../common/types.js';
 import {
   historySchema,
   jobIdSchema,

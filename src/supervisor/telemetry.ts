@@ -3,8 +3,8 @@
  * and the typed `rejected` / `error` events. Reports never throw into the caller.
  */
 import type { RejectedEmit } from '../../machines/job.types.js';
-import { TypedEmitter, type Unsubscribe } from '../shared/emitter.js';
-import type { EventSource, HandlerDurations, RejectionReason, SupervisorEventMap } from '../shared/types.js';
+import { TypedEmitter, type Unsubscribe } from '../common/emitter.js';
+import type { EventSource, HandlerDurations, RejectionReason, SupervisorEventMap } from '../common/types.js';
 
 /** Upper bounds (ms) of the handler-duration histogram buckets; the last bucket is +Inf. */
 export const HANDLER_DURATION_BUCKETS_MS: readonly number[] = Object.freeze([

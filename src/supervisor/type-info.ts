@@ -1,7 +1,7 @@
 /** What a registered job type looks like from outside: limits, retry policy and its input as JSON Schema. */
 import * as z from 'zod';
 import type { JobType } from './job-types.js';
-import type { JobTypeInfo } from '../shared/types.js';
+import type { JobTypeInfo } from '../common/types.js';
 
 const described = new WeakMap<JobType, JobTypeInfo>();
 

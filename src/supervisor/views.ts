@@ -6,11 +6,11 @@
  * in the order they finished, under retention. Every operation is O(1) (pruning O(removed)).
  */
 import type { JobStatus } from '../../machines/job.types.js';
-import { Deque } from '../shared/deque.js';
+import { Deque } from '../common/deque.js';
 import { decodeCursor, encodeCursor } from '../store/query.js';
 import { CreationOrder } from './creation-order.js';
 import type { RetentionPolicy } from './registry.js';
-import type { JobView } from '../shared/types.js';
+import type { JobView } from '../common/types.js';
 
 const TERMINAL: Readonly<Record<JobStatus, boolean>> = {
   pending: false,

@@ -1,9 +1,9 @@
 /** Callers of `waitFor`, resolved when their job reaches a final state; timeouts use the injected clock. */
-import type { Clock } from '../shared/clock.js';
-import { JobvisorError } from '../shared/errors.js';
-import { parseOrThrow } from '../shared/validation.js';
+import type { Clock } from '../common/clock.js';
+import { JobvisorError } from '../common/errors.js';
+import { parseOrThrow } from '../common/validation.js';
 import { waitOptionsSchema } from './options.js';
-import type { JobView } from '../shared/types.js';
+import type { JobView } from '../common/types.js';
 
 type Waiter = (view: JobView) => void;
 
