@@ -3,6 +3,15 @@ export { jobMachine, backoffDelay } from './job.machine.js';
 export type { JobMachine } from './job.machine.js';
 export { supervisorMachine } from './supervisor.machine.js';
 export type { SupervisorMachine, SupervisorEvent, SupervisorContext } from './supervisor.machine.js';
+export { relayMachine } from './relay.machine.js';
+export type {
+  RelayContext,
+  RelayEvent,
+  RelayMachine,
+  RelaySocketCommand,
+  RelayStatus,
+  RelayStatusEmit,
+} from './relay.machine.js';
 export { rejectionReason, stateName, isValidPercent } from './job.rejection.js';
 export { JOB_EVENT_TYPES, TERMINAL_STATUSES } from './job.types.js';
 export type {
