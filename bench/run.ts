@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the performance targets of DESIGN.md in one run. Prints tables and writes the
+ * `npm run bench`: the performance targets (README, "Performance") in one run. Prints tables and writes the
  * figures to .bench/results.json. A missed goal is reported, never an exit code; a wrong count
  * (a variant that lost a change) is an error.
  *

@@ -1,5 +1,5 @@
 /**
- * The workload of DESIGN.md "Performance targets", shared by every variant: N jobs, each START,
+ * The workload of the performance targets (README, "Performance"), shared by every variant: N jobs, each START,
  * 10 × PROGRESS, COMPLETE, at most 50 running at once, one subscriber counting changes.
  */
 export interface WorkloadSpec {

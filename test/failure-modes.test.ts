@@ -1,5 +1,5 @@
 /**
- * The failure modes of DESIGN.md, each written as the scenario a user hit in a hand-written
+ * The failure modes of docs/ARCHITECTURE.md, each written as the scenario a user hit in a hand-written
  * tracker. Every scenario runs on a simulated clock and ends by checking the change stream.
  */
 import fc from 'fast-check';

@@ -63,7 +63,7 @@ export async function until(predicate: () => boolean, turns = 1_000): Promise<vo
 }
 
 /**
- * The change-stream invariants of DESIGN.md: per job, `seq` starts at 1 and grows by exactly 1;
+ * The change-stream invariants of docs/ARCHITECTURE.md ("The job machine"): per job, `seq` starts at 1 and grows by exactly 1;
  * nothing follows a final change; progress never decreases within an attempt; offsets are gap-free.
  */
 export function expectValidChangeStream(changes: readonly JobChange[]): void {

@@ -1,5 +1,5 @@
 /**
- * Model-based tests of the job machine (DESIGN.md, "The job machine (contract)").
+ * Model-based tests of the job machine (docs/ARCHITECTURE.md, "The job machine (contract)").
  *
  * 1. Every shortest path of the machine's graph (xstate/graph, timers and handler crashes
  *    included as their internal events) is replayed on a real actor on a SimulatedClock, with

@@ -1,7 +1,7 @@
 /**
  * Helpers for the model-based and property tests of the job machine: a real job actor on a
  * simulated clock with a probe in place of the handler, an independent oracle of the job
- * contract (DESIGN.md), and the expected effect of every accepted event.
+ * contract (docs/ARCHITECTURE.md), and the expected effect of every accepted event.
  */
 import { createActor, fromCallback, SimulatedClock, type EventObject, type SnapshotFrom } from 'xstate';
 import { expect } from 'vitest';
@@ -177,7 +177,7 @@ const accept: Verdict = { accepted: true };
 const reject = (reason: RejectionReason): Verdict => ({ accepted: false, reason });
 
 /**
- * The contract of DESIGN.md, written independently of the machine: whether `event` is accepted
+ * The contract of docs/ARCHITECTURE.md, written independently of the machine: whether `event` is accepted
  * in `state`, and if not, why. Final states are not asked: a finished actor ignores everything.
  */
 export function contractVerdict(state: string, context: JobContext, event: JobEvent): Verdict {
