@@ -20,7 +20,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   runtime: ['shared', 'machines'],
   inspection: ['shared', 'machines'],
   supervisor: ['durability', 'store', 'runtime', 'inspection', 'shared', 'machines'],
-  client: ['protocol', 'shared'],
+  client: ['protocol', 'shared', 'machines'],
   server: ['supervisor', 'inspection', 'store', 'protocol', 'shared'],
   entry: ['supervisor', 'durability', 'store', 'inspection', 'shared', 'machines'],
   cli: ['entry', 'server', 'client', 'supervisor', 'inspection', 'store', 'protocol', 'shared'],

@@ -1,4 +1,6 @@
 /** Exponential reconnect backoff with optional jitter. */
+import { exponentialBackoff } from '../../machines/backoff.js';
+
 export interface BackoffOptions {
   /** First delay (default 250 ms). */
   initialMs?: number;
@@ -12,9 +14,7 @@ export interface BackoffOptions {
 
 /** The delay before reconnect attempt `attempt` (0 = first retry). */
 export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
-  const initial = Math.max(0, options.initialMs ?? 250);
-  const max = Math.max(initial, options.maxMs ?? 10_000);
-  const base = Math.min(max, initial * 2 ** Math.min(attempt, 30));
+  const base = exponentialBackoff(attempt, options);
   if (options.jitter === false) return base;
   const random = options.random ?? Math.random;
   return Math.round(base / 2 + (random() * base) / 2);
