@@ -12,6 +12,17 @@ export type {
   RelayStatus,
   RelayStatusEmit,
 } from './relay.machine.js';
+export { connectionMachine, createConnectionMachine, CONNECTION_CLOSE_CODES } from './connection.machine.js';
+export type {
+  ConnectionContext,
+  ConnectionError,
+  ConnectionEvent,
+  ConnectionInput,
+  ConnectionMachine,
+  SocketCommand,
+} from './connection.machine.js';
+export { exponentialBackoff } from './backoff.js';
+export type { ExponentialBackoff } from './backoff.js';
 export { rejectionReason, stateName, isValidPercent } from './job.rejection.js';
 export { JOB_EVENT_TYPES, TERMINAL_STATUSES } from './job.types.js';
 export type {

@@ -20,7 +20,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   runtime: ['common', 'machines'],
   inspection: ['common', 'machines'],
   supervisor: ['durability', 'store', 'runtime', 'inspection', 'common', 'machines'],
-  client: ['protocol', 'common'],
+  client: ['protocol', 'common', 'machines'],
   server: ['supervisor', 'inspection', 'store', 'protocol', 'common'],
   entry: ['supervisor', 'durability', 'store', 'inspection', 'common', 'machines'],
   cli: ['entry', 'server', 'client', 'supervisor', 'inspection', 'store', 'protocol', 'common'],

@@ -1,6 +1,7 @@
 /**
  * `jobvisor/client`: typed HTTP calls and live subscriptions for Node and browsers. Imports only
- * the wire protocol (`src/protocol`), never server or supervisor internals.
+ * the wire protocol (`src/protocol`), shared helpers and its connection machine (`machines/`), never
+ * server or supervisor internals.
  */
 import {
   cancelAnswerSchema,

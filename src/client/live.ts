@@ -1,9 +1,26 @@
 /**
  * Live subscriptions over the WebSocket: one socket per subscription, reconnect with backoff,
  * resume with `since: context.offset`, and apply every change at most once, in order.
+ *
+ * The connection's lifecycle is machines/connection.machine.ts. This file provides its socket
+ * actor (the one place that touches a WebSocket and reads the protocol), `applySnapshot` and the
+ * jittered `reconnectDelay`, and shows the machine's state in the store. Changes and rejected
+ * events are data, not lifecycle: the socket actor applies them to the store directly, in order.
  */
 import {
-  CLOSE_CODES,
+  assertEvent,
+  createActor,
+  fromCallback,
+  type ActorOptions,
+  type AnyActorLogic,
+  type SnapshotFrom,
+} from 'xstate';
+import {
+  createConnectionMachine,
+  type ConnectionEvent,
+  type SocketCommand,
+} from '../../machines/connection.machine.js';
+import {
   LIMITS,
   serverMessageSchema,
   type ClientMessage,
@@ -14,7 +31,7 @@ import {
 } from '../protocol/schemas.js';
 import { backoffDelay, type BackoffOptions } from '../common/backoff.js';
 import { JobvisorClientError } from './errors.js';
-import { createLiveStore, isNewChange, type LiveError, type LiveStore } from './live-store.js';
+import { createLiveStore, isNewChange, type LiveStatus, type LiveStore } from './live-store.js';
 
 /** What the SDK needs of a WebSocket: the browser `WebSocket`, Node 22's, or the `ws` package's. */
 export interface WebSocketLike {
@@ -46,6 +63,8 @@ export interface LiveOptions {
   readonly token?: string;
   readonly WebSocket?: WebSocketCtor;
   readonly backoff: BackoffOptions;
+  /** Runs the reconnect delays (default: the system's timers); tests pass XState's SimulatedClock. */
+  readonly clock?: ActorOptions<AnyActorLogic>['clock'];
 }
 
 export interface SubscribeOptions {
@@ -95,211 +114,224 @@ function errorMessage(event: unknown): string {
   return 'WebSocket error';
 }
 
+type SnapshotMessage = Extract<ServerMessage, { type: 'snapshot' }>;
+type LiveEvent = ConnectionEvent<SnapshotMessage>;
+
+const connectionMachine = createConnectionMachine<SnapshotMessage>();
+type ConnectionSnapshot = SnapshotFrom<typeof connectionMachine>;
+
 export function subscribeLive(
   options: LiveOptions,
   topic: Topic,
   { since, rejections = false }: SubscribeOptions = {},
 ): LiveSubscription {
   const store = createLiveStore(since ?? 0);
+  const changeListeners = new Set<(change: WireChange) => void>();
   const rejectionListeners = new Set<(rejection: WireRejection) => void>();
   /** As many ids as the server replays on a reconnect, so none of those is taken for new. */
   const seenRejections = new RecentIds(LIMITS.keptRejections);
   const subscriptionId = `sub-${++subscriptionCounter}`;
-  const listeners = new Set<(change: WireChange) => void>();
-  let opener: Promise<OpenSocket> | undefined;
-  let socket: WebSocketLike | null = null;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let attempt = 0;
-  let closed = false;
-  /** After the first snapshot (or with a caller's `since`), every subscribe resumes from the offset. */
-  let resume = since !== undefined;
-  let handshakeError: string | null = null;
 
-  let settled = false;
-  let resolveReady!: () => void;
-  let rejectReady!: (error: unknown) => void;
-  const ready = new Promise<void>((resolve, reject) => {
-    resolveReady = resolve;
-    rejectReady = reject;
+  const subscribeCommand = (resume: boolean): ClientMessage => ({
+    type: 'subscribe',
+    id: subscriptionId,
+    topic,
+    ...(resume ? { since: store.getSnapshot().context.offset } : {}),
+    ...(rejections ? { rejections: true } : {}),
   });
-  // A caller who never awaits `ready` must not get an unhandled rejection.
-  ready.catch(() => undefined);
 
-  const settleReady = (error?: LiveError) => {
-    if (settled) return;
-    settled = true;
-    if (error === undefined) resolveReady();
-    else rejectReady(new JobvisorClientError(error.code, error.message, 0));
-  };
-
-  /** Ends the subscription for good (close(), unauthorized, a rejected subscribe). */
-  const finish = (error: LiveError | null) => {
-    if (closed) return;
-    closed = true;
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    const current = socket;
-    socket = null;
-    if (current !== null) {
-      current.onopen = current.onmessage = current.onerror = current.onclose = null;
-      current.close(1000, 'closed by client');
-    }
-    store.trigger.status({ status: 'closed', ...(error === null ? {} : { error }) });
-    settleReady(error ?? { code: 'closed', message: 'subscription closed before its first snapshot' });
-    listeners.clear();
-    rejectionListeners.clear();
-  };
-
-  const scheduleReconnect = (error: LiveError | null) => {
-    if (closed) return;
-    store.trigger.status({ status: 'reconnecting', ...(error === null ? {} : { error }) });
-    const delay = backoffDelay(attempt++, options.backoff);
-    timer = setTimeout(() => {
-      timer = undefined;
-      connect();
-    }, delay);
-  };
-
-  const handle = (message: ServerMessage) => {
+  /** A server message as an event for the machine; changes and rejections are applied here instead. */
+  const toEvent = (message: ServerMessage): LiveEvent | null => {
     switch (message.type) {
-      case 'snapshot': {
-        if (message.subscription !== subscriptionId) return;
-        store.trigger.snapshot({
-          jobs: message.jobs,
-          offset: message.offset,
-          replace: message.resync || !resume,
-        });
-        resume = true;
-        attempt = 0;
-        settleReady();
-        return;
-      }
+      case 'snapshot':
+        if (message.subscription !== subscriptionId) return null;
+        return { type: 'SNAPSHOT', resync: message.resync, snapshot: message };
       case 'change': {
-        if (message.subscription !== subscriptionId) return;
+        if (message.subscription !== subscriptionId) return null;
         const { change } = message;
         const isNew = isNewChange(store.getSnapshot().context, change);
         store.trigger.change({ change });
-        if (isNew) notify(listeners, change, 'onChange');
-        return;
+        if (isNew) notify(changeListeners, change, 'onChange');
+        return null;
       }
       case 'rejected': {
-        if (message.subscription !== subscriptionId) return;
+        if (message.subscription !== subscriptionId) return null;
         const { rejection } = message;
-        if (!seenRejections.add(rejection.id)) return;
+        if (!seenRejections.add(rejection.id)) return null;
         store.trigger.rejected({ rejection });
         notify(rejectionListeners, rejection, 'onRejected');
-        return;
+        return null;
       }
       case 'error': {
         const error = { code: message.error.code, message: message.error.message };
         // The subscribe command itself was refused: retrying would be refused again.
-        if (message.id === subscriptionId) finish(error);
-        else store.trigger.status({ status: store.getSnapshot().context.status, error });
-        return;
+        return message.id === subscriptionId ? { type: 'REFUSED', error } : { type: 'SERVER_ERROR', error };
       }
-      case 'reply': {
+      case 'reply':
         // A resumed subscribe (with `since`) gets no snapshot: the reply means it is live again and
-        // the missed changes (or a resync snapshot) follow.
-        if (message.id !== subscriptionId || !resume) return;
-        store.trigger.status({ status: 'live', error: null });
-        attempt = 0;
-        settleReady();
-        return;
-      }
+        // the missed changes (or a resync snapshot) follow. The machine ignores it otherwise.
+        return message.id === subscriptionId ? { type: 'REPLY' } : null;
       case 'hello':
-        return;
+        return null;
     }
   };
 
-  const open = (openSocket: OpenSocket) => {
-    if (closed) return;
-    handshakeError = null;
-    const ws = openSocket(options.wsUrl, options.token);
-    socket = ws;
-    ws.onopen = () => {
-      if (socket !== ws) return;
-      const command: ClientMessage = {
-        type: 'subscribe',
-        id: subscriptionId,
-        topic,
-        ...(resume ? { since: store.getSnapshot().context.offset } : {}),
-        ...(rejections ? { rejections: true } : {}),
-      };
-      ws.send(JSON.stringify(command));
-    };
-    ws.onmessage = (event: { data: unknown }) => {
-      if (socket !== ws) return;
-      let json: unknown;
-      try {
-        json = JSON.parse(messageText(event.data));
-      } catch {
-        json = undefined;
-      }
-      const parsed = serverMessageSchema.safeParse(json);
-      if (!parsed.success) {
-        // A message we cannot read may be a change we would miss: resume from the offset instead.
-        store.trigger.status({
-          status: store.getSnapshot().context.status,
-          error: { code: 'bad_response', message: 'server message does not match the protocol' },
-        });
-        ws.close(4000, 'bad message');
-        return;
-      }
-      handle(parsed.data);
-    };
-    ws.onerror = (event: unknown) => {
-      if (socket !== ws) return;
-      handshakeError = errorMessage(event);
-    };
-    ws.onclose = (event: { code: number; reason: string }) => {
-      if (socket !== ws) return;
-      socket = null;
-      if (event.code === CLOSE_CODES.unauthorized || /\b401\b/.test(handshakeError ?? '')) {
-        finish({ code: 'unauthorized', message: event.reason || 'missing or wrong token' });
-        return;
-      }
-      const error =
-        event.code === CLOSE_CODES.tooSlow
-          ? { code: 'too_slow', message: event.reason || 'subscriber fell behind; resuming' }
-          : handshakeError !== null
-            ? { code: 'unreachable', message: handshakeError }
-            : null;
-      scheduleReconnect(error);
-    };
-  };
+  const machine = connectionMachine.provide({
+    actors: {
+      socket: socketActor(resolveOpener(options.WebSocket), options, subscribeCommand, toEvent),
+    },
+    actions: {
+      applySnapshot: ({ event }, { replace }) => {
+        assertEvent(event, 'SNAPSHOT');
+        const { jobs, offset } = event.snapshot;
+        isolated('store subscriber', () => store.trigger.snapshot({ jobs, offset, replace }));
+      },
+    },
+    delays: {
+      reconnectDelay: ({ context }) => backoffDelay(context.attempt, options.backoff),
+    },
+  });
+  const { initialMs, maxMs } = options.backoff;
+  const actor = createActor(machine, {
+    input: { resume: since !== undefined, backoff: { initialMs, maxMs } },
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  });
 
-  const connect = () => {
-    if (closed) return;
-    opener ??= resolveOpener(options.WebSocket);
-    opener.then(open).catch((error: unknown) => {
-      // Opening failed synchronously (bad URL, no WebSocket implementation): retrying cannot help.
-      finish({ code: 'unreachable', message: error instanceof Error ? error.message : String(error) });
+  const ready = new Promise<void>((resolve, reject) => {
+    const end = (error: JobvisorClientError) => {
+      reject(error);
+      changeListeners.clear();
+      rejectionListeners.clear();
+    };
+    actor.subscribe({
+      next(snapshot) {
+        isolated('store subscriber', () => showInStore(store, snapshot));
+        if (snapshot.matches({ socket: 'live' })) resolve();
+        else if (snapshot.status === 'done') {
+          const error = snapshot.output ?? {
+            code: 'closed',
+            message: 'subscription closed before its first snapshot',
+          };
+          end(new JobvisorClientError(error.code, error.message, 0));
+        }
+      },
+      error(error) {
+        isolated('store subscriber', () => store.trigger.status({ status: 'closed' }));
+        end(new JobvisorClientError('closed', 'subscription failed', 0, undefined, { cause: error }));
+      },
     });
-  };
+  });
+  // A caller who never awaits `ready` must not get an unhandled rejection.
+  ready.catch(() => undefined);
+  actor.start();
 
-  connect();
-
+  const isOpen = () => actor.getSnapshot().status === 'active';
   return {
     store,
     ready,
     onChange(listener) {
-      if (closed) return () => undefined;
-      listeners.add(listener);
+      if (!isOpen()) return () => undefined;
+      changeListeners.add(listener);
       return () => {
-        listeners.delete(listener);
+        changeListeners.delete(listener);
       };
     },
     onRejected(listener) {
-      if (closed) return () => undefined;
+      if (!isOpen()) return () => undefined;
       rejectionListeners.add(listener);
       return () => {
         rejectionListeners.delete(listener);
       };
     },
     close() {
-      finish(null);
+      if (isOpen()) actor.send({ type: 'CLOSE' });
     },
   };
+}
+
+/** The store's `status` and `error` as the machine's state says (a snapshot may have set them already). */
+function showInStore(store: LiveStore, snapshot: ConnectionSnapshot): void {
+  const status = statusOf(snapshot);
+  const { error } = snapshot.context;
+  const shown = store.getSnapshot().context;
+  if (shown.status !== status || shown.error !== error) store.trigger.status({ status, error });
+}
+
+function statusOf(snapshot: ConnectionSnapshot): LiveStatus {
+  if (snapshot.status !== 'active') return 'closed';
+  if (snapshot.matches({ socket: 'live' })) return 'live';
+  // `connecting` until the first drop; from then on `reconnecting` until live again.
+  return snapshot.matches('backingOff') || snapshot.context.attempt > 0 ? 'reconnecting' : 'connecting';
+}
+
+/**
+ * One socket, from opening to closing: socket callbacks and parsed server messages become machine
+ * events; SUBSCRIBE sends the subscribe command. Stopping it (the machine left `socket`) detaches
+ * and closes the socket.
+ */
+function socketActor(
+  opener: Promise<OpenSocket>,
+  options: LiveOptions,
+  subscribeCommand: (resume: boolean) => ClientMessage,
+  toEvent: (message: ServerMessage) => LiveEvent | null,
+) {
+  return fromCallback<SocketCommand, undefined, LiveEvent>(({ sendBack, receive }) => {
+    const stopped = new AbortController();
+    let socket: WebSocketLike | null = null;
+    opener
+      .then((openSocket) => {
+        if (stopped.signal.aborted) return;
+        const ws = openSocket(options.wsUrl, options.token);
+        socket = ws;
+        ws.onopen = () => sendBack({ type: 'SOCKET_OPEN' });
+        ws.onmessage = (event: { data: unknown }) => {
+          const message = parseMessage(event.data);
+          if (message === undefined) {
+            ws.close(4000, 'bad message');
+            sendBack({ type: 'BAD_MESSAGE' });
+            return;
+          }
+          const next = toEvent(message);
+          if (next !== null) sendBack(next);
+        };
+        ws.onerror = (event: unknown) => sendBack({ type: 'SOCKET_ERROR', message: errorMessage(event) });
+        ws.onclose = (event: { code: number; reason: string }) =>
+          sendBack({ type: 'SOCKET_CLOSE', code: event.code, reason: event.reason });
+      })
+      .catch((error: unknown) => {
+        // Opening failed synchronously (bad URL, no WebSocket implementation): retrying cannot help.
+        sendBack({ type: 'OPEN_FAILED', message: error instanceof Error ? error.message : String(error) });
+      });
+    receive((command) => socket?.send(JSON.stringify(subscribeCommand(command.resume))));
+    return () => {
+      stopped.abort();
+      if (socket === null) return;
+      socket.onopen = socket.onmessage = socket.onclose = null;
+      // `ws` reports closing a socket that is still connecting as an error: nobody listens any more.
+      socket.onerror = () => undefined;
+      socket.close(1000, 'closed by client');
+    };
+  });
+}
+
+function parseMessage(data: unknown): ServerMessage | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(messageText(data));
+  } catch {
+    return undefined;
+  }
+  const parsed = serverMessageSchema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** Runs `fn`; a subscriber of the store that throws is logged and never stops the connection. */
+function isolated(name: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    console.error(`jobvisor client: ${name} failed`, error);
+  }
 }
 
 /** The latest `capacity` ids seen; `add` answers false for one still remembered. */
