@@ -1083,11 +1083,9 @@ for (const [name, config] of Object.entries(JOB_CONFIGS)) {
 
 describe('found while replaying', () => {
   // SHUTDOWN is not an event of `recovering`: the machine drops it, and so does the running
-  // supervisor's actor. But Supervisor.shutdown() sends it anyway and then waits for a stop that
-  // never comes, while the supervisor goes on to `accepting` and takes starts. `it.fails` until
-  // src/ handles it (the facade waiting for ready() before it sends SHUTDOWN, or `recovering`
-  // accepting SHUTDOWN); then make it a plain `it`.
-  it.fails('shutdown() called while the store opens stops the supervisor once recovery is over', async () => {
+  // supervisor's actor. Supervisor.shutdown() once sent it anyway and then waited for a stop that
+  // never came, while the supervisor went on to `accepting`; it now waits for recovery first.
+  it('shutdown() called while the store opens stops the supervisor once recovery is over', async () => {
     const held = heldStore(memoryStore());
     const supervisor = createSupervisor({ store: held.store, clock: new SimulatedClock() });
     expect(supervisor.lifecycle).toBe('recovering');
@@ -1105,10 +1103,10 @@ describe('found while replaying', () => {
   });
 
   // The job machine expects a COMPLETE or a FAIL from every handler that ends. A handler whose
-  // result throws when read (a getter, a Proxy) ends, but checking its result throws inside the
-  // runtime, which reports the error and sends nothing: the job stays `running` with no handler
-  // until its watchdog stalls it (30 s by default). `it.fails` until src/ turns that into a FAIL.
-  it.fails('a handler whose result throws when read fails its attempt at once', async () => {
+  // result throws when read (a getter, a Proxy) once left its job `running` with no handler
+  // until the watchdog stalled it: checking the result threw inside the runtime. Now it fails
+  // the attempt as result_not_serializable at once.
+  it('a handler whose result throws when read fails its attempt at once', async () => {
     const h = harness();
     h.supervisor.register('unreadable', () => ({
       get rows(): number {

@@ -22,11 +22,20 @@ export interface JsonProblem {
 
 /** Why `value` is not plain JSON within `limits`; undefined when it is. `what` names the value. */
 export function jsonProblem(value: unknown, limits: JsonLimits, what: string): JsonProblem | undefined {
-  const problem = walk(value, limits.maxDepth, 0, what);
+  let problem: string | undefined;
+  let json: string | undefined;
+  try {
+    problem = walk(value, limits.maxDepth, 0, what);
+    if (problem === undefined) json = JSON.stringify(value);
+  } catch (error) {
+    // A getter or a Proxy that throws when read: not a value that can be stored.
+    const detail = error instanceof Error ? error.message : String(error);
+    return { message: `${what} cannot be read: ${detail}`, limit: undefined };
+  }
   if (problem !== undefined) {
     return { message: problem, limit: problem.endsWith(DEEPER) ? 'maxDepth' : undefined };
   }
-  const bytes = Buffer.byteLength(JSON.stringify(value) ?? 'null');
+  const bytes = Buffer.byteLength(json ?? 'null');
   if (bytes <= limits.maxBytes) return undefined;
   return {
     message: `${what} is ${bytes} bytes as JSON, over the limit of ${limits.maxBytes}`,

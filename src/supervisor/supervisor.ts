@@ -275,6 +275,10 @@ export class Supervisor {
       'Invalid shutdown options',
     );
     const { actor, scheduler, inFlight, admission, views } = this.#parts;
+    // While the store opens, the supervisor cannot drain yet: it stops once recovery is over.
+    if (this.lifecycle === 'starting' || this.lifecycle === 'recovering') {
+      await this.#parts.ready.catch(() => undefined);
+    }
     // Once stopped (shut down before, or the store failed to open) the actor is done: XState
     // would only warn about an event sent to a stopped actor.
     if (this.lifecycle !== 'stopped') {
