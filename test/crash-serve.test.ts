@@ -1,5 +1,5 @@
 /**
- * kill -9 of `jobvisor serve`, 20 times, on one SQLite file. A real `serve` child process runs the
+ * kill -9 of `jobvisor serve`, 20 times, on one SQLite file — and again on one PostgreSQL schema. A real `serve` child process runs the
  * handlers of test/fixtures/serve-handlers.ts under a stream of jobs started over HTTP (some keyed,
  * so starts are deduplicated) and three WebSocket subscribers of every job. At a random moment of
  * each run (after a random number of answered starts, or of changes a subscriber received) it is
@@ -30,8 +30,10 @@ import {
   serverMessageSchema,
   type WireChange,
 } from '../src/protocol/schemas.js';
+import { postgresStore } from '../src/postgres.js';
 import { sqliteStore } from '../src/sqlite.js';
-import type { JobRecord, StoredChange } from '../src/store/port.js';
+import type { JobRecord, JobStore, StoredChange } from '../src/store/port.js';
+import { dropSchema, POSTGRES_URL, schemaName } from './postgres-helpers.js';
 import { spawnCli } from './cli-process.js';
 import { EXEC_LOG_ENV } from './fixtures/serve-handlers.js';
 
@@ -101,9 +103,29 @@ interface Served {
   readonly stderr: () => string;
 }
 
-/** `jobvisor serve --port 0` on `db`; resolves once it printed `listening on URL`. */
-function serve(db: string, execLog: string, pulse: Pulse): Promise<Served> {
-  const child = spawnCli(['serve', '--port', '0', '--db', db, '--handlers', HANDLERS], {
+/** Where the runs keep their jobs: the `serve` arguments, and the store to read it with between runs. */
+interface Backend {
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly store: () => JobStore;
+}
+
+function sqliteBackend(dir: string): Backend {
+  const path = join(dir, 'jobs.db');
+  return { name: 'SQLite file', args: ['--db', path], store: () => sqliteStore({ path }) };
+}
+
+function postgresBackend(schema: string): Backend {
+  return {
+    name: 'PostgreSQL schema',
+    args: ['--postgres', POSTGRES_URL, '--postgres-schema', schema],
+    store: () => postgresStore({ connectionString: POSTGRES_URL, schema }),
+  };
+}
+
+/** `jobvisor serve --port 0` on the backend; resolves once it printed `listening on URL`. */
+function serve(db: Backend, execLog: string, pulse: Pulse): Promise<Served> {
+  const child = spawnCli(['serve', '--port', '0', ...db.args, '--handlers', HANDLERS], {
     [EXEC_LOG_ENV]: execLog,
   });
   children.add(child);
@@ -328,8 +350,8 @@ function reusedOffsets(
   return new Map([...versions].filter(([, known]) => known.length > 1));
 }
 
-async function readStore(db: string) {
-  const store = sqliteStore({ path: db });
+async function readStore(db: Backend) {
+  const store = db.store();
   try {
     const snapshot = await store.open({ recentLimit: 0 });
     const jobs = (await store.list({ limit: 10_000_000 })).items;
@@ -454,7 +476,24 @@ async function finish(served: Served, subscribers: readonly Subscriber[], pulse:
   return true;
 }
 
-describe('jobvisor serve under kill -9, restarted on the same SQLite file', () => {
+const schemas: string[] = [];
+afterAll(async () => {
+  for (const schema of schemas) await dropSchema(schema);
+});
+
+const backends: [string, (dir: string) => Backend][] = [
+  ['the same SQLite file', sqliteBackend],
+  [
+    'the same PostgreSQL schema',
+    () => {
+      const schema = schemaName();
+      schemas.push(schema);
+      return postgresBackend(schema);
+    },
+  ],
+];
+
+describe.each(backends)('jobvisor serve under kill -9, restarted on %s', (_name, backendIn) => {
   it(
     `${CYCLES} kills mid-run: nothing lost, offsets never reused, no attempt run twice`,
     { timeout: 120_000 },
@@ -465,7 +504,7 @@ describe('jobvisor serve under kill -9, restarted on the same SQLite file', () =
       );
       const dir = mkdtempSync(join(tmpdir(), 'jobvisor-crash-serve-'));
       dirs.push(dir);
-      const db = join(dir, 'jobs.db');
+      const db = backendIn(dir);
       const execLog = join(dir, 'executions.log');
       const random = seeded(SEED);
       const pulse = new Pulse();

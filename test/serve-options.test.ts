@@ -35,6 +35,8 @@ const EXPECTED: Record<string, [flag: string, env: string, shown: string, text: 
   port: ['port', 'JOBVISOR_PORT', '3000', '8080', 8080],
   host: ['host', 'JOBVISOR_HOST', '127.0.0.1', '0.0.0.0', '0.0.0.0'],
   db: ['db', 'JOBVISOR_DB', './data/jobvisor.db', './jobs.db', './jobs.db'],
+  postgres: ['postgres', 'JOBVISOR_POSTGRES_URL', 'none', 'postgres://u@h/db', 'postgres://u@h/db'],
+  postgresSchema: ['postgres-schema', 'JOBVISOR_POSTGRES_SCHEMA', 'jobvisor', 'jobs_eu', 'jobs_eu'],
   handlers: ['handlers', 'JOBVISOR_HANDLERS', 'none', './h.js', './h.js'],
   token: ['token', 'JOBVISOR_TOKEN', 'none', 's3cret', 's3cret'],
   graceMs: ['grace-ms', 'JOBVISOR_GRACE_MS', '10000', '500', 500],
@@ -100,6 +102,7 @@ const DEFAULT_FLAT = {
   port: 3000,
   host: '127.0.0.1',
   db: './data/jobvisor.db',
+  postgresSchema: 'jobvisor',
   graceMs: 10_000,
 };
 
@@ -229,6 +232,7 @@ describe('resolveServeOptions', () => {
       port: 0,
       host: '::1',
       db: '/var/jobs.db',
+      postgresSchema: 'jobvisor',
       handlers: './h.js',
       graceMs: 0,
     });

@@ -33,6 +33,16 @@ export const serverOptionsSchema = z.strictObject({
   port: z.number().int().min(0).max(65_535).default(3_000),
   host: nonEmpty.default('127.0.0.1'),
   db: nonEmpty.default('./data/jobvisor.db'),
+  /** A PostgreSQL connection string: the store is PostgreSQL instead of the SQLite file. */
+  postgres: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  /** The PostgreSQL schema the tables live in. */
+  postgresSchema: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _ only')
+    .default('jobvisor'),
   handlers: nonEmpty.optional(),
   token: nonEmpty.optional(),
   graceMs: z.number().int().min(0).max(3_600_000).default(10_000),
@@ -81,9 +91,17 @@ export interface ServeOption {
   readonly short?: string;
 }
 
-function option(key: Key, parse: z.ZodType<Leaf, string>, arg: string, about: string, short?: string) {
+function option(
+  key: Key,
+  parse: z.ZodType<Leaf, string>,
+  arg: string,
+  about: string,
+  short?: string,
+  /** An environment variable by another name than the rule's. */
+  envName?: string,
+) {
   const flag = key.replace('.', '-').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-  const env = `JOBVISOR_${flag.toUpperCase().replaceAll('-', '_')}`;
+  const env = envName ?? `JOBVISOR_${flag.toUpperCase().replaceAll('-', '_')}`;
   return Object.freeze({ key, flag, env, parse, arg, about, ...(short === undefined ? {} : { short }) });
 }
 
@@ -92,6 +110,15 @@ export const SERVE_OPTIONS: readonly ServeOption[] = Object.freeze([
   option('port', integer, 'N', 'port to listen on; 0: any free one (the first line tells)', 'p'),
   option('host', text, 'HOST', 'address to listen on'),
   option('db', text, 'PATH', 'the SQLite database file (created if missing)'),
+  option(
+    'postgres',
+    text,
+    'URL',
+    'a PostgreSQL database (postgres://…) instead of the SQLite file',
+    undefined,
+    'JOBVISOR_POSTGRES_URL',
+  ),
+  option('postgresSchema', text, 'NAME', 'the PostgreSQL schema of the tables (created if missing)'),
   option('handlers', text, 'PATH', 'module whose default export register(supervisor) adds types'),
   option('token', text, 'TOKEN', 'bearer token that every request and WebSocket must carry'),
   option('graceMs', integer, 'MS', 'on SIGINT/SIGTERM, how long running jobs get to finish'),

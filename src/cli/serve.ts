@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createSupervisor, type Supervisor } from '../index.js';
 import { createJobvisorServer } from '../server/index.js';
+import { postgresStore } from '../postgres.js';
 import { sqliteStore } from '../sqlite.js';
 import { EXIT, isCodedError } from './exit.js';
 import { printLine } from './render.js';
@@ -50,7 +51,11 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
   let supervisor: Supervisor;
   try {
     const register = args.handlers === undefined ? undefined : await loadHandlers(args.handlers);
-    supervisor = createSupervisor({ ...options, store: sqliteStore({ path: resolve(args.db) }) });
+    const store =
+      args.postgres === undefined
+        ? sqliteStore({ path: resolve(args.db) })
+        : postgresStore({ connectionString: args.postgres, schema: args.postgresSchema });
+    supervisor = createSupervisor({ ...options, store });
     await register?.(supervisor);
   } catch (error) {
     return fail(error instanceof StartupError ? error.message : describe(error));
@@ -58,7 +63,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
   try {
     await supervisor.ready();
   } catch (error) {
-    return fail(`cannot use the database ${args.db}: ${describe(error)}`);
+    return fail(`cannot use the database ${where(args)}: ${describe(error)}`);
   }
 
   const inspection = args.inspectTo === undefined ? undefined : inspectTo(supervisor, args.inspectTo);
@@ -76,7 +81,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     `dashboard ${url}/${args.token === undefined ? '' : ' (open it with #token=<token> or enter the token)'}`,
   );
   process.stderr.write(
-    `jobvisor: database ${args.db}, handlers ${args.handlers ?? '(none)'}${config === undefined ? '' : `, config ${config}`}${args.token === undefined ? '' : ', token required'}\n` +
+    `jobvisor: database ${where(args)}, handlers ${args.handlers ?? '(none)'}${config === undefined ? '' : `, config ${config}`}${args.token === undefined ? '' : ', token required'}\n` +
       `jobvisor: supervisor options ${JSON.stringify(options)}\n`,
   );
 
@@ -98,6 +103,14 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     `jobvisor: stopped (${result.interrupted} interrupted, ${result.pending} pending, resumed at the next start)\n`,
   );
   return EXIT.ok;
+}
+
+/** The database, as messages name it (never the connection string's password). */
+function where(args: { db: string; postgres?: string; postgresSchema: string }): string {
+  if (args.postgres === undefined) return args.db;
+  const url = new URL(args.postgres);
+  url.password = '';
+  return `${url.toString()} (schema ${args.postgresSchema})`;
 }
 
 function describe(error: unknown): string {

@@ -1,0 +1,122 @@
+/**
+ * The PostgreSQL schema of the store: its migrations, applied exactly once however many nodes
+ * start at the same moment (under an advisory lock, in one transaction), the refusal of a schema
+ * a newer jobvisor wrote, and the mapping of PostgreSQL errors to codes.
+ */
+import type pg from 'pg';
+import { JobvisorError, type ErrorCode } from '../common/errors.js';
+
+/** Migration `i` brings the schema from version `i` to `i + 1`; `$S` stands for the schema's name. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE $S.log_head (id int PRIMARY KEY CHECK (id = 1), last bigint NOT NULL);
+  INSERT INTO $S.log_head (id, last) VALUES (1, 0);
+  CREATE TABLE $S.jobs (
+    id text COLLATE "C" PRIMARY KEY,
+    type text COLLATE "C" NOT NULL,
+    key text COLLATE "C",
+    status text NOT NULL,
+    state text NOT NULL,
+    seq integer NOT NULL,
+    "offset" bigint NOT NULL,
+    created_at bigint NOT NULL,
+    finished_at bigint,
+    record text NOT NULL
+  );
+  CREATE UNIQUE INDEX jobs_live_key ON $S.jobs (key)
+    WHERE key IS NOT NULL AND status IN ('pending', 'running');
+  CREATE INDEX jobs_created ON $S.jobs (created_at, id);
+  CREATE INDEX jobs_status_created ON $S.jobs (status, created_at, id);
+  CREATE INDEX jobs_type_created ON $S.jobs (type, created_at, id);
+  CREATE INDEX jobs_key_created ON $S.jobs (key, created_at, id) WHERE key IS NOT NULL;
+  CREATE INDEX jobs_live_offset ON $S.jobs ("offset") WHERE status IN ('pending', 'running');
+  CREATE INDEX jobs_finished ON $S.jobs (COALESCE(finished_at, 0), id)
+    WHERE status NOT IN ('pending', 'running');
+  CREATE TABLE $S.changes (
+    "offset" bigint PRIMARY KEY,
+    job_id text COLLATE "C" NOT NULL,
+    seq integer NOT NULL,
+    kind text NOT NULL,
+    at bigint NOT NULL,
+    record text NOT NULL
+  );
+  CREATE INDEX changes_job ON $S.changes (job_id, "offset");
+  CREATE INDEX changes_at ON $S.changes (at, "offset");
+  `,
+];
+
+export const PG_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** A schema name that needs no quoting: letters, digits, underscores. */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Creates the schema if needed and applies the migrations it lacks, once: concurrent callers wait
+ * on an advisory lock and find the work done. Refuses a schema from a newer jobvisor.
+ */
+export async function migrate(client: pg.ClientBase, schema: string): Promise<void> {
+  const lock = `jobvisor:migrate:${schema}`;
+  await client.query('SELECT pg_advisory_lock(hashtext($1))', [lock]);
+  try {
+    await client.query('BEGIN');
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${schema}.migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const { rows } = await client.query<{ version: number | null }>(
+      `SELECT max(version) AS version FROM ${schema}.migrations`,
+    );
+    const version = rows[0]?.version ?? 0;
+    if (version > PG_SCHEMA_VERSION) {
+      throw new JobvisorError(
+        'store_version_unsupported',
+        `PostgreSQL schema ${schema} has version ${version}; this jobvisor knows up to ${PG_SCHEMA_VERSION}`,
+        { version, supported: PG_SCHEMA_VERSION },
+      );
+    }
+    for (let v = version; v < PG_SCHEMA_VERSION; v++) {
+      await client.query(MIGRATIONS[v]!.replaceAll('$S', schema));
+      await client.query(`INSERT INTO ${schema}.migrations (version) VALUES ($1)`, [v + 1]);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lock]).catch(() => undefined);
+  }
+}
+
+/** SQLSTATE classes and codes → our codes; anything unknown is internal. */
+const CODES: readonly (readonly [prefix: string, code: ErrorCode])[] = [
+  ['23505', 'store_conflict'], // unique_violation
+  ['40001', 'store_unavailable'], // serialization_failure: retried
+  ['40P01', 'store_unavailable'], // deadlock_detected: retried
+  ['53', 'store_unavailable'], // insufficient resources (disk full, too many connections)
+  ['57', 'store_unavailable'], // operator intervention (shutdown, query canceled by timeout)
+  ['08', 'store_unavailable'], // connection exceptions
+  ['58', 'store_unavailable'], // system error (I/O)
+  ['3D', 'store_unavailable'], // the database does not exist
+  ['28', 'store_unavailable'], // authorization
+  ['42', 'store_corrupt'], // a table or column jobvisor expects is missing: not its schema
+];
+
+/** Node's own network errors: the database is not reachable now. */
+const NETWORK = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/;
+
+/** Turns whatever PostgreSQL or node-postgres threw into a coded `JobvisorError`. */
+export function toStoreError(error: unknown, doing: string): JobvisorError {
+  if (error instanceof JobvisorError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const text = `PostgreSQL store: ${doing}: ${message}`;
+  if (typeof code === 'string' && NETWORK.test(code))
+    return new JobvisorError('store_unavailable', text, { cause: code });
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+    const mapped = CODES.find(([prefix]) => code.startsWith(prefix))?.[1] ?? 'internal_error';
+    return new JobvisorError(mapped, text, { cause: code });
+  }
+  // node-postgres' own timeouts and a connection that ended.
+  if (/timeout|terminat|Connection/i.test(message)) return new JobvisorError('store_unavailable', text);
+  return new JobvisorError('internal_error', text);
+}
