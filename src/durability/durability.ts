@@ -9,12 +9,12 @@ import type { Clock } from '../common/clock.js';
 import type { Unsubscribe } from '../common/emitter.js';
 import { JobvisorError } from '../common/errors.js';
 import { follow, fromStored, readHistory, type FollowRequest, type LiveFeed } from './follow.js';
+import { LogFollower } from './follower.js';
 import { GroupCommit, type WaitOptions } from './group-commit.js';
 import type { StoreHealth } from '../common/types.js';
 import type { ChangeDraft, JobStore, ListQuery, StoreSnapshot } from '../store/port.js';
 import { toView } from './records.js';
 import type { JobChange, JobView } from '../common/types.js';
-
 
 /** What durability reads of a live job (the engine's job cell). */
 export interface DurableCell {
@@ -62,21 +62,31 @@ export class Durability<C extends DurableCell> {
   #expiring = false;
   #expireAgain = false;
   #closed = false;
+  /** Tells committed changes in the log's order, this node's and (shared store) the others'. */
+  readonly #follower: LogFollower;
+  /** The offset of the last change this node committed. */
+  #committedThrough = 0;
 
   constructor(store: JobStore, clock: Clock, host: DurabilityHost<C>, options: DurabilityOptions) {
     this.#store = store;
     this.#clock = clock;
     this.#host = host;
     this.#retention = options.retention;
+    this.#follower = new LogFollower(store, {
+      offset: () => host.offset(),
+      tell: (offset, kind, job) => host.tell(offset, kind, job),
+      reportError: (error) => host.reportError(error),
+    });
     this.#commits = new GroupCommit<Told<C>>(
       store,
       clock,
       {
         committed: (entries, first) => {
-          for (let i = 0; i < entries.length; i++) {
-            const { draft, payload } = entries[i]!;
-            host.tell(first + i, draft.kind, payload.job);
-          }
+          this.#committedThrough = first + entries.length - 1;
+          this.#follower.offer(
+            entries.map(({ draft, payload }) => ({ kind: draft.kind, job: payload.job })),
+            first,
+          );
         },
         refused: (_jobId, entries, error) => {
           host.reportError(error);
@@ -137,6 +147,13 @@ export class Durability<C extends DurableCell> {
   async created(cell: C | undefined): Promise<void> {
     if (cell && cell.createdOrdinal > 0) await this.#commits.durable(cell.createdOrdinal, { own: true });
     else await this.#commits.flushed();
+    // Durable; and told, so that readers see it (another node's changes may come before it).
+    await this.#follower.told(this.#committedThrough);
+  }
+
+  /** Reads and tells what other nodes committed (a shared store's NOTIFY, or a poll). */
+  catchUp(): void {
+    this.#follower.wake();
   }
 
   /**
