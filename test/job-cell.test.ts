@@ -33,7 +33,11 @@ const idle = fromCallback<EventObject, HandlerInput>(() => undefined);
 
 /** A cell on a fresh simulated clock whose handler never settles: the test sends every event. */
 const idleCell = (hooks: CellHooks) =>
-  new JobCell(jobMachine.provide({ actors: { runHandler: idle } }), input, new SimulatedClock(), hooks);
+  new JobCell(jobMachine.provide({ actors: { runHandler: idle } }), input, {
+    clock: new SimulatedClock(),
+    hooks,
+    node: 'test-node',
+  });
 
 describe('JobCell', () => {
   it('reports each accepted change once and each rejection with its sender', () => {
@@ -80,7 +84,7 @@ describe('JobCell', () => {
         },
       },
     });
-    const cell = new JobCell(broken, input, new SimulatedClock(), hooks);
+    const cell = new JobCell(broken, input, { clock: new SimulatedClock(), hooks, node: 'test-node' });
     cell.start();
     cell.send({ type: 'START', at: 1 }, 'supervisor');
     cell.send({ type: 'PROGRESS', attempt: 1, percent: 10, at: 2 }, 'handler');

@@ -50,6 +50,7 @@ function jobRecord(fields: Partial<JobRecord> & Pick<JobRecord, 'id'>): JobRecor
     deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: null },
     lastChange: 'created',
     offset: 1,
+    node: null,
     ...fields,
   };
 }

@@ -32,6 +32,8 @@ export interface JobView {
   readonly input: unknown;
   readonly result: unknown;
   readonly error: JobErrorInfo | null;
+  /** The node (supervisor process) that ran the latest attempt; null before the first. */
+  readonly node: string | null;
 }
 
 /** One accepted change of one job, delivered to subscribers in `seq` order with no gaps. */

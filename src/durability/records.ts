@@ -46,6 +46,7 @@ export function toView(record: JobRecord): JobView {
     input: record.input,
     result: record.result,
     error: record.error,
+    node: record.node ?? null,
   });
 }
 

@@ -48,6 +48,8 @@ export const jobViewSchema = z.object({
   input: z.unknown(),
   result: z.unknown(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  /** The node that ran the latest attempt (older servers do not send it). */
+  node: z.string().nullable().optional(),
 });
 export type WireJob = z.infer<typeof jobViewSchema>;
 

@@ -47,6 +47,18 @@ const ACCEPTED: Outcome = Object.freeze({ accepted: true });
 /** Who sent each event, for rejection reports; events are fresh objects, so a WeakMap is safe. */
 const sources = new WeakMap<object, EventSource>();
 
+/** What a cell is built with besides its machine and input. */
+export interface CellOptions {
+  readonly clock: Clock;
+  readonly hooks: CellHooks;
+  /** This supervisor's node id: the node of the attempts the cell starts. */
+  readonly node: string;
+  /** The node of the job's latest attempt before this cell (a restored job); null if none. */
+  readonly lastNode?: string | null;
+  /** Called with the actor right after it is created, before it starts (inspection taps). */
+  readonly onActor?: (cell: JobCell, actor: Actor<JobMachine>) => void;
+}
+
 /** What a step has to tell, in order, once it is over. */
 type Notice = CellChange | { readonly rejection: RejectedEmit } | { readonly crash: unknown };
 
@@ -63,6 +75,9 @@ export class JobCell {
   readonly #onActor: ((cell: JobCell, actor: Actor<JobMachine>) => void) | undefined;
   #seq = 1;
   #status: JobStatus = 'pending';
+  readonly #here: string;
+  /** The node of the latest attempt: this one's once it started one here. */
+  #node: string | null;
   #view: JobView | undefined;
   #lastRejection: RejectedEmit | undefined;
   /** Set when the actor crashed or the store refused the job: its last words, as a failed record. */
@@ -81,21 +96,17 @@ export class JobCell {
   #shadow: JobSnapshot | undefined;
 
   /** Creating the actor is deferred to `start()`: a supervisor action must not create actors. */
-  constructor(
-    machine: JobMachine,
-    input: JobInput,
-    clock: Clock,
-    hooks: CellHooks,
-    onActor?: (cell: JobCell, actor: Actor<JobMachine>) => void,
-  ) {
+  constructor(machine: JobMachine, input: JobInput, options: CellOptions) {
     this.id = input.id;
     this.type = input.type;
     this.key = input.key;
     this.#machine = machine;
     this.#input = input;
-    this.#clock = clock;
-    this.#hooks = hooks;
-    this.#onActor = onActor;
+    this.#clock = options.clock;
+    this.#hooks = options.hooks;
+    this.#onActor = options.onActor;
+    this.#here = options.node;
+    this.#node = options.lastNode ?? null;
     this.#seq = input.restore?.seq ?? 1;
   }
 
@@ -157,8 +168,8 @@ export class JobCell {
 
   /** The job as callers see it, built once per change (and after a heartbeat). */
   get view(): JobView {
-    if (!this.#actor) return (this.#view ??= initialView(this.#input));
-    return this.#crashView ?? (this.#view ??= toView(this.#actor.getSnapshot(), this.#status));
+    if (!this.#actor) return (this.#view ??= initialView(this.#input, this.#node));
+    return this.#crashView ?? (this.#view ??= toView(this.#actor.getSnapshot(), this.#status, this.#node));
   }
 
   /** Whether its changes go to the store and the subscribers: not for a job the store refused to create. */
@@ -286,7 +297,7 @@ export class JobCell {
   /** A throwing action put the actor in error for good: fail the job, never the supervisor. */
   #crash(error: unknown): void {
     this.#hooks.crashed(this, error);
-    const before = toView(this.#snapshot(), this.#status);
+    const before = toView(this.#snapshot(), this.#status, this.#node);
     const message = error instanceof Error ? error.message : String(error);
     this.#end(before, { code: 'internal_error', message: `the job's actor failed: ${message}` });
   }
@@ -317,8 +328,9 @@ export class JobCell {
     const previous = this.#status;
     this.#seq = seq;
     this.#status = statusOf(snapshot.value);
+    if (snapshot.context.lastChange === 'started') this.#node = this.#here;
     // The view of this very change: later steps may move the job on before it is told.
-    const view = (this.#view = toView(snapshot, this.#status));
+    const view = (this.#view = toView(snapshot, this.#status, this.#node));
     this.#notices.push({ kind: snapshot.context.lastChange, previous, snapshot, view });
   }
 }

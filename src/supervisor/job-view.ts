@@ -19,7 +19,7 @@ export function statusOf(value: JobSnapshot['value']): JobStatus {
 }
 
 /** The view of a job that was just created, before its actor exists. */
-export function initialView(input: JobInput): JobView {
+export function initialView(input: JobInput, node: string | null): JobView {
   return Object.freeze({
     id: input.id,
     key: input.key,
@@ -38,10 +38,11 @@ export function initialView(input: JobInput): JobView {
     input: input.input,
     result: null,
     error: null,
+    node,
   });
 }
 
-export function toView(snapshot: JobSnapshot, status: JobStatus): JobView {
+export function toView(snapshot: JobSnapshot, status: JobStatus, node: string | null): JobView {
   const c = snapshot.context;
   const { spec } = c;
   return Object.freeze({
@@ -62,5 +63,6 @@ export function toView(snapshot: JobSnapshot, status: JobStatus): JobView {
     input: spec.input,
     result: c.result,
     error: c.error,
+    node,
   });
 }

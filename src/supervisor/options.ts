@@ -2,7 +2,8 @@
  * Options in four steps: documented defaults → one zod schema each → an error that names the
  * bad value → a frozen result. Bad values are never replaced silently.
  */
-import { availableParallelism } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { availableParallelism, hostname } from 'node:os';
 import * as z from 'zod';
 import { isClock, systemClock, type Clock } from '../common/clock.js';
 import { isJobStore, type JobStore } from '../store/port.js';
@@ -73,6 +74,13 @@ export const supervisorOptionsSchema = z.strictObject({
   /** An inspection observer attached from the start (see `supervisor.inspect`); none by default. */
   inspect: inspectOptionSchema.optional(),
   workers: workersSchema.prefault({}),
+  /** This supervisor process in a cluster: a new id for each process start, and a label for people. */
+  node: z
+    .strictObject({
+      id: z.string().min(1).max(100).default(() => randomUUID()),
+      label: z.string().min(1).max(200).default(() => `${hostname()}:${process.pid}`),
+    })
+    .prefault({}),
 });
 
 export type SupervisorOptions = z.input<typeof supervisorOptionsSchema>;

@@ -29,7 +29,7 @@ export interface RecoveryDeps {
   /** The idempotency window of a finished job whose type is not registered. */
   readonly idempotencyMs: number;
   /** A job cell for this input, its actor not created yet. */
-  readonly newCell: (input: JobInput) => JobCell;
+  readonly newCell: (input: JobInput, lastNode?: string | null) => JobCell;
 }
 
 /**
@@ -52,7 +52,7 @@ export async function recover(deps: RecoveryDeps): Promise<void> {
   retention.finished();
   for (const record of snapshot.active) {
     views.apply(toView(record));
-    const cell = deps.newCell(resumeInput(record, now));
+    const cell = deps.newCell(resumeInput(record, now), record.node ?? null);
     registry.add(cell);
     cell.start();
     if (cell.isQueued) scheduler.enqueue(cell);

@@ -235,6 +235,11 @@ export class Supervisor {
     return this.#parts.inspection.attach(observer, selection, 'invalid_request');
   }
 
+  /** This supervisor process: its id (new for each process start) and a label (host name and pid). */
+  get node(): { readonly id: string; readonly label: string } {
+    return this.#parts.options.node;
+  }
+
   get lifecycle(): Lifecycle {
     const value = this.#parts.actor.getSnapshot().value;
     return typeof value === 'string' ? value : 'draining';

@@ -152,8 +152,9 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     onRejected: (listener) => telemetry.on('rejected', listener),
     reportError: (error) => telemetry.error('inspector', error),
   });
-  const newCell = (input: JobInput) =>
-    new JobCell(machine, input, clock, router.hooks, inspection.jobActorCreated);
+  const node = options.node;
+  const newCell = (input: JobInput, lastNode?: string | null) =>
+    new JobCell(machine, input, { clock, hooks: router.hooks, node: node.id, lastNode, onActor: inspection.jobActorCreated });
 
   const effects = new Effects((error) => telemetry.error('internal', error));
   const admission = new Admission({ clock, types, registry, scheduler, telemetry, router, effects, newCell });
