@@ -85,7 +85,7 @@ export interface JobStore {
    * job: the supervisor then drops that job's changes and commits the others. Any other error (a
    * full disk, an I/O error, a lock) is taken as transient: the same changes are tried again.
    */
-  commit(batch: readonly ChangeDraft[]): Promise<number>;
+  commit(batch: readonly ChangeDraft[], writer?: string): Promise<number>;
   get(id: string): Promise<JobRecord | undefined>;
   list(query: ListQuery): Promise<Page<JobRecord>>;
   /** Log entries with `offset > after`, oldest first, at most `limit`. */
@@ -100,6 +100,73 @@ export interface JobStore {
   /** Forgets finished jobs finished before `before`, and the oldest beyond `maxCount`. */
   expire(policy: { readonly before: number; readonly maxCount: number }): Promise<number>;
   close(): Promise<void>;
+  /**
+   * Present when several supervisors (nodes) may share the store: then `commit` takes the writing
+   * node (`writer`), writes only jobs no other node owns, and makes the writer the owner of a job
+   * it leaves running (and nobody the owner of one it leaves pending or finished).
+   */
+  readonly cluster?: ClusterStore;
+}
+
+/** A node of a cluster, as the store keeps it. */
+export interface NodeRecord {
+  readonly id: string;
+  readonly label: string;
+  readonly startedAt: number;
+  /** When its lease ends, on the store's clock (ms since the epoch). */
+  readonly leaseUntil: number;
+  /** Jobs it owns (claimed or running). */
+  readonly jobs: number;
+}
+
+export interface ClaimRequest {
+  readonly node: string;
+  /** At most this many jobs: the node's free slots. */
+  readonly max: number;
+  /** The types the node runs, each with its cluster-wide limit (Infinity: only the global one). */
+  readonly types: ReadonlyMap<string, number>;
+  /** Attempts running (or claimed) at once across the cluster, at most. */
+  readonly concurrency: number;
+}
+
+/** What the store tells a listening node. */
+export type ClusterEvent =
+  /** A commit up to `offset`; `claimable`: it left a job pending (worth a claim). */
+  | { readonly type: 'committed'; readonly offset: number; readonly claimable: boolean }
+  /** Somebody asked to cancel a job (its owner acts on it). */
+  | { readonly type: 'cancel'; readonly jobId: string }
+  /** The listening connection was lost and is back: what it may have missed must be read. */
+  | { readonly type: 'reconnected' };
+
+/** A job taken over from a node whose lease ended. */
+export interface TakenOver {
+  readonly record: JobRecord;
+  /** A cancellation somebody asked for while it ran there; null if none. */
+  readonly cancelRequested: string | null;
+}
+
+/** The verbs of a store several nodes share (PostgreSQL): leases, claims, takeover, cancel requests. */
+export interface ClusterStore {
+  /** Joins or renews: the node's lease ends `leaseMs` from now on the store's clock; answers both times. */
+  renew(
+    node: { readonly id: string; readonly label: string },
+    leaseMs: number,
+  ): Promise<{ until: number; now: number }>;
+  /** Leaves the cluster (at shutdown): what it had claimed and not started is free at once. */
+  leave(nodeId: string): Promise<void>;
+  /** Claims pending jobs in FIFO order within the cluster-wide limits; the node owns them now. */
+  claim(request: ClaimRequest): Promise<readonly JobRecord[]>;
+  /** Takes over, for `nodeId`, up to `max` jobs of nodes whose lease ended. */
+  takeover(nodeId: string, max: number): Promise<readonly TakenOver[]>;
+  /** Asks the owner of a live job to cancel it (the owner is woken); false when it is not live. */
+  requestCancel(jobId: string, reason: string | null): Promise<boolean>;
+  /** The cancellations asked for jobs `nodeId` owns. */
+  cancelRequests(
+    nodeId: string,
+  ): Promise<readonly { readonly jobId: string; readonly reason: string | null }[]>;
+  /** Listens for the store's events until the returned function is called. */
+  listen(listener: (event: ClusterEvent) => void): Promise<() => Promise<void>>;
+  nodes(): Promise<readonly NodeRecord[]>;
 }
 
 const STORE_METHODS = [

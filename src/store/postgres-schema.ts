@@ -43,7 +43,27 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX changes_job ON $S.changes (job_id, "offset");
   CREATE INDEX changes_at ON $S.changes (at, "offset");
   `,
+  // 2: several nodes: who owns a job (claimed or running), when a job waiting to retry may be
+  // claimed, a cancellation asked by another node, and the nodes with their leases.
+  `
+  ALTER TABLE $S.jobs ADD COLUMN owner text COLLATE "C";
+  ALTER TABLE $S.jobs ADD COLUMN retry_at bigint;
+  ALTER TABLE $S.jobs ADD COLUMN cancel_requested text;
+  CREATE INDEX jobs_claimable ON $S.jobs ("offset") WHERE status = 'pending' AND owner IS NULL;
+  CREATE INDEX jobs_owner ON $S.jobs (owner) WHERE owner IS NOT NULL;
+  CREATE TABLE $S.nodes (
+    id text COLLATE "C" PRIMARY KEY,
+    label text NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    lease_until timestamptz NOT NULL
+  );
+  `,
 ];
+
+/** The channel a schema's events go out on (NOTIFY): at most 63 bytes. */
+export function channelOf(schema: string): string {
+  return `jobvisor_${schema}`.slice(0, 63);
+}
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -7,7 +7,8 @@
  * A batch is written in one transaction of set-based statements: the compare-and-set updates of
  * jobs that exist, the inserts of new jobs (a live key is unique, by a partial index), then —
  * taking the log's head row as late as possible — the offsets, the change rows and each job's
- * latest offset. A change that can never be written names its job (`details.jobId`).
+ * latest offset. A change that can never be written names its job (`details.jobId`). Several
+ * nodes may share a schema: `cluster` (postgres-cluster.ts) has their verbs.
  */
 import pg from 'pg';
 import * as z from 'zod';
@@ -23,7 +24,8 @@ import type {
   StoredChange,
   StoreSnapshot,
 } from './port.js';
-import { migrate, SCHEMA_NAME, toStoreError } from './postgres-schema.js';
+import { PostgresCluster } from './postgres-cluster.js';
+import { channelOf, migrate, SCHEMA_NAME, toStoreError } from './postgres-schema.js';
 import { decodeCursor, encodeCursor } from './query.js';
 
 const timeoutMs = z.number().int().positive().max(MAX_DELAY_MS);
@@ -41,8 +43,6 @@ const postgresOptionsSchema = z
     connectTimeoutMs: timeoutMs.default(5_000),
     /** How long one query may take (statement_timeout and the client's own timeout). */
     queryTimeoutMs: timeoutMs.default(10_000),
-    /** How long to wait for the schema another process holds (a killed one's session ends soon) before `store_locked`. */
-    lockTimeoutMs: z.number().int().min(0).max(MAX_DELAY_MS).default(5_000),
   })
   .refine((o) => (o.connectionString === undefined) !== (o.pool === undefined), {
     message: 'give exactly one of connectionString and pool',
@@ -60,6 +60,8 @@ export function postgresStore(options: PostgresStoreOptions): JobStore {
 }
 
 const LIVE = `status IN ('pending', 'running')`;
+/** Changes after which a job is pending and nobody's: worth waking the claimers for. */
+const CLAIMABLE: ReadonlySet<string> = new Set(['created', 'requeued', 'retrying', 'interrupted']);
 const FINISHED = `status NOT IN ('pending', 'running')`;
 
 /** bigint columns (offsets, times) as numbers: they stay far below 2^53. */
@@ -107,29 +109,37 @@ class PostgresStore implements JobStore {
   readonly name = 'postgres';
   readonly #options: Readonly<Options>;
   readonly #schema: string;
+  readonly #channel: string;
   #pool: pg.Pool | null = null;
-  /** Holds the schema's lock for this process while the store is open (one node per schema, for now). */
-  #holder: pg.PoolClient | null = null;
+  #opened = false;
+  /** The verbs of several nodes sharing the schema. */
+  readonly cluster: PostgresCluster;
 
   constructor(options: Readonly<Options>) {
     this.#options = options;
     this.#schema = options.schema;
+    this.#channel = channelOf(options.schema);
+    this.cluster = new PostgresCluster({
+      pool: () => this.#use(),
+      schema: this.#schema,
+      channel: this.#channel,
+      connect: () => this.#listenClient(),
+      parse: fromJobRow,
+    });
   }
 
   async open(options: { readonly recentLimit: number }): Promise<StoreSnapshot> {
     const pool = this.#connect();
     const s = this.#schema;
     return this.#run('open', async () => {
-      if (!this.#holder) {
+      if (!this.#opened) {
         const client = await pool.connect();
         try {
           await migrate(client, s);
-          await this.#lock(client);
-        } catch (error) {
+        } finally {
           client.release();
-          throw error;
         }
-        this.#holder = client;
+        this.#opened = true;
       }
       const [head, active, recent] = await Promise.all([
         pool.query<{ last: number }>(`SELECT last FROM ${s}.log_head WHERE id = 1`),
@@ -148,7 +158,7 @@ class PostgresStore implements JobStore {
     });
   }
 
-  async commit(batch: readonly ChangeDraft[]): Promise<number> {
+  async commit(batch: readonly ChangeDraft[], writer?: string): Promise<number> {
     const pool = this.#use();
     const s = this.#schema;
     // One row write per job, with its latest record; the seq it must find is the one before its first change.
@@ -182,35 +192,46 @@ class PostgresStore implements JobStore {
         // Compare-and-set: a job is written only if it is still at the seq before this batch.
         if (updates.length > 0) {
           const columns = rowColumns(updates);
+          // A node writes only the jobs nobody or it owns, while its lease holds; it owns what it leaves running.
           const { rows } = await client.query<{ id: string }>(
             `UPDATE ${s}.jobs AS j SET type = v.type, key = v.key, status = v.status, state = v.state,
-               seq = v.seq, created_at = v.created_at, finished_at = v.finished_at, record = v.record
+               seq = v.seq, created_at = v.created_at, finished_at = v.finished_at, record = v.record,
+               retry_at = v.retry_at, owner = CASE WHEN v.status = 'running' THEN $12::text END,
+               cancel_requested = CASE WHEN v.status IN ('pending', 'running') THEN j.cancel_requested END
              FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],
-                         $8::int8[], $9::int8[], $10::text[])
-               AS v(id, expected, type, key, status, state, seq, created_at, finished_at, record)
+                         $8::int8[], $9::int8[], $10::text[], $11::int8[])
+               AS v(id, expected, type, key, status, state, seq, created_at, finished_at, record, retry_at)
              WHERE j.id = v.id AND j.seq = v.expected
+               AND ($12::text IS NULL OR (
+                 (j.owner IS NULL OR j.owner = $12::text)
+                 AND EXISTS (SELECT 1 FROM ${s}.nodes n WHERE n.id = $12::text AND n.lease_until > now())))
              RETURNING j.id`,
-            [columns.ids, updates.map(([, j]) => j.firstSeq - 1), ...columns.rest],
+            [columns.ids, updates.map(([, j]) => j.firstSeq - 1), ...columns.rest, writer ?? null],
           );
           const written = new Set(rows.map((r) => r.id));
           const missed = updates.find(([id]) => !written.has(id));
           if (missed) {
             const [id, j] = missed;
-            throw conflict(id, `Job ${id} is not at seq ${j.firstSeq - 1} (stale write or unknown job)`);
+            throw conflict(
+              id,
+              `Job ${id} is not at seq ${j.firstSeq - 1}, or another node owns it (a stale write, an unknown job, or a lapsed lease)`,
+            );
           }
         }
         // New jobs: a live key held by another job, or an id taken, refuses the insert.
         if (inserts.length > 0) {
           const columns = rowColumns(inserts);
           const { rows } = await client.query<{ id: string }>(
-            `INSERT INTO ${s}.jobs (id, type, key, status, state, seq, created_at, finished_at, record, "offset")
-             SELECT v.id, v.type, v.key, v.status, v.state, v.seq, v.created_at, v.finished_at, v.record, 0
+            `INSERT INTO ${s}.jobs (id, type, key, status, state, seq, created_at, finished_at, record, retry_at,
+                                    owner, "offset")
+             SELECT v.id, v.type, v.key, v.status, v.state, v.seq, v.created_at, v.finished_at, v.record, v.retry_at,
+                    CASE WHEN v.status = 'running' THEN $11::text END, 0
              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[],
-                         $7::int8[], $8::int8[], $9::text[])
-               AS v(id, type, key, status, state, seq, created_at, finished_at, record)
+                         $7::int8[], $8::int8[], $9::text[], $10::int8[])
+               AS v(id, type, key, status, state, seq, created_at, finished_at, record, retry_at)
              ON CONFLICT DO NOTHING
              RETURNING id`,
-            [columns.ids, ...columns.rest],
+            [columns.ids, ...columns.rest, writer ?? null],
           );
           const written = new Set(rows.map((r) => r.id));
           const missed = inserts.find(([id]) => !written.has(id));
@@ -243,8 +264,15 @@ class PostgresStore implements JobStore {
             ids.map((id) => jobs.get(id)!.ord),
           ],
         );
+        const first = rows[0]!.first;
+        // One small notification per commit, delivered at commit: the nodes that follow the log wake up.
+        const claimable = batch.some((c) => CLAIMABLE.has(c.kind));
+        await client.query('SELECT pg_notify($1, $2)', [
+          this.#channel,
+          `o:${first + batch.length - 1}:${claimable ? 1 : 0}`,
+        ]);
         await client.query('COMMIT');
-        return rows[0]!.first;
+        return first;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
@@ -276,23 +304,6 @@ class PostgresStore implements JobStore {
       if (change.record.status === 'pending' || change.record.status === 'running')
         holders.set(key, change.jobId);
       else if (holder === change.jobId) holders.set(key, null);
-    }
-  }
-
-  /** Takes the schema for this process, waiting up to `lockTimeoutMs` for one that holds it. */
-  async #lock(client: pg.PoolClient): Promise<void> {
-    const s = this.#schema;
-    const until = Date.now() + this.#options.lockTimeoutMs;
-    for (;;) {
-      const { rows } = await client.query<{ locked: boolean }>(
-        'SELECT pg_try_advisory_lock(hashtext($1)) AS locked',
-        [`jobvisor:node:${s}`],
-      );
-      if (rows[0]?.locked) return;
-      if (Date.now() >= until) {
-        throw new JobvisorError('store_locked', `Another process holds the PostgreSQL schema ${s}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 
@@ -413,15 +424,23 @@ class PostgresStore implements JobStore {
   }
 
   async close(): Promise<void> {
-    const holder = this.#holder;
     const pool = this.#pool;
-    this.#holder = null;
     this.#pool = null;
-    if (holder) {
-      await holder.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
-      holder.release();
-    }
+    this.#opened = false;
     if (pool && !this.#options.pool) await pool.end();
+  }
+
+  /** A connection of its own for LISTEN, with the pool's settings. */
+  #listenClient(): pg.Client {
+    const { connectionString, connectTimeoutMs, queryTimeoutMs } = this.#options;
+    const settings = this.#options.pool?.options ?? {};
+    return new pg.Client({
+      ...settings,
+      ...(connectionString === undefined ? {} : { connectionString }),
+      connectionTimeoutMillis: connectTimeoutMs,
+      query_timeout: queryTimeoutMs,
+      application_name: 'jobvisor-listen',
+    });
   }
 
   #connect(): pg.Pool {
@@ -446,7 +465,7 @@ class PostgresStore implements JobStore {
   }
 
   #use(): pg.Pool {
-    if (!this.#pool || !this.#holder) {
+    if (!this.#pool || !this.#opened) {
       throw new JobvisorError('store_unavailable', `PostgreSQL store ${this.#schema} is not open`);
     }
     return this.#pool;
@@ -475,6 +494,7 @@ function rowColumns(jobs: [string, { last: ChangeDraft; json: string }][]) {
       records.map((r) => r.createdAt),
       records.map((r) => r.finishedAt),
       jobs.map(([, j]) => j.json),
+      records.map((r) => (r.status === 'pending' ? r.deadlines.retryAt : null)),
     ],
   };
 }

@@ -1,0 +1,254 @@
+/**
+ * The cluster verbs of the PostgreSQL store: nodes with leases decided on the database's clock,
+ * claims in FIFO order within the cluster-wide limits (counted under one advisory lock, so they
+ * hold however many nodes claim at once), the takeover of the jobs of nodes whose lease ended,
+ * cancel requests, and the listening connection (LISTEN/NOTIFY) that wakes a node.
+ */
+import pg from 'pg';
+import type { ClaimRequest, ClusterEvent, ClusterStore, JobRecord, NodeRecord, TakenOver } from './port.js';
+import { toStoreError } from './postgres-schema.js';
+
+interface JobRow {
+  record: string;
+  offset: number;
+}
+
+export interface ClusterContext {
+  readonly pool: () => pg.Pool;
+  readonly schema: string;
+  readonly channel: string;
+  /** For the listening connection: its own client (a pool would close it when idle). */
+  readonly connect: () => pg.Client;
+  readonly parse: (row: JobRow) => JobRecord;
+}
+
+const NOW_MS = `(extract(epoch FROM now()) * 1000)::float8`;
+
+/** How often the listening connection proves that it still listens, and how long it waits to reconnect. */
+const LISTEN_CHECK_MS = 5_000;
+const RECONNECT_MS = [100, 250, 500, 1_000, 2_000, 5_000];
+
+export class PostgresCluster implements ClusterStore {
+  readonly #ctx: ClusterContext;
+
+  constructor(ctx: ClusterContext) {
+    this.#ctx = ctx;
+  }
+
+  async renew(node: { id: string; label: string }, leaseMs: number): Promise<{ until: number; now: number }> {
+    const { rows } = await this.#query<{ until: number; now: number }>(
+      'renew',
+      `INSERT INTO ${this.#ctx.schema}.nodes (id, label, lease_until)
+       VALUES ($1, $2, now() + $3 * interval '1 millisecond')
+       ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until
+       RETURNING (extract(epoch FROM lease_until) * 1000)::float8 AS until, ${NOW_MS} AS now`,
+      [node.id, node.label, leaseMs],
+    );
+    return rows[0]!;
+  }
+
+  async leave(nodeId: string): Promise<void> {
+    const s = this.#ctx.schema;
+    await this.#transaction('leave', async (client) => {
+      await client.query(`UPDATE ${s}.jobs SET owner = NULL WHERE owner = $1 AND status = 'pending'`, [
+        nodeId,
+      ]);
+      await client.query(`DELETE FROM ${s}.nodes WHERE id = $1`, [nodeId]);
+    });
+  }
+
+  async claim(request: ClaimRequest): Promise<readonly JobRecord[]> {
+    const s = this.#ctx.schema;
+    if (request.max <= 0 || request.types.size === 0) return [];
+    return this.#transaction('claim', async (client) => {
+      // One claimer at a time: what it counts is what runs (the count is a statement after the lock).
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`jobvisor:claim:${s}`]);
+      const counts = await client.query<{ type: string; n: number }>(
+        `SELECT type, count(*)::int AS n FROM ${s}.jobs WHERE owner IS NOT NULL AND status IN ('pending', 'running')
+         GROUP BY type`,
+      );
+      const busy = new Map(counts.rows.map((r) => [r.type, r.n]));
+      let free = Math.min(request.max, request.concurrency - [...busy.values()].reduce((a, b) => a + b, 0));
+      if (free <= 0) return [];
+      const types = [...request.types.keys()];
+      const candidates = await client.query<JobRow & { id: string; type: string }>(
+        `SELECT id, type, record, "offset" FROM ${s}.jobs
+         WHERE status = 'pending' AND owner IS NULL AND type = ANY($1::text[])
+           AND (retry_at IS NULL OR retry_at <= ${NOW_MS})
+         ORDER BY "offset" LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [types, Math.max(free * 4, 32)],
+      );
+      const chosen: (JobRow & { id: string })[] = [];
+      for (const row of candidates.rows) {
+        if (free <= 0) break;
+        const limit = request.types.get(row.type) ?? 0;
+        const running = busy.get(row.type) ?? 0;
+        if (running >= limit) continue;
+        busy.set(row.type, running + 1);
+        free--;
+        chosen.push(row);
+      }
+      if (chosen.length === 0) return [];
+      await client.query(`UPDATE ${s}.jobs SET owner = $1 WHERE id = ANY($2::text[])`, [
+        request.node,
+        chosen.map((r) => r.id),
+      ]);
+      return chosen.map((row) => this.#ctx.parse(row));
+    });
+  }
+
+  async takeover(nodeId: string, max: number): Promise<readonly TakenOver[]> {
+    const s = this.#ctx.schema;
+    const { rows } = await this.#query<JobRow & { cancel_requested: string | null }>(
+      'takeover',
+      `UPDATE ${s}.jobs AS j SET owner = $1
+       FROM (
+         SELECT j2.id FROM ${s}.jobs j2 LEFT JOIN ${s}.nodes n ON n.id = j2.owner
+         WHERE j2.owner IS NOT NULL AND j2.owner <> $1 AND j2.status IN ('pending', 'running')
+           AND (n.id IS NULL OR n.lease_until < now())
+         ORDER BY j2."offset" LIMIT $2 FOR UPDATE OF j2 SKIP LOCKED
+       ) AS dead
+       WHERE j.id = dead.id
+       RETURNING j.record, j."offset", j.cancel_requested`,
+      [nodeId, max],
+    );
+    return rows.map((row) => ({ record: this.#ctx.parse(row), cancelRequested: row.cancel_requested }));
+  }
+
+  async requestCancel(jobId: string, reason: string | null): Promise<boolean> {
+    const s = this.#ctx.schema;
+    return this.#transaction('requestCancel', async (client) => {
+      const { rows } = await client.query(
+        `UPDATE ${s}.jobs SET cancel_requested = COALESCE($2, '') WHERE id = $1 AND status IN ('pending', 'running')
+         RETURNING id`,
+        [jobId, reason],
+      );
+      if (rows.length === 0) return false;
+      await client.query('SELECT pg_notify($1, $2)', [this.#ctx.channel, `c:${jobId}`]);
+      return true;
+    });
+  }
+
+  async cancelRequests(nodeId: string): Promise<readonly { jobId: string; reason: string | null }[]> {
+    const { rows } = await this.#query<{ id: string; cancel_requested: string }>(
+      'cancelRequests',
+      `SELECT id, cancel_requested FROM ${this.#ctx.schema}.jobs WHERE owner = $1 AND cancel_requested IS NOT NULL`,
+      [nodeId],
+    );
+    return rows.map((r) => ({ jobId: r.id, reason: r.cancel_requested === '' ? null : r.cancel_requested }));
+  }
+
+  async nodes(): Promise<readonly NodeRecord[]> {
+    const s = this.#ctx.schema;
+    const { rows } = await this.#query<{
+      id: string;
+      label: string;
+      started: number;
+      until: number;
+      jobs: number;
+    }>(
+      'nodes',
+      `SELECT n.id, n.label, (extract(epoch FROM n.started_at) * 1000)::float8 AS started,
+              (extract(epoch FROM n.lease_until) * 1000)::float8 AS until,
+              (SELECT count(*)::int FROM ${s}.jobs j WHERE j.owner = n.id) AS jobs
+       FROM ${s}.nodes n WHERE n.lease_until >= now() ORDER BY n.started_at, n.id`,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      label: r.label,
+      startedAt: r.started,
+      leaseUntil: r.until,
+      jobs: r.jobs,
+    }));
+  }
+
+  /**
+   * A dedicated connection that LISTENs; it proves every few seconds that it still listens
+   * (`pg_listening_channels()`), and reconnects with backoff when it does not — then says
+   * `reconnected`, so that the node reads what it may have missed.
+   */
+  async listen(listener: (event: ClusterEvent) => void): Promise<() => Promise<void>> {
+    const { channel, connect } = this.#ctx;
+    let client: pg.Client | undefined;
+    let closed = false;
+    let failures = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const onNotice = (message: pg.Notification) => {
+      const payload = message.payload ?? '';
+      if (payload.startsWith('c:')) return listener({ type: 'cancel', jobId: payload.slice(2) });
+      const [, offset, claimable] = payload.split(':');
+      listener({ type: 'committed', offset: Number(offset), claimable: claimable === '1' });
+    };
+    const open = async (): Promise<void> => {
+      const next = connect();
+      next.on('error', () => undefined); // seen as a failed check, then reconnected
+      next.on('notification', onNotice);
+      await next.connect();
+      await next.query(`LISTEN "${channel}"`);
+      client = next;
+    };
+    const schedule = (ms: number) => {
+      if (closed) return;
+      timer = setTimeout(() => void check(), ms);
+      timer.unref();
+    };
+    const check = async (): Promise<void> => {
+      try {
+        if (!client) throw new Error('not connected');
+        const { rows } = await client.query<{ channel: string }>('SELECT pg_listening_channels() AS channel');
+        if (!rows.some((r) => r.channel === channel)) throw new Error('not listening');
+        failures = 0;
+        schedule(LISTEN_CHECK_MS);
+      } catch {
+        const old = client;
+        client = undefined;
+        await old?.end().catch(() => undefined);
+        try {
+          if (closed) return;
+          await open();
+          failures = 0;
+          listener({ type: 'reconnected' });
+          schedule(LISTEN_CHECK_MS);
+        } catch {
+          schedule(RECONNECT_MS[Math.min(failures++, RECONNECT_MS.length - 1)]!);
+        }
+      }
+    };
+    try {
+      await open();
+    } catch (error) {
+      throw toStoreError(error, 'listen');
+    }
+    schedule(LISTEN_CHECK_MS);
+    return async () => {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      await client?.end().catch(() => undefined);
+      client = undefined;
+    };
+  }
+
+  async #query<R extends pg.QueryResultRow>(doing: string, text: string, values: unknown[] = []) {
+    try {
+      return await this.#ctx.pool().query<R>(text, values);
+    } catch (error) {
+      throw toStoreError(error, doing);
+    }
+  }
+
+  async #transaction<T>(doing: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await this.#ctx.pool().connect();
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client?.query('ROLLBACK').catch(() => undefined);
+      throw toStoreError(error, doing);
+    } finally {
+      client?.release();
+    }
+  }
+}
