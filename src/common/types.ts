@@ -142,6 +142,27 @@ export interface Stats {
   /** The offset of the latest durable change (0 before the first). */
   readonly offset: number;
   readonly handlerDurations: HandlerDurations;
+  /** This node's lease and claims, when its store is shared by several nodes; null otherwise. */
+  readonly cluster: ClusterStatus | null;
+}
+
+/** joining → held ⇄ lost → left (see cluster/node.ts). */
+export type LeaseState = 'joining' | 'held' | 'lost' | 'left';
+
+export interface ClusterStatus {
+  readonly state: LeaseState;
+  /** When the lease ends on the store's clock (ms since the epoch); null before the first renewal. */
+  readonly leaseUntil: number | null;
+  /** The node abandons its attempts at this local time unless a renewal succeeds first. */
+  readonly safeUntil: number | null;
+  /** The round trip of the latest renewal (ms), null before the first. */
+  readonly dbLatencyMs: number | null;
+  /** Renewals failed in a row. */
+  readonly renewFailures: number;
+  /** Jobs this node claimed, took over, and abandoned (fenced) since it started. */
+  readonly claimed: number;
+  readonly takenOver: number;
+  readonly abandoned: number;
 }
 
 /** A histogram of handler run times: `counts[i]` handlers took at most `bucketsMs[i]` (and more than the bucket before); the last count is beyond every bucket. */

@@ -12,7 +12,7 @@ import { follow, fromStored, readHistory, type FollowRequest, type LiveFeed } fr
 import { LogFollower } from './follower.js';
 import { GroupCommit, type WaitOptions } from './group-commit.js';
 import type { StoreHealth } from '../common/types.js';
-import type { ChangeDraft, JobStore, ListQuery, StoreSnapshot } from '../store/port.js';
+import type { ChangeDraft, JobRecord, JobStore, ListQuery, StoreSnapshot } from '../store/port.js';
 import { toView } from './records.js';
 import type { JobChange, JobView } from '../common/types.js';
 
@@ -49,6 +49,8 @@ export interface DurabilityOptions {
   readonly timeoutMs: number;
   /** What the store keeps of finished jobs (the supervisor's `retention`). */
   readonly retention: { readonly maxAgeMs: number; readonly maxCount: number };
+  /** A store several nodes share: the node whose writes these are (it fences them). */
+  readonly writer?: () => string;
 }
 
 export class Durability<C extends DurableCell> {
@@ -96,6 +98,7 @@ export class Durability<C extends DurableCell> {
         failed: (error) => host.reportError(error),
       },
       options.timeoutMs,
+      options.writer,
     );
   }
 
@@ -154,6 +157,17 @@ export class Durability<C extends DurableCell> {
   /** Reads and tells what other nodes committed (a shared store's NOTIFY, or a poll). */
   catchUp(): void {
     this.#follower.wake();
+  }
+
+  /** Resolves once every change up to `offset` (another node's too) has been told here. */
+  async toldThrough(offset: number): Promise<void> {
+    if (offset > this.#host.offset()) this.#follower.wake();
+    await this.#follower.told(offset);
+  }
+
+  /** A job as the store has it, with its offset (the record). */
+  record(id: string): Promise<JobRecord | undefined> {
+    return this.#store.get(id);
   }
 
   /**

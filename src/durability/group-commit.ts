@@ -55,6 +55,8 @@ export class GroupCommit<P> {
   readonly #clock: Clock;
   readonly #events: CommitEvents<P>;
   readonly #timeoutMs: number;
+  /** The node that writes (a store several nodes share fences its writes by it). */
+  readonly #writer: (() => string) | undefined;
   #next = 1;
   #pending: Entry<P>[] = [];
   /** The batch being written, if any; the next one waits for it (order is the log's order). */
@@ -69,11 +71,18 @@ export class GroupCommit<P> {
   #closed = false;
   #writing: Promise<void> | undefined;
 
-  constructor(store: JobStore, clock: Clock, events: CommitEvents<P>, timeoutMs: number) {
+  constructor(
+    store: JobStore,
+    clock: Clock,
+    events: CommitEvents<P>,
+    timeoutMs: number,
+    writer?: () => string,
+  ) {
     this.#store = store;
     this.#clock = clock;
     this.#events = events;
     this.#timeoutMs = timeoutMs;
+    this.#writer = writer;
   }
 
   get backlog(): number {
@@ -150,7 +159,10 @@ export class GroupCommit<P> {
     this.#batch = batch;
     let retryIn: number | undefined;
     try {
-      const first = await this.#store.commit(batch.map((entry) => entry.draft));
+      const drafts = batch.map((entry) => entry.draft);
+      const first = await (this.#writer
+        ? this.#store.commit(drafts, this.#writer())
+        : this.#store.commit(drafts));
       this.#batch = undefined;
       this.#failures = 0;
       this.#failingSince = null;

@@ -54,7 +54,7 @@ export function toView(record: JobRecord): JobView {
  * The machine input that resumes a pending or running job at time `now`. A job that was running
  * is resumed as interrupted: its attempt fails as `interrupted` and is retried if attempts remain.
  */
-export function resumeInput(record: JobRecord, now: number): JobInput {
+export function resumeInput(record: JobRecord, now: number, options: { due?: boolean } = {}): JobInput {
   return {
     id: record.id,
     type: record.type,
@@ -75,7 +75,8 @@ export function resumeInput(record: JobRecord, now: number): JobInput {
       updatedAt: record.updatedAt,
       lastHeartbeatAt: record.lastHeartbeatAt,
       error: record.error,
-      deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: record.deadlines.retryAt },
+      // `due`: the job was claimed once its retry time came (on the store's clock): no new wait.
+      deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: options.due ? null : record.deadlines.retryAt },
       at: now,
       resumedFromRunning: record.status === 'running',
     },

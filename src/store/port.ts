@@ -156,8 +156,11 @@ export interface ClusterStore {
   leave(nodeId: string): Promise<void>;
   /** Claims pending jobs in FIFO order within the cluster-wide limits; the node owns them now. */
   claim(request: ClaimRequest): Promise<readonly JobRecord[]>;
-  /** Takes over, for `nodeId`, up to `max` jobs of nodes whose lease ended. */
-  takeover(nodeId: string, max: number): Promise<readonly TakenOver[]>;
+  /**
+   * Takes over, for `nodeId`, up to `max` live jobs of nodes whose lease ended; `own`: instead, the
+   * live jobs `nodeId` itself still owns (it abandoned them when it lost its lease).
+   */
+  takeover(nodeId: string, max: number, options?: { readonly own?: boolean }): Promise<readonly TakenOver[]>;
   /** Asks the owner of a live job to cancel it (the owner is woken); false when it is not live. */
   requestCancel(jobId: string, reason: string | null): Promise<boolean>;
   /** The cancellations asked for jobs `nodeId` owns. */

@@ -97,15 +97,17 @@ export class PostgresCluster implements ClusterStore {
     });
   }
 
-  async takeover(nodeId: string, max: number): Promise<readonly TakenOver[]> {
+  async takeover(nodeId: string, max: number, options: { own?: boolean } = {}): Promise<readonly TakenOver[]> {
     const s = this.#ctx.schema;
+    const whose = options.own
+      ? 'j2.owner = $1'
+      : 'j2.owner IS NOT NULL AND j2.owner <> $1 AND (n.id IS NULL OR n.lease_until < now())';
     const { rows } = await this.#query<JobRow & { cancel_requested: string | null }>(
       'takeover',
       `UPDATE ${s}.jobs AS j SET owner = $1
        FROM (
          SELECT j2.id FROM ${s}.jobs j2 LEFT JOIN ${s}.nodes n ON n.id = j2.owner
-         WHERE j2.owner IS NOT NULL AND j2.owner <> $1 AND j2.status IN ('pending', 'running')
-           AND (n.id IS NULL OR n.lease_until < now())
+         WHERE ${whose} AND j2.status IN ('pending', 'running')
          ORDER BY j2."offset" LIMIT $2 FOR UPDATE OF j2 SKIP LOCKED
        ) AS dead
        WHERE j.id = dead.id

@@ -28,6 +28,16 @@ export interface AdmissionDeps {
   readonly effects: Pick<Effects, 'push'>;
   /** A job cell for this input, its actor not created yet. */
   readonly newCell: (input: JobInput) => JobCell;
+  /**
+   * A store several nodes share: a new job is only created here (its cell leaves once the
+   * creation is durable) and runs on whichever node claims it.
+   */
+  readonly shared: boolean;
+}
+
+/** A start's answer inside the engine: with the cell that creates the job, when it made one. */
+export interface Admitted extends StartResult {
+  readonly cell?: JobCell;
 }
 
 export class Admission {
@@ -44,7 +54,7 @@ export class Admission {
   }
 
   /** The dedup check and the insert, in one step of the supervisor's mailbox. */
-  admit(request: StartJobRequest): StartResult {
+  admit(request: StartJobRequest): Admitted {
     const { clock, types, registry, telemetry, effects, router, scheduler } = this.#deps;
     const now = clock.now();
     const type = types.get(request.type)!;
@@ -83,12 +93,14 @@ export class Admission {
       createdAt: now,
     });
     registry.add(cell);
+    const { shared } = this.#deps;
+    if (shared) cell.onlyCreates = true;
     effects.push(() => {
       cell.start();
       router.publish(cell, 'created', cell.snapshot, cell.view);
-      scheduler.enqueue(cell);
+      if (!shared) scheduler.enqueue(cell);
     });
-    return { job: cell.view, deduplicated: false };
+    return { job: cell.view, deduplicated: false, cell };
   }
 
   /** Starts queued jobs while slots are free (an effect: it sends to job actors). */

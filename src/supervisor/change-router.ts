@@ -31,7 +31,17 @@ export interface RouterDeps {
   readonly notify: (event: SupervisorEvent) => void;
   /** Handler runs in flight: what a drain waits for, told with each job that ends. */
   readonly inFlight: Pick<InFlight, 'count'>;
+  /** Whether the cell is the one the registry holds for its job (not a cell that only cancels it). */
+  readonly owns: (cell: JobCell) => boolean;
+  /**
+   * A store several nodes share: the job left this node without finishing (back to pending:
+   * waiting to retry, or interrupted) — any node may claim it now; this one lets its cell go.
+   */
+  readonly released?: (cell: JobCell) => void;
 }
+
+/** Changes after which a job in a shared store is pending and nobody's (the store frees it). */
+const RELEASING: ReadonlySet<ChangeKind> = new Set(['retrying', 'interrupted']);
 
 export class ChangeRouter {
   readonly #deps: RouterDeps;
@@ -67,6 +77,7 @@ export class ChangeRouter {
     const { status } = view;
     if (kind === 'retrying' || kind === 'failed') telemetry.attemptFailed(view.error?.code);
     if (cell.publishes) this.publish(cell, kind, snapshot, view);
+    if (!this.#deps.owns(cell)) return; // a cell that only cancels its job: nothing of this node's changed
     const jobId = cell.id;
     const jobType = cell.type;
     if (isTerminal(status)) {
@@ -77,6 +88,8 @@ export class ChangeRouter {
     if (previous === 'running' && status === 'pending') {
       notify({ type: 'JOB_RELEASED', jobId, jobType, handlers: inFlight.count });
     }
+    const { released } = this.#deps;
+    if (released && status === 'pending' && RELEASING.has(kind)) return released(cell);
     if (kind === 'requeued' || kind === 'interrupted') notify({ type: 'JOB_QUEUED', jobId: cell.id });
   }
 }

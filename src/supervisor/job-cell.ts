@@ -66,6 +66,11 @@ export class JobCell {
   readonly id: string;
   readonly type: string;
   readonly key: string | null;
+  /**
+   * A shared store: this cell only creates its job (or only cancels a pending one) and never runs
+   * it here; the engine does not count it as this node's.
+   */
+  onlyCreates = false;
   #actor: Actor<JobMachine> | undefined;
   readonly #machine: JobMachine;
   readonly #input: JobInput;
@@ -86,6 +91,8 @@ export class JobCell {
   #firstAppended = 0;
   #lastAppended = 0;
   #refused = false;
+  /** Set when another node took the job over (a shared store): its attempt here is stale. */
+  #abandoned = false;
   #publishes = true;
   /** Steps of the actor in progress (a step may start another: the actor's own mailbox). */
   #depth = 0;
@@ -208,8 +215,29 @@ export class JobCell {
     return true;
   }
 
+  /**
+   * A shared store: the job is no longer this node's (its write was fenced: another node took it
+   * over, or this node's lease lapsed). The actor stops — which aborts the handler — and writes
+   * nothing more; what the handler still sends is rejected as `stale_attempt`.
+   */
+  abandon(): void {
+    if (this.#abandoned) return;
+    this.#abandoned = true;
+    this.#publishes = false;
+    this.#actor?.stop();
+  }
+
+  get abandoned(): boolean {
+    return this.#abandoned;
+  }
+
   /** Sends one event; the answer says whether the job applied it. */
   send(event: JobEvent, source: EventSource): Outcome {
+    if (this.#abandoned) {
+      const rejection: RejectedEmit = { type: 'rejected', event, state: this.#status, reason: 'stale_attempt' };
+      this.#hooks.rejected(this, rejection, source);
+      return { accepted: false, reason: 'stale_attempt' };
+    }
     const snapshot = this.#snapshot();
     if (snapshot.status !== 'active') {
       const rejection: RejectedEmit = { type: 'rejected', event, state: this.#status, reason: 'job_final' };

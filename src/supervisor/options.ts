@@ -9,6 +9,7 @@ import { isClock, systemClock, type Clock } from '../common/clock.js';
 import { isJobStore, type JobStore } from '../store/port.js';
 import { MAX_DELAY_MS, parseOrThrow } from '../common/validation.js';
 import { inspectOptionSchema } from '../inspection/selection.js';
+import { CLUSTER_DEFAULTS } from '../cluster/node.js';
 
 const delayMs = z.number().int().positive().max(MAX_DELAY_MS);
 
@@ -58,6 +59,18 @@ const clockSchema = z.custom<Clock>(isClock, {
   message: 'clock must have now(), setTimeout() and clearTimeout()',
 });
 
+/** A node's lease and loops, with a store several nodes share (PostgreSQL); see cluster/node.ts. */
+export const clusterSchema = z
+  .strictObject({
+    leaseMs: z.number().int().min(300).max(MAX_DELAY_MS).default(CLUSTER_DEFAULTS.leaseMs),
+    renewMs: z.number().int().min(50).max(MAX_DELAY_MS).default(CLUSTER_DEFAULTS.renewMs),
+    claimIntervalMs: z.number().int().min(10).max(MAX_DELAY_MS).default(CLUSTER_DEFAULTS.claimIntervalMs),
+  })
+  .refine((c) => c.renewMs * 3 <= c.leaseMs, {
+    message: 'renewMs must be at most a third of leaseMs (two renewals may fail before the lease lapses)',
+    path: ['renewMs'],
+  });
+
 export const supervisorOptionsSchema = z.strictObject({
   concurrency: z.number().int().positive().default(DEFAULTS.concurrency),
   heartbeatTimeoutMs: delayMs.default(DEFAULTS.heartbeatTimeoutMs),
@@ -81,6 +94,8 @@ export const supervisorOptionsSchema = z.strictObject({
       label: z.string().min(1).max(200).default(() => `${hostname()}:${process.pid}`),
     })
     .prefault({}),
+  /** The lease and the loops of this node, when its store is shared by several nodes. */
+  cluster: clusterSchema.prefault({}),
 });
 
 export type SupervisorOptions = z.input<typeof supervisorOptionsSchema>;

@@ -30,6 +30,11 @@ export interface RecoveryDeps {
   readonly idempotencyMs: number;
   /** A job cell for this input, its actor not created yet. */
   readonly newCell: (input: JobInput, lastNode?: string | null) => JobCell;
+  /**
+   * A store several nodes share: the live jobs are shown but not resumed here — pending ones are
+   * claimed, and those of a node that died are taken over once its lease ends.
+   */
+  readonly shared: boolean;
 }
 
 /**
@@ -52,6 +57,7 @@ export async function recover(deps: RecoveryDeps): Promise<void> {
   retention.finished();
   for (const record of snapshot.active) {
     views.apply(toView(record));
+    if (deps.shared) continue;
     const cell = deps.newCell(resumeInput(record, now), record.node ?? null);
     registry.add(cell);
     cell.start();

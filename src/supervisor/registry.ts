@@ -65,6 +65,16 @@ export class Registry {
     }
   }
 
+  /**
+   * The job left this node without finishing (a shared store: another node may run it now): its
+   * actor goes, its key is no longer held here, and it leaves no idempotency record.
+   */
+  drop(cell: JobCell): void {
+    if (this.#live.get(cell.id) !== cell) return;
+    this.#live.delete(cell.id);
+    if (cell.key !== null && this.#keys.get(cell.key) === cell) this.#keys.delete(cell.key);
+  }
+
   /** A job completed before a restart, whose idempotency window is still open. */
   restoreRecent(view: JobView, until: number): void {
     if (

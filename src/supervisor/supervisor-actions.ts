@@ -8,7 +8,7 @@
 import type { JobDurability } from './job-cell.js';
 import { fromPromise } from 'xstate';
 import { supervisorMachine, type SupervisorMachine } from '../../machines/supervisor.machine.js';
-import type { Admission } from './admission.js';
+import type { Admission, Admitted } from './admission.js';
 import type { Effects } from './effects.js';
 import { JobvisorError } from '../common/errors.js';
 import type { Registry } from './registry.js';
@@ -17,7 +17,6 @@ import type { Replies } from './replies.js';
 import type { Retention } from './retention.js';
 import type { Scheduler } from './scheduler.js';
 import type { Telemetry } from './telemetry.js';
-import type { StartResult } from '../common/types.js';
 
 export interface SupervisorActionsDeps {
   readonly admission: Pick<Admission, 'admit' | 'dispatchQueued' | 'interruptRunning' | 'settle'>;
@@ -27,12 +26,14 @@ export interface SupervisorActionsDeps {
   readonly pool: Pick<WorkerPool, 'close'>;
   readonly retention: Pick<Retention, 'close'>;
   /** The answers owed to `start` callers, by the request id of their START_JOB. */
-  readonly replies: Replies<StartResult>;
+  readonly replies: Replies<Admitted>;
   readonly telemetry: Pick<Telemetry, 'error'>;
   /** None without a store. */
   readonly durability: Pick<JobDurability, 'close'> | undefined;
   /** Opens the store and resumes its jobs. */
   readonly recover: () => Promise<void>;
+  /** Before the store closes, once the last handler settled (a cluster node leaves). */
+  readonly beforeClose: () => Promise<void>;
   /** Settles `ready()`. */
   readonly ready: { resolve(): void; reject(error: unknown): void };
   /** Resolves `shutdown()`, once the job actors are stopped and the threads and store closed. */
@@ -87,7 +88,8 @@ function stopAll(deps: SupervisorActionsDeps): void {
   for (const cell of registry.liveCells()) cell.stop();
   const threads = pool.close().catch((error: unknown) => telemetry.error('internal', error));
   if (!durability) return void threads.then(stopped);
-  void Promise.all([threads, durability.close()]).then(stopped, (error: unknown) => {
+  const closing = deps.beforeClose().then(() => durability.close());
+  void Promise.all([threads, closing]).then(stopped, (error: unknown) => {
     telemetry.error('store', error);
     stopped();
   });

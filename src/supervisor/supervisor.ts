@@ -45,6 +45,8 @@ import {
   type SupervisorOptions,
   type WorkerHandler,
 } from './options.js';
+import { cancelShared, startShared } from './shared-ops.js';
+import type { NodeRecord } from '../store/port.js';
 import { describeType } from './type-info.js';
 import { wireSupervisor, type Parts } from './wiring.js';
 
@@ -93,9 +95,10 @@ export class Supervisor {
     if (this.lifecycle === 'stopped')
       throw new JobvisorError('shutting_down', 'The supervisor has shut down');
     durability?.assertWritable();
+    if (this.#parts.cluster) return startShared(this.#parts, { ...parsed, input });
     const { id, answer } = replies.open();
     actor.send({ type: 'START_JOB', requestId: id, request: { ...parsed, input } });
-    const result = await answer;
+    const { cell: _cell, ...result } = await answer;
     if (durability) {
       await durability.created(result.deduplicated ? undefined : registry.live(result.job.id));
       if (!views.get(result.job.id))
@@ -157,6 +160,10 @@ export class Supervisor {
     if (reason !== undefined) parseOrThrow(reasonSchema, reason, 'invalid_request', 'Invalid cancel reason');
     const { registry, views, durability, clock } = this.#parts;
     const cell = registry.live(id);
+    if (this.#parts.cluster && (!cell || cell.onlyCreates)) {
+      durability?.assertWritable();
+      return cancelShared(this.#parts, id, reason);
+    }
     if (!cell) {
       await durability?.flushed(); // a job that just finished: answer with its durable end
       const view = views.get(id);
@@ -240,6 +247,14 @@ export class Supervisor {
     return this.#parts.options.node;
   }
 
+  /**
+   * The live nodes of the cluster this supervisor is a node of (its store is shared), each with
+   * its lease and the number of jobs it owns; `[]` for a supervisor on its own.
+   */
+  async nodes(): Promise<readonly NodeRecord[]> {
+    return (await this.#parts.cluster?.nodes()) ?? [];
+  }
+
   get lifecycle(): Lifecycle {
     const value = this.#parts.actor.getSnapshot().value;
     return typeof value === 'string' ? value : 'draining';
@@ -264,6 +279,7 @@ export class Supervisor {
       offset: views.offset,
       handlerDurations: telemetry.handlerDurations,
       inspectors: inspection.taps,
+      cluster: this.#parts.cluster?.status ?? null,
     };
   }
 

@@ -20,8 +20,9 @@ import { InProcessRuntime, type RuntimeHost, type SendToJob } from '../runtime/i
 import { routeHandlers } from '../runtime/router.js';
 import { WorkerPool } from '../runtime/worker-pool.js';
 import type { Clock } from '../common/clock.js';
-import type { StartResult } from '../common/types.js';
-import { Admission } from './admission.js';
+import { ClusterNode } from '../cluster/node.js';
+import { Admission, type Admitted } from './admission.js';
+import { abandon, clusterHost } from './cluster-host.js';
 import { Announcer } from './announcer.js';
 import { ChangeRouter } from './change-router.js';
 import { Effects } from './effects.js';
@@ -59,7 +60,11 @@ export interface Parts {
   readonly inFlight: InFlight;
   readonly inspection: Inspection;
   readonly admission: Admission;
-  readonly replies: Replies<StartResult>;
+  readonly replies: Replies<Admitted>;
+  /** This node in a cluster, when its store is shared by several nodes (PostgreSQL); else none. */
+  readonly cluster: ClusterNode | undefined;
+  /** A job cell for this input (a shared store's cancel of a job nobody runs makes one). */
+  readonly newCell: (input: JobInput, lastNode?: string | null) => JobCell;
   readonly actor: Actor<SupervisorMachine>;
   /** Settles when recovery is over: resolved, or rejected with the store's error. */
   readonly ready: Promise<void>;
@@ -76,6 +81,12 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
   const waiters = new JobWaiters(clock);
   const views = new JobViews();
   const registry = new Registry();
+  /** Several nodes share the store: jobs run where they are claimed, writes are fenced by owner. */
+  const shared = store?.cluster !== undefined;
+  const node = options.node;
+  let cluster: ClusterNode | undefined;
+  const mailbox = new Mailbox();
+  const inFlight = new InFlight();
 
   const retention = new Retention(views, registry, clock, policy);
   const announcer = new Announcer(views, fanout, waiters, retention);
@@ -87,9 +98,22 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
       {
         fanout,
         offset: () => views.offset,
-        tell: (offset, kind, job) => announcer.tell(offset, kind, job),
+        tell: (offset, kind, job) => {
+          announcer.tell(offset, kind, job);
+          // Another node's completion deduplicates here too, for its type's idempotency window.
+          if (shared && kind === 'completed' && job.key !== null && job.finishedAt !== null) {
+            const window = types.get(job.type)?.idempotencyMs ?? options.idempotencyMs;
+            registry.restoreRecent(job, job.finishedAt + window);
+          }
+        },
         refused: (cell, error) => {
-          if (!cell.refuse(error, views.get(cell.id))) telemetry.error('store', error, cell.id);
+          const durable = views.get(cell.id);
+          // Fenced: another node owns the job now, or this node's lease lapsed. Not a failure.
+          if (shared && error.code === 'store_conflict' && durable !== undefined) {
+            abandon({ registry, scheduler, notify: (e) => mailbox.send(e), inFlight: () => inFlight.count }, cell);
+            return;
+          }
+          if (!cell.refuse(error, durable)) telemetry.error('store', error, cell.id);
           registry.forget(cell.view); // a completion the store refused never deduplicates
         },
         currentJobs: ({ jobId, type }) =>
@@ -99,14 +123,16 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
         listenerFailed: (error, jobId) => telemetry.subscriberFailed(error, jobId),
         reportError: (error) => telemetry.error('store', error),
       },
-      { timeoutMs: options.storeTimeoutMs, retention: policy },
+      {
+        timeoutMs: options.storeTimeoutMs,
+        retention: policy,
+        ...(shared ? { writer: () => node.id } : {}),
+      },
     );
   if (durability) retention.onForgot(() => durability.expire());
 
   // A recovered job whose type is not registered (yet) waits: its type has no slot.
   const scheduler = new Scheduler(options.concurrency, (type) => types.get(type)?.concurrency ?? 0);
-  const mailbox = new Mailbox();
-  const inFlight = new InFlight();
   const host: RuntimeHost = {
     handlerOf: (type) => types.get(type)?.handler,
     settled: (handlers) => mailbox.send({ type: 'HANDLER_SETTLED', handlers }),
@@ -124,8 +150,20 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     telemetry,
     announcer,
     durability,
-    notify: (event) => mailbox.send(event),
+    notify: (event) => {
+      mailbox.send(event);
+      if (event.type === 'JOB_SETTLED' || event.type === 'JOB_RELEASED') cluster?.claimSoon();
+    },
     inFlight,
+    owns: (cell) => registry.live(cell.id) === cell,
+    ...(shared
+      ? {
+          released: (cell: JobCell) => {
+            registry.drop(cell);
+            cell.stop();
+          },
+        }
+      : {}),
   });
   const { maxDepth, maxResultBytes } = options.limits;
   const resultLimits = { maxDepth, maxBytes: maxResultBytes };
@@ -152,13 +190,22 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     onRejected: (listener) => telemetry.on('rejected', listener),
     reportError: (error) => telemetry.error('inspector', error),
   });
-  const node = options.node;
   const newCell = (input: JobInput, lastNode?: string | null) =>
     new JobCell(machine, input, { clock, hooks: router.hooks, node: node.id, lastNode, onActor: inspection.jobActorCreated });
 
   const effects = new Effects((error) => telemetry.error('internal', error));
-  const admission = new Admission({ clock, types, registry, scheduler, telemetry, router, effects, newCell });
-  const replies = new Replies<StartResult>();
+  const admission = new Admission({
+    clock,
+    types,
+    registry,
+    scheduler,
+    telemetry,
+    router,
+    effects,
+    newCell,
+    shared,
+  });
+  const replies = new Replies<Admitted>();
   let readyResult!: { resolve(): void; reject(error: unknown): void };
   const ready = new Promise<void>((resolve, reject) => (readyResult = { resolve, reject }));
   ready.catch(() => undefined); // observed through ready(), start() and the error event
@@ -175,6 +222,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     maxCount: policy.maxCount,
     idempotencyMs: options.idempotencyMs,
     newCell,
+    shared,
   };
   const provided = provideSupervisorMachine({
     admission,
@@ -187,11 +235,37 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     telemetry,
     durability,
     recover: () => recover(recoverDeps),
+    beforeClose: async () => {
+      await durability?.flushed().catch(() => undefined); // the last changes, under the lease
+      await cluster?.stop();
+    },
     ready: readyResult,
     stopped: () => resolveStopped(),
   });
   const actor = createActor(provided, { clock, input: { hasStore: durability !== undefined } });
   mailbox.attach(actor);
+  if (shared && durability) {
+    const host = clusterHost({
+      node,
+      concurrency: options.concurrency,
+      clock,
+      types,
+      registry,
+      scheduler,
+      telemetry,
+      newCell,
+      notify: (event) => mailbox.send(event),
+      inFlight: () => inFlight.count,
+      accepting: () => actor.getSnapshot().value === 'accepting',
+      catchUp: () => durability.catchUp(),
+    });
+    cluster = new ClusterNode(store.cluster!, host, clock, options.cluster);
+    const joining = cluster;
+    void ready.then(
+      () => joining.start(),
+      () => undefined,
+    );
+  }
   // Before the actor starts, so that the `inspect` option's observer sees it start.
   inspection.supervisorCreated(actor, options.inspect);
   actor.subscribe({
@@ -215,6 +289,8 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     inspection,
     admission,
     replies,
+    cluster,
+    newCell,
     actor,
     ready,
     stopped,

@@ -1,0 +1,341 @@
+/**
+ * This supervisor as a node of a cluster (a store several nodes share, PostgreSQL): it holds a
+ * lease that it renews, claims pending jobs while it has free slots, takes over the jobs of nodes
+ * whose lease ended, hears cancellations asked on other nodes, and follows the others' commits.
+ *
+ * joining → held ⇄ lost → left
+ *
+ * The lease is decided on the store's clock. Locally the node keeps a safe deadline — the send
+ * time of its last successful renewal plus the lease minus a margin — and once it passes without a
+ * renewal (partitioned, paused, the database unreachable) the node abandons its attempts before
+ * its lease can lapse: their handlers are aborted and nothing more is written for them. Every
+ * write is fenced by the store anyway (a job another node took over refuses it). When a renewal
+ * succeeds again the node is `held` again and re-runs its own abandoned jobs as interrupted.
+ */
+import type { Clock } from '../common/clock.js';
+import type { ClusterStatus, LeaseState } from '../common/types.js';
+import type { ClusterEvent, ClusterStore, JobRecord, NodeRecord, TakenOver } from '../store/port.js';
+
+export interface ClusterSettings {
+  /** How long a renewal keeps the lease (on the store's clock). */
+  readonly leaseMs: number;
+  /** How often the node renews. */
+  readonly renewMs: number;
+  /** How often it claims, takes over and polls the log when nothing woke it (± 20 % jitter). */
+  readonly claimIntervalMs: number;
+}
+
+export const CLUSTER_DEFAULTS: ClusterSettings = Object.freeze({
+  leaseMs: 15_000,
+  renewMs: 5_000,
+  claimIntervalMs: 1_000,
+});
+
+/** What the node needs from the supervisor's engine. */
+export interface ClusterHost {
+  readonly node: { readonly id: string; readonly label: string };
+  /** Cluster-wide limit of attempts at once. */
+  readonly concurrency: number;
+  /** Local slots that claimed jobs may take. */
+  freeSlots(): number;
+  /** The registered types with their (cluster-wide) limits. */
+  typeLimits(): ReadonlyMap<string, number>;
+  /** Jobs this node owns now: claimed (pending), or taken over / its own abandoned ones (run as interrupted). */
+  adopt(records: readonly JobRecord[], how: 'claimed' | 'takenOver'): void;
+  /** Whether the job has a cell here that runs it. */
+  isLocal(jobId: string): boolean;
+  /** A cancellation another node asked for a job this node owns. */
+  cancel(jobId: string, reason: string | null): void;
+  /** The lease may have lapsed: abandon every attempt here without writing; answers how many. */
+  abandonAll(): number;
+  /** Another node committed (or a notification may have been missed): read the log. */
+  catchUp(): void;
+  /** Accepting work (not draining or stopped). */
+  active(): boolean;
+  reportError(error: unknown): void;
+}
+
+/** The margin before the lease ends at which the node abandons its attempts. */
+export function safetyMargin(settings: ClusterSettings): number {
+  return Math.min(3_000, Math.floor(settings.leaseMs / 5));
+}
+
+/** Jobs taken over per query; the loop goes on while a page comes back full. */
+const TAKEOVER_PAGE = 100;
+
+export class ClusterNode {
+  readonly #cluster: ClusterStore;
+  readonly #host: ClusterHost;
+  readonly #clock: Clock;
+  readonly #settings: ClusterSettings;
+  #state: LeaseState = 'joining';
+  #leaseUntil: number | null = null;
+  #safeUntil: number | null = null;
+  #dbLatencyMs: number | null = null;
+  #renewFailures = 0;
+  #counts = { claimed: 0, takenOver: 0, abandoned: 0 };
+  #renewTimer: unknown;
+  #guardTimer: unknown;
+  #tickTimer: unknown;
+  #unlisten: (() => Promise<void>) | undefined;
+  #claiming: Promise<void> | undefined;
+  #claimAgain = false;
+  #cancelling: Promise<void> | undefined;
+  #cancelAgain = false;
+  #ticking = false;
+  /** Everything still running in the background: `stop()` waits for it. */
+  readonly #tasks = new Set<Promise<void>>();
+
+  constructor(cluster: ClusterStore, host: ClusterHost, clock: Clock, settings: ClusterSettings) {
+    this.#cluster = cluster;
+    this.#host = host;
+    this.#clock = clock;
+    this.#settings = settings;
+  }
+
+  get status(): ClusterStatus {
+    return {
+      state: this.#state,
+      leaseUntil: this.#leaseUntil,
+      safeUntil: this.#safeUntil,
+      dbLatencyMs: this.#dbLatencyMs,
+      renewFailures: this.#renewFailures,
+      ...this.#counts,
+    };
+  }
+
+  /** Whether the node may write and claim now: its lease is held and its safe deadline not passed. */
+  get holds(): boolean {
+    return this.#state === 'held' && this.#safeUntil !== null && this.#clock.now() < this.#safeUntil;
+  }
+
+  /**
+   * Joins (the first renewal), listens, and starts the loops. A store it cannot reach now is
+   * reported and tried again: the renewals go on, and each tick tries to listen again.
+   */
+  async start(): Promise<void> {
+    await this.#renew();
+    await this.#listen();
+    this.#scheduleTick(0);
+  }
+
+  async #listen(): Promise<void> {
+    if (this.#unlisten || this.#state === 'left') return;
+    try {
+      this.#unlisten = await this.#cluster.listen((event) => this.#heard(event));
+    } catch (error) {
+      this.#host.reportError(error);
+    }
+  }
+
+  /** Leaves the cluster: stops the loops, stops listening, and frees what it claimed and did not start. */
+  async stop(): Promise<void> {
+    if (this.#state === 'left') return;
+    const wasHeld = this.#state === 'held';
+    this.#state = 'left';
+    for (const timer of [this.#renewTimer, this.#guardTimer, this.#tickTimer])
+      if (timer !== undefined) this.#clock.clearTimeout(timer);
+    for (const task of [...this.#tasks]) await task;
+    await this.#unlisten?.().catch((error: unknown) => this.#host.reportError(error));
+    if (wasHeld)
+      await this.#cluster.leave(this.#host.node.id).catch((error: unknown) => this.#host.reportError(error));
+  }
+
+  /** Asks the owner of a live job (any node) to cancel it; false when the job is not live. */
+  requestCancel(jobId: string, reason: string | null): Promise<boolean> {
+    return this.#cluster.requestCancel(jobId, reason);
+  }
+
+  /** The live nodes of the cluster. */
+  nodes(): Promise<readonly NodeRecord[]> {
+    return this.#cluster.nodes();
+  }
+
+  /** Claims pending jobs now (a slot freed, a job became claimable); one claim at a time. */
+  claimSoon(): void {
+    if (this.#claiming) {
+      this.#claimAgain = true;
+      return;
+    }
+    this.#claiming = this.#track(this.#claim()).finally(() => {
+      this.#claiming = undefined;
+      if (this.#claimAgain) {
+        this.#claimAgain = false;
+        this.claimSoon();
+      }
+    });
+  }
+
+  async #claim(): Promise<void> {
+    const host = this.#host;
+    await null; // after the step that freed a slot is over: the free slots are counted then
+    for (;;) {
+      if (!host.active() || !this.holds) return;
+      const max = host.freeSlots();
+      const types = host.typeLimits();
+      if (max <= 0 || types.size === 0) return;
+      const records = await this.#cluster.claim({
+        node: host.node.id,
+        max,
+        types,
+        concurrency: host.concurrency,
+      });
+      if (records.length > 0) {
+        this.#counts.claimed += records.length;
+        host.adopt(records, 'claimed');
+      }
+      if (records.length < max) return;
+    }
+  }
+
+  #heard(event: ClusterEvent): void {
+    if (this.#state === 'left') return;
+    if (event.type === 'cancel') return this.#checkCancels();
+    this.#host.catchUp();
+    if (event.type === 'reconnected') {
+      this.#checkCancels();
+      this.claimSoon();
+    } else if (event.claimable) this.claimSoon();
+  }
+
+  /** Acts on the cancellations asked for this node's jobs. */
+  #checkCancels(): void {
+    if (this.#cancelling) {
+      this.#cancelAgain = true;
+      return;
+    }
+    this.#cancelling = this.#track(
+      (async () => {
+        const asked = await this.#cluster.cancelRequests(this.#host.node.id);
+        for (const { jobId, reason } of asked) if (this.#host.isLocal(jobId)) this.#host.cancel(jobId, reason);
+      })(),
+    ).finally(() => {
+      this.#cancelling = undefined;
+      if (this.#cancelAgain) {
+        this.#cancelAgain = false;
+        this.#checkCancels();
+      }
+    });
+  }
+
+  async #renew(): Promise<void> {
+    const sentAt = this.#clock.now();
+    const { leaseMs, renewMs } = this.#settings;
+    try {
+      const answer = await withTimeout(this.#cluster.renew(this.#host.node, leaseMs), renewMs);
+      if (this.#state === 'left') return;
+      this.#dbLatencyMs = this.#clock.now() - sentAt;
+      this.#leaseUntil = answer.until;
+      this.#renewFailures = 0;
+      this.#safeUntil = sentAt + leaseMs - safetyMargin(this.#settings);
+      this.#armGuard();
+      const was = this.#state;
+      this.#state = 'held';
+      if (was === 'lost') await this.#adoptOwn();
+      if (was !== 'held') this.claimSoon();
+    } catch (error) {
+      this.#renewFailures++;
+      this.#host.reportError(error);
+    } finally {
+      if (this.#state !== 'left') {
+        // After a failure, try again sooner (still at most once per second).
+        const next = this.#renewFailures > 0 ? Math.min(renewMs, 1_000) : renewMs;
+        this.#renewTimer = this.#clock.setTimeout(
+          () => void this.#track(this.#renew()),
+          next,
+        );
+      }
+    }
+  }
+
+  /** At the safe deadline, unless a renewal moved it: abandon every attempt here. */
+  #armGuard(): void {
+    if (this.#guardTimer !== undefined) this.#clock.clearTimeout(this.#guardTimer);
+    const at = this.#safeUntil!;
+    this.#guardTimer = this.#clock.setTimeout(
+      () => {
+        this.#guardTimer = undefined;
+        if (this.#state !== 'held' || this.#clock.now() < this.#safeUntil!) return;
+        this.#state = 'lost';
+        this.#counts.abandoned += this.#host.abandonAll();
+      },
+      Math.max(0, at - this.#clock.now()),
+    );
+  }
+
+  /** Back after a lost lease: the jobs still owned by this node were abandoned; run them as interrupted. */
+  async #adoptOwn(): Promise<void> {
+    const own = await this.#cluster.takeover(this.#host.node.id, TAKEOVER_PAGE, { own: true });
+    this.#adoptTaken(own.filter((t) => !this.#host.isLocal(t.record.id)));
+  }
+
+  #adoptTaken(taken: readonly TakenOver[]): void {
+    if (taken.length === 0) return;
+    this.#counts.takenOver += taken.length;
+    this.#host.adopt(
+      taken.map((t) => t.record),
+      'takenOver',
+    );
+    for (const t of taken) {
+      if (t.cancelRequested !== null && this.#host.isLocal(t.record.id)) {
+        this.#host.cancel(t.record.id, t.cancelRequested === '' ? null : t.cancelRequested);
+      }
+    }
+  }
+
+  /** Every claim interval: take over from dead nodes, claim, act on cancellations, poll the log. */
+  #scheduleTick(ms: number): void {
+    if (this.#state === 'left') return;
+    this.#tickTimer = this.#clock.setTimeout(() => {
+      this.#tickTimer = undefined;
+      void this.#track(this.#tick());
+    }, ms);
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#ticking) return;
+    this.#ticking = true;
+    try {
+      this.#host.catchUp();
+      await this.#listen();
+      if (this.holds && this.#host.active()) {
+        for (;;) {
+          const taken = await this.#cluster.takeover(this.#host.node.id, TAKEOVER_PAGE);
+          this.#adoptTaken(taken);
+          if (taken.length < TAKEOVER_PAGE || !this.holds) break;
+        }
+        this.#checkCancels();
+        this.claimSoon();
+      }
+    } finally {
+      this.#ticking = false;
+      const { claimIntervalMs } = this.#settings;
+      this.#scheduleTick(claimIntervalMs * (0.8 + Math.random() * 0.4));
+    }
+  }
+
+  /** A background task: its failure is reported, and `stop()` waits for it. */
+  #track(task: Promise<void>): Promise<void> {
+    const tracked = task.catch((error: unknown) => this.#host.reportError(error));
+    this.#tasks.add(tracked);
+    void tracked.finally(() => this.#tasks.delete(tracked));
+    return tracked;
+  }
+}
+
+/** The promise, or a rejection once `ms` passed (the promise itself goes on and is ignored). */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
