@@ -168,7 +168,7 @@ export class ClusterNode {
 
   async #claim(): Promise<void> {
     const host = this.#host;
-    await null; // after the step that freed a slot is over: the free slots are counted then
+    await Promise.resolve(); // after the step that freed a slot is over: the free slots are counted then
     for (;;) {
       if (!host.active() || !this.holds) return;
       const max = host.freeSlots();

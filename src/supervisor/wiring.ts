@@ -259,7 +259,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
       accepting: () => actor.getSnapshot().value === 'accepting',
       catchUp: () => durability.catchUp(),
     });
-    cluster = new ClusterNode(store.cluster!, host, clock, options.cluster);
+    cluster = new ClusterNode(store.cluster, host, clock, options.cluster);
     const joining = cluster;
     void ready.then(
       () => joining.start(),
