@@ -37,7 +37,7 @@ export interface DurabilityHost<C extends DurableCell> {
   offset(): number;
   /** Tells a committed change (see Announcer). */
   tell(offset: number, kind: ChangeKind, job: JobView): void;
-  /** The store refused the job's changes for good. */
+  /** The store refused the job's changes for good (the host reports it, or not: a fenced write is expected). */
   refused(cell: C, error: JobvisorError): void;
   currentJobs(filter: { jobId?: string; type?: string }): JobView[];
   listenerFailed(error: unknown, jobId: string): void;
@@ -91,9 +91,9 @@ export class Durability<C extends DurableCell> {
           );
         },
         refused: (_jobId, entries, error) => {
-          host.reportError(error);
           const cell = entries[0]?.payload.cell;
           if (cell) host.refused(cell, error);
+          else host.reportError(error);
         },
         failed: (error) => host.reportError(error),
       },

@@ -220,9 +220,12 @@ export class Supervisor {
 
   /** Resolves with the job once it is completed, failed or cancelled. */
   async waitFor(id: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JobView> {
-    const view = this.#parts.views.get(id);
+    // A job of another node this node has not been told of yet, or one beyond retention: the store has it.
+    const view = this.#parts.views.get(id) ?? (await this.#parts.durability?.get(id));
     if (!view) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
     if (isTerminal(view.status)) return view;
+    const told = this.#parts.views.get(id); // told while the store was read
+    if (told && isTerminal(told.status)) return told;
     return this.#parts.waiters.wait(id, options);
   }
 

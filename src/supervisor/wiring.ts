@@ -108,6 +108,8 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
         },
         refused: (cell, error) => {
           const durable = views.get(cell.id);
+          // In a cluster a key held on another node, or a write fenced, is expected: no error.
+          if (!shared || error.code !== 'store_conflict') telemetry.error('store', error, cell.id);
           // Fenced: another node owns the job now, or this node's lease lapsed. Not a failure.
           if (shared && error.code === 'store_conflict' && durable !== undefined) {
             abandon({ registry, scheduler, notify: (e) => mailbox.send(e), inFlight: () => inFlight.count }, cell);
