@@ -75,7 +75,8 @@ describe('one job per key across nodes', () => {
     const [id] = ids;
     await eventually(() => runs === 1);
     release.resolve();
-    for (const node of nodes) expect((await node.waitFor(id!, { timeoutMs: 10_000 })).status).toBe('completed');
+    for (const node of nodes)
+      expect((await node.waitFor(id!, { timeoutMs: 10_000 })).status).toBe('completed');
     expect(runs).toBe(1);
     const rows = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${running[0]!.schema}.jobs`);
     expect(rows[0]!.n).toBe(1);
@@ -215,14 +216,19 @@ describe('fencing', () => {
     const { job } = await a.start({ type: 'work' });
     const ctx = await began.promise;
     // Another node takes the job: the store now names it the owner.
-    await sql(`INSERT INTO ${schema}.nodes (id, label, lease_until) VALUES ('thief', 'x', now() + interval '1 hour')`);
+    await sql(
+      `INSERT INTO ${schema}.nodes (id, label, lease_until) VALUES ('thief', 'x', now() + interval '1 hour')`,
+    );
     await sql(`UPDATE ${schema}.jobs SET owner = 'thief' WHERE id = $1`, [job.id]);
     const seq = a.get(job.id)!.seq;
     ctx.progress(50); // accepted here, refused by the store: the attempt is abandoned
     await eventually(() => ctx.signal.aborted);
     expect(ctx.progress(60)).toBe(false);
     expect(a.stats().rejectedByReason.stale_attempt).toBeGreaterThanOrEqual(1);
-    const rows = await sql<{ seq: number; owner: string }>(`SELECT seq, owner FROM ${schema}.jobs WHERE id = $1`, [job.id]);
+    const rows = await sql<{ seq: number; owner: string }>(
+      `SELECT seq, owner FROM ${schema}.jobs WHERE id = $1`,
+      [job.id],
+    );
     expect(rows[0]).toEqual({ seq, owner: 'thief' });
   });
 });

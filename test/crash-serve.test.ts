@@ -118,7 +118,8 @@ function sqliteBackend(dir: string): Backend {
 function postgresBackend(schema: string): Backend {
   return {
     name: 'PostgreSQL schema',
-    args: ['--postgres', POSTGRES_URL, '--postgres-schema', schema],
+    // Each run is a new node: the killed one's running jobs are taken over once its lease ends.
+    args: ['--postgres', POSTGRES_URL, '--postgres-schema', schema, '--cluster-lease-ms', '1500'],
     store: () => postgresStore({ connectionString: POSTGRES_URL, schema }),
   };
 }

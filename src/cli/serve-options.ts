@@ -24,6 +24,7 @@ export const operatorOptionsSchema = supervisorOptionsSchema.pick({
   idempotencyMs: true,
   storeTimeoutMs: true,
   limits: true,
+  cluster: true,
 });
 
 const nonEmpty = z.string().min(1, 'must not be empty');
@@ -142,6 +143,19 @@ export const SERVE_OPTIONS: readonly ServeOption[] = Object.freeze([
   option('limits.maxDepth', integer, 'N', 'nesting levels a job input or result may have'),
   option('limits.maxInputBytes', integer, 'BYTES', 'largest job input, as JSON'),
   option('limits.maxResultBytes', integer, 'BYTES', 'largest job result, as JSON'),
+  option('cluster.leaseMs', integer, 'MS', 'with --postgres: how long a node lease lasts (database clock)'),
+  option(
+    'cluster.renewMs',
+    integer,
+    'MS',
+    'with --postgres: how often a node renews its lease (≤ lease / 3)',
+  ),
+  option(
+    'cluster.claimIntervalMs',
+    integer,
+    'MS',
+    "with --postgres: how often a node takes over dead nodes' jobs and polls (± 20 %)",
+  ),
 ]);
 
 /** The option whose value no message repeats. */

@@ -10,6 +10,8 @@ import {
   jobViewSchema,
   listAnswerSchema,
   typesAnswerSchema,
+  nodesAnswerSchema,
+  type NodesAnswer,
   type CreateJobBody,
   type Topic,
   type WireChange,
@@ -64,6 +66,8 @@ export interface JobvisorClient {
   health(): Promise<unknown>;
   /** GET /types: the registered job types with their limits and input JSON Schema. */
   types(): Promise<WireJobType[]>;
+  /** GET /nodes: the live nodes of the cluster (PostgreSQL), with their leases and running jobs. */
+  nodes(): Promise<NodesAnswer['nodes']>;
   subscribe(topic: Topic, options?: SubscribeOptions): LiveSubscription;
   /** Closes every live subscription of this client. */
   close(): void;
@@ -130,6 +134,7 @@ export function createClient(options: ClientOptions): JobvisorClient {
     },
     health: () => request(http, 'GET', '/health', z.unknown()),
     types: async () => (await request(http, 'GET', '/types', typesAnswerSchema)).types,
+    nodes: async () => (await request(http, 'GET', '/nodes', nodesAnswerSchema)).nodes,
     subscribe(topic, opts = {}) {
       const subscription = subscribeLive(
         {

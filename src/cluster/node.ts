@@ -40,12 +40,21 @@ export interface ClusterHost {
   freeSlots(): number;
   /** The registered types with their (cluster-wide) limits. */
   typeLimits(): ReadonlyMap<string, number>;
-  /** Jobs this node owns now: claimed (pending), or taken over / its own abandoned ones (run as interrupted). */
-  adopt(records: readonly JobRecord[], how: 'claimed' | 'takenOver'): void;
+  /**
+   * Jobs this node owns now: claimed (pending), or taken over / its own abandoned ones (run as
+   * interrupted; those in `cancels` are cancelled instead, with the reason asked).
+   */
+  adopt(
+    records: readonly JobRecord[],
+    how: 'claimed' | 'takenOver',
+    cancels?: ReadonlyMap<string, string | null>,
+  ): void;
   /** Whether the job has a cell here that runs it. */
   isLocal(jobId: string): boolean;
   /** A cancellation another node asked for a job this node owns. */
   cancel(jobId: string, reason: string | null): void;
+  /** Draining: let go of the claimed jobs not started here (the store frees them next). */
+  dropQueued(): void;
   /** The lease may have lapsed: abandon every attempt here without writing; answers how many. */
   abandonAll(): number;
   /** Another node committed (or a notification may have been missed): read the log. */
@@ -122,7 +131,10 @@ export class ClusterNode {
   async #listen(): Promise<void> {
     if (this.#unlisten || this.#state === 'left') return;
     try {
-      this.#unlisten = await this.#cluster.listen((event) => this.#heard(event));
+      // Proven as often as the lease is renewed: a lost listener costs at most that much delay.
+      this.#unlisten = await this.#cluster.listen((event) => this.#heard(event), {
+        checkMs: this.#settings.renewMs,
+      });
     } catch (error) {
       this.#host.reportError(error);
     }
@@ -139,6 +151,15 @@ export class ClusterNode {
     await this.#unlisten?.().catch((error: unknown) => this.#host.reportError(error));
     if (wasHeld)
       await this.#cluster.leave(this.#host.node.id).catch((error: unknown) => this.#host.reportError(error));
+  }
+
+  /**
+   * The supervisor drains (shutdown, SIGTERM): it claims nothing more, and the jobs it claimed but
+   * did not start go back to the others at once. Its running attempts keep their lease until they end.
+   */
+  async drain(): Promise<void> {
+    this.#host.dropQueued();
+    await this.#cluster.release(this.#host.node.id).catch((error: unknown) => this.#host.reportError(error));
   }
 
   /** Asks the owner of a live job (any node) to cancel it; false when the job is not live. */
@@ -207,7 +228,8 @@ export class ClusterNode {
     this.#cancelling = this.#track(
       (async () => {
         const asked = await this.#cluster.cancelRequests(this.#host.node.id);
-        for (const { jobId, reason } of asked) if (this.#host.isLocal(jobId)) this.#host.cancel(jobId, reason);
+        for (const { jobId, reason } of asked)
+          if (this.#host.isLocal(jobId)) this.#host.cancel(jobId, reason);
       })(),
     ).finally(() => {
       this.#cancelling = undefined;
@@ -240,10 +262,7 @@ export class ClusterNode {
       if (this.#state !== 'left') {
         // After a failure, try again sooner (still at most once per second).
         const next = this.#renewFailures > 0 ? Math.min(renewMs, 1_000) : renewMs;
-        this.#renewTimer = this.#clock.setTimeout(
-          () => void this.#track(this.#renew()),
-          next,
-        );
+        this.#renewTimer = this.#clock.setTimeout(() => void this.#track(this.#renew()), next);
       }
     }
   }
@@ -272,15 +291,16 @@ export class ClusterNode {
   #adoptTaken(taken: readonly TakenOver[]): void {
     if (taken.length === 0) return;
     this.#counts.takenOver += taken.length;
+    const cancels = new Map<string, string | null>();
+    for (const t of taken) {
+      if (t.cancelRequested !== null)
+        cancels.set(t.record.id, t.cancelRequested === '' ? null : t.cancelRequested);
+    }
     this.#host.adopt(
       taken.map((t) => t.record),
       'takenOver',
+      cancels,
     );
-    for (const t of taken) {
-      if (t.cancelRequested !== null && this.#host.isLocal(t.record.id)) {
-        this.#host.cancel(t.record.id, t.cancelRequested === '' ? null : t.cancelRequested);
-      }
-    }
   }
 
   /** Every claim interval: take over from dead nodes, claim, act on cancellations, poll the log. */

@@ -54,7 +54,11 @@ export function toView(record: JobRecord): JobView {
  * The machine input that resumes a pending or running job at time `now`. A job that was running
  * is resumed as interrupted: its attempt fails as `interrupted` and is retried if attempts remain.
  */
-export function resumeInput(record: JobRecord, now: number, options: { due?: boolean } = {}): JobInput {
+export function resumeInput(
+  record: JobRecord,
+  now: number,
+  options: { due?: boolean; cancelling?: boolean } = {},
+): JobInput {
   return {
     id: record.id,
     type: record.type,
@@ -76,9 +80,14 @@ export function resumeInput(record: JobRecord, now: number, options: { due?: boo
       lastHeartbeatAt: record.lastHeartbeatAt,
       error: record.error,
       // `due`: the job was claimed once its retry time came (on the store's clock): no new wait.
-      deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: options.due ? null : record.deadlines.retryAt },
+      deadlines: {
+        heartbeatAt: null,
+        timeoutAt: null,
+        retryAt: options.due ? null : record.deadlines.retryAt,
+      },
       at: now,
-      resumedFromRunning: record.status === 'running',
+      // `cancelling`: taken over with a cancellation asked: it ends cancelled, not retried first.
+      resumedFromRunning: record.status === 'running' && !options.cancelling,
     },
   };
 }

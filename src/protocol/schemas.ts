@@ -121,13 +121,46 @@ export const storeHealthSchema = z.object({
  * GET /health: 200 `ok` while the supervisor accepts (or is opening); 503 `unavailable` once it
  * drains, and while its store fails writes (`store` says why).
  */
+/** A node's own lease, as it sees it (a store several nodes share). */
+export const clusterStatusSchema = z.object({
+  state: z.enum(['joining', 'held', 'lost', 'left']),
+  leaseUntil: z.number().nullable(),
+  safeUntil: z.number().nullable(),
+  dbLatencyMs: z.number().nullable(),
+  renewFailures: z.number(),
+  claimed: z.number(),
+  takenOver: z.number(),
+  abandoned: z.number(),
+});
+
 export const healthAnswerSchema = z.object({
   status: z.enum(['ok', 'unavailable']),
   lifecycle: z.enum(['starting', 'recovering', 'accepting', 'draining', 'stopped']),
   live: z.number(),
   offset: z.number().optional(),
   store: storeHealthSchema.optional(),
+  /** This process: its id (new for each start) and label (host:pid). */
+  node: z.object({ id: z.string(), label: z.string() }).optional(),
+  /** Its lease, when several nodes share the store; 503 while it is not held. */
+  cluster: clusterStatusSchema.optional(),
 });
+
+/** GET /nodes: the live nodes of the cluster, each with its lease and the jobs running on it. */
+export const nodesAnswerSchema = z.object({
+  nodes: z.array(
+    z.object({
+      id: z.string(),
+      label: z.string(),
+      startedAt: z.number(),
+      leaseUntil: z.number(),
+      /** Jobs it owns (claimed or running), as the store counts them. */
+      jobs: z.number(),
+      /** Ids of the jobs running on it, as this node was told (at most 100). */
+      running: z.array(z.string()),
+    }),
+  ),
+});
+export type NodesAnswer = z.infer<typeof nodesAnswerSchema>;
 export type HealthAnswer = z.infer<typeof healthAnswerSchema>;
 
 /** GET /types: the registered job types, what a start form needs to offer them. */

@@ -10,6 +10,7 @@ import {
   createJobBodySchema,
   listQuerySchema,
   type HealthAnswer,
+  type NodesAnswer,
 } from '../protocol/schemas.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { readJsonBody } from './body.js';
@@ -39,6 +40,7 @@ const ROUTES: readonly (readonly [RegExp, Readonly<Record<string, Route>>])[] = 
   [/^\/jobs\/([^/]+)\/changes$/, { GET: jobChanges }],
   [/^\/types$/, { GET: listTypes }],
   [/^\/health$/, { GET: health }],
+  [/^\/nodes$/, { GET: listNodes }],
   [/^\/metrics$/, { GET: metrics }],
 ];
 
@@ -118,16 +120,27 @@ async function listTypes(ctx: RouteContext, { res }: Request): Promise<void> {
 
 /** 503 while the supervisor drains or has stopped, and while the store fails writes. */
 async function health(ctx: RouteContext, { res }: Request): Promise<void> {
-  const { lifecycle, live, offset, store } = ctx.supervisor.stats();
-  const ok = lifecycle !== 'draining' && lifecycle !== 'stopped' && store?.state !== 'failing';
+  const { lifecycle, live, offset, store, cluster } = ctx.supervisor.stats();
+  const ok =
+    lifecycle !== 'draining' &&
+    lifecycle !== 'stopped' &&
+    store?.state !== 'failing' &&
+    (cluster === null || cluster.state === 'held');
   const body: HealthAnswer = {
     status: ok ? 'ok' : 'unavailable',
     lifecycle,
     live,
     offset,
     ...(store ? { store } : {}),
+    node: ctx.supervisor.node,
+    ...(cluster ? { cluster } : {}),
   };
   sendJson(res, ok ? 200 : 503, body);
+}
+
+async function listNodes(ctx: RouteContext, { res }: Request): Promise<void> {
+  const body: NodesAnswer = { nodes: [...(await ctx.supervisor.nodes())] };
+  sendJson(res, 200, body);
 }
 
 async function metrics(ctx: RouteContext, { res }: Request): Promise<void> {

@@ -148,5 +148,44 @@ export function renderMetrics(stats: Stats, hub: HubCounters): string {
     '/inspect sockets closed for falling behind.',
     one(hub.inspectSlowClosed),
   );
+  const { cluster } = stats;
+  if (cluster) {
+    metric(
+      out,
+      'jobvisor_node_lease_held',
+      'gauge',
+      'Whether this node holds its cluster lease (1) or not (0).',
+      one(cluster.state === 'held' ? 1 : 0),
+    );
+    metric(
+      out,
+      'jobvisor_node_lease_remaining_seconds',
+      'gauge',
+      'Until this node abandons its attempts unless a renewal succeeds (local clock).',
+      one(cluster.safeUntil === null ? 0 : Math.max(0, (cluster.safeUntil - Date.now()) / 1_000)),
+    );
+    metric(
+      out,
+      'jobvisor_db_latency_seconds',
+      'gauge',
+      'Round trip of the latest lease renewal.',
+      one((cluster.dbLatencyMs ?? 0) / 1_000),
+    );
+    metric(out, 'jobvisor_claimed_total', 'counter', 'Pending jobs this node claimed.', one(cluster.claimed));
+    metric(
+      out,
+      'jobvisor_taken_over_total',
+      'counter',
+      'Jobs this node took over from nodes whose lease ended.',
+      one(cluster.takenOver),
+    );
+    metric(
+      out,
+      'jobvisor_abandoned_total',
+      'counter',
+      'Attempts this node abandoned (its lease may have lapsed).',
+      one(cluster.abandoned),
+    );
+  }
   return `${out.join('\n')}\n`;
 }

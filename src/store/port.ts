@@ -154,6 +154,8 @@ export interface ClusterStore {
   ): Promise<{ until: number; now: number }>;
   /** Leaves the cluster (at shutdown): what it had claimed and not started is free at once. */
   leave(nodeId: string): Promise<void>;
+  /** Frees the pending jobs the node claimed and did not start (it is draining): others may claim them. */
+  release(nodeId: string): Promise<void>;
   /** Claims pending jobs in FIFO order within the cluster-wide limits; the node owns them now. */
   claim(request: ClaimRequest): Promise<readonly JobRecord[]>;
   /**
@@ -167,8 +169,14 @@ export interface ClusterStore {
   cancelRequests(
     nodeId: string,
   ): Promise<readonly { readonly jobId: string; readonly reason: string | null }[]>;
-  /** Listens for the store's events until the returned function is called. */
-  listen(listener: (event: ClusterEvent) => void): Promise<() => Promise<void>>;
+  /**
+   * Listens for the store's events until the returned function is called; every `checkMs` (default
+   * 5 s) it proves that it still listens, and reconnects (then says `reconnected`) when it does not.
+   */
+  listen(
+    listener: (event: ClusterEvent) => void,
+    options?: { readonly checkMs?: number },
+  ): Promise<() => Promise<void>>;
   nodes(): Promise<readonly NodeRecord[]>;
 }
 

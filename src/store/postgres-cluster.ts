@@ -50,11 +50,24 @@ export class PostgresCluster implements ClusterStore {
   async leave(nodeId: string): Promise<void> {
     const s = this.#ctx.schema;
     await this.#transaction('leave', async (client) => {
-      await client.query(`UPDATE ${s}.jobs SET owner = NULL WHERE owner = $1 AND status = 'pending'`, [
-        nodeId,
-      ]);
+      const { rowCount } = await client.query(
+        `UPDATE ${s}.jobs SET owner = NULL WHERE owner = $1 AND status = 'pending'`,
+        [nodeId],
+      );
       await client.query(`DELETE FROM ${s}.nodes WHERE id = $1`, [nodeId]);
+      // What it freed is claimable: wake the others.
+      if (rowCount) await client.query('SELECT pg_notify($1, $2)', [this.#ctx.channel, 'o:0:1']);
     });
+  }
+
+  async release(nodeId: string): Promise<void> {
+    const s = this.#ctx.schema;
+    const { rowCount } = await this.#query(
+      'release',
+      `UPDATE ${s}.jobs SET owner = NULL WHERE owner = $1 AND status = 'pending'`,
+      [nodeId],
+    );
+    if (rowCount) await this.#query('release', 'SELECT pg_notify($1, $2)', [this.#ctx.channel, 'o:0:1']);
   }
 
   async claim(request: ClaimRequest): Promise<readonly JobRecord[]> {
@@ -97,7 +110,11 @@ export class PostgresCluster implements ClusterStore {
     });
   }
 
-  async takeover(nodeId: string, max: number, options: { own?: boolean } = {}): Promise<readonly TakenOver[]> {
+  async takeover(
+    nodeId: string,
+    max: number,
+    options: { own?: boolean } = {},
+  ): Promise<readonly TakenOver[]> {
     const s = this.#ctx.schema;
     const whose = options.own
       ? 'j2.owner = $1'
@@ -169,8 +186,12 @@ export class PostgresCluster implements ClusterStore {
    * (`pg_listening_channels()`), and reconnects with backoff when it does not — then says
    * `reconnected`, so that the node reads what it may have missed.
    */
-  async listen(listener: (event: ClusterEvent) => void): Promise<() => Promise<void>> {
+  async listen(
+    listener: (event: ClusterEvent) => void,
+    options: { checkMs?: number } = {},
+  ): Promise<() => Promise<void>> {
     const { channel, connect } = this.#ctx;
+    const checkMs = options.checkMs ?? LISTEN_CHECK_MS;
     let client: pg.Client | undefined;
     let closed = false;
     let failures = 0;
@@ -200,7 +221,7 @@ export class PostgresCluster implements ClusterStore {
         const { rows } = await client.query<{ channel: string }>('SELECT pg_listening_channels() AS channel');
         if (!rows.some((r) => r.channel === channel)) throw new Error('not listening');
         failures = 0;
-        schedule(LISTEN_CHECK_MS);
+        schedule(checkMs);
       } catch {
         const old = client;
         client = undefined;
@@ -210,7 +231,7 @@ export class PostgresCluster implements ClusterStore {
           await open();
           failures = 0;
           listener({ type: 'reconnected' });
-          schedule(LISTEN_CHECK_MS);
+          schedule(checkMs);
         } catch {
           schedule(RECONNECT_MS[Math.min(failures++, RECONNECT_MS.length - 1)]!);
         }
@@ -221,7 +242,7 @@ export class PostgresCluster implements ClusterStore {
     } catch (error) {
       throw toStoreError(error, 'listen');
     }
-    schedule(LISTEN_CHECK_MS);
+    schedule(checkMs);
     return async () => {
       closed = true;
       if (timer) clearTimeout(timer);

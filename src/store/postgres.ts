@@ -439,7 +439,8 @@ class PostgresStore implements JobStore {
       ...(connectionString === undefined ? {} : { connectionString }),
       connectionTimeoutMillis: connectTimeoutMs,
       query_timeout: queryTimeoutMs,
-      application_name: 'jobvisor-listen',
+      // Per schema, so that an operator (or a test) can tell the listeners of two clusters apart.
+      application_name: `jobvisor-listen:${this.#schema}`.slice(0, 63),
     });
   }
 

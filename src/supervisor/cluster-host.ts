@@ -33,7 +33,10 @@ export interface ClusterHostDeps {
 }
 
 /** Abandons the job here (see the file comment); the slot or queue entry it held is freed. */
-export function abandon(deps: Pick<ClusterHostDeps, 'registry' | 'scheduler' | 'notify' | 'inFlight'>, cell: JobCell): void {
+export function abandon(
+  deps: Pick<ClusterHostDeps, 'registry' | 'scheduler' | 'notify' | 'inFlight'>,
+  cell: JobCell,
+): void {
   const owned = deps.registry.live(cell.id) === cell;
   const wasRunning = cell.status === 'running';
   cell.abandon();
@@ -51,7 +54,7 @@ export function clusterHost(deps: ClusterHostDeps): ClusterHost {
     concurrency: deps.concurrency,
     freeSlots: () => deps.concurrency - scheduler.running - scheduler.queued,
     typeLimits: () => new Map(deps.types.list().map((t) => [t.name, t.concurrency])),
-    adopt: (records: readonly JobRecord[], how) => {
+    adopt: (records: readonly JobRecord[], how, cancels) => {
       const now = clock.now();
       for (const record of records) {
         const existing = registry.live(record.id);
@@ -60,9 +63,15 @@ export function clusterHost(deps: ClusterHostDeps): ClusterHost {
           registry.drop(existing); // the cell that created it: this one runs it
           existing.stop();
         }
-        const cell = deps.newCell(resumeInput(record, now, { due: how === 'claimed' }), record.node ?? null);
+        const cancelling = cancels?.has(record.id) ?? false;
+        const input = resumeInput(record, now, { due: how === 'claimed', cancelling });
+        const cell = deps.newCell(input, record.node ?? null);
         registry.add(cell);
         cell.start();
+        if (cancelling) {
+          cell.send({ type: 'CANCEL', reason: cancels!.get(record.id) ?? undefined, at: now }, 'api');
+          continue;
+        }
         if (cell.isQueued) deps.notify({ type: 'JOB_QUEUED', jobId: cell.id });
       }
     },
@@ -75,6 +84,14 @@ export function clusterHost(deps: ClusterHostDeps): ClusterHost {
       if (!cell || cell.onlyCreates) return;
       cell.send({ type: 'CANCEL', reason: reason ?? undefined, at: clock.now() }, 'api');
     },
+    dropQueued: () => {
+      for (const cell of [...registry.liveCells()]) {
+        if (cell.onlyCreates || cell.status !== 'pending') continue;
+        registry.drop(cell);
+        scheduler.remove(cell.id);
+        cell.stop();
+      }
+    },
     abandonAll: () => {
       let count = 0;
       for (const cell of [...registry.liveCells()]) {
@@ -85,7 +102,9 @@ export function clusterHost(deps: ClusterHostDeps): ClusterHost {
       if (count > 0) {
         deps.telemetry.error(
           'store',
-          new Error(`the lease may have lapsed: ${count} attempt(s) abandoned here, other nodes take them over`),
+          new Error(
+            `the lease may have lapsed: ${count} attempt(s) abandoned here, other nodes take them over`,
+          ),
         );
       }
       return count;

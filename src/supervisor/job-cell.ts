@@ -234,7 +234,12 @@ export class JobCell {
   /** Sends one event; the answer says whether the job applied it. */
   send(event: JobEvent, source: EventSource): Outcome {
     if (this.#abandoned) {
-      const rejection: RejectedEmit = { type: 'rejected', event, state: this.#status, reason: 'stale_attempt' };
+      const rejection: RejectedEmit = {
+        type: 'rejected',
+        event,
+        state: this.#status,
+        reason: 'stale_attempt',
+      };
       this.#hooks.rejected(this, rejection, source);
       return { accepted: false, reason: 'stale_attempt' };
     }

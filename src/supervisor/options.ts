@@ -63,9 +63,11 @@ const clockSchema = z.custom<Clock>(isClock, {
 export const clusterSchema = z
   .strictObject({
     leaseMs: z.number().int().min(300).max(MAX_DELAY_MS).default(CLUSTER_DEFAULTS.leaseMs),
-    renewMs: z.number().int().min(50).max(MAX_DELAY_MS).default(CLUSTER_DEFAULTS.renewMs),
+    /** Default: a third of the lease. */
+    renewMs: z.number().int().min(50).max(MAX_DELAY_MS).optional(),
     claimIntervalMs: z.number().int().min(10).max(MAX_DELAY_MS).default(CLUSTER_DEFAULTS.claimIntervalMs),
   })
+  .transform((c) => ({ ...c, renewMs: c.renewMs ?? Math.floor(c.leaseMs / 3) }))
   .refine((c) => c.renewMs * 3 <= c.leaseMs, {
     message: 'renewMs must be at most a third of leaseMs (two renewals may fail before the lease lapses)',
     path: ['renewMs'],
@@ -90,8 +92,16 @@ export const supervisorOptionsSchema = z.strictObject({
   /** This supervisor process in a cluster: a new id for each process start, and a label for people. */
   node: z
     .strictObject({
-      id: z.string().min(1).max(100).default(() => randomUUID()),
-      label: z.string().min(1).max(200).default(() => `${hostname()}:${process.pid}`),
+      id: z
+        .string()
+        .min(1)
+        .max(100)
+        .default(() => randomUUID()),
+      label: z
+        .string()
+        .min(1)
+        .max(200)
+        .default(() => `${hostname()}:${process.pid}`),
     })
     .prefault({}),
   /** The lease and the loops of this node, when its store is shared by several nodes. */

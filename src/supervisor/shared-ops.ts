@@ -79,7 +79,11 @@ async function onHolder(parts: Parts, request: StartJobRequest, holder: string):
  * way), or — its node being dead or slow — after `storeTimeoutMs` with the job as it is: the
  * request is durable, and the job ends cancelled when it is taken over.
  */
-export async function cancelShared(parts: Parts, id: string, reason: string | undefined): Promise<CancelResult> {
+export async function cancelShared(
+  parts: Parts,
+  id: string,
+  reason: string | undefined,
+): Promise<CancelResult> {
   const { views, waiters, clock, options, cluster } = parts;
   const durability = parts.durability!;
   await durability.flushed();
@@ -119,7 +123,8 @@ export async function cancelShared(parts: Parts, id: string, reason: string | un
       return { job, cancelled: false };
     }
     const told = views.get(id);
-    const job = told && isTerminal(told.status) ? told : ((await finished) ?? views.get(id) ?? toView(record));
+    const job =
+      told && isTerminal(told.status) ? told : ((await finished) ?? views.get(id) ?? toView(record));
     return { job, cancelled: job.status === 'cancelled' };
   } finally {
     stop.abort();

@@ -252,10 +252,18 @@ export class Supervisor {
 
   /**
    * The live nodes of the cluster this supervisor is a node of (its store is shared), each with
-   * its lease and the number of jobs it owns; `[]` for a supervisor on its own.
+   * its lease, the number of jobs it owns and the ids of those running there (as this node was
+   * told, at most 100); `[]` for a supervisor on its own.
    */
-  async nodes(): Promise<readonly NodeRecord[]> {
-    return (await this.#parts.cluster?.nodes()) ?? [];
+  async nodes(): Promise<(NodeRecord & { running: string[] })[]> {
+    const nodes = (await this.#parts.cluster?.nodes()) ?? [];
+    const running = new Map<string, string[]>(nodes.map((n) => [n.id, []]));
+    for (const view of this.#parts.views.all()) {
+      if (view.status !== 'running' || view.node === null) continue;
+      const ids = running.get(view.node);
+      if (ids && ids.length < 100) ids.push(view.id);
+    }
+    return nodes.map((n) => ({ ...n, running: running.get(n.id) ?? [] }));
   }
 
   get lifecycle(): Lifecycle {
@@ -306,7 +314,9 @@ export class Supervisor {
     // Once stopped (shut down before, or the store failed to open) the actor is done: XState
     // would only warn about an event sent to a stopped actor.
     if (this.lifecycle !== 'stopped') {
+      const draining = this.#parts.cluster?.drain();
       actor.send({ type: 'SHUTDOWN', graceMs, running: scheduler.running, handlers: inFlight.count });
+      await draining;
     }
     await this.#parts.stopped;
     return { interrupted: admission.interrupted, pending: views.counts.pending };

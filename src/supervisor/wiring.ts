@@ -112,7 +112,10 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
           if (!shared || error.code !== 'store_conflict') telemetry.error('store', error, cell.id);
           // Fenced: another node owns the job now, or this node's lease lapsed. Not a failure.
           if (shared && error.code === 'store_conflict' && durable !== undefined) {
-            abandon({ registry, scheduler, notify: (e) => mailbox.send(e), inFlight: () => inFlight.count }, cell);
+            abandon(
+              { registry, scheduler, notify: (e) => mailbox.send(e), inFlight: () => inFlight.count },
+              cell,
+            );
             return;
           }
           if (!cell.refuse(error, durable)) telemetry.error('store', error, cell.id);
@@ -193,7 +196,13 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     reportError: (error) => telemetry.error('inspector', error),
   });
   const newCell = (input: JobInput, lastNode?: string | null) =>
-    new JobCell(machine, input, { clock, hooks: router.hooks, node: node.id, lastNode, onActor: inspection.jobActorCreated });
+    new JobCell(machine, input, {
+      clock,
+      hooks: router.hooks,
+      node: node.id,
+      lastNode,
+      onActor: inspection.jobActorCreated,
+    });
 
   const effects = new Effects((error) => telemetry.error('internal', error));
   const admission = new Admission({

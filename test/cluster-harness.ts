@@ -1,0 +1,181 @@
+/**
+ * Several real `jobvisor serve --postgres` children on one schema of their own, for the multi-node
+ * tests: each node's URL, pid and node id, HTTP helpers, the handlers' execution log
+ * (fixtures/cluster-handlers.ts), and cleanup (SIGKILL of what is left, the schema dropped).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { healthAnswerSchema, type HealthAnswer, type WireJob } from '../src/protocol/schemas.js';
+import { spawnCli } from './cli-process.js';
+import { EXEC_LOG_ENV } from './fixtures/cluster-handlers.js';
+import { dropSchema, POSTGRES_URL, schemaName } from './postgres-helpers.js';
+
+const HANDLERS = fileURLToPath(new URL('./fixtures/cluster-handlers.ts', import.meta.url));
+
+/** Short leases, so that no test waits out the defaults (15 s / 5 s / 1 s). */
+export const LEASE = { leaseMs: 1_500, renewMs: 300, claimIntervalMs: 100 } as const;
+/** The failover bound: a dead node's jobs run again within one lease plus one claim interval (+20 % jitter). */
+export const FAILOVER_MS = LEASE.leaseMs + LEASE.claimIntervalMs * 1.2;
+
+export interface ServeNode {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly pid: number;
+  readonly id: string;
+  readonly exited: Promise<string>;
+  dead(): boolean;
+  stderr(): string;
+}
+
+export interface Execution {
+  readonly what: 'start' | 'end' | 'abort';
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly pid: number;
+  readonly at: number;
+}
+
+export class TestCluster {
+  readonly schema = schemaName();
+  readonly dir = mkdtempSync(join(tmpdir(), 'jobvisor-cluster-'));
+  readonly execLog = join(this.dir, 'executions.log');
+  readonly nodes: ServeNode[] = [];
+
+  constructor() {
+    writeFileSync(this.execLog, '');
+  }
+
+  /** Starts a node; resolves once it listens and has joined the cluster. */
+  async spawn(options: { postgresUrl?: string; args?: readonly string[] } = {}): Promise<ServeNode> {
+    const child = spawnCli(
+      [
+        'serve',
+        '--port',
+        '0',
+        '--postgres',
+        options.postgresUrl ?? POSTGRES_URL,
+        '--postgres-schema',
+        this.schema,
+        '--handlers',
+        HANDLERS,
+        '--cluster-lease-ms',
+        String(LEASE.leaseMs),
+        '--cluster-renew-ms',
+        String(LEASE.renewMs),
+        '--cluster-claim-interval-ms',
+        String(LEASE.claimIntervalMs),
+        ...(options.args ?? []),
+      ],
+      { [EXEC_LOG_ENV]: this.execLog },
+    );
+    let stdout = '';
+    let stderr = '';
+    let dead = false;
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<string>((resolve) =>
+      child.once('exit', (code, signal) => {
+        dead = true;
+        resolve(signal ?? `exit ${code}`);
+      }),
+    );
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        const found = /^listening on (http:\/\/\S+)\n/.exec(stdout)?.[1];
+        if (found !== undefined) resolve(found);
+      });
+      void exited.then((how) => reject(new Error(`serve ended (${how}) before listening: ${stderr}`)));
+    });
+    let health = await this.health(url);
+    for (let i = 0; health.cluster?.state !== 'held' && i < 200; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      health = await this.health(url);
+    }
+    if (health.cluster?.state !== 'held') throw new Error(`node did not join: ${stderr}`);
+    const node: ServeNode = {
+      child,
+      url,
+      pid: child.pid!,
+      id: health.node!.id,
+      exited,
+      dead: () => dead,
+      stderr: () => stderr,
+    };
+    this.nodes.push(node);
+    return node;
+  }
+
+  async health(url: string): Promise<HealthAnswer> {
+    return healthAnswerSchema.parse(await (await fetch(`${url}/health`)).json());
+  }
+
+  async post<T = unknown>(
+    node: ServeNode,
+    path: string,
+    body: unknown,
+  ): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${node.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as T };
+  }
+
+  async start(node: ServeNode, body: unknown): Promise<WireJob> {
+    const answer = await this.post<{ job: WireJob }>(node, '/jobs', body);
+    if (answer.status !== 201 && answer.status !== 200)
+      throw new Error(`start answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    return answer.body.job;
+  }
+
+  async job(node: ServeNode, id: string): Promise<WireJob> {
+    const answer = (await (await fetch(`${node.url}/jobs/${id}`)).json()) as WireJob | { job: WireJob };
+    return 'job' in answer ? answer.job : answer;
+  }
+
+  executions(): Execution[] {
+    return readFileSync(this.execLog, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((text) => {
+        const [what, jobId, attempt, pid, at] = text.split(' ') as [
+          Execution['what'],
+          string,
+          string,
+          string,
+          string,
+        ];
+        return { what, jobId, attempt: Number(attempt), pid: Number(pid), at: Number(at) };
+      });
+  }
+
+  /** SIGKILL of every node still running, and the schema and files gone. */
+  async close(): Promise<void> {
+    for (const node of this.nodes) {
+      if (node.dead()) continue;
+      node.child.kill('SIGCONT');
+      node.child.kill('SIGKILL');
+      await node.exited;
+    }
+    await dropSchema(this.schema);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Resolves once `test` holds, checked every `everyMs`; rejects with `what` after `ms`. */
+export async function eventually(
+  what: string,
+  test: () => boolean | Promise<boolean>,
+  ms = 20_000,
+  everyMs = 20,
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await test())) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
