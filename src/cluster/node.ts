@@ -59,6 +59,8 @@ export interface ClusterHost {
   abandonAll(): number;
   /** Another node committed (or a notification may have been missed): read the log. */
   catchUp(): void;
+  /** A renewal succeeded: the store answers. */
+  reachable(): void;
   /** Accepting work (not draining or stopped). */
   active(): boolean;
   reportError(error: unknown): void;
@@ -249,6 +251,7 @@ export class ClusterNode {
       this.#dbLatencyMs = this.#clock.now() - sentAt;
       this.#leaseUntil = answer.until;
       this.#renewFailures = 0;
+      this.#host.reachable();
       this.#safeUntil = sentAt + leaseMs - safetyMargin(this.#settings);
       this.#armGuard();
       const was = this.#state;
@@ -274,7 +277,8 @@ export class ClusterNode {
     this.#guardTimer = this.#clock.setTimeout(
       () => {
         this.#guardTimer = undefined;
-        if (this.#state !== 'held' || this.#clock.now() < this.#safeUntil!) return;
+        if (this.#state !== 'held') return;
+        if (this.#clock.now() < this.#safeUntil!) return this.#armGuard(); // a timer may fire a little early
         this.#state = 'lost';
         this.#counts.abandoned += this.#host.abandonAll();
       },

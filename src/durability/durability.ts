@@ -19,6 +19,8 @@ import type { JobChange, JobView } from '../common/types.js';
 /** What durability reads of a live job (the engine's job cell). */
 export interface DurableCell {
   readonly attempt: number;
+  /** Its attempt here was abandoned (a shared store): what it still has unwritten is dropped. */
+  readonly abandoned: boolean;
   readonly status: JobStatus;
   /** The ordinals (GroupCommit) of the job's first and of its latest change handed to the store. */
   readonly createdOrdinal: number;
@@ -91,10 +93,12 @@ export class Durability<C extends DurableCell> {
           );
         },
         refused: (_jobId, entries, error) => {
-          const cell = entries[0]?.payload.cell;
-          if (cell) host.refused(cell, error);
-          else host.reportError(error);
+          // Each cell whose changes were dropped (a job may have had an abandoned one and a new one).
+          const cells = new Set(entries.map((entry) => entry.payload.cell));
+          for (const cell of cells) host.refused(cell, error);
+          if (cells.size === 0) host.reportError(error);
         },
+        stale: (told) => told.cell.abandoned,
         failed: (error) => host.reportError(error),
       },
       options.timeoutMs,
@@ -127,6 +131,18 @@ export class Durability<C extends DurableCell> {
   /** Resolves once the change appended as `ordinal` is durable; see GroupCommit.durable. */
   durable(ordinal: number, options?: WaitOptions): Promise<void> {
     return this.#commits.durable(ordinal, options);
+  }
+
+  /** The store answered (a lease renewal): see GroupCommit.reachable. */
+  reachable(): void {
+    this.#commits.reachable();
+  }
+
+  /** Drops the changes of abandoned attempts not yet written (see GroupCommit.sweep). */
+  discard(jobId: string): void {
+    this.#commits.sweep(
+      new JobvisorError('store_conflict', `Job ${jobId} is owned by another node now`, { jobId }),
+    );
   }
 
   /** Resolves once every change appended so far is durable. */

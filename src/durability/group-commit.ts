@@ -19,6 +19,8 @@ import type { StoreHealth } from '../common/types.js';
 /** The wait before retrying a failed write: `firstMs`, doubling up to `maxMs`. */
 export const RETRY = Object.freeze({ firstMs: 50, maxMs: 5_000 });
 
+const STALE = new JobvisorError('store_conflict', 'The change was dropped: another node owns its job now');
+
 export interface Entry<P> {
   /** The order in which the change was appended (1, 2, …); not its offset. */
   readonly ordinal: number;
@@ -34,6 +36,8 @@ export interface CommitEvents<P> {
   refused(jobId: string, entries: readonly Entry<P>[], error: JobvisorError): void;
   /** A write failed: it is retried (a transient failure), or was the last one (at close). */
   failed(error: unknown): void;
+  /** Whether an entry must not be written any more (its attempt was abandoned); none: never. */
+  readonly stale?: (payload: P) => boolean;
 }
 
 export interface WaitOptions {
@@ -125,6 +129,41 @@ export class GroupCommit<P> {
     return this.durable(this.#next - 1);
   }
 
+  /**
+   * The store answered another request (a shared store's lease renewal): with nothing left to
+   * write, its writes are not failing any more.
+   */
+  reachable(): void {
+    if (this.backlog > 0 || this.#writing || this.#failures === 0) return;
+    this.#failures = 0;
+    this.#failingSince = null;
+    this.#lastError = null;
+  }
+
+  /**
+   * Drops the changes whose payload is stale now (`CommitEvents.stale`: an attempt abandoned,
+   * another node owns its job): they are never written, and their own waiters get `error`. Also
+   * done to each batch before it is written, so that a batch put back after a failure loses them.
+   */
+  sweep(error: JobvisorError): void {
+    this.#pending = this.#withoutStale(this.#pending, error);
+    this.#settleWaiters();
+  }
+
+  #withoutStale(entries: Entry<P>[], error: JobvisorError): Entry<P>[] {
+    const stale = this.#events.stale;
+    if (!stale || !entries.some((entry) => stale(entry.payload))) return entries;
+    const dropped = new Set<number>();
+    const kept = entries.filter((entry) => !stale(entry.payload) || (dropped.add(entry.ordinal), false));
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (!waiter.own || !dropped.has(waiter.ordinal)) return true;
+      if (waiter.timer !== undefined) this.#clock.clearTimeout(waiter.timer);
+      waiter.reject(error);
+      return false;
+    });
+    return kept;
+  }
+
   /** Writes what is left and stops retrying; the store stays open (its owner closes it). */
   async close(): Promise<void> {
     this.#closed = true;
@@ -154,8 +193,15 @@ export class GroupCommit<P> {
   }
 
   async #write(): Promise<void> {
-    const batch = this.#pending;
+    const batch = this.#withoutStale(this.#pending, STALE);
     this.#pending = [];
+    if (batch.length === 0) {
+      await Promise.resolve(); // after the caller holds this write as `#writing`
+      this.#writing = undefined;
+      this.#settleWaiters();
+      if (this.#pending.length > 0 && !this.#closed) this.#schedule();
+      return;
+    }
     this.#batch = batch;
     let retryIn: number | undefined;
     try {

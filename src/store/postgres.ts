@@ -459,8 +459,10 @@ class PostgresStore implements JobStore {
         application_name: 'jobvisor',
         types: TYPES,
       });
-    // An idle connection that breaks must not crash the process: the next query reports it.
+    // A connection that breaks (idle, or checked out: the pool only watches idle ones) must not
+    // crash the process with an unhandled 'error' event: the query on it reports the failure.
     pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     this.#pool = pool;
     return pool;
   }

@@ -30,6 +30,9 @@ export interface ClusterHostDeps {
   readonly inFlight: () => number;
   readonly accepting: () => boolean;
   readonly catchUp: () => void;
+  readonly reachable: () => void;
+  /** Drops the job's changes not yet written. */
+  readonly discard: (jobId: string) => void;
 }
 
 /** Abandons the job here (see the file comment); the slot or queue entry it held is freed. */
@@ -110,6 +113,7 @@ export function clusterHost(deps: ClusterHostDeps): ClusterHost {
       return count;
     },
     catchUp: deps.catchUp,
+    reachable: deps.reachable,
     active: deps.accepting,
     reportError: (error) => deps.telemetry.error('store', error),
   };

@@ -269,6 +269,8 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
       inFlight: () => inFlight.count,
       accepting: () => actor.getSnapshot().value === 'accepting',
       catchUp: () => durability.catchUp(),
+      discard: (jobId) => durability.discard(jobId),
+      reachable: () => durability.reachable(),
     });
     cluster = new ClusterNode(store.cluster, host, clock, options.cluster);
     const joining = cluster;
