@@ -6,7 +6,8 @@
  * Env: BENCH_N, BENCH_ROUNDS, BENCH_WARMUP, BENCH_WARMUP_N, BENCH_REGISTRY_SIZES (e.g. 1000,10000),
  * BENCH_RETAINED_SIZES, BENCH_START_BATCH, BENCH_START_BATCHES, BENCH_MEM_N, BENCH_QUICK=1.
  * Only the server section: `tsx bench/server-run.ts`. Section 5 (worker pool): bench/workers.ts.
- * Only section 6 (inspection off vs on): `tsx bench/inspect.ts`.
+ * Only section 6 (inspection off vs on): `tsx bench/inspect.ts`. Only section 7 (several nodes on
+ * PostgreSQL, pg-boss as the peer): `tsx bench/cluster.ts` (BENCH_PG_URL, BENCH_CLUSTER_N).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { config } from './config.js';
@@ -27,6 +28,7 @@ import { measureThroughput } from './throughput.js';
 import { fmtInt, hasGc, now } from './util.js';
 import { measureWorkers, workersSection, workersSpec } from './workers.js';
 import { inspectSection, inspectSpec, measureInspect } from './inspect.js';
+import { clusterSection, clusterSpec, measureCluster } from './cluster.js';
 import type { WorkloadSpec } from './workload.js';
 
 const log = (line = ''): void => console.log(line);
@@ -158,6 +160,13 @@ async function main(): Promise<void> {
   log(inspectSection(inspectBench, inspection));
   log(`  [${elapsed()}]`);
 
+  log();
+  const clusterBench = clusterSpec(config.quick);
+  log('7. Several nodes on one PostgreSQL (child processes; jobvisor and pg-boss in the same run)');
+  const cluster = await measureCluster(clusterBench, log);
+  log(clusterSection(clusterBench, cluster));
+  log(`  [${elapsed()}]`);
+
   const goals = [...throughputGoals, ...costGoals];
   log();
   log(
@@ -187,6 +196,7 @@ async function main(): Promise<void> {
     server: { spec: serverBench, figures: server },
     workers: { spec: workersBench, figures: workers },
     inspection: { spec: inspectBench, figures: inspection },
+    cluster: { spec: clusterBench, figures: cluster },
     goals,
     totalSeconds: (now() - started) / 1_000,
   };

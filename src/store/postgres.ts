@@ -60,8 +60,19 @@ export function postgresStore(options: PostgresStoreOptions): JobStore {
 }
 
 const LIVE = `status IN ('pending', 'running')`;
-/** Changes after which a job is pending and nobody's: worth waking the claimers for. */
-const CLAIMABLE: ReadonlySet<string> = new Set(['created', 'requeued', 'retrying', 'interrupted']);
+/**
+ * Changes worth waking the claimers for: a job is pending and nobody's, or one ended and freed its
+ * place under the cluster-wide limits.
+ */
+const CLAIMABLE: ReadonlySet<string> = new Set([
+  'created',
+  'requeued',
+  'retrying',
+  'interrupted',
+  'completed',
+  'failed',
+  'cancelled',
+]);
 const FINISHED = `status NOT IN ('pending', 'running')`;
 
 /** bigint columns (offsets, times) as numbers: they stay far below 2^53. */
