@@ -14,7 +14,13 @@ import {
   serveHelp,
   type ServeSettings,
 } from '../src/cli/serve-options.js';
-import { DEFAULTS, limitsSchema, retentionSchema, retriesSchema } from '../src/supervisor/options.js';
+import {
+  clusterFields,
+  DEFAULTS,
+  limitsSchema,
+  retentionSchema,
+  retriesSchema,
+} from '../src/supervisor/options.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jobvisor-serve-options-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,6 +85,15 @@ const EXPECTED: Record<string, [flag: string, env: string, shown: string, text: 
     '65536',
     65_536,
   ],
+  'cluster.leaseMs': ['cluster-lease-ms', 'JOBVISOR_CLUSTER_LEASE_MS', '15000', '30000', 30_000],
+  'cluster.renewMs': ['cluster-renew-ms', 'JOBVISOR_CLUSTER_RENEW_MS', '5000', '2000', 2_000],
+  'cluster.claimIntervalMs': [
+    'cluster-claim-interval-ms',
+    'JOBVISOR_CLUSTER_CLAIM_INTERVAL_MS',
+    '1000',
+    '500',
+    500,
+  ],
 };
 const KEYS = Object.keys(EXPECTED);
 
@@ -99,6 +114,7 @@ const DEFAULT_FLAT = {
   idempotencyMs: DEFAULTS.idempotencyMs,
   storeTimeoutMs: DEFAULTS.storeTimeoutMs,
   limits: { ...DEFAULTS.limits },
+  cluster: { leaseMs: 15_000, renewMs: 5_000, claimIntervalMs: 1_000 },
   port: 3000,
   host: '127.0.0.1',
   db: './data/jobvisor.db',
@@ -112,6 +128,8 @@ function defaultsWith(key: string, value: unknown): Record<string, unknown> {
   const [head, field] = key.split('.') as [string, string | undefined];
   if (field === undefined) expected[head] = value;
   else (expected[head] as Record<string, unknown>)[field] = value;
+  // The renewal's default follows the lease: a third of it.
+  if (key === 'cluster.leaseMs') (expected.cluster as Record<string, unknown>).renewMs = Number(value) / 3;
   return expected;
 }
 
@@ -145,6 +163,8 @@ describe('the table of serve options', () => {
       retries: retriesSchema,
       retention: retentionSchema,
       limits: limitsSchema,
+      clusterFields,
+      cluster: clusterFields,
     };
     const leaves = Object.keys(serveConfigSchema.shape).flatMap((key) =>
       key in sections ? Object.keys(sections[key]!.shape).map((field) => `${key}.${field}`) : [key],
@@ -168,6 +188,7 @@ describe('resolveServeOptions', () => {
         'timeoutMs',
         'storeTimeoutMs',
         'limits',
+        'cluster',
       ].sort(),
     );
     for (const part of [settings, settings.supervisor, settings.server, settings.supervisor.retries]) {

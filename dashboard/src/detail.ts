@@ -14,12 +14,12 @@ import { RejectionList } from './rejections.js';
 /** In rows of the 4-column grid. */
 const FIELDS = [
   ...['Status', 'Progress', 'Type', 'Attempt', 'Created', 'Started', 'Finished', 'Next retry'],
-  ...['Key', 'Message', 'Error', 'Input', 'Result'],
+  ...['Key', 'Node', 'Message', 'Error', 'Input', 'Result'],
 ] as const;
 type Field = (typeof FIELDS)[number];
 /** How many of the grid's columns a field spans. */
 const SPAN: Partial<Record<Field, string>> = {
-  Message: 'span3',
+  Message: 'span2',
   Error: 'span4',
   Input: 'span2',
   Result: 'span2',
@@ -105,6 +105,8 @@ export class Detail {
     set('Type', job.type);
     set('Key', job.key ?? '—');
     set('Attempt', String(job.attempt));
+    // The node of its latest attempt (a cluster); none before its first.
+    set('Node', job.node ?? '—');
     set('Message', job.message ?? '—');
     this.tick(Date.now());
     set('Started', time(job.startedAt));

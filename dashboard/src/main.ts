@@ -10,6 +10,7 @@ import {
   type WireJobType,
 } from '../../src/client/index.js';
 import { showConnection } from './header.js';
+import { NodesPanel } from './nodes.js';
 import { initialToken, saveToken, TokenPanel } from './token.js';
 import { Dashboard } from './view.js';
 
@@ -21,6 +22,10 @@ let generation = 0;
 
 const view = new Dashboard(() => client);
 const tokenPanel = new TokenPanel((token) => void connect(token));
+const nodesPanel = new NodesPanel(
+  () => client,
+  (id) => view.open(id),
+);
 
 /** The registered types; `null` while the server cannot be reached; 'unauthorized' on a 401. */
 async function loadTypes(c: JobvisorClient): Promise<WireJobType[] | null | 'unauthorized'> {
@@ -55,6 +60,7 @@ async function connect(token: string | undefined): Promise<void> {
   if (mine !== generation) return;
   if (types === 'unauthorized') return refuse(c, token);
   view.setTypes(types);
+  nodesPanel.start();
 
   const live = c.subscribe({ all: true }, { rejections: true });
   // Types are (re)loaded each time the stream comes back: the server may have restarted with others.

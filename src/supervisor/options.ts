@@ -60,13 +60,15 @@ const clockSchema = z.custom<Clock>(isClock, {
 });
 
 /** A node's lease and loops, with a store several nodes share (PostgreSQL); see cluster/node.ts. */
-export const clusterSchema = z
-  .strictObject({
-    leaseMs: z.number().int().min(300).max(MAX_DELAY_MS).default(CLUSTER_DEFAULTS.leaseMs),
-    /** Default: a third of the lease. */
-    renewMs: z.number().int().min(50).max(MAX_DELAY_MS).optional(),
-    claimIntervalMs: z.number().int().min(10).max(MAX_DELAY_MS).default(CLUSTER_DEFAULTS.claimIntervalMs),
-  })
+/** The fields of `cluster`, before the renewal's default is derived from the lease. */
+export const clusterFields = z.strictObject({
+  leaseMs: z.number().int().min(300).max(MAX_DELAY_MS).default(CLUSTER_DEFAULTS.leaseMs),
+  /** Default: a third of the lease. */
+  renewMs: z.number().int().min(50).max(MAX_DELAY_MS).optional(),
+  claimIntervalMs: z.number().int().min(10).max(MAX_DELAY_MS).default(CLUSTER_DEFAULTS.claimIntervalMs),
+});
+
+export const clusterSchema = clusterFields
   .transform((c) => ({ ...c, renewMs: c.renewMs ?? Math.floor(c.leaseMs / 3) }))
   .refine((c) => c.renewMs * 3 <= c.leaseMs, {
     message: 'renewMs must be at most a third of leaseMs (two renewals may fail before the lease lapses)',
