@@ -116,6 +116,7 @@ describe('HTTP routes', () => {
       lifecycle: 'accepting',
       live: 1,
       offset: s.supervisor.offset,
+      node: s.supervisor.node,
     });
     const metrics = await http(s, 'GET', '/metrics');
     expect(metrics.status).toBe(200);

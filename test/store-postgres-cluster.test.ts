@@ -160,7 +160,7 @@ describe('takeover', () => {
 });
 
 describe('notifications', () => {
-  it('tells a listener of each commit (and whether it left a job to claim) and of each cancel request', async () => {
+  it('tells a listener of each commit (and whether it left a job to claim or freed a place) and of each cancel request', async () => {
     const { store, cluster } = await fresh();
     const events: ClusterEvent[] = [];
     let wake = () => undefined as void;
@@ -176,15 +176,18 @@ describe('notifications', () => {
     const w = new Writer();
     await store.commit([w.change('a', 'created')]);
     await next(1);
-    await store.commit([w.change('a', 'cancelled')]);
+    await store.commit([w.change('a', 'started')]);
     await next(2);
+    await store.commit([w.change('a', 'cancelled')]); // its place under the limits is free
+    await next(3);
     await store.commit([w.change('b', 'created')]);
     expect(await cluster.requestCancel('b', null)).toBe(true);
-    await next(4);
+    await next(5);
     expect(events).toEqual([
       { type: 'committed', offset: 1, claimable: true },
       { type: 'committed', offset: 2, claimable: false },
       { type: 'committed', offset: 3, claimable: true },
+      { type: 'committed', offset: 4, claimable: true },
       { type: 'cancel', jobId: 'b' },
     ]);
     expect(await cluster.requestCancel('a', null)).toBe(false); // finished: nothing to ask

@@ -323,7 +323,8 @@ export function serveHelp(): string {
   });
   return `Usage: jobvisor serve [--config FILE] [OPTIONS]
 
-The HTTP/WebSocket server on a SQLite store, with the job types that --handlers registers.
+The HTTP/WebSocket server on a SQLite file, or on PostgreSQL (--postgres) where several serve
+processes form one cluster, with the job types that --handlers registers.
 Each option comes from its flag, else its environment variable (an empty one counts as unset),
 else the config file, else its default. Per-type options given in the handlers module override
 the supervisor's for their type.

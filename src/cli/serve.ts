@@ -1,6 +1,7 @@
 /**
- * `jobvisor serve`: the HTTP/WebSocket server on a SQLite store, with the job types that a handlers
- * module registers. The first stdout line is `listening on URL` (with the real port for `--port 0`),
+ * `jobvisor serve`: the HTTP/WebSocket server on a SQLite store (or PostgreSQL, where several nodes
+ * share one database), with the job types that a handlers module registers. The first stdout line is
+ * `listening on URL` (with the real port for `--port 0`),
  * the second the dashboard's address.
  * SIGINT/SIGTERM close the server, drain the supervisor (`--grace-ms`) and exit 0. The options
  * (flags, environment, `--config FILE`) are resolved in `serve-options.ts` before anything starts.
