@@ -4,6 +4,8 @@ export type { JobMachine } from './job.machine.js';
 export { supervisorMachine } from './supervisor.machine.js';
 export type { SupervisorMachine, SupervisorEvent, SupervisorContext } from './supervisor.machine.js';
 export { relayMachine } from './relay.machine.js';
+export { leaseMachine } from './lease.machine.js';
+export type { LeaseContext, LeaseEvent, LeaseInput, LeaseMachine } from './lease.machine.js';
 export type {
   RelayContext,
   RelayEvent,

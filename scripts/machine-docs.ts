@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import type { AnyStateMachine } from 'xstate';
-import { jobMachine, supervisorMachine } from '../machines/index.js';
+import { jobMachine, leaseMachine, supervisorMachine } from '../machines/index.js';
 import { toJSON, toMermaid } from './mermaid.js';
 
 /** The repository's root directory. */
@@ -25,6 +25,7 @@ export interface DocumentedMachine {
 export const MACHINES: readonly DocumentedMachine[] = [
   { name: 'job', marker: 'job-machine', machine: jobMachine },
   { name: 'supervisor', marker: 'supervisor-machine', machine: supervisorMachine },
+  { name: 'lease', marker: 'lease-machine', machine: leaseMachine },
 ];
 
 function markers(marker: string): { start: string; end: string } {

@@ -60,17 +60,20 @@ describe('several jobvisor serve processes on one PostgreSQL schema', () => {
       const nodes = await Promise.all(Array.from({ length: 5 }, () => c.spawn()));
       const answers = await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
+          // `hold` runs until cancelled: the key stays held however long the 50 starts take.
           c.post<{ job: WireJob; deduplicated: boolean }>(nodes[i % 5]!, '/jobs', {
-            type: 'work',
+            type: 'hold',
             key: 'one',
-            input: { steps: 5, ms: 20 },
           }),
         ),
       );
+      expect(answers.filter((a) => a.status !== 200 && a.status !== 201)).toEqual([]);
       expect(answers.map((a) => a.status).sort()).toEqual([...Array<number>(49).fill(200), 201]);
       const ids = new Set(answers.map((a) => a.body.job.id));
       expect(ids.size).toBe(1);
-      await eventually('the job completes', () => allFinal(c, [...ids]));
+      await eventually('it runs', () => c.executions().some((e) => e.what === 'start'));
+      await c.post(nodes[3]!, `/jobs/${[...ids][0]!}/cancel`, {});
+      await eventually('the job ends', () => allFinal(c, [...ids]));
       const starts = c.executions().filter((e) => e.what === 'start');
       expect(starts).toHaveLength(1);
       const rows = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${c.schema}.jobs`);
@@ -89,10 +92,10 @@ describe('several jobvisor serve processes on one PostgreSQL schema', () => {
           c.start(nodes[i % 3]!, { type: 'work', input: { steps: 60, ms: 25 } }),
         ),
       );
-      const victim = nodes[1]!;
-      await eventually('the victim runs some jobs', () =>
-        c.executions().some((e) => e.what === 'start' && e.pid === victim.pid),
-      );
+      // The cluster runs 10 at once (its concurrency); the victim is the node running the most.
+      await eventually('jobs run', () => c.executions().filter((e) => e.what === 'start').length >= 10);
+      const runs = (pid: number) => c.executions().filter((e) => e.what === 'start' && e.pid === pid).length;
+      const victim = [...nodes].sort((x, y) => runs(y.pid) - runs(x.pid))[0]!;
       await new Promise((r) => setTimeout(r, 100 + Math.random() * 300)); // mid-job, at a random moment
       victim.child.kill('SIGKILL');
       const killedAt = Date.now();
@@ -120,9 +123,24 @@ describe('several jobvisor serve processes on one PostgreSQL schema', () => {
       expect(new Set(starts).size).toBe(starts.length);
       const worst = Math.max(...delays);
       console.log(
-        `kill -9: ${cutOff.length} jobs re-run after ${Math.min(...delays)}–${worst} ms (bound ${FAILOVER_MS} ms)`,
+        `kill -9: ${cutOff.length} jobs taken over and re-run after ${Math.min(...delays)}–${worst} ms (bound ${FAILOVER_MS} ms to the takeover; later ones waited for a slot)`,
       );
-      expect(worst).toBeLessThanOrEqual(FAILOVER_MS + 1_000); // + the time a busy test machine takes to claim
+      // The bound, part by part, on the database's record (a busy test machine delays the rest):
+      // the victim's lease ended at most one lease after the kill, and its jobs were taken over
+      // (their `retrying` change) within one claim interval after that.
+      const [lease] = await sql<{ until: number }>(
+        `SELECT (extract(epoch FROM lease_until) * 1000)::float8 AS until FROM ${c.schema}.nodes WHERE id = $1`,
+        [victim.id],
+      );
+      expect(lease!.until).toBeLessThanOrEqual(killedAt + LEASE.leaseMs);
+      const takeovers = await sql<{ at: string }>(
+        `SELECT min(at) AS at FROM ${c.schema}.changes WHERE kind = 'retrying' AND job_id = ANY($1::text[]) GROUP BY job_id`,
+        [cutOff.map((e) => e.jobId)],
+      );
+      expect(takeovers).toHaveLength(cutOff.length);
+      for (const { at } of takeovers) {
+        expect(Number(at) - lease!.until).toBeLessThanOrEqual(LEASE.claimIntervalMs * 1.2 + 500);
+      }
       const rows = await sql<{ status: string; n: number }>(
         `SELECT status, count(*)::int AS n FROM ${c.schema}.jobs GROUP BY status`,
       );
@@ -180,6 +198,47 @@ describe('several jobvisor serve processes on one PostgreSQL schema', () => {
       // And it takes work again.
       const next = await c.start(paused, { type: 'work', input: { steps: 2, ms: 1 } });
       await eventually('a new job completes', () => allFinal(c, [next.id]));
+    },
+  );
+
+  it(
+    'SIGTERM (rolling restart): the node frees its work at once, and the others take it without waiting out its lease',
+    { timeout: 60_000 },
+    async () => {
+      const c = fresh();
+      const leaving = await c.spawn({ args: ['--concurrency', '2', '--grace-ms', '0'] });
+      // Two run on it, the rest wait claimed or pending; the other node joins afterwards.
+      const jobs = await Promise.all(
+        Array.from({ length: 4 }, () => c.start(leaving, { type: 'work', input: { steps: 100, ms: 20 } })),
+      );
+      await eventually('it runs two', () => c.executions().filter((e) => e.what === 'start').length === 2);
+      const staying = await c.spawn({ args: ['--concurrency', '2'] });
+      const askedAt = Date.now();
+      leaving.child.kill('SIGTERM');
+      expect(await leaving.exited).toBe('exit 0');
+      await eventually('the other node runs them all', () => {
+        const there = c.executions().filter((e) => e.what === 'start' && e.pid === staying.pid);
+        return new Set(there.map((e) => e.jobId)).size >= 2;
+      });
+      const taken = Date.now() - askedAt;
+      console.log(`SIGTERM: the other node started the freed jobs ${taken} ms after the signal`);
+      expect(taken).toBeLessThan(LEASE.leaseMs); // not a takeover: the work was handed over
+      await eventually(
+        'every job completes',
+        () =>
+          allFinal(
+            c,
+            jobs.map((j) => j.id),
+          ),
+        30_000,
+      );
+      const interrupted = c.executions().filter((e) => e.what === 'start' && e.pid === leaving.pid);
+      for (const run of interrupted) {
+        const again = c
+          .executions()
+          .filter((e) => e.what === 'start' && e.jobId === run.jobId && e.attempt > run.attempt);
+        expect(again.map((e) => [e.attempt, e.pid])).toEqual([[run.attempt + 1, staying.pid]]);
+      }
     },
   );
 
@@ -268,7 +327,8 @@ describe('several jobvisor serve processes on one PostgreSQL schema', () => {
         'it ends cancelled',
         async () => (await c.job(survivor, job.id)).status === 'cancelled',
       );
-      expect(Date.now() - killedAt).toBeLessThanOrEqual(FAILOVER_MS + 1_000);
+      // Within the failover bound, with room for a busy test machine.
+      expect(Date.now() - killedAt).toBeLessThanOrEqual(FAILOVER_MS + 2_000);
       await new Promise((r) => setTimeout(r, LEASE.claimIntervalMs * 3));
       expect(c.executions().filter((e) => e.what === 'start' && e.jobId === job.id)).toHaveLength(1);
       expect(FINAL.has((await c.job(survivor, job.id)).status)).toBe(true);

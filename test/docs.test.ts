@@ -93,6 +93,8 @@ describe('generated machine docs', () => {
     expect(docs.map(([path]) => path).sort()).toEqual([
       'docs/machines/job.json',
       'docs/machines/job.mmd',
+      'docs/machines/lease.json',
+      'docs/machines/lease.mmd',
       'docs/machines/supervisor.json',
       'docs/machines/supervisor.mmd',
     ]);

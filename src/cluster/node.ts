@@ -3,16 +3,17 @@
  * lease that it renews, claims pending jobs while it has free slots, takes over the jobs of nodes
  * whose lease ended, hears cancellations asked on other nodes, and follows the others' commits.
  *
- * joining → held ⇄ lost → left
- *
- * The lease is decided on the store's clock. Locally the node keeps a safe deadline — the send
- * time of its last successful renewal plus the lease minus a margin — and once it passes without a
- * renewal (partitioned, paused, the database unreachable) the node abandons its attempts before
- * its lease can lapse: their handlers are aborted and nothing more is written for them. Every
- * write is fenced by the store anyway (a job another node took over refuses it). When a renewal
- * succeeds again the node is `held` again and re-runs its own abandoned jobs as interrupted.
+ * joining → held ⇄ lost → left: the lease machine (machines/lease.machine.ts) decides; this class
+ * does the I/O. The lease is decided on the store's clock. Locally the node keeps a safe deadline
+ * — the send time of its last successful renewal plus the lease minus a margin — and once it passes
+ * without a renewal (partitioned, paused, the database unreachable) the node abandons its attempts
+ * before its lease can lapse: their handlers are aborted and nothing more is written for them.
+ * Every write is fenced by the store anyway (a job another node took over refuses it). When a
+ * renewal succeeds again the node is `held` again and re-runs its own abandoned jobs as interrupted.
  */
 import type { Clock } from '../common/clock.js';
+import { createActor, type Actor } from 'xstate';
+import { leaseMachine, type LeaseMachine } from '../../machines/lease.machine.js';
 import type { ClusterStatus, LeaseState } from '../common/types.js';
 import type { ClusterEvent, ClusterStore, JobRecord, NodeRecord, TakenOver } from '../store/port.js';
 
@@ -79,14 +80,11 @@ export class ClusterNode {
   readonly #host: ClusterHost;
   readonly #clock: Clock;
   readonly #settings: ClusterSettings;
-  #state: LeaseState = 'joining';
-  #leaseUntil: number | null = null;
-  #safeUntil: number | null = null;
+  /** The lease's state (machines/lease.machine.ts); this class does its I/O. */
+  readonly #lease: Actor<LeaseMachine>;
   #dbLatencyMs: number | null = null;
-  #renewFailures = 0;
   #counts = { claimed: 0, takenOver: 0, abandoned: 0 };
   #renewTimer: unknown;
-  #guardTimer: unknown;
   #tickTimer: unknown;
   #unlisten: (() => Promise<void>) | undefined;
   #claiming: Promise<void> | undefined;
@@ -102,22 +100,43 @@ export class ClusterNode {
     this.#host = host;
     this.#clock = clock;
     this.#settings = settings;
+    const machine = leaseMachine.provide({
+      actions: {
+        abandonAttempts: () => {
+          this.#counts.abandoned += this.#host.abandonAll();
+        },
+        adoptOwn: () => void this.#track(this.#adoptOwn()),
+        claimNow: () => this.claimSoon(),
+      },
+    });
+    this.#lease = createActor(machine, {
+      clock,
+      input: { leaseMs: settings.leaseMs, marginMs: safetyMargin(settings) },
+    });
+    this.#lease.start();
+  }
+
+  get #state(): LeaseState {
+    const { value, status } = this.#lease.getSnapshot();
+    return status === 'done' ? 'left' : (value);
   }
 
   get status(): ClusterStatus {
+    const { safeUntil, leaseUntil, failures } = this.#lease.getSnapshot().context;
     return {
       state: this.#state,
-      leaseUntil: this.#leaseUntil,
-      safeUntil: this.#safeUntil,
+      leaseUntil,
+      safeUntil,
       dbLatencyMs: this.#dbLatencyMs,
-      renewFailures: this.#renewFailures,
+      renewFailures: failures,
       ...this.#counts,
     };
   }
 
   /** Whether the node may write and claim now: its lease is held and its safe deadline not passed. */
   get holds(): boolean {
-    return this.#state === 'held' && this.#safeUntil !== null && this.#clock.now() < this.#safeUntil;
+    const { safeUntil } = this.#lease.getSnapshot().context;
+    return this.#state === 'held' && safeUntil !== null && this.#clock.now() < safeUntil;
   }
 
   /**
@@ -146,8 +165,8 @@ export class ClusterNode {
   async stop(): Promise<void> {
     if (this.#state === 'left') return;
     const wasHeld = this.#state === 'held';
-    this.#state = 'left';
-    for (const timer of [this.#renewTimer, this.#guardTimer, this.#tickTimer])
+    this.#lease.send({ type: 'LEAVE' });
+    for (const timer of [this.#renewTimer, this.#tickTimer])
       if (timer !== undefined) this.#clock.clearTimeout(timer);
     for (const task of [...this.#tasks]) await task;
     await this.#unlisten?.().catch((error: unknown) => this.#host.reportError(error));
@@ -248,42 +267,21 @@ export class ClusterNode {
     try {
       const answer = await withTimeout(this.#cluster.renew(this.#host.node, leaseMs), renewMs);
       if (this.#state === 'left') return;
-      this.#dbLatencyMs = this.#clock.now() - sentAt;
-      this.#leaseUntil = answer.until;
-      this.#renewFailures = 0;
+      const at = this.#clock.now();
+      this.#dbLatencyMs = at - sentAt;
       this.#host.reachable();
-      this.#safeUntil = sentAt + leaseMs - safetyMargin(this.#settings);
-      this.#armGuard();
-      const was = this.#state;
-      this.#state = 'held';
-      if (was === 'lost') await this.#adoptOwn();
-      if (was !== 'held') this.claimSoon();
+      this.#lease.send({ type: 'RENEWED', sentAt, until: answer.until, at });
     } catch (error) {
-      this.#renewFailures++;
+      if (this.#state !== 'left') this.#lease.send({ type: 'RENEW_FAILED', at: this.#clock.now() });
       this.#host.reportError(error);
     } finally {
       if (this.#state !== 'left') {
         // After a failure, try again sooner (still at most once per second).
-        const next = this.#renewFailures > 0 ? Math.min(renewMs, 1_000) : renewMs;
+        const failing = this.#lease.getSnapshot().context.failures > 0;
+        const next = failing ? Math.min(renewMs, 1_000) : renewMs;
         this.#renewTimer = this.#clock.setTimeout(() => void this.#track(this.#renew()), next);
       }
     }
-  }
-
-  /** At the safe deadline, unless a renewal moved it: abandon every attempt here. */
-  #armGuard(): void {
-    if (this.#guardTimer !== undefined) this.#clock.clearTimeout(this.#guardTimer);
-    const at = this.#safeUntil!;
-    this.#guardTimer = this.#clock.setTimeout(
-      () => {
-        this.#guardTimer = undefined;
-        if (this.#state !== 'held') return;
-        if (this.#clock.now() < this.#safeUntil!) return this.#armGuard(); // a timer may fire a little early
-        this.#state = 'lost';
-        this.#counts.abandoned += this.#host.abandonAll();
-      },
-      Math.max(0, at - this.#clock.now()),
-    );
   }
 
   /** Back after a lost lease: the jobs still owned by this node were abandoned; run them as interrupted. */
