@@ -9,7 +9,8 @@
  *
  * Durable when timed: every job's creation, start, progress and completion is committed to
  * PostgreSQL before anyone hears of it (jobvisor); pg-boss's send and complete are committed too.
- * Env: BENCH_CLUSTER_N (jobs per round), BENCH_ROUNDS, BENCH_QUICK=1, BENCH_PG_URL.
+ * Env: BENCH_CLUSTER_N (jobs per round), BENCH_ROUNDS, BENCH_QUICK=1, BENCH_PG_URL, BENCH_PROF=1
+ * (each node writes a --cpu-prof profile to /tmp/prof).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -86,13 +87,25 @@ async function spawnNodes(peer: Variant['peer'], count: number, schema: string):
   const env = { ...process.env, BENCH_PG_URL: URL_, BENCH_PG_SCHEMA: schema, BENCH_PEER: peer };
   // One first (it creates the schema), then the others.
   const first = fork(CHILD, [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []),
+    ],
     env,
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   await next(first, 'ready');
   const rest = Array.from({ length: count - 1 }, () =>
-    fork(CHILD, [], { execArgv: ['--import', 'tsx'], env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }),
+    fork(CHILD, [], {
+      execArgv: [
+        '--import',
+        'tsx',
+        ...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []),
+      ],
+      env,
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    }),
   );
   await Promise.all(rest.map((c) => next(c, 'ready')));
   return [first, ...rest];
