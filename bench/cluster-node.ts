@@ -44,7 +44,9 @@ async function startAll(share: number, concurrency: number, start: () => Promise
 async function jobvisorNode(): Promise<void> {
   const supervisor = createSupervisor({
     store: postgresStore({ connectionString: url, schema }),
-    concurrency: 50, // cluster-wide, as a user sets it; the lease and claim interval are the defaults
+    // Cluster-wide: 50 slots per node, so that a node added adds capacity (BENCH_NODES nodes).
+    // The lease and the claim interval are the defaults.
+    concurrency: 50 * Number(process.env.BENCH_NODES ?? 1),
   });
   const steps = percents(10);
   supervisor.register('bench', async (ctx) => {

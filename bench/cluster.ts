@@ -1,7 +1,7 @@
 /**
  * Section 7 of `npm run bench` (alone: `tsx bench/cluster.ts`): several nodes on one PostgreSQL.
  * Each variant runs in fresh child processes (bench/cluster-node.ts) on a fresh schema: jobvisor
- * with 1, 2 and 3 nodes on the bench workload (start, 10 progress, complete; each node's
+ * with 1, 2 and 3 nodes (50 slots per node: `concurrency` is cluster-wide, 50 × nodes) on the bench workload (start, 10 progress, complete; each node's
  * subscriber sees every change of the cluster), and pg-boss 10 with 1 and 2 nodes on the same
  * database (it has no progress and no change stream: send, then fetch + complete in tight loops). Rounds are
  * interleaved; medians. Then the claim latency on an idle 2-node cluster: from `start()` to the
@@ -84,7 +84,13 @@ async function sql(text: string): Promise<pg.QueryResultRow[]> {
 }
 
 async function spawnNodes(peer: Variant['peer'], count: number, schema: string): Promise<ChildProcess[]> {
-  const env = { ...process.env, BENCH_PG_URL: URL_, BENCH_PG_SCHEMA: schema, BENCH_PEER: peer };
+  const env = {
+    ...process.env,
+    BENCH_PG_URL: URL_,
+    BENCH_PG_SCHEMA: schema,
+    BENCH_PEER: peer,
+    BENCH_NODES: String(count),
+  };
   // One first (it creates the schema), then the others.
   const first = fork(CHILD, [], {
     execArgv: [
