@@ -151,25 +151,29 @@ describe('the listening connection', () => {
   );
 });
 
+/** A PostgreSQL server of the test's own, two nodes on it, `count` jobs started and 8 of them running. */
+async function runningOnPrivateServer(args: string[], count: number, input: { steps: number; ms: number }) {
+  const server = await PrivatePostgres.create();
+  cleanup.push(() => server.close());
+  const c = fresh();
+  const nodes = await Promise.all([
+    c.spawn({ postgresUrl: server.url, args }),
+    c.spawn({ postgresUrl: server.url, args }),
+  ]);
+  const jobs = await Promise.all(
+    Array.from({ length: count }, (_, i) => c.start(nodes[i % 2]!, { type: 'work', input })),
+  );
+  await eventually('jobs run', () => c.executions().filter((e) => e.what === 'start').length >= 8);
+  return { server, c, jobs };
+}
+
 describe('PostgreSQL itself restarted or gone', () => {
   it(
     'restarted within a lease: nothing lost, nothing run twice, no attempt interrupted',
     { timeout: 90_000 },
     async () => {
-      const server = await PrivatePostgres.create();
-      cleanup.push(() => server.close());
-      const c = fresh();
       const args = ['--cluster-lease-ms', '6000', '--cluster-renew-ms', '1000'];
-      const nodes = await Promise.all([
-        c.spawn({ postgresUrl: server.url, args }),
-        c.spawn({ postgresUrl: server.url, args }),
-      ]);
-      const jobs = await Promise.all(
-        Array.from({ length: 16 }, (_, i) =>
-          c.start(nodes[i % 2]!, { type: 'work', input: { steps: 40, ms: 25 } }),
-        ),
-      );
-      await eventually('jobs run', () => c.executions().filter((e) => e.what === 'start').length >= 8);
+      const { server, c, jobs } = await runningOnPrivateServer(args, 16, { steps: 40, ms: 25 });
       server.restart();
       await eventually(
         'every job completes',
@@ -193,19 +197,7 @@ describe('PostgreSQL itself restarted or gone', () => {
     'gone for longer than a lease: the nodes stop their attempts; once it is back each is retried once',
     { timeout: 90_000 },
     async () => {
-      const server = await PrivatePostgres.create();
-      cleanup.push(() => server.close());
-      const c = fresh();
-      const nodes = await Promise.all([
-        c.spawn({ postgresUrl: server.url }),
-        c.spawn({ postgresUrl: server.url }),
-      ]);
-      const jobs = await Promise.all(
-        Array.from({ length: 8 }, (_, i) =>
-          c.start(nodes[i % 2]!, { type: 'work', input: { steps: 200, ms: 20 } }),
-        ),
-      );
-      await eventually('jobs run', () => c.executions().filter((e) => e.what === 'start').length >= 8);
+      const { server, c, jobs } = await runningOnPrivateServer([], 8, { steps: 200, ms: 20 });
       server.stop();
       await eventually(
         'every attempt is stopped',

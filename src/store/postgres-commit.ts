@@ -7,7 +7,8 @@
  */
 import type pg from 'pg';
 import { JobvisorError } from '../common/errors.js';
-import type { ChangeDraft, JobRecordDraft } from './port.js';
+import type { ChangeDraft } from './port.js';
+import { encodeRecord, storeConflict } from './encode.js';
 
 const LIVE = `status IN ('pending', 'running')`;
 
@@ -25,22 +26,6 @@ const CLAIMABLE: ReadonlySet<string> = new Set([
   'cancelled',
 ]);
 
-function conflict(jobId: string, message: string, holder?: string): JobvisorError {
-  return new JobvisorError('store_conflict', message, holder === undefined ? { jobId } : { jobId, holder });
-}
-
-/** The record as JSON, or `change_not_storable` naming the job. */
-function encode(jobId: string, record: JobRecordDraft): string {
-  try {
-    return JSON.stringify(record);
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new JobvisorError('change_not_storable', `Job ${jobId}: its record is not JSON: ${detail}`, {
-      jobId,
-    });
-  }
-}
-
 export async function commitBatch(
   pool: pg.Pool,
   target: { readonly schema: string; readonly channel: string },
@@ -54,12 +39,12 @@ export async function commitBatch(
     const { jobId } = change;
     const seen = jobs.get(jobId);
     if (seen && change.seq !== seen.last.seq + 1) {
-      throw conflict(jobId, `Job ${jobId} is at seq ${seen.last.seq}, not ${change.seq - 1}`);
+      throw storeConflict(jobId, `Job ${jobId} is at seq ${seen.last.seq}, not ${change.seq - 1}`);
     }
     if (!seen && !(Number.isSafeInteger(change.seq) && change.seq >= 1)) {
-      throw conflict(jobId, `Job ${jobId}: invalid seq ${change.seq}`);
+      throw storeConflict(jobId, `Job ${jobId}: invalid seq ${change.seq}`);
     }
-    const json = encode(jobId, change.record);
+    const json = encodeRecord(jobId, change.record);
     jobs.set(jobId, { firstSeq: seen?.firstSeq ?? change.seq, last: change, json, ord: i + 1 });
     return json;
   });
@@ -97,7 +82,7 @@ export async function commitBatch(
         const missed = updates.find(([id]) => !written.has(id));
         if (missed) {
           const [id, j] = missed;
-          throw conflict(
+          throw storeConflict(
             id,
             `Job ${id} is not at seq ${j.firstSeq - 1}, or another node owns it (a stale write, an unknown job, or a lapsed lease)`,
           );
@@ -188,7 +173,7 @@ async function checkKeys(
     if (key === null) continue;
     const holder = holders.get(key) ?? null;
     if (change.seq === 1 && holder !== null && holder !== change.jobId) {
-      throw conflict(change.jobId, `Key "${key}" is held by live job ${holder}`, holder);
+      throw storeConflict(change.jobId, `Key "${key}" is held by live job ${holder}`, holder);
     }
     if (change.record.status === 'pending' || change.record.status === 'running')
       holders.set(key, change.jobId);
@@ -210,9 +195,9 @@ async function insertConflict(
     );
     const holder = rows[0]?.id;
     if (holder !== undefined && holder !== id)
-      return conflict(id, `Key "${key}" is held by live job ${holder}`, holder);
+      return storeConflict(id, `Key "${key}" is held by live job ${holder}`, holder);
   }
-  return conflict(id, `Job ${id} exists already`);
+  return storeConflict(id, `Job ${id} exists already`);
 }
 
 /** The columns of the job rows to write, as arrays for `unnest`: ids first, then the rest in order. */

@@ -22,6 +22,7 @@ import type {
 } from './port.js';
 import { decodeCursor, encodeCursor, isLive } from './query.js';
 import { prepareSchema, toStoreError } from './sqlite-schema.js';
+import { encodeRecord, storeConflict } from './encode.js';
 
 const sqliteOptionsSchema = z.strictObject({
   /** The database file; its directory is created if missing. */
@@ -122,22 +123,6 @@ interface Connection {
 }
 
 /** A change that can never be written: it names its job, so the others can be written without it. */
-function conflict(jobId: string, message: string): JobvisorError {
-  return new JobvisorError('store_conflict', message, { jobId });
-}
-
-/** The record as JSON, or `change_not_storable` naming the job (a BigInt, a cycle, too deep). */
-function encode(jobId: string, record: JobRecordDraft): string {
-  try {
-    return JSON.stringify(record);
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new JobvisorError('change_not_storable', `Job ${jobId}: its record is not JSON: ${detail}`, {
-      jobId,
-    });
-  }
-}
-
 /** Runs one row write; a constraint SQLite finds (a key, an id) is a conflict of that job. */
 function forJob<T>(jobId: string, write: () => T): T {
   try {
@@ -145,7 +130,7 @@ function forJob<T>(jobId: string, write: () => T): T {
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
-      throw conflict(jobId, `Job ${jobId}: ${(error as Error).message}`);
+      throw storeConflict(jobId, `Job ${jobId}: ${(error as Error).message}`);
     }
     throw error;
   }
@@ -255,21 +240,21 @@ class SqliteStore implements JobStore {
       const { jobId } = change;
       const seen = jobs.get(jobId);
       if (seen && change.seq !== seen.last.seq + 1) {
-        throw conflict(jobId, `Job ${jobId} is at seq ${seen.last.seq}, not ${change.seq - 1}`);
+        throw storeConflict(jobId, `Job ${jobId} is at seq ${seen.last.seq}, not ${change.seq - 1}`);
       }
       if (!seen && !(Number.isSafeInteger(change.seq) && change.seq >= 1)) {
-        throw conflict(jobId, `Job ${jobId}: invalid seq ${change.seq}`);
+        throw storeConflict(jobId, `Job ${jobId}: invalid seq ${change.seq}`);
       }
       const { key } = change.record;
       if (key !== null) {
         const current = holder(key);
         if (change.seq === 1 && current !== null && current !== jobId) {
-          throw conflict(jobId, `Key "${key}" is held by live job ${current}`);
+          throw storeConflict(jobId, `Key "${key}" is held by live job ${current}`);
         }
         if (isLive(change.record)) keys.set(key, jobId);
         else if (current === jobId) keys.set(key, null);
       }
-      const json = encode(jobId, change.record);
+      const json = encodeRecord(jobId, change.record);
       sql.insertChange.run(offset, jobId, change.seq, change.kind, change.at, json);
       jobs.set(jobId, { firstSeq: seen?.firstSeq ?? change.seq, last: change, offset, json });
       offset++;
@@ -280,7 +265,7 @@ class SqliteStore implements JobStore {
       if (firstSeq === 1) {
         forJob(id, () => sql.insertJob.run(id, ...values));
       } else if (forJob(id, () => sql.updateJob.run(...values, id, firstSeq - 1)).changes !== 1) {
-        throw conflict(id, `Job ${id} is not at seq ${firstSeq - 1} (stale write or unknown job)`);
+        throw storeConflict(id, `Job ${id} is not at seq ${firstSeq - 1} (stale write or unknown job)`);
       }
     }
     sql.setLastOffset.run(offset - 1);

@@ -1,0 +1,20 @@
+/** What every store adapter says of a change it can never write: a conflict, or a record that is not JSON. */
+import { JobvisorError } from '../common/errors.js';
+import type { JobRecordDraft } from './port.js';
+
+/** `store_conflict` naming the job (and, for a key held by another live job, that job). */
+export function storeConflict(jobId: string, message: string, holder?: string): JobvisorError {
+  return new JobvisorError('store_conflict', message, holder === undefined ? { jobId } : { jobId, holder });
+}
+
+/** The record as JSON, or `change_not_storable` naming the job (a BigInt, a cycle, too deep). */
+export function encodeRecord(jobId: string, record: JobRecordDraft): string {
+  try {
+    return JSON.stringify(record);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new JobvisorError('change_not_storable', `Job ${jobId}: its record is not JSON: ${detail}`, {
+      jobId,
+    });
+  }
+}
