@@ -92,17 +92,7 @@ async function spawnNodes(peer: Variant['peer'], count: number, schema: string):
     BENCH_NODES: String(count),
   };
   // One first (it creates the schema), then the others.
-  const first = fork(CHILD, [], {
-    execArgv: [
-      '--import',
-      'tsx',
-      ...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []),
-    ],
-    env,
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  await next(first, 'ready');
-  const rest = Array.from({ length: count - 1 }, () =>
+  const start = () =>
     fork(CHILD, [], {
       execArgv: [
         '--import',
@@ -111,8 +101,10 @@ async function spawnNodes(peer: Variant['peer'], count: number, schema: string):
       ],
       env,
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    }),
-  );
+    });
+  const first = start();
+  await next(first, 'ready');
+  const rest = Array.from({ length: count - 1 }, () => start());
   await Promise.all(rest.map((c) => next(c, 'ready')));
   return [first, ...rest];
 }

@@ -164,7 +164,9 @@ async function runningOnPrivateServer(args: string[], count: number, input: { st
     Array.from({ length: count }, (_, i) => c.start(nodes[i % 2]!, { type: 'work', input })),
   );
   await eventually('jobs run', () => c.executions().filter((e) => e.what === 'start').length >= 8);
-  return { server, c, jobs };
+  const ids = jobs.map((j) => j.id);
+  const allDone = (ms: number) => eventually('every job completes', () => finished(c, ids, server.url), ms);
+  return { server, c, jobs, allDone };
 }
 
 describe('PostgreSQL itself restarted or gone', () => {
@@ -173,18 +175,9 @@ describe('PostgreSQL itself restarted or gone', () => {
     { timeout: 90_000 },
     async () => {
       const args = ['--cluster-lease-ms', '6000', '--cluster-renew-ms', '1000'];
-      const { server, c, jobs } = await runningOnPrivateServer(args, 16, { steps: 40, ms: 25 });
+      const { server, c, allDone } = await runningOnPrivateServer(args, 16, { steps: 40, ms: 25 });
       server.restart();
-      await eventually(
-        'every job completes',
-        () =>
-          finished(
-            c,
-            jobs.map((j) => j.id),
-            server.url,
-          ),
-        60_000,
-      );
+      await allDone(60_000);
       const starts = c.executions().filter((e) => e.what === 'start');
       expect(starts.map((e) => e.attempt).every((n) => n === 1)).toBe(true);
       expect(new Set(starts.map((e) => e.jobId)).size).toBe(16);
@@ -197,7 +190,7 @@ describe('PostgreSQL itself restarted or gone', () => {
     'gone for longer than a lease: the nodes stop their attempts; once it is back each is retried once',
     { timeout: 90_000 },
     async () => {
-      const { server, c, jobs } = await runningOnPrivateServer([], 8, { steps: 200, ms: 20 });
+      const { server, c, jobs, allDone } = await runningOnPrivateServer([], 8, { steps: 200, ms: 20 });
       server.stop();
       await eventually(
         'every attempt is stopped',
@@ -205,16 +198,7 @@ describe('PostgreSQL itself restarted or gone', () => {
       );
       await new Promise((r) => setTimeout(r, 1_500)); // a lease and more without the database
       server.start();
-      await eventually(
-        'every job completes',
-        () =>
-          finished(
-            c,
-            jobs.map((j) => j.id),
-            server.url,
-          ),
-        30_000,
-      );
+      await allDone(30_000);
       const log = c.executions();
       for (const job of jobs) {
         const attempts = log.filter((e) => e.what === 'start' && e.jobId === job.id).map((e) => e.attempt);

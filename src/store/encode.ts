@@ -18,3 +18,13 @@ export function encodeRecord(jobId: string, record: JobRecordDraft): string {
     });
   }
 }
+
+/** A batch's next change of a job follows its previous one (`seq` + 1); a job's first has a valid seq. */
+export function checkNextSeq(jobId: string, previous: number | undefined, seq: number): void {
+  if (previous !== undefined && seq !== previous + 1) {
+    throw storeConflict(jobId, `Job ${jobId} is at seq ${previous}, not ${seq - 1}`);
+  }
+  if (previous === undefined && !(Number.isSafeInteger(seq) && seq >= 1)) {
+    throw storeConflict(jobId, `Job ${jobId}: invalid seq ${seq}`);
+  }
+}

@@ -8,7 +8,7 @@
 import type pg from 'pg';
 import { JobvisorError } from '../common/errors.js';
 import type { ChangeDraft } from './port.js';
-import { encodeRecord, storeConflict } from './encode.js';
+import { checkNextSeq, encodeRecord, storeConflict } from './encode.js';
 
 const LIVE = `status IN ('pending', 'running')`;
 
@@ -38,12 +38,7 @@ export async function commitBatch(
   const changes = batch.map((change, i) => {
     const { jobId } = change;
     const seen = jobs.get(jobId);
-    if (seen && change.seq !== seen.last.seq + 1) {
-      throw storeConflict(jobId, `Job ${jobId} is at seq ${seen.last.seq}, not ${change.seq - 1}`);
-    }
-    if (!seen && !(Number.isSafeInteger(change.seq) && change.seq >= 1)) {
-      throw storeConflict(jobId, `Job ${jobId}: invalid seq ${change.seq}`);
-    }
+    checkNextSeq(jobId, seen?.last.seq, change.seq);
     const json = encodeRecord(jobId, change.record);
     jobs.set(jobId, { firstSeq: seen?.firstSeq ?? change.seq, last: change, json, ord: i + 1 });
     return json;

@@ -22,7 +22,7 @@ import type {
 } from './port.js';
 import { decodeCursor, encodeCursor, isLive } from './query.js';
 import { prepareSchema, toStoreError } from './sqlite-schema.js';
-import { encodeRecord, storeConflict } from './encode.js';
+import { checkNextSeq, encodeRecord, storeConflict } from './encode.js';
 
 const sqliteOptionsSchema = z.strictObject({
   /** The database file; its directory is created if missing. */
@@ -239,12 +239,7 @@ class SqliteStore implements JobStore {
     for (const change of batch) {
       const { jobId } = change;
       const seen = jobs.get(jobId);
-      if (seen && change.seq !== seen.last.seq + 1) {
-        throw storeConflict(jobId, `Job ${jobId} is at seq ${seen.last.seq}, not ${change.seq - 1}`);
-      }
-      if (!seen && !(Number.isSafeInteger(change.seq) && change.seq >= 1)) {
-        throw storeConflict(jobId, `Job ${jobId}: invalid seq ${change.seq}`);
-      }
+      checkNextSeq(jobId, seen?.last.seq, change.seq);
       const { key } = change.record;
       if (key !== null) {
         const current = holder(key);
