@@ -78,6 +78,15 @@ describe('several jobvisor serve processes on one PostgreSQL schema', () => {
       expect(starts).toHaveLength(1);
       const rows = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${c.schema}.jobs`);
       expect(rows[0]!.n).toBe(1);
+      // Operations: every node lists the five live nodes, and shows its own lease and the database's latency.
+      const listed = (await (await fetch(`${nodes[2]!.url}/nodes`)).json()) as { nodes: { id: string }[] };
+      expect(listed.nodes.map((n) => n.id).sort()).toEqual(nodes.map((n) => n.id).sort());
+      const metrics = await (await fetch(`${nodes[0]!.url}/metrics`)).text();
+      expect(metrics).toContain(`jobvisor_node_info{node="${nodes[0]!.id}",`);
+      expect(metrics).toContain('jobvisor_node_lease_held 1');
+      expect(metrics).toMatch(/^jobvisor_db_latency_seconds \d/m);
+      const health = await c.health(nodes[0]!.url);
+      expect(health).toMatchObject({ status: 'ok', node: { id: nodes[0]!.id }, cluster: { state: 'held' } });
     },
   );
 

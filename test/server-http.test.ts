@@ -123,6 +123,8 @@ describe('HTTP routes', () => {
     expect(metrics.headers.get('content-type')).toContain('text/plain; version=0.0.4');
     const text = metrics.text;
     expect(text).toContain('jobvisor_jobs{status="completed"} 1');
+    const { id, label } = s.supervisor.node;
+    expect(text).toContain(`jobvisor_node_info{node="${id}",label="${label}"} 1`);
     expect(text).toContain('jobvisor_jobs{status="running"} 1');
     expect(text).toContain('jobvisor_starts_total 3');
     expect(text).toContain('jobvisor_dedup_hits_total 1');

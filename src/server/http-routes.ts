@@ -144,7 +144,7 @@ async function listNodes(ctx: RouteContext, { res }: Request): Promise<void> {
 }
 
 async function metrics(ctx: RouteContext, { res }: Request): Promise<void> {
-  const text = renderMetrics(ctx.supervisor.stats(), ctx.hub());
+  const text = renderMetrics(ctx.supervisor.stats(), ctx.hub(), ctx.supervisor.node);
   res.writeHead(200, {
     'content-type': METRICS_CONTENT_TYPE,
     'content-length': String(Buffer.byteLength(text)),

@@ -38,9 +38,19 @@ function formatValue(value: number): string {
   return String(value);
 }
 
-export function renderMetrics(stats: Stats, hub: HubCounters): string {
+/** A label value as the text format wants it: backslash, quote and newline escaped. */
+const labelValue = (text: string) => text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+export function renderMetrics(
+  stats: Stats,
+  hub: HubCounters,
+  node: { readonly id: string; readonly label: string },
+): string {
   const out: string[] = [];
   const one = (value: number): Sample[] => [['', value]];
+  metric(out, 'jobvisor_node_info', 'gauge', 'This process: its node id (new for each start) and label.', [
+    [`{node="${labelValue(node.id)}",label="${labelValue(node.label)}"}`, 1],
+  ]);
   metric(
     out,
     'jobvisor_jobs',
