@@ -53,6 +53,29 @@ export function checkHandlerEvent(event: JobEvent, result: JsonLimits): JobEvent
   }
 }
 
+/**
+ * A handler's report with its time, built as a literal per type: on Node 20 (V8 11) spreading an
+ * object and adding a property takes a slow path, and this runs for every progress report.
+ */
+export function stamped(event: HandlerReport, at: number): JobEvent {
+  switch (event.type) {
+    case 'PROGRESS':
+      return event.message === undefined
+        ? { type: 'PROGRESS', attempt: event.attempt, percent: event.percent, at }
+        : { type: 'PROGRESS', attempt: event.attempt, percent: event.percent, message: event.message, at };
+    case 'HEARTBEAT':
+      return { type: 'HEARTBEAT', attempt: event.attempt, at };
+    case 'COMPLETE':
+      return { type: 'COMPLETE', attempt: event.attempt, result: event.result, at };
+    case 'FAIL':
+      return { type: 'FAIL', attempt: event.attempt, error: event.error, at };
+  }
+}
+
+/** What a handler reports: an attempt's event without its time. */
+type HandlerReport = DistributiveOmit<Extract<JobEvent, { attempt: number }>, 'at'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 function cut(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

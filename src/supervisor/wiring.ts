@@ -27,7 +27,7 @@ import { Announcer } from './announcer.js';
 import { ChangeRouter } from './change-router.js';
 import { Effects } from './effects.js';
 import { Fanout } from './fanout.js';
-import { checkHandlerEvent } from './handler-events.js';
+import { checkHandlerEvent, stamped } from './handler-events.js';
 import { JobCell, type JobDurability } from './job-cell.js';
 import { JobTypes } from './job-types.js';
 import { Mailbox } from './mailbox.js';
@@ -176,7 +176,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
   const bind = (input: { jobId: string }): SendToJob => {
     const cell = registry.live(input.jobId);
     return (event) => {
-      const checked = checkHandlerEvent({ ...event, at: clock.now() }, resultLimits);
+      const checked = checkHandlerEvent(stamped(event, clock.now()), resultLimits);
       if (cell) return cell.send(checked, 'handler');
       return { accepted: false, reason: 'job_final' };
     };
