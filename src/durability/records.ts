@@ -13,8 +13,27 @@ export function toRecord(
   kind: ChangeKind,
 ): JobRecordDraft {
   const c = snapshot.context;
+  // Every field written out (not `...view`): on Node 20 a spread then more properties takes V8's
+  // slow path, and this runs for every change a store writes.
   return {
-    ...view,
+    id: view.id,
+    key: view.key,
+    type: view.type,
+    status: view.status,
+    progress: view.progress,
+    message: view.message,
+    attempt: view.attempt,
+    seq: view.seq,
+    createdAt: view.createdAt,
+    startedAt: view.startedAt,
+    updatedAt: view.updatedAt,
+    finishedAt: view.finishedAt,
+    lastHeartbeatAt: view.lastHeartbeatAt,
+    nextRetryAt: view.nextRetryAt,
+    input: view.input,
+    result: view.result,
+    error: view.error,
+    node: view.node,
     // A job failed outside its machine (its actor crashed, the store refused it) is `failed`.
     state: view.status === 'failed' ? 'failed' : stateName(snapshot.value),
     failures: c.failures,

@@ -47,6 +47,7 @@ import {
 } from './options.js';
 import { cancelShared, startShared } from './shared-ops.js';
 import type { NodeRecord } from '../store/port.js';
+import type { StartJobRequest } from '../../machines/supervisor.machine.js';
 import { describeType } from './type-info.js';
 import { wireSupervisor, type Parts } from './wiring.js';
 
@@ -95,10 +96,16 @@ export class Supervisor {
     if (this.lifecycle === 'stopped')
       throw new JobvisorError('shutting_down', 'The supervisor has shut down');
     durability?.assertWritable();
-    if (this.#parts.cluster) return startShared(this.#parts, { ...parsed, input });
+    // A literal (not a spread of `parsed`): this runs for every start.
+    const startRequest: StartJobRequest =
+      parsed.key === undefined
+        ? { type: parsed.type, input, onConflict: parsed.onConflict }
+        : { type: parsed.type, input, key: parsed.key, onConflict: parsed.onConflict };
+    if (this.#parts.cluster) return startShared(this.#parts, startRequest);
     const { id, answer } = replies.open();
-    actor.send({ type: 'START_JOB', requestId: id, request: { ...parsed, input } });
-    const { cell: _cell, ...result } = await answer;
+    actor.send({ type: 'START_JOB', requestId: id, request: startRequest });
+    const admitted = await answer;
+    const result: StartResult = { job: admitted.job, deduplicated: admitted.deduplicated };
     if (durability) {
       await durability.created(result.deduplicated ? undefined : registry.live(result.job.id));
       if (!views.get(result.job.id))
