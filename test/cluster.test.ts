@@ -189,7 +189,8 @@ describe('cancel anywhere', () => {
     const answer = await other.cancel(job.id, 'from the other node');
     expect(answer).toMatchObject({ cancelled: true, job: { status: 'cancelled' } });
     expect((await aborted.promise) - asked).toBeLessThan(2_000);
-    expect(owner.get(job.id)?.status).toBe('cancelled');
+    // The owner's readers see it too, once it is told there (in the log's order).
+    expect((await owner.waitFor(job.id, { timeoutMs: 10_000 })).status).toBe('cancelled');
   });
 
   it('cancels a pending job that no node runs', async () => {

@@ -58,6 +58,8 @@ function run(steps: readonly Step[]): void {
   const model: Model = { state: 'joining', safeUntil: null, failures: 0, abandon: 0, adopt: 0, claim: 0 };
   for (const s of steps) {
     const now = clock.now();
+    // Once left, the actor is done: nothing reaches it any more (XState would only warn).
+    if (model.state === 'left' && s.kind !== 'advance') continue;
     if (s.kind === 'advance') {
       // Time passes: held past its deadline is lost (the timer fires at the deadline).
       const to = now + s.ms;
