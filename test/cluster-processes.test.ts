@@ -197,6 +197,10 @@ describe('several jobvisor serve processes on one PostgreSQL schema', () => {
         [job.id, String(first.attempt)],
       );
       expect(changesAfter[0]!.n).toBe(changesBefore[0]!.n);
+      await eventually(
+        'told on the other node',
+        async () => (await c.job(other, job.id)).status === 'completed',
+      );
       const done = await c.job(other, job.id);
       expect(done).toMatchObject({
         status: 'completed',
