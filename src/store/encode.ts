@@ -1,6 +1,47 @@
-/** What every store adapter says of a change it can never write: a conflict, or a record that is not JSON. */
+/**
+ * Records as the SQL store adapters keep them (JSON text) in both directions, and what they say of
+ * a change they can never write: a conflict, or a record that is not JSON.
+ */
 import { JobvisorError } from '../common/errors.js';
-import type { JobRecordDraft } from './port.js';
+import type { JobRecord, JobRecordDraft, StoredChange } from './port.js';
+
+/** A job row as the adapters read it: its record and the offset of its latest change. */
+export interface JobRow {
+  record: string;
+  offset: number;
+}
+
+/** A change-log row. */
+export interface ChangeRow {
+  offset: number;
+  job_id: string;
+  seq: number;
+  kind: StoredChange['kind'];
+  at: number;
+  record: string;
+}
+
+/** The record of a row; its offset is the row's (files of older versions also kept it in the JSON). */
+function parse(json: string, offset: number): JobRecord {
+  const record = JSON.parse(json) as { offset: number };
+  record.offset = offset;
+  return record as JobRecord;
+}
+
+export function decodeJob(row: JobRow): JobRecord {
+  return parse(row.record, row.offset);
+}
+
+export function decodeChange(row: ChangeRow): StoredChange {
+  return {
+    offset: row.offset,
+    jobId: row.job_id,
+    seq: row.seq,
+    kind: row.kind,
+    at: row.at,
+    record: parse(row.record, row.offset),
+  };
+}
 
 /** `store_conflict` naming the job (and, for a key held by another live job, that job). */
 export function storeConflict(jobId: string, message: string, holder?: string): JobvisorError {

@@ -6,12 +6,8 @@
  */
 import pg from 'pg';
 import type { ClaimRequest, ClusterEvent, ClusterStore, JobRecord, NodeRecord, TakenOver } from './port.js';
+import { decodeJob, type JobRow } from './encode.js';
 import { toStoreError } from './postgres-schema.js';
-
-interface JobRow {
-  record: string;
-  offset: number;
-}
 
 export interface ClusterContext {
   readonly pool: () => pg.Pool;
@@ -19,7 +15,6 @@ export interface ClusterContext {
   readonly channel: string;
   /** For the listening connection: its own client (a pool would close it when idle). */
   readonly connect: () => pg.Client;
-  readonly parse: (row: JobRow) => JobRecord;
 }
 
 const NOW_MS = `(extract(epoch FROM now()) * 1000)::float8`;
@@ -106,7 +101,7 @@ export class PostgresCluster implements ClusterStore {
         request.node,
         chosen.map((r) => r.id),
       ]);
-      return chosen.map((row) => this.#ctx.parse(row));
+      return chosen.map((row) => decodeJob(row));
     });
   }
 
@@ -131,7 +126,7 @@ export class PostgresCluster implements ClusterStore {
        RETURNING j.record, j."offset", j.cancel_requested`,
       [nodeId, max],
     );
-    return rows.map((row) => ({ record: this.#ctx.parse(row), cancelRequested: row.cancel_requested }));
+    return rows.map((row) => ({ record: decodeJob(row), cancelRequested: row.cancel_requested }));
   }
 
   async requestCancel(jobId: string, reason: string | null): Promise<boolean> {

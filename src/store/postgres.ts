@@ -21,6 +21,7 @@ import type {
   StoreSnapshot,
 } from './port.js';
 import { PostgresCluster } from './postgres-cluster.js';
+import { decodeChange, decodeJob, type ChangeRow, type JobRow } from './encode.js';
 import { commitBatch } from './postgres-commit.js';
 import { channelOf, migrate, SCHEMA_NAME, toStoreError } from './postgres-schema.js';
 import { decodeCursor, encodeCursor } from './query.js';
@@ -70,20 +71,6 @@ const TYPES: pg.CustomTypesConfig = {
         )) as pg.CustomTypesConfig['getTypeParser'],
 };
 
-interface JobRow {
-  record: string;
-  offset: number;
-}
-
-interface ChangeRow {
-  offset: number;
-  job_id: string;
-  seq: number;
-  kind: StoredChange['kind'];
-  at: number;
-  record: string;
-}
-
 class PostgresStore implements JobStore {
   readonly name = 'postgres';
   readonly #options: Readonly<Options>;
@@ -103,7 +90,6 @@ class PostgresStore implements JobStore {
       schema: this.#schema,
       channel: this.#channel,
       connect: () => this.#listenClient(),
-      parse: fromJobRow,
     });
   }
 
@@ -131,8 +117,8 @@ class PostgresStore implements JobStore {
       ]);
       return {
         lastOffset: head.rows[0]?.last ?? 0,
-        active: active.rows.map(fromJobRow),
-        recent: recent.rows.map(fromJobRow),
+        active: active.rows.map(decodeJob),
+        recent: recent.rows.map(decodeJob),
       };
     });
   }
@@ -149,7 +135,7 @@ class PostgresStore implements JobStore {
     const { rows } = await this.#run('get', () =>
       pool.query<JobRow>(`SELECT record, "offset" FROM ${this.#schema}.jobs WHERE id = $1`, [id]),
     );
-    return rows[0] && fromJobRow(rows[0]);
+    return rows[0] && decodeJob(rows[0]);
   }
 
   async list(query: ListQuery): Promise<Page<JobRecord>> {
@@ -167,7 +153,7 @@ class PostgresStore implements JobStore {
     const text = `SELECT record, "offset" FROM ${this.#schema}.jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY created_at, id LIMIT ${param(limit + 1)}`;
     const { rows } = await this.#run('list', () => pool.query<JobRow>(text, params));
-    const items = rows.slice(0, limit).map(fromJobRow);
+    const items = rows.slice(0, limit).map(decodeJob);
     const lastItem = items.at(-1);
     return { items, next: rows.length > limit && lastItem ? encodeCursor(lastItem) : null };
   }
@@ -181,7 +167,7 @@ class PostgresStore implements JobStore {
         [after, Math.max(0, Math.floor(limit))],
       ),
     );
-    return rows.map(fromChangeRow);
+    return rows.map(decodeChange);
   }
 
   async changesOf(jobId: string, after: number, limit: number): Promise<readonly StoredChange[]> {
@@ -193,7 +179,7 @@ class PostgresStore implements JobStore {
         [jobId, after, Math.max(0, Math.floor(limit))],
       ),
     );
-    return rows.map(fromChangeRow);
+    return rows.map(decodeChange);
   }
 
   async firstOffset(): Promise<number> {
@@ -303,25 +289,4 @@ class PostgresStore implements JobStore {
       throw toStoreError(error, doing);
     }
   }
-}
-
-function fromChangeRow(row: ChangeRow): StoredChange {
-  return {
-    offset: row.offset,
-    jobId: row.job_id,
-    seq: row.seq,
-    kind: row.kind,
-    at: row.at,
-    record: parse(row.record, row.offset),
-  };
-}
-
-function fromJobRow(row: JobRow): JobRecord {
-  return parse(row.record, row.offset);
-}
-
-function parse(json: string, offset: number): JobRecord {
-  const record = JSON.parse(json) as { offset: number };
-  record.offset = offset;
-  return record as JobRecord;
 }

@@ -22,7 +22,15 @@ import type {
 } from './port.js';
 import { decodeCursor, encodeCursor, isLive } from './query.js';
 import { prepareSchema, toStoreError } from './sqlite-schema.js';
-import { checkNextSeq, encodeRecord, storeConflict } from './encode.js';
+import {
+  checkNextSeq,
+  encodeRecord,
+  storeConflict,
+  decodeChange,
+  decodeJob,
+  type ChangeRow,
+  type JobRow,
+} from './encode.js';
 
 const sqliteOptionsSchema = z.strictObject({
   /** The database file; its directory is created if missing. */
@@ -50,20 +58,6 @@ const OLDEST_FINISHED = `SELECT id FROM jobs WHERE ${FINISHED} ORDER BY COALESCE
 const FINISHED_BEFORE = `${FINISHED} AND COALESCE(finished_at, 0) < ?`;
 
 /** A job row as read: the record's JSON holds everything but the offset, which has its column. */
-interface JobRow {
-  record: string;
-  offset: number;
-}
-
-interface ChangeRow {
-  offset: number;
-  job_id: string;
-  seq: number;
-  kind: StoredChange['kind'];
-  at: number;
-  record: string;
-}
-
 function prepareStatements(db: Database.Database) {
   return {
     lastOffset: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE name = 'last_offset'`),
@@ -165,8 +159,8 @@ class SqliteStore implements JobStore {
     try {
       return this.#run('open', () => ({
         lastOffset: conn.lastOffset,
-        active: conn.sql.active.all().map(fromJobRow),
-        recent: conn.sql.recent.all(Math.max(0, Math.floor(options.recentLimit))).map(fromJobRow),
+        active: conn.sql.active.all().map(decodeJob),
+        recent: conn.sql.recent.all(Math.max(0, Math.floor(options.recentLimit))).map(decodeJob),
       }));
     } catch (error) {
       // A file that cannot even be read back is not held: release it for whoever repairs it.
@@ -271,7 +265,7 @@ class SqliteStore implements JobStore {
     const { sql } = this.#use();
     return this.#run('get', () => {
       const row = sql.get.get(id);
-      return row && fromJobRow(row);
+      return row && decodeJob(row);
     });
   }
 
@@ -304,7 +298,7 @@ class SqliteStore implements JobStore {
       let statement = conn.lists.get(text);
       if (!statement) conn.lists.set(text, (statement = conn.db.prepare(text)));
       const rows = statement.all(...params, limit + 1);
-      const items = rows.slice(0, limit).map(fromJobRow);
+      const items = rows.slice(0, limit).map(decodeJob);
       const lastItem = items.at(-1);
       return { items, next: rows.length > limit && lastItem ? encodeCursor(lastItem) : null };
     });
@@ -313,14 +307,14 @@ class SqliteStore implements JobStore {
   async changesSince(after: number, limit: number): Promise<readonly StoredChange[]> {
     const { sql } = this.#use();
     return this.#run('changesSince', () =>
-      sql.changesSince.all(after, Math.max(0, Math.floor(limit))).map(fromRow),
+      sql.changesSince.all(after, Math.max(0, Math.floor(limit))).map(decodeChange),
     );
   }
 
   async changesOf(jobId: string, after: number, limit: number): Promise<readonly StoredChange[]> {
     const { sql } = this.#use();
     return this.#run('changesOf', () =>
-      sql.changesOf.all(jobId, after, Math.max(0, Math.floor(limit))).map(fromRow),
+      sql.changesOf.all(jobId, after, Math.max(0, Math.floor(limit))).map(decodeChange),
     );
   }
 
@@ -350,26 +344,4 @@ class SqliteStore implements JobStore {
     this.#conn = null;
     if (conn?.db.open) this.#run('close', () => conn.db.close());
   }
-}
-
-function fromRow(row: ChangeRow): StoredChange {
-  return {
-    offset: row.offset,
-    jobId: row.job_id,
-    seq: row.seq,
-    kind: row.kind,
-    at: row.at,
-    record: parse(row.record, row.offset),
-  };
-}
-
-function fromJobRow(row: JobRow): JobRecord {
-  return parse(row.record, row.offset);
-}
-
-/** The record of a row; its offset is the row's (files of older versions also kept it in the JSON). */
-function parse(json: string, offset: number): JobRecord {
-  const record = JSON.parse(json) as { offset: number };
-  record.offset = offset;
-  return record as JobRecord;
 }
