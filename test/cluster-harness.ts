@@ -4,7 +4,7 @@
  * (fixtures/cluster-handlers.ts), and cleanup (SIGKILL of what is left, the schema dropped).
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,8 +44,12 @@ export class TestCluster {
   readonly execLog = join(this.dir, 'executions.log');
   readonly nodes: ServeNode[] = [];
 
+  readonly #watcher: FSWatcher;
+
   constructor() {
     writeFileSync(this.execLog, '');
+    // A line in the execution log wakes whoever waits (`eventually`).
+    this.#watcher = watch(this.execLog, () => changed());
   }
 
   /** Starts a node; resolves once it listens and has joined the cluster. */
@@ -89,11 +93,8 @@ export class TestCluster {
       });
       void exited.then((how) => reject(new Error(`serve ended (${how}) before listening: ${stderr}`)));
     });
-    let health = await this.health(url);
-    for (let i = 0; health.cluster?.state !== 'held' && i < 200; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      health = await this.health(url);
-    }
+    // `serve` listens once the supervisor is ready, and ready means the node has tried to join.
+    const health = await this.health(url);
     if (health.cluster?.state !== 'held') throw new Error(`node did not join: ${stderr}`);
     const node: ServeNode = {
       child,
@@ -161,21 +162,40 @@ export class TestCluster {
       node.child.kill('SIGKILL');
       await node.exited;
     }
+    this.#watcher.close();
     await dropSchema(this.schema);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-/** Resolves once `test` holds, checked every `everyMs`; rejects with `what` after `ms`. */
+/** Waiters of `eventually`, woken when an execution log changes. */
+const wakers = new Set<() => void>();
+function changed(): void {
+  for (const wake of [...wakers]) wake();
+}
+
+/**
+ * Resolves once `test` holds; rejects with `what` after `ms`. The conditions live in other
+ * processes (their execution log, the database, their HTTP answers): `test` runs again whenever an
+ * execution log changes, and at the latest after `everyMs` for what no event here can tell.
+ */
 export async function eventually(
   what: string,
   test: () => boolean | Promise<boolean>,
   ms = 20_000,
-  everyMs = 20,
+  everyMs = 100,
 ): Promise<void> {
   const end = Date.now() + ms;
   while (!(await test())) {
     if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, everyMs);
+      wakers.add(wake);
+    });
   }
 }

@@ -51,14 +51,23 @@ afterAll(async () => {
 describe('the dashboard of a cluster node', () => {
   it('lists the live nodes with their running jobs, and the detail names the node of the attempt', async () => {
     const [a, b] = nodes as [(typeof nodes)[number], (typeof nodes)[number]];
-    // Each node starts (and only it runs) a job of its own type; the page is node A's.
+    // Each node starts (and only it runs) a job of its own type; the page is node A's, which is
+    // told of both jobs' changes: wait there until both started.
+    const ids: string[] = [];
+    const started = new Set<string>();
+    let bothStarted!: () => void;
+    const both = new Promise<void>((resolve) => (bothStarted = resolve));
+    const check = () => ids.length === 2 && ids.every((id) => started.has(id)) && bothStarted();
+    const off = a.supervisor.subscribe((change) => {
+      if (change.kind === 'started') started.add(change.jobId);
+      check();
+    });
     const first = await a.supervisor.start({ type: 'block-node-a' });
     const second = await b.supervisor.start({ type: 'block-node-b' });
-    const running = async () =>
-      [await a.supervisor.find(first.job.id), await a.supervisor.find(second.job.id)].every(
-        (j) => j?.status === 'running',
-      );
-    for (let i = 0; i < 200 && !(await running()); i++) await new Promise((r) => setTimeout(r, 25));
+    ids.push(first.job.id, second.job.id);
+    check();
+    await both;
+    off();
     const context = await browser.newContext();
     const watch = new PageWatch();
     const page = await context.newPage();

@@ -79,7 +79,10 @@ export class Supervisor {
     return this.#parts.types.list().map(describeType);
   }
 
-  /** Resolves once the store is open and its jobs are resumed; rejects with the store's error. */
+  /**
+   * Resolves once the store is open and its jobs are resumed — in a cluster, once the node has also
+   * tried to join (`stats().cluster.state` says whether it holds its lease); rejects with the store's error.
+   */
   ready(): Promise<void> {
     return this.#parts.ready;
   }

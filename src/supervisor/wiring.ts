@@ -245,7 +245,11 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     replies,
     telemetry,
     durability,
-    recover: () => recover(recoverDeps),
+    // In a cluster, ready once the node has also tried to join (its first renewal).
+    recover: async () => {
+      await recover(recoverDeps);
+      await cluster?.start();
+    },
     beforeClose: async () => {
       await durability?.flushed().catch(() => undefined); // the last changes, under the lease
       await cluster?.stop();
@@ -273,11 +277,6 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
       reachable: () => durability.reachable(),
     });
     cluster = new ClusterNode(store.cluster, host, clock, options.cluster);
-    const joining = cluster;
-    void ready.then(
-      () => joining.start(),
-      () => undefined,
-    );
   }
   // Before the actor starts, so that the `inspect` option's observer sees it start.
   inspection.supervisorCreated(actor, options.inspect);
