@@ -65,6 +65,9 @@ export interface Served {
   stderr: () => string;
   /** SIGTERM, then the exit code. */
   stop: () => Promise<number | null>;
+  /** How it ended: the signal (`SIGKILL`, …) or `exit N`. */
+  ended: Promise<string>;
+  dead: () => boolean;
 }
 
 /** Starts `jobvisor serve --port 0 ...args` and resolves once it printed `listening on URL`. */
@@ -73,7 +76,14 @@ export function startServe(args: string[], env: Record<string, string> = {}): Pr
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let dead = false;
+  const ended = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => {
+      dead = true;
+      resolve(signal ?? `exit ${code}`);
+    }),
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
@@ -83,6 +93,8 @@ export function startServe(args: string[], env: Record<string, string> = {}): Pr
         url: match[1],
         child,
         stderr: () => stderr,
+        ended,
+        dead: () => dead,
         stop: () => {
           if (child.exitCode === null) child.kill('SIGTERM');
           return exited;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { healthAnswerSchema, type HealthAnswer, type WireJob } from '../src/protocol/schemas.js';
-import { spawnCli } from './cli-process.js';
+import { startServe } from './cli-process.js';
 import { EXEC_LOG_ENV } from './fixtures/cluster-handlers.js';
 import { dropSchema, POSTGRES_URL, schemaName } from './postgres-helpers.js';
 
@@ -54,11 +54,8 @@ export class TestCluster {
 
   /** Starts a node; resolves once it listens and has joined the cluster. */
   async spawn(options: { postgresUrl?: string; args?: readonly string[] } = {}): Promise<ServeNode> {
-    const child = spawnCli(
+    const served = await startServe(
       [
-        'serve',
-        '--port',
-        '0',
         '--postgres',
         options.postgresUrl ?? POSTGRES_URL,
         '--postgres-schema',
@@ -75,35 +72,18 @@ export class TestCluster {
       ],
       { [EXEC_LOG_ENV]: this.execLog },
     );
-    let stdout = '';
-    let stderr = '';
-    let dead = false;
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<string>((resolve) =>
-      child.once('exit', (code, signal) => {
-        dead = true;
-        resolve(signal ?? `exit ${code}`);
-      }),
-    );
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-        const found = /^listening on (http:\/\/\S+)\n/.exec(stdout)?.[1];
-        if (found !== undefined) resolve(found);
-      });
-      void exited.then((how) => reject(new Error(`serve ended (${how}) before listening: ${stderr}`)));
-    });
+    const { child, url, stderr } = served;
     // `serve` listens once the supervisor is ready, and ready means the node has tried to join.
     const health = await this.health(url);
-    if (health.cluster?.state !== 'held') throw new Error(`node did not join: ${stderr}`);
+    if (health.cluster?.state !== 'held') throw new Error(`node did not join: ${stderr()}`);
     const node: ServeNode = {
       child,
       url,
       pid: child.pid!,
       id: health.node!.id,
-      exited,
-      dead: () => dead,
-      stderr: () => stderr,
+      exited: served.ended,
+      dead: served.dead,
+      stderr,
     };
     this.nodes.push(node);
     return node;
