@@ -18,10 +18,18 @@ function bump(context: JobContext, kind: ChangeKind, at: number) {
   return { seq: context.seq + 1, lastChange: kind, updatedAt: at, at };
 }
 
-/** When the watchdog of the running attempt fires: the nearer of heartbeat and job timeout. */
+/**
+ * When the watchdog of the running attempt fires: the nearer of `deadlines.heartbeatAt` (the
+ * heartbeat deadline as of the watchdog's arming) and the job timeout.
+ */
 function watchdogAt(context: JobContext): number {
   const { heartbeatAt, timeoutAt } = context.deadlines;
   return Math.min(heartbeatAt ?? Infinity, timeoutAt ?? Infinity);
+}
+
+/** The heartbeat deadline as of now: a heartbeat timeout after the latest report (or the attempt's start). */
+function heartbeatDeadline(context: JobContext): number {
+  return (context.lastHeartbeatAt ?? context.startedAt ?? context.at) + context.spec.heartbeatTimeoutMs;
 }
 
 export function backoffDelay(context: JobContext): number {
@@ -60,6 +68,7 @@ export const jobMachine = setup({
       context.deadlines.retryAt !== null && context.deadlines.retryAt > context.at,
     timeoutDue: ({ context }) =>
       context.deadlines.timeoutAt !== null && context.deadlines.timeoutAt <= watchdogAt(context),
+    stallDue: ({ context }) => heartbeatDeadline(context) <= watchdogAt(context),
   },
   delays: {
     watchdog: ({ context }) => Math.max(0, watchdogAt(context) - context.at),
@@ -86,9 +95,13 @@ export const jobMachine = setup({
         },
       };
     }),
+    /**
+     * Not a timer move: the watchdog stays armed for `deadlines.heartbeatAt` and, when it fires,
+     * re-arms from `lastHeartbeatAt` if a report came in since (`rearmWatchdog`). So a progress
+     * report neither exits `alive` nor cancels and re-schedules a timer.
+     */
     recordProgress: assign(({ context, event }) => {
       const { at, percent, message } = event as EventOf<'PROGRESS'>;
-      const { timeoutAt, retryAt } = context.deadlines;
       return {
         seq: context.seq + 1,
         lastChange: 'progress' as const,
@@ -97,17 +110,19 @@ export const jobMachine = setup({
         progress: percent,
         message: message ?? context.message,
         lastHeartbeatAt: at,
-        deadlines: { heartbeatAt: at + context.spec.heartbeatTimeoutMs, timeoutAt, retryAt },
       };
     }),
-    /** Not a change: no `seq`, no subscriber notification; only the watchdog is re-armed. */
-    recordHeartbeat: assign(({ context, event }) => {
+    /** Not a change: no `seq`, no subscriber notification; the watchdog will see the new time. */
+    recordHeartbeat: assign(({ event }) => {
       const { at } = event as EventOf<'HEARTBEAT'>;
+      return { at, lastHeartbeatAt: at };
+    }),
+    /** The watchdog fired before the heartbeat deadline (a report came in since it was armed): arm it again. */
+    rearmWatchdog: assign(({ context }) => {
       const { timeoutAt, retryAt } = context.deadlines;
       return {
-        at,
-        lastHeartbeatAt: at,
-        deadlines: { heartbeatAt: at + context.spec.heartbeatTimeoutMs, timeoutAt, retryAt },
+        at: Math.max(context.at, watchdogAt(context)),
+        deadlines: { heartbeatAt: heartbeatDeadline(context), timeoutAt, retryAt },
       };
     }),
     complete: assign(({ context, event }) => {
@@ -279,22 +294,16 @@ export const jobMachine = setup({
           after: {
             watchdog: [
               { guard: 'timeoutDue', target: '#job.attemptFailed', actions: 'recordTimeout' },
-              { target: '#job.attemptFailed', actions: 'recordStall' },
+              { guard: 'stallDue', target: '#job.attemptFailed', actions: 'recordStall' },
+              { target: 'alive', reenter: true, actions: 'rearmWatchdog' },
             ],
           },
           on: {
             PROGRESS: {
               guard: and(['isCurrentAttempt', 'isProgressForward']),
-              target: 'alive',
-              reenter: true,
               actions: 'recordProgress',
             },
-            HEARTBEAT: {
-              guard: 'isCurrentAttempt',
-              target: 'alive',
-              reenter: true,
-              actions: 'recordHeartbeat',
-            },
+            HEARTBEAT: { guard: 'isCurrentAttempt', actions: 'recordHeartbeat' },
           },
         },
       },

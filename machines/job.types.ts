@@ -33,6 +33,11 @@ export interface AttemptError extends JobErrorInfo {
 
 /** Absolute times (ms since the epoch) at which a timer of the job fires; `null` when not armed. */
 export interface JobDeadlines {
+  /**
+   * When the running attempt's watchdog next checks for a stall: the heartbeat deadline as of the
+   * watchdog's arming. Reports do not move it (that would re-arm a timer per report); when it
+   * fires after a later report, the watchdog re-arms for that report's deadline.
+   */
   readonly heartbeatAt: number | null;
   readonly timeoutAt: number | null;
   readonly retryAt: number | null;

@@ -6,7 +6,8 @@
  * - nested states are composite states; `[*] --> initial`; final states `--> [*]`
  * - labels: `EVENT [guard]`, `after delay [guard]`, `always [guard]`, `onDone src`, `onError src`;
  *   an unguarded candidate after guarded ones is labelled `[else]`
- * - transitions without a target (actions only) are omitted; a self-transition is `a --> a`
+ * - a transition without a target (actions only: the state is not left) is a line of its state,
+ *   `EVENT [guard] / actions`; a self-transition (the state is left and entered again) is `a --> a`
  * - transitions of the root (its `'*'` catch-all) are a note, not an edge
  * - entry actions and invoked actors are a description of an atomic state, a note on a composite one
  */
@@ -233,6 +234,15 @@ function stateDetails(node: AnyStateNode): string[] {
   if (entry.length > 0) details.push(`entry / ${entry.join(', ')}`);
   for (const invoke of node.invoke) {
     details.push(`invoke ${typeof invoke.src === 'string' ? invoke.src : invoke.id}`);
+  }
+  if (node === node.machine.root) return details; // its transitions are the root note
+  for (const candidates of node.transitions.values()) {
+    const labels = candidateLabels(candidates);
+    candidates.forEach((candidate, index) => {
+      if (candidate.target?.length) return;
+      const actions = actionNames(candidate.actions, node.machine);
+      details.push(`${labels[index] ?? ''}${actions.length > 0 ? ` / ${actions.join(', ')}` : ''}`);
+    });
   }
   return details;
 }

@@ -133,8 +133,9 @@ describe('the job machine diagram', () => {
     for (const final of ['completed', 'failed', 'cancelled']) expect(diagram).toContain(`${final} --> [*]`);
   });
 
-  it('labels a transition with every event type', () => {
-    const labels = edges(diagram).map((edge) => edge.label.split(' ')[0]);
+  it('labels a transition with every event type (an edge, or a line of the state it stays in)', () => {
+    const stays = [...diagram.matchAll(/^\s*\w+ : (\w+) .*\/ /gm)].map((m) => m[1]);
+    const labels = [...edges(diagram).map((edge) => edge.label.split(' ')[0]), ...stays];
     for (const type of JOB_EVENT_TYPES) expect(labels, type).toContain(type);
   });
 
@@ -142,10 +143,9 @@ describe('the job machine diagram', () => {
     const lines = edges(diagram).map(({ from, to, label }) => `${from} --> ${to} : ${label}`);
     expect(lines).toEqual(
       expect.arrayContaining([
-        'running_alive --> running_alive : PROGRESS [isCurrentAttempt && isProgressForward]',
-        'running_alive --> running_alive : HEARTBEAT [isCurrentAttempt]',
+        'running_alive --> running_alive : after watchdog [else]',
         'running_alive --> attemptFailed : after watchdog [timeoutDue]',
-        'running_alive --> attemptFailed : after watchdog [else]',
+        'running_alive --> attemptFailed : after watchdog [stallDue]',
         'pending_backoff --> pending_queued : after retryBackoff',
         'attemptFailed --> pending_backoff : always [canRetry]',
         'attemptFailed --> failed : always [else]',
@@ -165,9 +165,12 @@ describe('the job machine diagram', () => {
     );
   });
 
-  it('omits transitions without a target', () => {
+  it('draws a transition without a target as a line of its state, not an edge', () => {
     const supervisor = toMermaid(supervisorMachine);
-    expect(supervisor).not.toContain('START_JOB');
+    expect(supervisor).not.toMatch(/--> \S+ : START_JOB/);
+    expect(supervisor).toContain('accepting : START_JOB / admitJob, dispatchQueued');
+    expect(supervisor).toContain('note left of draining : START_JOB / rejectStart');
+    expect(diagram).toContain('running_alive : PROGRESS [isCurrentAttempt && isProgressForward] / recordProgress');
     expect(supervisor).toContain('accepting --> draining : SHUTDOWN');
     expect(supervisor).toContain('draining_aborting : entry / interruptRunning');
   });
@@ -219,7 +222,8 @@ describe('toMermaid and toJSON', () => {
     expect(diagram).toContain('right_side_x --> right_side_y : onDone svc');
     expect(diagram).toContain('right_side_x : entry / log');
     expect(diagram).toContain('right_side_x : invoke svc');
-    expect(diagram).not.toContain('NOTHING');
+    expect(diagram).toContain('right_side_x : NOTHING / log');
+    expect(diagram).not.toMatch(/--> \S+ : NOTHING/);
 
     const json = toJSON(machine);
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);

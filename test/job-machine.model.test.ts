@@ -23,6 +23,7 @@ import {
   expectApplied,
   expectHandlerMatchesState,
   expectedBackoff,
+  heartbeatDeadlineOf,
   isFinalName,
   jobInput,
   nameOf,
@@ -737,13 +738,20 @@ describe('invariant 7: deadlines are absolute times in the record', () => {
     });
     job.clock.increment(400);
     applyStep(job, eventFor('HEARTBEAT', job.actor.getSnapshot().context, job.clock.now()));
-    expect(job.actor.getSnapshot().context.deadlines.heartbeatAt).toBe(1_001_500);
+    // A report moves the heartbeat deadline, not the watchdog's armed check (no timer per report).
+    expect(job.actor.getSnapshot().context.deadlines.heartbeatAt).toBe(1_001_100);
+    expect(heartbeatDeadlineOf(job.actor.getSnapshot().context)).toBe(1_001_500);
     job.clock.increment(500);
     applyStep(job, eventFor('PROGRESS', job.actor.getSnapshot().context, job.clock.now()));
-    expect(job.actor.getSnapshot().context.deadlines).toMatchObject({
-      heartbeatAt: 1_002_000,
-      timeoutAt: 1_005_100,
+    expect(heartbeatDeadlineOf(job.actor.getSnapshot().context)).toBe(1_002_000);
+    // The check fires at 1_001_100, finds a later report, and re-arms for its deadline: no change.
+    const seq = job.actor.getSnapshot().context.seq;
+    job.clock.set(1_001_100);
+    expect(job.actor.getSnapshot().context).toMatchObject({
+      seq,
+      deadlines: { heartbeatAt: 1_002_000, timeoutAt: 1_005_100, retryAt: null },
     });
+    expect(nameOf(job.actor.getSnapshot().value)).toBe('running.alive');
     applyStep(job, { type: 'WATCHDOG' });
     expect(job.clock.now()).toBe(1_002_000);
     expect(job.actor.getSnapshot().context).toMatchObject({

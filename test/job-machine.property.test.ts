@@ -14,6 +14,7 @@ import {
   expectApplied,
   expectHandlerMatchesState,
   nameOf,
+  isRearm,
   watchdogOf,
   type JobConfig,
   type JobHarness,
@@ -217,7 +218,9 @@ function runOps(config: JobConfig, ops: readonly Op[]): void {
       let prev = before;
       for (const [i, next] of job.snapshots.slice(published).entries()) {
         const prevName = nameOf(prev.value);
-        if (prevName === 'running.alive') {
+        if (isRearm(prev, next)) {
+          expect(firedAt[i]).toBeGreaterThanOrEqual(prev.context.deadlines.heartbeatAt!);
+        } else if (prevName === 'running.alive') {
           expect(firedAt[i]).toBeGreaterThanOrEqual(watchdogOf(prev.context).at);
           expectApplied(prev, { type: 'WATCHDOG' }, next, config);
         } else {

@@ -85,9 +85,46 @@ function probeHandler(probe: HandlerProbe) {
   });
 }
 
+/**
+ * XState's SimulatedClock, passing every instant as a real clock does: a `set` or `increment`
+ * across several timers moves the time to each timer's due time before firing it, so a timer
+ * armed by a timer is relative to when that one fired (SimulatedClock alone arms it relative to
+ * the target time).
+ */
+export class SteppingClock extends SimulatedClock {
+  readonly #due = new Map<number, number>();
+
+  override setTimeout(fn: (...args: unknown[]) => void, timeout: number): number {
+    const id = super.setTimeout((...args: unknown[]) => {
+      this.#due.delete(id);
+      fn(...args);
+    }, timeout);
+    this.#due.set(id, this.now() + timeout);
+    return id;
+  }
+
+  override clearTimeout(id: number): void {
+    this.#due.delete(id);
+    super.clearTimeout(id);
+  }
+
+  override set(time: number): void {
+    for (;;) {
+      const next = Math.min(...this.#due.values());
+      if (!(next > this.now() && next < time)) break;
+      super.set(next);
+    }
+    super.set(time);
+  }
+
+  override increment(ms: number): void {
+    this.set(this.now() + ms);
+  }
+}
+
 export interface JobHarness {
   readonly actor: ReturnType<typeof createJobActorOnly>;
-  readonly clock: SimulatedClock;
+  readonly clock: SteppingClock;
   readonly probe: HandlerProbe;
   readonly rejections: RejectedEmit[];
   readonly errors: unknown[];
@@ -96,7 +133,7 @@ export interface JobHarness {
   readonly config: JobConfig;
 }
 
-function createJobActorOnly(input: JobInput, clock: SimulatedClock, probe: HandlerProbe) {
+function createJobActorOnly(input: JobInput, clock: SteppingClock, probe: HandlerProbe) {
   return createActor(jobMachine.provide({ actors: { runHandler: probeHandler(probe) } }), { clock, input });
 }
 
@@ -105,7 +142,7 @@ export function createJob(
   config: JobConfig = DEFAULT_CONFIG,
   options: { now?: number; input?: Partial<JobInput> } = {},
 ): JobHarness {
-  const clock = new SimulatedClock();
+  const clock = new SteppingClock();
   if (options.now !== undefined) clock.set(options.now);
   const probe: HandlerProbe = { started: [], live: new Set(), aborted: [] };
   const actor = createJobActorOnly(jobInput(config, options.input), clock, probe);
@@ -128,11 +165,35 @@ export type Step =
   | { readonly type: 'BACKOFF_ELAPSED' }
   | { readonly type: 'HANDLER_CRASH' };
 
-/** When the running attempt's watchdog fires, and as what. */
+/**
+ * The heartbeat deadline of the running attempt: a heartbeat timeout after its latest report (or
+ * its start). The machine's armed check (`deadlines.heartbeatAt`) may be earlier: it then re-arms.
+ */
+export function heartbeatDeadlineOf(context: JobContext): number | null {
+  if (context.deadlines.heartbeatAt === null) return null;
+  return (context.lastHeartbeatAt ?? context.startedAt ?? context.at) + context.spec.heartbeatTimeoutMs;
+}
+
+/** When the running attempt's watchdog ends it, and as what (re-arms before that are not changes). */
 export function watchdogOf(context: JobContext): { at: number; code: 'stalled' | 'timeout' } {
-  const { heartbeatAt, timeoutAt } = context.deadlines;
+  const { timeoutAt } = context.deadlines;
+  const heartbeatAt = heartbeatDeadlineOf(context);
   const at = Math.min(heartbeatAt ?? Infinity, timeoutAt ?? Infinity);
   return { at, code: timeoutAt !== null && timeoutAt <= (heartbeatAt ?? Infinity) ? 'timeout' : 'stalled' };
+}
+
+/**
+ * Whether `after` is the watchdog re-arming itself (it fired at its armed check, before the
+ * heartbeat deadline a later report moved): no change, the check moved to that deadline.
+ */
+export function isRearm(before: JobSnapshot, after: JobSnapshot): boolean {
+  const b = before.context;
+  const a = after.context;
+  if (nameOf(before.value) !== 'running.alive' || nameOf(after.value) !== 'running.alive') return false;
+  if (a.seq !== b.seq || a.attempt !== b.attempt) return false;
+  expect(a.deadlines).toEqual({ ...b.deadlines, heartbeatAt: heartbeatDeadlineOf(b) });
+  expect(a.lastHeartbeatAt).toBe(b.lastHeartbeatAt);
+  return true;
 }
 
 /** The delay before retry number `failures` (1-based): backoffMs · factor^(failures-1), capped. */
@@ -273,15 +334,12 @@ export function expectApplied(before: JobSnapshot, step: Step, after: JobSnapsho
         lastHeartbeatAt: step.at,
         seq: b.seq + 1,
         lastChange: 'progress',
-        deadlines: {
-          heartbeatAt: step.at + config.heartbeatTimeoutMs,
-          timeoutAt: b.deadlines.timeoutAt,
-          retryAt: null,
-        },
+        // The watchdog's armed check stays: it re-arms from lastHeartbeatAt when it fires.
+        deadlines: b.deadlines,
       });
       return;
     case 'HEARTBEAT':
-      // Not a change: seq, status and progress stay; only the watchdog moves.
+      // Not a change: seq, status and progress stay; only the heartbeat deadline moves.
       expect(value).toBe('running.alive');
       expect(a).toMatchObject({
         attempt: b.attempt,
@@ -290,11 +348,7 @@ export function expectApplied(before: JobSnapshot, step: Step, after: JobSnapsho
         lastChange: b.lastChange,
         updatedAt: b.updatedAt,
         lastHeartbeatAt: step.at,
-        deadlines: {
-          heartbeatAt: step.at + config.heartbeatTimeoutMs,
-          timeoutAt: b.deadlines.timeoutAt,
-          retryAt: null,
-        },
+        deadlines: b.deadlines,
       });
       return;
     case 'COMPLETE':

@@ -42,6 +42,7 @@ import {
   eventFor,
   jobInput,
   nameOf,
+  SteppingClock,
   type JobConfig,
   type JobHarness,
   type JobSnapshot,
@@ -842,7 +843,7 @@ const JOB_CONFIGS: Record<string, JobConfig> = {
  * when sent CRASH, as there.
  */
 function bareJob(config: JobConfig): JobHarness {
-  const clock = new SimulatedClock();
+  const clock = new SteppingClock();
   const probe = { started: [] as HandlerInput[], live: new Set<number>(), aborted: [] as number[] };
   const runHandler = fromCallback<EventObject, HandlerInput>(({ input, receive }) => {
     receive((event) => {
