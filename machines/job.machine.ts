@@ -32,6 +32,12 @@ function heartbeatDeadline(context: JobContext): number {
   return (context.lastHeartbeatAt ?? context.startedAt ?? context.at) + context.spec.heartbeatTimeoutMs;
 }
 
+/** The time on the actor's clock, when it can tell (a supervisor's actors can); else undefined. */
+function clockNow(self: unknown): number | undefined {
+  const clock = (self as { clock?: { now?: () => number } }).clock;
+  return typeof clock?.now === 'function' ? clock.now() : undefined;
+}
+
 export function backoffDelay(context: JobContext): number {
   const { backoffMs, factor, maxBackoffMs } = context.spec.retry;
   return Math.min(maxBackoffMs, backoffMs * factor ** Math.max(0, context.failures - 1));
@@ -117,11 +123,15 @@ export const jobMachine = setup({
       const { at } = event as EventOf<'HEARTBEAT'>;
       return { at, lastHeartbeatAt: at };
     }),
-    /** The watchdog fired before the heartbeat deadline (a report came in since it was armed): arm it again. */
-    rearmWatchdog: assign(({ context }) => {
+    /**
+     * The watchdog fired before the heartbeat deadline (a report came in since it was armed): arm
+     * it again for that deadline, from the time it fired (read off the actor's clock, so a clock
+     * that jumped, as a simulated one does, still fires at the deadline).
+     */
+    rearmWatchdog: assign(({ context, self }) => {
       const { timeoutAt, retryAt } = context.deadlines;
       return {
-        at: Math.max(context.at, watchdogAt(context)),
+        at: Math.max(context.at, watchdogAt(context), clockNow(self) ?? 0),
         deadlines: { heartbeatAt: heartbeatDeadline(context), timeoutAt, retryAt },
       };
     }),
@@ -147,9 +157,7 @@ export const jobMachine = setup({
     recordHandlerCrash: assign(({ context, event, self }) => {
       const error = (event as { error?: unknown }).error;
       const message = error instanceof Error ? error.message : String(error);
-      const clock = (self as { clock?: { now?: () => number } }).clock;
-      const now = typeof clock?.now === 'function' ? clock.now() : context.at;
-      return attemptFailed(context, 'handler_crashed', message, Math.max(now, context.at));
+      return attemptFailed(context, 'handler_crashed', message, Math.max(clockNow(self) ?? 0, context.at));
     }),
     recordStall: assign(({ context }) =>
       attemptFailed(

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { jobMachine } from '../machines/job.machine.js';
 import type { ChangeKind, HandlerInput, JobStatus, RejectedEmit } from '../machines/job.types.js';
 import { JobCell, type CellHooks } from '../src/supervisor/job-cell.js';
+import { toCreatedRecord, toRecord } from '../src/durability/records.js';
+import { initialView, toView } from '../src/supervisor/job-view.js';
 import type { EventSource } from '../src/common/types.js';
 
 const input = {
@@ -40,6 +42,31 @@ const idleCell = (hooks: CellHooks) =>
   });
 
 describe('JobCell', () => {
+  it('is a pending job without an actor until something needs one, and says the same as the actor would', () => {
+    const { hooks, changes } = recordingHooks();
+    const cell = idleCell(hooks);
+    expect(cell.actor).toBeUndefined();
+    expect(cell.isQueued).toBe(true);
+    expect(cell.attempt).toBe(0);
+    const lazyView = cell.view;
+    const lazyRecord = toCreatedRecord(cell.input, lazyView);
+    cell.start();
+    const snapshot = cell.actor!.getSnapshot();
+    expect(lazyView).toEqual(toView(snapshot, 'pending', null));
+    expect(lazyView).toEqual(initialView(input, null));
+    expect(lazyRecord).toEqual(toRecord(snapshot, toView(snapshot, 'pending', null), 'created'));
+    expect(changes).toEqual([]); // creating the actor is not a change
+    expect(cell.send({ type: 'START', at: 1 }, 'supervisor')).toEqual({ accepted: true });
+  });
+
+  it('makes its actor on the first send (a cancel of a pending job)', () => {
+    const { hooks, changes } = recordingHooks();
+    const cell = idleCell(hooks);
+    expect(cell.send({ type: 'CANCEL', reason: 'r', at: 5 }, 'api')).toEqual({ accepted: true });
+    expect(cell.actor).toBeDefined();
+    expect(changes).toEqual([{ kind: 'cancelled', previous: 'pending' }]);
+  });
+
   it('reports each accepted change once and each rejection with its sender', () => {
     const { hooks, changes, rejections } = recordingHooks();
     const cell = idleCell(hooks);

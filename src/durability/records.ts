@@ -45,6 +45,42 @@ export function toRecord(
   };
 }
 
+const NO_DEADLINES = Object.freeze({ heartbeatAt: null, timeoutAt: null, retryAt: null });
+
+/**
+ * The record of a job just created from `input` (no restore), before its actor exists: what
+ * `toRecord` gives for the machine's initial snapshot (`pending.queued`, no failures, no deadlines).
+ */
+export function toCreatedRecord(input: JobInput, view: JobView): JobRecordDraft {
+  return {
+    id: view.id,
+    key: view.key,
+    type: view.type,
+    status: view.status,
+    progress: view.progress,
+    message: view.message,
+    attempt: view.attempt,
+    seq: view.seq,
+    createdAt: view.createdAt,
+    startedAt: view.startedAt,
+    updatedAt: view.updatedAt,
+    finishedAt: view.finishedAt,
+    lastHeartbeatAt: view.lastHeartbeatAt,
+    nextRetryAt: view.nextRetryAt,
+    input: view.input,
+    result: view.result,
+    error: view.error,
+    node: view.node,
+    state: 'pending.queued',
+    failures: 0,
+    retry: input.retry,
+    heartbeatTimeoutMs: input.heartbeatTimeoutMs,
+    timeoutMs: input.timeoutMs,
+    deadlines: NO_DEADLINES,
+    lastChange: 'created',
+  };
+}
+
 /** The public view of a stored record. */
 export function toView(record: JobRecord): JobView {
   return Object.freeze({

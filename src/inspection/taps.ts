@@ -91,6 +91,13 @@ export class Inspection {
     };
   }
 
+  /** Whether a tap selects this job: its actor is then made at once, so its creation is seen. */
+  watches(jobId: string, jobType: string): boolean {
+    if (this.#taps.size === 0) return false;
+    for (const tap of this.#taps) if (tap.selector.selects(jobId, jobType)) return true;
+    return false;
+  }
+
   /** A job's actor was just created and is not started yet (JobCell's hook). */
   readonly jobActorCreated = (job: InspectedJob, actor: AnyActorRef): void => {
     if (this.#taps.size === 0) return;

@@ -26,8 +26,10 @@ export interface AdmissionDeps {
   readonly telemetry: Pick<Telemetry, 'counters'>;
   readonly router: Pick<ChangeRouter, 'publish'>;
   readonly effects: Pick<Effects, 'push'>;
-  /** A job cell for this input, its actor not created yet. */
+  /** A job cell for this fresh input (no restore), its actor not created yet. */
   readonly newCell: (input: JobInput) => JobCell;
+  /** Whether an inspection tap watches the job: its actor is made at once, so its creation is seen. */
+  readonly watched: (cell: JobCell) => boolean;
   /**
    * A store several nodes share: a new job is only created here (its cell leaves once the
    * creation is durable) and runs on whichever node claims it.
@@ -95,9 +97,10 @@ export class Admission {
     registry.add(cell);
     const { shared } = this.#deps;
     if (shared) cell.onlyCreates = true;
+    // The job's actor is made when first needed (its START, a cancel, a tap): a pending job is its cell.
     effects.push(() => {
-      cell.start();
-      router.publish(cell, 'created', cell.snapshot, cell.view);
+      if (this.#deps.watched(cell)) cell.start();
+      router.publish(cell, 'created', undefined, cell.view);
       if (!shared) scheduler.enqueue(cell);
     });
     return { job: cell.view, deduplicated: false, cell };

@@ -16,7 +16,7 @@ import {
   type JobSnapshot,
 } from './job-cell.js';
 import type { JobView } from '../common/types.js';
-import { toRecord } from '../durability/records.js';
+import { toCreatedRecord, toRecord } from '../durability/records.js';
 import type { Telemetry } from './telemetry.js';
 import type { JobViews } from './views.js';
 import type { InFlight } from '../runtime/in-flight.js';
@@ -58,8 +58,11 @@ export class ChangeRouter {
     crashed: (cell, error) => this.#deps.telemetry.error('internal', error, cell.id),
   };
 
-  /** Hands the change to the store, to be told once durable; without a store, tells it now. */
-  publish(cell: JobCell, kind: ChangeKind, snapshot: JobSnapshot, job: JobView): void {
+  /**
+   * Hands the change to the store, to be told once durable; without a store, tells it now. No
+   * snapshot: the creation of a job whose actor does not exist yet (it is made when first needed).
+   */
+  publish(cell: JobCell, kind: ChangeKind, snapshot: JobSnapshot | undefined, job: JobView): void {
     const { durability, announcer, views } = this.#deps;
     if (!durability) return announcer.tell(views.offset + 1, kind, job);
     const draft = {
@@ -67,7 +70,7 @@ export class ChangeRouter {
       seq: job.seq,
       kind,
       at: job.updatedAt,
-      record: toRecord(snapshot, job, kind),
+      record: snapshot ? toRecord(snapshot, job, kind) : toCreatedRecord(cell.input, job),
     };
     cell.appended(durability.append(draft, { cell, job }));
   }

@@ -102,7 +102,11 @@ export class JobCell {
   readonly #later: JobEvent[] = [];
   #shadow: JobSnapshot | undefined;
 
-  /** Creating the actor is deferred to `start()`: a supervisor action must not create actors. */
+  /**
+   * Creating the actor is deferred to `start()` — called by whatever first needs the actor (its
+   * START, a send, a snapshot): a supervisor action must not create actors, and a pending job is
+   * lighter without one. Until then the job is its input (`pending.queued`, unless restored).
+   */
   constructor(machine: JobMachine, input: JobInput, options: CellOptions) {
     this.id = input.id;
     this.type = input.type;
@@ -163,20 +167,27 @@ export class JobCell {
   }
 
   get attempt(): number {
+    if (!this.#actor && !this.#input.restore) return 0;
     return this.#snapshot().context.attempt;
+  }
+
+  /** What the job was created from. */
+  get input(): JobInput {
+    return this.#input;
   }
 
   /** Waiting for a slot (not waiting out a retry backoff). */
   get isQueued(): boolean {
-    if (!this.#actor) return true;
-    const value = this.#actor.getSnapshot().value;
+    if (!this.#actor && !this.#input.restore) return true; // a fresh job starts out queued
+    const value = this.#snapshot().value;
     return typeof value === 'object' && 'pending' in value && value.pending === 'queued';
   }
 
   /** The job as callers see it, built once per change (and after a heartbeat). */
   get view(): JobView {
-    if (!this.#actor) return (this.#view ??= initialView(this.#input, this.#node));
-    return this.#crashView ?? (this.#view ??= toView(this.#actor.getSnapshot(), this.#status, this.#node));
+    if (!this.#actor && !this.#input.restore) return (this.#view ??= initialView(this.#input, this.#node));
+    // A restored job's view is its restored snapshot's (`#snapshot()` makes the actor).
+    return this.#crashView ?? (this.#view ??= toView(this.#snapshot(), this.#status, this.#node));
   }
 
   /** Whether its changes go to the store and the subscribers: not for a job the store refused to create. */

@@ -214,6 +214,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     router,
     effects,
     newCell,
+    watched: (cell) => inspection.watches(cell.id, cell.type),
     shared,
   });
   const replies = new Replies<Admitted>();
