@@ -17,23 +17,26 @@ import { rejectionOf as rejection } from './helpers.js';
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'jobvisor-sqlite-'));
 
-describeStoreContract('sqlite', async () => {
-  const dir = await tempDir();
-  const path = join(dir, 'jobs.db');
-  let store = sqliteStore({ path });
-  return {
-    store,
-    reopen: async () => {
-      await store.close();
-      store = sqliteStore({ path });
-      return store;
-    },
-    cleanup: async () => {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+/** The store on its thread (the default) and on the caller's thread: both pass the whole contract. */
+for (const thread of [true, false]) {
+  describeStoreContract(thread ? 'sqlite' : 'sqlite (thread: false)', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'jobs.db');
+    let store = sqliteStore({ path, thread });
+    return {
+      store,
+      reopen: async () => {
+        await store.close();
+        store = sqliteStore({ path, thread });
+        return store;
+      },
+      cleanup: async () => {
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  });
+}
 
 async function hash(path: string): Promise<string> {
   return createHash('sha256')

@@ -118,7 +118,7 @@ export class ClusterNode {
 
   get #state(): LeaseState {
     const { value, status } = this.#lease.getSnapshot();
-    return status === 'done' ? 'left' : (value);
+    return status === 'done' ? 'left' : value;
   }
 
   get status(): ClusterStatus {

@@ -6,9 +6,8 @@
  * is told to abort; a thread that does not finish within `terminateGraceMs` is terminated and
  * replaced. A thread that crashes fails its attempt with `worker_crashed` and is replaced.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { entryUrl, spawnThread } from '../common/thread.js';
 import type { HandlerInput } from '../../machines/job.types.js';
 import type { RuntimeHost, SendToJob, HandlerEvent } from './in-process.js';
 import type { InFlight } from './in-flight.js';
@@ -43,19 +42,7 @@ interface Slot {
   ready: boolean;
 }
 
-const ENTRY = new URL(
-  import.meta.url.endsWith('.ts') ? './worker-entry.ts' : './worker-entry.js',
-  import.meta.url,
-);
-
-/** A new thread on the entry; from source (tsx, vitest) the thread registers tsx first. */
-function spawnThread(): Worker {
-  if (!ENTRY.pathname.endsWith('.ts')) return new Worker(ENTRY);
-  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
-  const api = pathToFileURL(cjs.replace(/\.cjs$/, '.mjs')).href;
-  const code = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
-  return new Worker(code, { eval: true });
-}
+const ENTRY = entryUrl(import.meta.url, 'worker-entry');
 
 export class WorkerPool {
   readonly #host: PoolHost;
@@ -151,7 +138,7 @@ export class WorkerPool {
   }
 
   #spawn(): Slot {
-    const worker = spawnThread();
+    const worker = spawnThread(ENTRY);
     const slot: Slot = { worker, run: undefined, previous: undefined, retired: false, ready: false };
     this.#slots.add(slot);
     worker.on('message', (raw: unknown) => this.#onMessage(slot, raw));

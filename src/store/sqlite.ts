@@ -22,6 +22,7 @@ import type {
 } from './port.js';
 import { decodeCursor, encodeCursor, isLive } from './query.js';
 import { prepareSchema, toStoreError } from './sqlite-schema.js';
+import { ThreadedSqliteStore } from './sqlite-threaded.js';
 import {
   checkNextSeq,
   encodeRecord,
@@ -39,16 +40,21 @@ const sqliteOptionsSchema = z.strictObject({
   busyTimeoutMs: z.number().int().min(0).max(MAX_DELAY_MS).default(2_000),
   /** Refuse writes that would grow the file beyond this size (`store_unavailable`, as a full disk). */
   maxSizeBytes: z.number().int().positive().nullable().default(null),
+  /**
+   * Run the connection on a thread of its own (default): a commit's fsync then blocks that thread,
+   * not the engine's, and what handlers report meanwhile goes into the next batch. `false`: on the
+   * caller's thread (each commit blocks it until the file is synced).
+   */
+  thread: z.boolean().default(true),
 });
 
 export type SqliteStoreOptions = z.input<typeof sqliteOptionsSchema>;
 
 export function sqliteStore(options: SqliteStoreOptions): JobStore {
-  return new SqliteStore(
-    Object.freeze(
-      parseOrThrow(sqliteOptionsSchema, options, 'invalid_options', 'Invalid SQLite store options'),
-    ),
+  const parsed = Object.freeze(
+    parseOrThrow(sqliteOptionsSchema, options, 'invalid_options', 'Invalid SQLite store options'),
   );
+  return parsed.thread ? new ThreadedSqliteStore(parsed) : new SqliteStore(parsed);
 }
 
 const LIVE = `status IN ('pending', 'running')`;

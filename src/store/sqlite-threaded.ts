@@ -1,0 +1,185 @@
+/**
+ * The SQLite store on a thread (the default): the engine posts each call to the process's SQLite
+ * thread (sqlite-worker.ts), which holds the connection, and gets the answer back. A commit — its
+ * fsync included — then blocks that thread instead of the engine's: handlers keep running while a
+ * batch is made durable, and what they report meanwhile goes into the next batch (fewer, larger
+ * transactions). Durability is unchanged: a commit resolves once SQLite returned from it.
+ *
+ * One thread serves every threaded store of the process (starting a thread costs more than most
+ * calls). It keeps the process alive only while a call is in flight: a commit at shutdown is
+ * waited for, an idle store does not hold the process open. If the thread dies, every call in
+ * flight fails with `store_unavailable`, and so does every later one until the store is opened
+ * again (on a new thread).
+ */
+import type { Worker } from 'node:worker_threads';
+import { JobvisorError, type ErrorCode } from '../common/errors.js';
+import { entryUrl, spawnThread } from '../common/thread.js';
+import type {
+  ChangeDraft,
+  JobRecord,
+  JobStore,
+  ListQuery,
+  Page,
+  StoredChange,
+  StoreSnapshot,
+} from './port.js';
+import type { SqliteStoreOptions } from './sqlite.js';
+import type { StoreMethod, StoreReply, StoreRequest } from './sqlite-worker.js';
+
+const ENTRY = entryUrl(import.meta.url, 'sqlite-worker');
+
+interface Pending {
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** The process's SQLite thread, started on the first call. */
+class StoreThread {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  #next = 1;
+  #dead: Error | undefined;
+
+  constructor() {
+    const worker = spawnThread(ENTRY);
+    worker.unref();
+    worker.on('message', (reply: StoreReply) => this.#reply(reply));
+    worker.on('error', (error) => this.#die(error));
+    worker.on('exit', (code) => this.#die(new Error(`the SQLite thread exited (code ${code})`)));
+    this.#worker = worker;
+  }
+
+  get dead(): boolean {
+    return this.#dead !== undefined;
+  }
+
+  call(request: Omit<StoreRequest, 'id'>): Promise<unknown> {
+    if (this.#dead) return Promise.reject(unavailable(this.#dead));
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      if (this.#pending.size === 1) this.#worker.ref(); // a call in flight keeps the process alive
+      try {
+        this.#worker.postMessage({ ...request, id } satisfies StoreRequest);
+      } catch (error) {
+        this.#settle(id);
+        reject(notStorable(request, error));
+      }
+    });
+  }
+
+  #settle(id: number): Pending | undefined {
+    const pending = this.#pending.get(id);
+    this.#pending.delete(id);
+    if (this.#pending.size === 0) this.#worker.unref();
+    return pending;
+  }
+
+  #reply(reply: StoreReply): void {
+    const pending = this.#settle(reply.id);
+    if (!pending) return;
+    if (reply.ok) return pending.resolve(reply.value);
+    const { code, message, details } = reply.error;
+    pending.reject(
+      code === undefined ? new Error(message) : new JobvisorError(code as ErrorCode, message, details),
+    );
+  }
+
+  #die(error: Error): void {
+    this.#dead ??= error;
+    if (thread === this) thread = undefined;
+    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(unavailable(error));
+  }
+}
+
+let thread: StoreThread | undefined;
+let handles = 0;
+
+const unavailable = (cause: Error): JobvisorError =>
+  new JobvisorError('store_unavailable', `The SQLite thread failed: ${cause.message}`);
+
+export class ThreadedSqliteStore implements JobStore {
+  readonly name = 'sqlite';
+  readonly #options: SqliteStoreOptions;
+  readonly #handle = ++handles;
+  /** The thread this store's connection lives on (set by `open`). */
+  #thread: StoreThread | undefined;
+
+  constructor(options: SqliteStoreOptions) {
+    this.#options = options;
+  }
+
+  #call<T>(method: StoreMethod, args: readonly unknown[]): Promise<T> {
+    const on = this.#thread;
+    if (!on || on.dead) {
+      return Promise.reject(
+        new JobvisorError('store_unavailable', `SQLite store ${this.#options.path} is not open`),
+      );
+    }
+    return on.call({ store: this.#handle, method, args }) as Promise<T>;
+  }
+
+  async open(options: { readonly recentLimit: number }): Promise<StoreSnapshot> {
+    if (!this.#thread || this.#thread.dead) this.#thread = thread ??= new StoreThread();
+    const request = { store: this.#handle, method: 'open' as const, args: [options], options: this.#options };
+    return (await this.#thread.call(request)) as StoreSnapshot;
+  }
+
+  commit(batch: readonly ChangeDraft[]): Promise<number> {
+    return this.#call('commit', [batch]);
+  }
+
+  get(id: string): Promise<JobRecord | undefined> {
+    return this.#call('get', [id]);
+  }
+
+  list(query: ListQuery): Promise<Page<JobRecord>> {
+    return this.#call('list', [query]);
+  }
+
+  changesSince(after: number, limit: number): Promise<readonly StoredChange[]> {
+    return this.#call('changesSince', [after, limit]);
+  }
+
+  changesOf(jobId: string, after: number, limit: number): Promise<readonly StoredChange[]> {
+    return this.#call('changesOf', [jobId, after, limit]);
+  }
+
+  firstOffset(): Promise<number> {
+    return this.#call('firstOffset', []);
+  }
+
+  expire(policy: { readonly before: number; readonly maxCount: number }): Promise<number> {
+    return this.#call('expire', [policy]);
+  }
+
+  async close(): Promise<void> {
+    const on = this.#thread;
+    this.#thread = undefined;
+    if (on && !on.dead) await on.call({ store: this.#handle, method: 'close', args: [] });
+  }
+}
+
+/**
+ * A batch the thread cannot be handed (a function or a symbol in a record): the first change that
+ * cannot be copied is `change_not_storable`, naming its job, so the other changes are written.
+ */
+function notStorable(request: Omit<StoreRequest, 'id'>, error: unknown): Error {
+  const fallback = error instanceof Error ? error : new Error(String(error));
+  if (request.method !== 'commit') return fallback;
+  for (const change of request.args[0] as readonly ChangeDraft[]) {
+    try {
+      structuredClone(change.record);
+    } catch (cause) {
+      const detail = cause instanceof Error ? cause.message : String(cause);
+      return new JobvisorError(
+        'change_not_storable',
+        `Job ${change.jobId}: its record is not JSON: ${detail}`,
+        {
+          jobId: change.jobId,
+        },
+      );
+    }
+  }
+  return fallback;
+}

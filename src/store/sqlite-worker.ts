@@ -1,0 +1,72 @@
+/**
+ * The SQLite thread of a process (sqlite-threaded.ts): holds the connections of the process's
+ * threaded SQLite stores and runs each request in the order it came, one at a time — a commit
+ * (its fsync included) blocks this thread, not the engine's. Errors go back with code and details.
+ */
+import { parentPort } from 'node:worker_threads';
+import { JobvisorError } from '../common/errors.js';
+import type { JobStore } from './port.js';
+import { sqliteStore, type SqliteStoreOptions } from './sqlite.js';
+
+export type StoreMethod =
+  'open' | 'commit' | 'get' | 'list' | 'changesSince' | 'changesOf' | 'firstOffset' | 'expire' | 'close';
+
+export interface StoreRequest {
+  readonly id: number;
+  /** Which store of the process. */
+  readonly store: number;
+  readonly method: StoreMethod;
+  readonly args: readonly unknown[];
+  /** With `open`: the store's options (it is made on its first open in this thread). */
+  readonly options?: SqliteStoreOptions;
+}
+
+export type StoreReply =
+  | { readonly id: number; readonly ok: true; readonly value: unknown }
+  | {
+      readonly id: number;
+      readonly ok: false;
+      readonly error: { readonly code?: string; readonly message: string; readonly details?: unknown };
+    };
+
+const port = parentPort!;
+const stores = new Map<number, JobStore>();
+let queue = Promise.resolve();
+
+function errorOf(error: unknown): Extract<StoreReply, { ok: false }>['error'] {
+  if (error instanceof JobvisorError)
+    return { code: error.code, message: error.message, details: error.details };
+  return { message: error instanceof Error ? error.message : String(error) };
+}
+
+function storeOf({ store, method, options }: StoreRequest): JobStore | undefined {
+  const found = stores.get(store);
+  if (found || method !== 'open' || !options) return found;
+  const made = sqliteStore({ ...options, thread: false });
+  stores.set(store, made);
+  return made;
+}
+
+async function serve(request: StoreRequest): Promise<void> {
+  const { id, method, args } = request;
+  let reply: StoreReply;
+  try {
+    const store = storeOf(request);
+    let value: unknown;
+    if (store) {
+      const call = (store as unknown as Record<StoreMethod, (...a: unknown[]) => Promise<unknown>>)[method];
+      value = await call.call(store, ...args);
+      if (method === 'close') stores.delete(request.store);
+    } else if (method !== 'close') {
+      throw new JobvisorError('store_unavailable', 'The SQLite store is not open');
+    }
+    reply = { id, ok: true, value };
+  } catch (error) {
+    reply = { id, ok: false, error: errorOf(error) };
+  }
+  port.postMessage(reply);
+}
+
+port.on('message', (request: StoreRequest) => {
+  queue = queue.then(() => serve(request));
+});
