@@ -129,6 +129,38 @@ describe('sqlite store', () => {
     expect((await rejection(store.list({ limit: 1 }))).code).toBe('store_unavailable');
   });
 
+  it('on its thread: a record that cannot be handed over is change_not_storable for its job only', async () => {
+    const store = make();
+    await store.open({ recentLimit: 10 });
+    const w = new Writer();
+    const bad = w.change('bad', 'created');
+    const poisoned = { ...bad, record: { ...bad.record, input: { send: () => undefined } } };
+    const refused = await rejection(store.commit([w.change('good', 'created'), poisoned]));
+    expect(refused).toMatchObject({ code: 'change_not_storable', details: { jobId: 'bad' } });
+    expect(await store.get('good')).toBeUndefined(); // the batch was refused whole: nothing written
+    await store.commit([new Writer().change('good', 'created')]);
+    expect(await store.get('good')).toMatchObject({ seq: 1 });
+  });
+
+  it('on its thread: an idle store does not keep the process alive, a commit in flight does', async () => {
+    const script = `
+      import { sqliteStore } from ${JSON.stringify(new URL('../src/sqlite.ts', import.meta.url).href)};
+      const store = sqliteStore({ path: ${JSON.stringify(path)} });
+      await store.open({ recentLimit: 1 });
+      const draft = { jobId: 'a', seq: 1, kind: 'created', at: 1, record: ${JSON.stringify(new Writer().change('a', 'created').record)} };
+      void store.commit([draft]).then(() => console.log('committed'));
+    `;
+    const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(out.status, out.stderr).toBe(0); // it exited on its own: the open store did not hold it
+    expect(out.stdout.trim()).toBe('committed'); // and not before the commit in flight returned
+    const raw = new Database(path, { readonly: true });
+    expect(raw.prepare('SELECT id FROM jobs').all()).toEqual([{ id: 'a' }]);
+    raw.close();
+  });
+
   it('names a bad option', () => {
     expect(() => sqliteStore({ path: '' })).toThrow(expect.objectContaining({ code: 'invalid_options' }));
     expect(() => sqliteStore({ path, busyTimeoutMs: -1 })).toThrow(/busyTimeoutMs/);
