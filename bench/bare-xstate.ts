@@ -30,14 +30,25 @@ export function createBareActor(id: string): Actor<typeof machine> {
   return createActor(machine, { input: bareInput(id) });
 }
 
-export async function runBareXState(spec: WorkloadSpec): Promise<Sample> {
+export const runBareXState = (spec: WorkloadSpec): Promise<Sample> =>
+  runActors(spec, (id) => createBareActor(id));
+
+/** What the workload needs of an actor (methods: any machine taking the workload's events fits). */
+interface WorkloadActor {
+  subscribe(next: (snapshot: { status: string }) => void): unknown;
+  start(): WorkloadActor;
+  send(event: { type: string; at: number; attempt?: number; percent?: number; result?: unknown }): void;
+}
+
+/** The workload's events on actors made by `create`: all N exist at once, then each runs through. */
+export async function runActors(spec: WorkloadSpec, create: (id: string) => WorkloadActor): Promise<Sample> {
   const steps = percents(spec.progressSteps);
   let changes = 0;
   let finished = 0;
   const t0 = now();
-  const actors: Actor<typeof machine>[] = new Array<Actor<typeof machine>>(spec.n);
+  const actors: WorkloadActor[] = new Array<WorkloadActor>(spec.n);
   for (let i = 0; i < spec.n; i++) {
-    const actor = createBareActor(`job-${i}`);
+    const actor = create(`job-${i}`);
     actor.subscribe((snapshot) => {
       changes++;
       if (snapshot.status === 'done') finished++;

@@ -57,7 +57,8 @@ function ruleOf(frame: Profiler.ProfileNode['callFrame'], root: string): Phase |
   const url = frame.url.startsWith('file://') ? decodeURIComponent(frame.url.slice(7)) : frame.url;
   const path = url.startsWith(root) ? url.slice(root.length + 1) : url;
   for (const rule of RULES) {
-    const inFile = rule.file.includes('/') && !rule.file.endsWith('/') ? path === rule.file : path.includes(rule.file);
+    const inFile =
+      rule.file.includes('/') && !rule.file.endsWith('/') ? path === rule.file : path.includes(rule.file);
     if (inFile && (!rule.fns || rule.fns.includes(frame.functionName))) return rule.phase;
   }
   return undefined;

@@ -43,6 +43,6 @@ await session.post('Profiler.start');
 const cpu = process.cpuUsage();
 await once(n);
 const used = process.cpuUsage(cpu);
-const { profile } = (await session.post('Profiler.stop'));
+const { profile } = await session.post('Profiler.stop');
 session.disconnect();
 console.log(JSON.stringify({ n, cpuUs: used.user + used.system, phases: attribute(profile, root) }));

@@ -50,18 +50,30 @@ for (const root of roots) {
   const perJob = {} as Record<Phase | 'total', number>;
   for (const phase of PHASES) perJob[phase] = median(outs.map((o) => o.phases.us[phase] / o.n));
   perJob.total = median(outs.map((o) => o.phases.totalUs / o.n));
-  columns.push({ root, perJob, unnamed: outs[0]!.phases.unnamed, cpu: median(outs.map((o) => o.cpuUs / o.n)) });
+  columns.push({
+    root,
+    perJob,
+    unnamed: outs[0]!.phases.unnamed,
+    cpu: median(outs.map((o) => o.cpuUs / o.n)),
+  });
 }
 
-console.log(`cost per job by phase, µs (${variant}; median of ${runs} profiled runs of ${process.env.BENCH_N ?? 3000} jobs)`);
+console.log(
+  `cost per job by phase, µs (${variant}; median of ${runs} profiled runs of ${process.env.BENCH_N ?? 3000} jobs)`,
+);
 const header = ['phase', ...columns.map((c) => c.root.split('/').at(-1) ?? c.root)];
 const rows = [...PHASES, 'total' as const].map((phase) => [
   phase,
-  ...columns.map((c) => `${c.perJob[phase].toFixed(1)} (${((100 * c.perJob[phase]) / c.perJob.total).toFixed(0)} %)`),
+  ...columns.map(
+    (c) => `${c.perJob[phase].toFixed(1)} (${((100 * c.perJob[phase]) / c.perJob.total).toFixed(0)} %)`,
+  ),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 rows.push(['CPU µs per job (profiled)', ...columns.map((c) => c.cpu.toFixed(1))]);
-for (const row of [header, ...rows]) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   '));
+for (const row of [header, ...rows])
+  console.log(
+    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   '),
+  );
 for (const c of columns) {
   console.log(`\nlargest unattributed frames (self time per run), ${c.root}:`);
   for (const u of c.unnamed) console.log(`  ${(u.us / 1_000).toFixed(1)} ms  ${u.frame}`);

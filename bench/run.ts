@@ -24,6 +24,7 @@ import {
   type MemoryFigures,
 } from './report.js';
 import { measureServer, serverSection, serverSpec } from './server.js';
+import { throughputGoals as throughputGoals_ } from './goals.js';
 import { measureThroughput } from './throughput.js';
 import { fmtInt, hasGc, now } from './util.js';
 import { measureWorkers, workersSection, workersSpec } from './workers.js';
@@ -44,7 +45,7 @@ function startCostGoals(costs: readonly StartCost[]): Goal[] {
     if (!small || !large || small === large) continue;
     const value = large.usPerStart / small.usPerStart;
     const name = `${population} ${fmtInt(large.size)} / ${fmtInt(small.size)}`;
-    goals.push({ name, value, target: '≤ 1.5×', met: value <= 1.5 });
+    goals.push({ name, value, target: '≤ 1.3×', met: value <= 1.3 });
     goals.push({
       name: `${name}, excl. GC pauses`,
       value: large.exGcUsPerStart / small.exGcUsPerStart,
@@ -71,36 +72,10 @@ async function main(): Promise<void> {
       `concurrency ${spec.concurrency}, one subscriber; median of ${config.rounds} interleaved rounds`,
   );
   const throughput = await measureThroughput(spec, config, log);
-  const { jobvisor, baseline, bareXState, jobvisorSqlite, jobvisorSqliteIo } = throughput;
-  const throughputGoals: Goal[] = [
-    {
-      name: 'jobvisor / baseline',
-      value: jobvisor.jobsPerSec / baseline.jobsPerSec,
-      target: '≥ 0.050 (1/20)',
-      met: jobvisor.jobsPerSec * 20 >= baseline.jobsPerSec,
-    },
-    {
-      name: 'jobvisor / bare XState',
-      value: jobvisor.jobsPerSec / bareXState.jobsPerSec,
-      target: '≥ 0.600',
-      met: jobvisor.jobsPerSec >= 0.6 * bareXState.jobsPerSec,
-    },
-    {
-      name: 'jobvisor + SQLite / in memory',
-      value: jobvisorSqlite.jobsPerSec / jobvisor.jobsPerSec,
-      target: '≥ 0.400',
-      met: jobvisorSqlite.jobsPerSec >= 0.4 * jobvisor.jobsPerSec,
-    },
-    {
-      name: 'jobvisor + SQLite, I/O handler / in memory',
-      value: jobvisorSqliteIo.jobsPerSec / jobvisor.jobsPerSec,
-      target: '',
-      met: null,
-    },
-  ];
+  const throughputGoals = throughputGoals_(throughput);
   log();
   log(throughputSection(throughput, throughputGoals));
-  log(`  (baseline is ${(baseline.jobsPerSec / jobvisor.jobsPerSec).toFixed(1)}× jobvisor)  [${elapsed()}]`);
+  log(`  [${elapsed()}]`);
 
   log();
   log(
@@ -134,10 +109,25 @@ async function main(): Promise<void> {
     liveCount: config.memoryN,
     bytesPerLiveJob: await bytesPerLiveJob(config.memoryN),
     retainedCount: config.n,
-    bytesPerRetainedJob: jobvisor.bytesPerRetained ?? NaN,
+    bytesPerRetainedJob: throughput.variants.jobvisor?.bytesPerRetained ?? NaN,
     bytesPerBareActor: await bytesPerBareActor(config.memoryN),
   };
+  const memoryGoals: Goal[] = [
+    {
+      name: 'bytes per pending job',
+      value: memory.bytesPerLiveJob,
+      target: '≤ 1,536',
+      met: memory.bytesPerLiveJob <= 1_536,
+    },
+    {
+      name: 'bytes per retained job',
+      value: memory.bytesPerRetainedJob,
+      target: '≤ 1,024',
+      met: memory.bytesPerRetainedJob <= 1_024,
+    },
+  ];
   log(memorySection(memory));
+  log(memoryGoals.map((g) => `  ${g.name}: ${fmtInt(g.value)} (${g.target}) ${label(g)}`).join('\n'));
 
   log();
   const serverBench = serverSpec(config.quick);
@@ -167,7 +157,7 @@ async function main(): Promise<void> {
   log(clusterSection(clusterBench, cluster));
   log(`  [${elapsed()}]`);
 
-  const goals = [...throughputGoals, ...costGoals];
+  const goals = [...throughputGoals, ...costGoals, ...memoryGoals];
   log();
   log(
     `goals: ${goals
@@ -184,12 +174,8 @@ async function main(): Promise<void> {
     gcExposed: hasGc,
     throughput: {
       spec,
-      variants: throughput,
-      ratios: {
-        jobvisorToBaseline: throughputGoals[0]!.value,
-        jobvisorToBareXState: throughputGoals[1]!.value,
-        sqliteToMemory: throughputGoals[2]!.value,
-      },
+      variants: throughput.variants,
+      redis: throughput.redis,
     },
     startCost: costs,
     memory,
