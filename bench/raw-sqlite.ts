@@ -37,8 +37,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { sqliteStore } from '../src/sqlite.js';
+import { jobValues } from '../src/store/sqlite.js';
 import { prepareSchema } from '../src/store/sqlite-schema.js';
-import type { ChangeDraft, JobRecordDraft, JobStore } from '../src/store/port.js';
+import type { ChangeDraft, JobStore } from '../src/store/port.js';
 import { runJobvisorRetaining } from './jobvisor.js';
 import { now } from './util.js';
 import type { Sample, WorkloadSpec } from './workload.js';
@@ -149,21 +150,6 @@ export function traceShape(trace: SqliteTrace): TraceShape {
 }
 
 const JOB_COLUMNS = `type, key, status, state, seq, "offset", created_at, finished_at, record`;
-
-/** The job row's values after `record` (as SqliteStore's jobValues). */
-function jobValues(record: JobRecordDraft, seq: number, offset: number, json: string): unknown[] {
-  return [
-    record.type,
-    record.key,
-    record.status,
-    record.state,
-    seq,
-    offset,
-    record.createdAt,
-    record.finishedAt,
-    json,
-  ];
-}
 
 /** Writes the trace with plain better-sqlite3 into a fresh file, one transaction per batch; timed. */
 export function replayRaw(trace: SqliteTrace): RawSqliteSample {

@@ -2,9 +2,53 @@
 import type { SnapshotFrom } from 'xstate';
 import type { JobMachine } from '../../machines/job.machine.js';
 import { stateName } from '../../machines/job.rejection.js';
-import type { ChangeKind, JobInput } from '../../machines/job.types.js';
+import type { ChangeKind, JobDeadlines, JobInput } from '../../machines/job.types.js';
 import type { JobView } from '../common/types.js';
 import type { JobRecord, JobRecordDraft } from '../store/port.js';
+
+/** What a record holds besides the job's view: the machine's state and what it resumes from. */
+interface MachineFields {
+  readonly state: string;
+  readonly failures: number;
+  readonly retry: JobInput['retry'];
+  readonly heartbeatTimeoutMs: number;
+  readonly timeoutMs: number | null;
+  readonly deadlines: JobDeadlines;
+}
+
+/**
+ * The view's fields and the machine's, every one written out (not `...view`): on Node 20 a spread
+ * then more properties takes V8's slow path, and this runs for every change a store writes.
+ */
+function record(view: JobView, m: MachineFields, kind: ChangeKind): JobRecordDraft {
+  return {
+    id: view.id,
+    key: view.key,
+    type: view.type,
+    status: view.status,
+    progress: view.progress,
+    message: view.message,
+    attempt: view.attempt,
+    seq: view.seq,
+    createdAt: view.createdAt,
+    startedAt: view.startedAt,
+    updatedAt: view.updatedAt,
+    finishedAt: view.finishedAt,
+    lastHeartbeatAt: view.lastHeartbeatAt,
+    nextRetryAt: view.nextRetryAt,
+    input: view.input,
+    result: view.result,
+    error: view.error,
+    node: view.node,
+    state: m.state,
+    failures: m.failures,
+    retry: m.retry,
+    heartbeatTimeoutMs: m.heartbeatTimeoutMs,
+    timeoutMs: m.timeoutMs,
+    deadlines: m.deadlines,
+    lastChange: kind,
+  };
+}
 
 /** The record to write after a change; the store adds the offset it gives the change. */
 export function toRecord(
@@ -13,72 +57,39 @@ export function toRecord(
   kind: ChangeKind,
 ): JobRecordDraft {
   const c = snapshot.context;
-  // Every field written out (not `...view`): on Node 20 a spread then more properties takes V8's
-  // slow path, and this runs for every change a store writes.
-  return {
-    id: view.id,
-    key: view.key,
-    type: view.type,
-    status: view.status,
-    progress: view.progress,
-    message: view.message,
-    attempt: view.attempt,
-    seq: view.seq,
-    createdAt: view.createdAt,
-    startedAt: view.startedAt,
-    updatedAt: view.updatedAt,
-    finishedAt: view.finishedAt,
-    lastHeartbeatAt: view.lastHeartbeatAt,
-    nextRetryAt: view.nextRetryAt,
-    input: view.input,
-    result: view.result,
-    error: view.error,
-    node: view.node,
-    // A job failed outside its machine (its actor crashed, the store refused it) is `failed`.
-    state: view.status === 'failed' ? 'failed' : stateName(snapshot.value),
-    failures: c.failures,
-    retry: c.spec.retry,
-    heartbeatTimeoutMs: c.spec.heartbeatTimeoutMs,
-    timeoutMs: c.spec.timeoutMs,
-    deadlines: c.deadlines,
-    lastChange: kind,
-  };
+  const { spec } = c;
+  return record(
+    view,
+    {
+      // A job failed outside its machine (its actor crashed, the store refused it) is `failed`.
+      state: view.status === 'failed' ? 'failed' : stateName(snapshot.value),
+      failures: c.failures,
+      retry: spec.retry,
+      heartbeatTimeoutMs: spec.heartbeatTimeoutMs,
+      timeoutMs: spec.timeoutMs,
+      deadlines: c.deadlines,
+    },
+    kind,
+  );
 }
 
-const NO_DEADLINES = Object.freeze({ heartbeatAt: null, timeoutAt: null, retryAt: null });
+const NO_DEADLINES: JobDeadlines = Object.freeze({ heartbeatAt: null, timeoutAt: null, retryAt: null });
 
 /**
  * The record of a job just created from `input` (no restore), before its actor exists: what
  * `toRecord` gives for the machine's initial snapshot (`pending.queued`, no failures, no deadlines).
  */
 export function toCreatedRecord(input: JobInput, view: JobView): JobRecordDraft {
-  return {
-    id: view.id,
-    key: view.key,
-    type: view.type,
-    status: view.status,
-    progress: view.progress,
-    message: view.message,
-    attempt: view.attempt,
-    seq: view.seq,
-    createdAt: view.createdAt,
-    startedAt: view.startedAt,
-    updatedAt: view.updatedAt,
-    finishedAt: view.finishedAt,
-    lastHeartbeatAt: view.lastHeartbeatAt,
-    nextRetryAt: view.nextRetryAt,
-    input: view.input,
-    result: view.result,
-    error: view.error,
-    node: view.node,
+  const { retry, heartbeatTimeoutMs, timeoutMs } = input;
+  const fields = {
     state: 'pending.queued',
     failures: 0,
-    retry: input.retry,
-    heartbeatTimeoutMs: input.heartbeatTimeoutMs,
-    timeoutMs: input.timeoutMs,
+    retry,
+    heartbeatTimeoutMs,
+    timeoutMs,
     deadlines: NO_DEADLINES,
-    lastChange: 'created',
   };
+  return record(view, fields, 'created');
 }
 
 /** The public view of a stored record. */

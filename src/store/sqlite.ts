@@ -136,7 +136,8 @@ function forJob<T>(jobId: string, write: () => T): T {
   }
 }
 
-function jobValues(record: JobRecordDraft, seq: number, offset: number, json: string): unknown[] {
+/** A job row's values after its latest record (in the order of JOB_COLUMNS); the bench's raw writer uses it too. */
+export function jobValues(record: JobRecordDraft, seq: number, offset: number, json: string): unknown[] {
   return [
     record.type,
     record.key,
