@@ -26,6 +26,7 @@ import {
 import { measureServer, serverSection, serverSpec } from './server.js';
 import { throughputGoals as throughputGoals_ } from './goals.js';
 import { measureThroughput } from './throughput.js';
+import { measureWsDelivery } from './ws-delivery.js';
 import { fmtInt, hasGc, now } from './util.js';
 import { measureWorkers, workersSection, workersSpec } from './workers.js';
 import { inspectSection, inspectSpec, measureInspect } from './inspect.js';
@@ -134,6 +135,22 @@ async function main(): Promise<void> {
   log('4. Server (loopback, clients in the same process): HTTP creates and WebSocket fan-out');
   const server = await measureServer(serverBench);
   log(serverSection(serverBench, server));
+  const ws = await measureWsDelivery({
+    inFlight: 1_000,
+    jobs: config.quick ? 200 : 1_000,
+    subscribers: 100,
+  });
+  const wsGoal: Goal = {
+    name: 'WebSocket p99 ms (100 subscribers in another process, 1,000 jobs in flight)',
+    value: ws.p99Ms,
+    target: '< 20',
+    met: ws.p99Ms < 20,
+  };
+  log(
+    `  WebSocket, subscribers in another process: ${fmtInt(ws.inFlight)} jobs in flight, ${fmtInt(ws.jobs)} more ` +
+      `started 10 at a time, ${ws.subscribers} subscribers: ${fmtInt(ws.delivered)} changes, latency p50 ${ws.p50Ms} ms, ` +
+      `p99 ${ws.p99Ms} ms (< 20) ${label(wsGoal)}`,
+  );
   log(`  [${elapsed()}]`);
 
   log();
@@ -157,7 +174,7 @@ async function main(): Promise<void> {
   log(clusterSection(clusterBench, cluster));
   log(`  [${elapsed()}]`);
 
-  const goals = [...throughputGoals, ...costGoals, ...memoryGoals];
+  const goals = [...throughputGoals, ...costGoals, ...memoryGoals, wsGoal];
   log();
   log(
     `goals: ${goals
@@ -179,7 +196,7 @@ async function main(): Promise<void> {
     },
     startCost: costs,
     memory,
-    server: { spec: serverBench, figures: server },
+    server: { spec: serverBench, figures: server, wsDelivery: ws },
     workers: { spec: workersBench, figures: workers },
     inspection: { spec: inspectBench, figures: inspection },
     cluster: { spec: clusterBench, figures: cluster },
