@@ -37,7 +37,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { sqliteStore } from '../src/sqlite.js';
-import { jobValues } from '../src/store/sqlite.js';
+import { jobValues } from '../src/store/sqlite-connection.js';
 import { prepareSchema } from '../src/store/sqlite-schema.js';
 import type { ChangeDraft, JobStore } from '../src/store/port.js';
 import { runJobvisorRetaining } from './jobvisor.js';

@@ -1,6 +1,6 @@
 /**
  * Every subscriber sees every change, in order, on any node: 3 `jobvisor serve` nodes on one
- * schema commit 20,000 changes each while 6 WebSocket subscribers (2 per node) follow them. Each
+ * schema commit 10,000 changes each while 6 WebSocket subscribers (2 per node) follow them. Each
  * subscriber's offsets are strictly increasing without a gap and name exactly the store's log;
  * each job's seq is contiguous; one subscriber leaves mid-run and resumes on another node with
  * `since`, and gets exactly the changes it missed.
@@ -10,7 +10,7 @@ import { eventually, TestCluster } from './cluster-harness.js';
 import { sql } from './postgres-helpers.js';
 import { WsSubscriber } from './ws-subscriber.js';
 
-const CHANGES_PER_NODE = 20_000;
+const CHANGES_PER_NODE = 10_000;
 /** created, started, 10 progress, completed. */
 const CHANGES_PER_JOB = 13;
 /** Concurrent POST /jobs per node. */
@@ -21,7 +21,7 @@ afterEach(async () => {
   for (const c of clusters.splice(0)) await c.close();
 });
 
-describe('3 nodes × 20,000 changes to 6 subscribers', () => {
+describe('3 nodes × 10,000 changes to 6 subscribers', () => {
   it(
     'each subscriber gets the whole log in order, without a gap, and a resume on another node is exact',
     { timeout: 240_000 },

@@ -23,7 +23,7 @@ import type {
   StoredChange,
   StoreSnapshot,
 } from './port.js';
-import type { SqliteStoreOptions } from './sqlite.js';
+import type { SqliteConnectionOptions } from './sqlite-connection.js';
 import type { StoreMethod, StoreReply, StoreRequest } from './sqlite-worker.js';
 
 const ENTRY = entryUrl(import.meta.url, 'sqlite-worker');
@@ -100,12 +100,12 @@ const unavailable = (cause: Error): JobvisorError =>
 
 export class ThreadedSqliteStore implements JobStore {
   readonly name = 'sqlite';
-  readonly #options: SqliteStoreOptions;
+  readonly #options: SqliteConnectionOptions;
   readonly #handle = ++handles;
   /** The thread this store's connection lives on (set by `open`). */
   #thread: StoreThread | undefined;
 
-  constructor(options: SqliteStoreOptions) {
+  constructor(options: SqliteConnectionOptions) {
     this.#options = options;
   }
 

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { JobvisorError } from '../common/errors.js';
 import type { JobStore } from './port.js';
-import { sqliteStore, type SqliteStoreOptions } from './sqlite.js';
+import { SqliteStore, type SqliteConnectionOptions } from './sqlite-connection.js';
 
 export type StoreMethod =
   'open' | 'commit' | 'get' | 'list' | 'changesSince' | 'changesOf' | 'firstOffset' | 'expire' | 'close';
@@ -18,7 +18,7 @@ export interface StoreRequest {
   readonly method: StoreMethod;
   readonly args: readonly unknown[];
   /** With `open`: the store's options (it is made on its first open in this thread). */
-  readonly options?: SqliteStoreOptions;
+  readonly options?: SqliteConnectionOptions;
 }
 
 export type StoreReply =
@@ -42,7 +42,7 @@ function errorOf(error: unknown): Extract<StoreReply, { ok: false }>['error'] {
 function storeOf({ store, method, options }: StoreRequest): JobStore | undefined {
   const found = stores.get(store);
   if (found || method !== 'open' || !options) return found;
-  const made = sqliteStore({ ...options, thread: false });
+  const made = new SqliteStore(options);
   stores.set(store, made);
   return made;
 }

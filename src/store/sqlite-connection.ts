@@ -1,0 +1,336 @@
+/**
+ * The SQLite store's connection: one local file, durable at every commit, owned by one process at a
+ * time. `jobs` keeps each job's latest record; `changes` is the change log; `meta` keeps the log's
+ * high-water mark so `lastOffset` never goes backwards when old changes expire. Records (with
+ * `input` and `result`) are stored as JSON. `sqliteStore` (sqlite.ts) validates the options and
+ * runs this on the SQLite thread or on the caller's; this file imports no zod, so the thread
+ * starts light.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { JobvisorError } from '../common/errors.js';
+import type {
+  ChangeDraft,
+  JobRecord,
+  JobRecordDraft,
+  JobStore,
+  ListQuery,
+  Page,
+  StoredChange,
+  StoreSnapshot,
+} from './port.js';
+import { decodeCursor, encodeCursor, isLive } from './query.js';
+import { prepareSchema, toStoreError } from './sqlite-schema.js';
+import {
+  checkNextSeq,
+  encodeRecord,
+  storeConflict,
+  decodeChange,
+  decodeJob,
+  type ChangeRow,
+  type JobRow,
+} from './encode.js';
+
+/** The connection's options, validated (sqlite.ts). */
+export interface SqliteConnectionOptions {
+  readonly path: string;
+  readonly busyTimeoutMs: number;
+  readonly maxSizeBytes: number | null;
+}
+
+const LIVE = `status IN ('pending', 'running')`;
+const FINISHED = `status NOT IN ('pending', 'running')`;
+const JOB_COLUMNS = `type, key, status, state, seq, "offset", created_at, finished_at, record`;
+const OLDEST_FINISHED = `SELECT id FROM jobs WHERE ${FINISHED} ORDER BY COALESCE(finished_at, 0), id LIMIT ?`;
+const FINISHED_BEFORE = `${FINISHED} AND COALESCE(finished_at, 0) < ?`;
+
+/** A job row as read: the record's JSON holds everything but the offset, which has its column. */
+function prepareStatements(db: Database.Database) {
+  return {
+    lastOffset: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE name = 'last_offset'`),
+    setLastOffset: db.prepare<[number]>(`UPDATE meta SET value = ? WHERE name = 'last_offset'`),
+    insertChange: db.prepare<[number, string, number, string, number, string]>(
+      `INSERT INTO changes ("offset", job_id, seq, kind, at, record) VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    insertJob: db.prepare<unknown[]>(
+      `INSERT INTO jobs (id, ${JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    updateJob: db.prepare<unknown[]>(
+      `UPDATE jobs SET (${JOB_COLUMNS}) = (?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ? AND seq = ?`,
+    ),
+    keyHolder: db.prepare<[string], { id: string }>(`SELECT id FROM jobs WHERE key = ? AND ${LIVE}`),
+    get: db.prepare<[string], JobRow>(`SELECT record, "offset" FROM jobs WHERE id = ?`),
+    active: db.prepare<[], JobRow>(`SELECT record, "offset" FROM jobs WHERE ${LIVE} ORDER BY "offset"`),
+    recent: db.prepare<[number], JobRow>(
+      `SELECT record, "offset" FROM (SELECT record, "offset", finished_at, id FROM jobs WHERE ${FINISHED}
+         ORDER BY COALESCE(finished_at, 0) DESC, id DESC LIMIT ?)
+       ORDER BY COALESCE(finished_at, 0), id`,
+    ),
+    changesSince: db.prepare<[number, number], ChangeRow>(
+      `SELECT "offset", job_id, seq, kind, at, record FROM changes WHERE "offset" > ? ORDER BY "offset" LIMIT ?`,
+    ),
+    changesOf: db.prepare<[string, number, number], ChangeRow>(
+      `SELECT "offset", job_id, seq, kind, at, record FROM changes
+       WHERE job_id = ? AND "offset" > ? ORDER BY "offset" LIMIT ?`,
+    ),
+    firstOffset: db.prepare<[], { first: number | null }>(`SELECT min("offset") AS first FROM changes`),
+    countFinished: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM jobs WHERE ${FINISHED}`),
+    // Retention removes a job with its change history: first the changes, then the row.
+    expireOldestChanges: db.prepare<[number]>(`DELETE FROM changes WHERE job_id IN (${OLDEST_FINISHED})`),
+    expireOldest: db.prepare<[number]>(`DELETE FROM jobs WHERE id IN (${OLDEST_FINISHED})`),
+    expireBeforeChanges: db.prepare<[number]>(
+      `DELETE FROM changes WHERE job_id IN (SELECT id FROM jobs WHERE ${FINISHED_BEFORE})`,
+    ),
+    expireBefore: db.prepare<[number]>(`DELETE FROM jobs WHERE ${FINISHED_BEFORE}`),
+    // The log stays a contiguous suffix: drop everything before the first change at or after `before`.
+    expireLog: db.prepare<[number]>(
+      `DELETE FROM changes WHERE "offset" < COALESCE(
+         (SELECT "offset" FROM changes WHERE at >= ? ORDER BY "offset" LIMIT 1),
+         (SELECT max("offset") + 1 FROM changes))`,
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+interface Connection {
+  readonly db: Database.Database;
+  readonly sql: Statements;
+  readonly lists: Map<string, Database.Statement<unknown[], JobRow>>;
+  /** Cached: this connection holds the file exclusively, so nobody else moves the log. */
+  lastOffset: number;
+  /** The batch write wrapped in a transaction: returns the new last offset. */
+  readonly commit: (conn: Connection, batch: readonly ChangeDraft[]) => number;
+}
+
+/** A change that can never be written: it names its job, so the others can be written without it. */
+/** Runs one row write; a constraint SQLite finds (a key, an id) is a conflict of that job. */
+function forJob<T>(jobId: string, write: () => T): T {
+  try {
+    return write();
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
+      throw storeConflict(jobId, `Job ${jobId}: ${(error as Error).message}`);
+    }
+    throw error;
+  }
+}
+
+/** A job row's values after its latest record (in the order of JOB_COLUMNS); the bench's raw writer uses it too. */
+export function jobValues(record: JobRecordDraft, seq: number, offset: number, json: string): unknown[] {
+  return [
+    record.type,
+    record.key,
+    record.status,
+    record.state,
+    seq,
+    offset,
+    record.createdAt,
+    record.finishedAt,
+    json,
+  ];
+}
+
+export class SqliteStore implements JobStore {
+  readonly name = 'sqlite';
+  readonly #options: SqliteConnectionOptions;
+  #conn: Connection | null = null;
+
+  constructor(options: SqliteConnectionOptions) {
+    this.#options = options;
+  }
+
+  async open(options: { readonly recentLimit: number }): Promise<StoreSnapshot> {
+    const opening = this.#conn === null;
+    const conn = this.#conn ?? (this.#conn = this.#connect());
+    try {
+      return this.#run('open', () => ({
+        lastOffset: conn.lastOffset,
+        active: conn.sql.active.all().map(decodeJob),
+        recent: conn.sql.recent.all(Math.max(0, Math.floor(options.recentLimit))).map(decodeJob),
+      }));
+    } catch (error) {
+      // A file that cannot even be read back is not held: release it for whoever repairs it.
+      if (opening) await this.close();
+      throw error;
+    }
+  }
+
+  #connect(): Connection {
+    const { path, busyTimeoutMs, maxSizeBytes } = this.#options;
+    let db: Database.Database | undefined;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path, { timeout: busyTimeoutMs });
+      // Hold the file for the life of the connection: a second process fails at open with
+      // `store_locked` instead of sharing (and corrupting) the ownership of jobs. Set before the
+      // first read so WAL runs without shared memory, and before anything is written.
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      // In WAL mode, NORMAL syncs only at checkpoints: a commit that returned survives a crash of
+      // the process but may vanish on power loss or an OS crash. FULL syncs the WAL at every
+      // commit, so a change the store accepted is durable, as the supervisor promises.
+      db.pragma('synchronous = FULL');
+      prepareSchema(db, path);
+      if (maxSizeBytes !== null) {
+        const pageSize = db.pragma('page_size', { simple: true }) as number;
+        db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxSizeBytes / pageSize))}`);
+      }
+      const sql = prepareStatements(db);
+      const commit = db.transaction((conn: Connection, batch: readonly ChangeDraft[]) =>
+        this.#write(conn, batch),
+      );
+      return { db, sql, lists: new Map(), lastOffset: sql.lastOffset.get()?.value ?? 0, commit };
+    } catch (error) {
+      db?.close();
+      throw toStoreError(error, `opening ${path}`);
+    }
+  }
+
+  #use(): Connection {
+    if (this.#conn === null) {
+      throw new JobvisorError('store_unavailable', `SQLite store ${this.#options.path} is not open`);
+    }
+    return this.#conn;
+  }
+
+  #run<T>(doing: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw toStoreError(error, doing);
+    }
+  }
+
+  async commit(batch: readonly ChangeDraft[]): Promise<number> {
+    const conn = this.#use();
+    const first = conn.lastOffset + 1;
+    if (batch.length === 0) return first;
+    conn.lastOffset = this.#run('commit', () => conn.commit(conn, batch));
+    return first;
+  }
+
+  /** Runs inside the transaction: any throw rolls the whole batch back. Returns the new last offset. */
+  #write({ sql, lastOffset }: Connection, batch: readonly ChangeDraft[]): number {
+    let offset = lastOffset + 1;
+    const jobs = new Map<string, { firstSeq: number; last: ChangeDraft; offset: number; json: string }>();
+    // Who holds each key as the batch goes (null: free); keys not touched yet are read from the table.
+    const keys = new Map<string, string | null>();
+    const holder = (key: string) => (keys.has(key) ? keys.get(key) : sql.keyHolder.get(key)?.id) ?? null;
+    for (const change of batch) {
+      const { jobId } = change;
+      const seen = jobs.get(jobId);
+      checkNextSeq(jobId, seen?.last.seq, change.seq);
+      const { key } = change.record;
+      if (key !== null) {
+        const current = holder(key);
+        if (change.seq === 1 && current !== null && current !== jobId) {
+          throw storeConflict(jobId, `Key "${key}" is held by live job ${current}`);
+        }
+        if (isLive(change.record)) keys.set(key, jobId);
+        else if (current === jobId) keys.set(key, null);
+      }
+      const json = encodeRecord(jobId, change.record);
+      sql.insertChange.run(offset, jobId, change.seq, change.kind, change.at, json);
+      jobs.set(jobId, { firstSeq: seen?.firstSeq ?? change.seq, last: change, offset, json });
+      offset++;
+    }
+    // One row write per job, in order of first appearance, with its latest record.
+    for (const [id, { firstSeq, last, offset: at, json }] of jobs) {
+      const values = jobValues(last.record, last.seq, at, json);
+      if (firstSeq === 1) {
+        forJob(id, () => sql.insertJob.run(id, ...values));
+      } else if (forJob(id, () => sql.updateJob.run(...values, id, firstSeq - 1)).changes !== 1) {
+        throw storeConflict(id, `Job ${id} is not at seq ${firstSeq - 1} (stale write or unknown job)`);
+      }
+    }
+    sql.setLastOffset.run(offset - 1);
+    return offset - 1;
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const { sql } = this.#use();
+    return this.#run('get', () => {
+      const row = sql.get.get(id);
+      return row && decodeJob(row);
+    });
+  }
+
+  async list(query: ListQuery): Promise<Page<JobRecord>> {
+    const conn = this.#use();
+    const limit = Math.max(0, Math.floor(query.limit));
+    const cursor = query.after === undefined ? undefined : decodeCursor(query.after);
+    if (query.status?.length === 0) return { items: [], next: null };
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.status) {
+      where.push(`status IN (${query.status.map(() => '?').join(', ')})`);
+      params.push(...query.status);
+    }
+    if (query.type !== undefined) {
+      where.push('type = ?');
+      params.push(query.type);
+    }
+    if (query.key !== undefined) {
+      where.push('key = ?');
+      params.push(query.key);
+    }
+    if (cursor) {
+      where.push('(created_at, id) > (?, ?)');
+      params.push(cursor.createdAt, cursor.id);
+    }
+    const text = `SELECT record, "offset" FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY created_at, id LIMIT ?`;
+    return this.#run('list', () => {
+      let statement = conn.lists.get(text);
+      if (!statement) conn.lists.set(text, (statement = conn.db.prepare(text)));
+      const rows = statement.all(...params, limit + 1);
+      const items = rows.slice(0, limit).map(decodeJob);
+      const lastItem = items.at(-1);
+      return { items, next: rows.length > limit && lastItem ? encodeCursor(lastItem) : null };
+    });
+  }
+
+  async changesSince(after: number, limit: number): Promise<readonly StoredChange[]> {
+    const { sql } = this.#use();
+    return this.#run('changesSince', () =>
+      sql.changesSince.all(after, Math.max(0, Math.floor(limit))).map(decodeChange),
+    );
+  }
+
+  async changesOf(jobId: string, after: number, limit: number): Promise<readonly StoredChange[]> {
+    const { sql } = this.#use();
+    return this.#run('changesOf', () =>
+      sql.changesOf.all(jobId, after, Math.max(0, Math.floor(limit))).map(decodeChange),
+    );
+  }
+
+  async firstOffset(): Promise<number> {
+    const conn = this.#use();
+    return this.#run('firstOffset', () => conn.sql.firstOffset.get()?.first ?? conn.lastOffset + 1);
+  }
+
+  async expire(policy: { readonly before: number; readonly maxCount: number }): Promise<number> {
+    const { db, sql } = this.#use();
+    return this.#run('expire', () =>
+      db.transaction(() => {
+        const finished = sql.countFinished.get()?.n ?? 0;
+        const excess = Math.ceil(Math.max(0, finished - policy.maxCount));
+        sql.expireOldestChanges.run(excess);
+        let removed = sql.expireOldest.run(excess).changes;
+        sql.expireBeforeChanges.run(policy.before);
+        removed += sql.expireBefore.run(policy.before).changes;
+        sql.expireLog.run(policy.before);
+        return removed;
+      })(),
+    );
+  }
+
+  async close(): Promise<void> {
+    const conn = this.#conn;
+    this.#conn = null;
+    if (conn?.db.open) this.#run('close', () => conn.db.close());
+  }
+}
