@@ -12,7 +12,7 @@ import type {
   StoredChange,
   StoreSnapshot,
 } from './port.js';
-import { byFinished, isLive, matchesQuery, recordsAfterCursor } from './query.js';
+import { BatchKeys, byFinished, isLive, matchesQuery, recordsAfterCursor } from './query.js';
 
 export function memoryStore(): JobStore {
   return new MemoryStore();
@@ -40,23 +40,14 @@ class MemoryStore implements JobStore {
     const first = this.#lastOffset + 1;
     // Validate the whole batch first: it applies entirely or not at all.
     const seqs = new Map<string, number>();
-    // Who holds each key the batch touches (null: freed); other keys are read from #liveKeys.
-    const keys = new Map<string, string | null>();
-    const holderOf = (key: string) => (keys.has(key) ? keys.get(key)! : (this.#liveKeys.get(key) ?? null));
+    const keys = new BatchKeys((key) => this.#liveKeys.get(key) ?? null);
     for (const change of batch) {
       const { jobId } = change;
       const stored = seqs.get(jobId) ?? this.#jobs.get(jobId)?.seq ?? 0;
       if (change.seq !== stored + 1)
         throw conflict(jobId, `Job ${jobId} is at seq ${stored}, not ${change.seq - 1}`);
-      const { key } = change.record;
-      if (key !== null) {
-        const holder = holderOf(key);
-        if (change.seq === 1 && holder !== null && holder !== jobId) {
-          throw conflict(jobId, `Key "${key}" is held by live job ${holder}`);
-        }
-        if (isLive(change.record)) keys.set(key, jobId);
-        else if (holder === jobId) keys.set(key, null);
-      }
+      const holder = keys.step(change);
+      if (holder !== null) throw conflict(jobId, `Key "${change.record.key}" is held by live job ${holder}`);
       seqs.set(jobId, change.seq);
     }
     let offset = first;
@@ -74,7 +65,7 @@ class MemoryStore implements JobStore {
       offset++;
     }
     this.#lastOffset = offset - 1;
-    for (const [key, id] of keys) {
+    for (const [key, id] of keys.held) {
       if (id === null) this.#liveKeys.delete(key);
       else this.#liveKeys.set(key, id);
     }

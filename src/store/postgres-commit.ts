@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { JobvisorError } from '../common/errors.js';
 import type { ChangeDraft } from './port.js';
 import { checkNextSeq, encodeRecord, storeConflict } from './encode.js';
+import { BatchKeys } from './query.js';
 
 const LIVE = `status IN ('pending', 'running')`;
 
@@ -162,17 +163,12 @@ async function checkKeys(
     `SELECT id, key FROM ${schema}.jobs WHERE key = ANY($1::text[]) AND ${LIVE}`,
     [[...new Set(created.map((c) => c.record.key!))]],
   );
-  const holders = new Map<string, string | null>(rows.map((r) => [r.key, r.id]));
+  const live = new Map(rows.map((r) => [r.key, r.id]));
+  const keys = new BatchKeys((key) => live.get(key) ?? null);
   for (const change of batch) {
-    const { key } = change.record;
-    if (key === null) continue;
-    const holder = holders.get(key) ?? null;
-    if (change.seq === 1 && holder !== null && holder !== change.jobId) {
-      throw storeConflict(change.jobId, `Key "${key}" is held by live job ${holder}`, holder);
-    }
-    if (change.record.status === 'pending' || change.record.status === 'running')
-      holders.set(key, change.jobId);
-    else if (holder === change.jobId) holders.set(key, null);
+    const holder = keys.step(change);
+    if (holder !== null)
+      throw storeConflict(change.jobId, `Key "${change.record.key}" is held by live job ${holder}`, holder);
   }
 }
 

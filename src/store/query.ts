@@ -6,6 +6,37 @@ export function isLive(record: Pick<JobRecord, 'status'>): boolean {
   return record.status === 'pending' || record.status === 'running';
 }
 
+/**
+ * Who holds each key as a batch goes, a change at a time: a new job's key must be free at its
+ * place in the batch (a holder that finishes later in the same batch still holds it then). Keys the
+ * batch has not touched yet are read with `lookup`; `held` is every touched key's holder after it
+ * (null: freed).
+ */
+export class BatchKeys {
+  readonly held = new Map<string, string | null>();
+  readonly #lookup: (key: string) => string | null;
+
+  constructor(lookup: (key: string) => string | null) {
+    this.#lookup = lookup;
+  }
+
+  /** Takes the next change of the batch; answers the live job that holds a new job's key, or null. */
+  step(change: {
+    readonly jobId: string;
+    readonly seq: number;
+    readonly record: Pick<JobRecord, 'key' | 'status'>;
+  }): string | null {
+    const { jobId, record } = change;
+    const { key } = record;
+    if (key === null) return null;
+    const holder = this.held.has(key) ? this.held.get(key)! : this.#lookup(key);
+    if (change.seq === 1 && holder !== null && holder !== jobId) return holder;
+    if (isLive(record)) this.held.set(key, jobId);
+    else if (holder === jobId) this.held.set(key, null);
+    return null;
+  }
+}
+
 export function matchesQuery(record: JobRecord, query: ListQuery): boolean {
   if (query.status && !query.status.includes(record.status)) return false;
   if (query.type !== undefined && record.type !== query.type) return false;

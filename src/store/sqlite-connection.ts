@@ -20,7 +20,7 @@ import type {
   StoredChange,
   StoreSnapshot,
 } from './port.js';
-import { decodeCursor, encodeCursor, isLive } from './query.js';
+import { BatchKeys, decodeCursor, encodeCursor } from './query.js';
 import { prepareSchema, toStoreError } from './sqlite-schema.js';
 import {
   checkNextSeq,
@@ -216,22 +216,14 @@ export class SqliteStore implements JobStore {
   #write({ sql, lastOffset }: Connection, batch: readonly ChangeDraft[]): number {
     let offset = lastOffset + 1;
     const jobs = new Map<string, { firstSeq: number; last: ChangeDraft; offset: number; json: string }>();
-    // Who holds each key as the batch goes (null: free); keys not touched yet are read from the table.
-    const keys = new Map<string, string | null>();
-    const holder = (key: string) => (keys.has(key) ? keys.get(key) : sql.keyHolder.get(key)?.id) ?? null;
+    const keys = new BatchKeys((key) => sql.keyHolder.get(key)?.id ?? null);
     for (const change of batch) {
       const { jobId } = change;
       const seen = jobs.get(jobId);
       checkNextSeq(jobId, seen?.last.seq, change.seq);
-      const { key } = change.record;
-      if (key !== null) {
-        const current = holder(key);
-        if (change.seq === 1 && current !== null && current !== jobId) {
-          throw storeConflict(jobId, `Key "${key}" is held by live job ${current}`);
-        }
-        if (isLive(change.record)) keys.set(key, jobId);
-        else if (current === jobId) keys.set(key, null);
-      }
+      const holder = keys.step(change);
+      if (holder !== null)
+        throw storeConflict(jobId, `Key "${change.record.key}" is held by live job ${holder}`);
       const json = encodeRecord(jobId, change.record);
       sql.insertChange.run(offset, jobId, change.seq, change.kind, change.at, json);
       jobs.set(jobId, { firstSeq: seen?.firstSeq ?? change.seq, last: change, offset, json });
