@@ -17,6 +17,10 @@ import { Redis } from 'ioredis';
 
 export type RedisMode = 'memory' | 'aof-always';
 
+/** The environment variable that hands a child process the port of the private server of `mode`. */
+export const redisPortEnv = (mode: RedisMode): string =>
+  `BENCH_REDIS_PORT_${mode.toUpperCase().replace('-', '_')}`;
+
 export interface PrivateRedis {
   readonly host: string;
   readonly port: number;

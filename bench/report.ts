@@ -90,7 +90,11 @@ export function memorySection(memory: MemoryFigures): string {
   return table(
     ['job', 'jobs', 'bytes each'],
     [
-      ['pending job (its cell; the actor is made at START)', fmtInt(memory.liveCount), fmtInt(memory.bytesPerLiveJob)],
+      [
+        'pending job (its cell; the actor is made at START)',
+        fmtInt(memory.liveCount),
+        fmtInt(memory.bytesPerLiveJob),
+      ],
       [
         'retained terminal job (completed record)',
         fmtInt(memory.retainedCount),

@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { redisServerVersion, startPrivateRedis, type PrivateRedis } from './redis-server.js';
+import { redisPortEnv, redisServerVersion, startPrivateRedis, type PrivateRedis } from './redis-server.js';
 import { median } from './util.js';
 import { VARIANT_NAMES, VARIANTS, type VariantName } from './variants.js';
 import { checkSample, type Sample, type WorkloadSpec } from './workload.js';
@@ -100,7 +100,7 @@ export async function measureThroughput(
         const server = await startPrivateRedis(mode);
         if (!server) continue;
         servers.push(server);
-        env[`BENCH_REDIS_PORT_${mode.toUpperCase().replace('-', '_')}`] = String(server.port);
+        env[redisPortEnv(mode)] = String(server.port);
       }
       log(
         `  BullMQ peers on private redis-server ${version} (ports ${servers.map((s) => `${s.port} ${s.mode}`).join(', ')})`,

@@ -11,6 +11,7 @@ import { runJobvisorSqlite, runJobvisorSqliteIo } from './jobvisor-sqlite.js';
 import { minimalMachine } from './machine-cost.js';
 import { runJobvisorWeighed } from './memory.js';
 import { runRawSqlite } from './raw-sqlite.js';
+import { redisPortEnv, type RedisMode } from './redis-server.js';
 import type { Sample, WorkloadSpec } from './workload.js';
 
 export interface VariantInfo {
@@ -18,12 +19,12 @@ export interface VariantInfo {
   /** What is durable when the round is timed. */
   readonly durable: string;
   /** A private redis-server this variant needs (its port: BENCH_REDIS_PORT_<MODE>). */
-  readonly redis?: 'memory' | 'aof-always';
+  readonly redis?: RedisMode;
   readonly run: (spec: WorkloadSpec) => Promise<Sample>;
 }
 
-const redisPort = (mode: string): { host: string; port: number } => {
-  const raw = process.env[`BENCH_REDIS_PORT_${mode.toUpperCase().replace('-', '_')}`];
+const redisPort = (mode: RedisMode): { host: string; port: number } => {
+  const raw = process.env[redisPortEnv(mode)];
   if (!raw) throw new Error(`no private redis-server (${mode}) for this variant`);
   return { host: '127.0.0.1', port: Number(raw) };
 };

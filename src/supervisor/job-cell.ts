@@ -166,8 +166,13 @@ export class JobCell {
     return this.#seq;
   }
 
+  /** A fresh job whose actor is not made yet: it is queued at attempt 0, as its input says. */
+  get #unmade(): boolean {
+    return !this.#actor && !this.#input.restore;
+  }
+
   get attempt(): number {
-    if (!this.#actor && !this.#input.restore) return 0;
+    if (this.#unmade) return 0;
     return this.#snapshot().context.attempt;
   }
 
@@ -178,14 +183,14 @@ export class JobCell {
 
   /** Waiting for a slot (not waiting out a retry backoff). */
   get isQueued(): boolean {
-    if (!this.#actor && !this.#input.restore) return true; // a fresh job starts out queued
+    if (this.#unmade) return true;
     const value = this.#snapshot().value;
     return typeof value === 'object' && 'pending' in value && value.pending === 'queued';
   }
 
   /** The job as callers see it, built once per change (and after a heartbeat). */
   get view(): JobView {
-    if (!this.#actor && !this.#input.restore) return (this.#view ??= initialView(this.#input, this.#node));
+    if (this.#unmade) return (this.#view ??= initialView(this.#input, this.#node));
     // A restored job's view is its restored snapshot's (`#snapshot()` makes the actor).
     return this.#crashView ?? (this.#view ??= toView(this.#snapshot(), this.#status, this.#node));
   }
