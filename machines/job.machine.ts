@@ -7,9 +7,9 @@
  * accept reaches the root catch-all, which emits `rejected` with a reason. Timers are XState
  * `after` delays computed from absolute deadlines in the context, so a restored job re-arms them.
  */
-import { and, assign, emit, fromCallback, setup, type EventObject } from 'xstate';
+import { assign, emit, setup } from 'xstate';
 import { isValidPercent, rejectionReason, stateName } from './job.rejection.js';
-import type { ChangeKind, HandlerInput, JobContext, JobEvent, JobInput, RejectedEmit } from './job.types.js';
+import type { ChangeKind, JobContext, JobEvent, JobInput, RejectedEmit } from './job.types.js';
 
 type EventOf<T extends JobEvent['type']> = Extract<JobEvent, { type: T }>;
 
@@ -60,14 +60,14 @@ export const jobMachine = setup({
     input: {} as JobInput,
     emitted: {} as RejectedEmit,
   },
-  actors: {
-    /** Runs the job's handler. The supervisor's runtime provides the real implementation. */
-    runHandler: fromCallback<EventObject, HandlerInput>(() => undefined),
-  },
   guards: {
     isCurrentAttempt: ({ context, event }) => 'attempt' in event && event.attempt === context.attempt,
-    isProgressForward: ({ context, event }) =>
-      event.type === 'PROGRESS' && isValidPercent(event.percent) && event.percent >= context.progress,
+    /** A PROGRESS of the current attempt that does not go backwards (one guard: one check per report). */
+    isForwardProgress: ({ context, event }) =>
+      event.type === 'PROGRESS' &&
+      event.attempt === context.attempt &&
+      isValidPercent(event.percent) &&
+      event.percent >= context.progress,
     canRetry: ({ context }) => context.retryable && context.failures <= context.spec.retry.maxRetries,
     wasInterrupted: ({ context }) => context.resumedFromRunning,
     awaitingRetry: ({ context }) =>
@@ -81,6 +81,13 @@ export const jobMachine = setup({
     retryBackoff: ({ context }) => Math.max(0, (context.deadlines.retryAt ?? context.at) - context.at),
   },
   actions: {
+    /**
+     * Entering `running`: the attempt's handler is to run. The supervisor provides the effect (the
+     * job's cell launches the handler once the step is over); here it does nothing.
+     */
+    launchHandler: () => undefined,
+    /** Leaving `running`, by any transition: the attempt's handler is aborted (provided likewise). */
+    stopHandler: () => undefined,
     startAttempt: assign(({ context, event }) => {
       const { at } = event as EventOf<'START'>;
       // Literals, not a spread of bump(): on Node 20 a spread then more properties takes V8's slow path.
@@ -152,12 +159,6 @@ export const jobMachine = setup({
     recordFailure: assign(({ context, event }) => {
       const { at, error } = event as EventOf<'FAIL'>;
       return attemptFailed(context, error.code, error.message, at, error.retryable !== false);
-    }),
-    /** A crash carries no time: read the actor's clock when it can tell the time (the supervisor's can). */
-    recordHandlerCrash: assign(({ context, event, self }) => {
-      const error = (event as { error?: unknown }).error;
-      const message = error instanceof Error ? error.message : String(error);
-      return attemptFailed(context, 'handler_crashed', message, Math.max(clockNow(self) ?? 0, context.at));
     }),
     recordStall: assign(({ context }) =>
       attemptFailed(
@@ -278,18 +279,8 @@ export const jobMachine = setup({
       },
     },
     running: {
-      invoke: {
-        id: 'handler',
-        src: 'runHandler',
-        input: ({ context }) => ({
-          jobId: context.spec.id,
-          type: context.spec.type,
-          key: context.spec.key,
-          attempt: context.attempt,
-          input: context.spec.input,
-        }),
-        onError: { target: 'attemptFailed', actions: 'recordHandlerCrash' },
-      },
+      entry: 'launchHandler',
+      exit: 'stopHandler',
       initial: 'alive',
       on: {
         COMPLETE: { guard: 'isCurrentAttempt', target: 'completed', actions: 'complete' },
@@ -308,7 +299,7 @@ export const jobMachine = setup({
           },
           on: {
             PROGRESS: {
-              guard: and(['isCurrentAttempt', 'isProgressForward']),
+              guard: 'isForwardProgress',
               actions: 'recordProgress',
             },
             HEARTBEAT: { guard: 'isCurrentAttempt', actions: 'recordHeartbeat' },

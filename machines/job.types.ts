@@ -160,7 +160,7 @@ export interface RejectedEmit {
   readonly reason: RejectionReason;
 }
 
-/** What the handler actor is invoked with. */
+/** What an attempt's handler is launched with (by the job's cell, when the attempt starts). */
 export interface HandlerInput {
   readonly jobId: string;
   readonly type: string;

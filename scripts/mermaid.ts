@@ -9,7 +9,7 @@
  * - a transition without a target (actions only: the state is not left) is a line of its state,
  *   `EVENT [guard] / actions`; a self-transition (the state is left and entered again) is `a --> a`
  * - transitions of the root (its `'*'` catch-all) are a note, not an edge
- * - entry actions and invoked actors are a description of an atomic state, a note on a composite one
+ * - entry and exit actions and invoked actors are a description of an atomic state, a note on a composite one
  */
 import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from 'xstate';
 
@@ -227,11 +227,13 @@ function rootNotes(root: AnyStateNode): string[] {
   return lines;
 }
 
-/** An atomic state's description lines, or the note of a composite one: entry actions, invoked actors. */
+/** An atomic state's description lines, or the note of a composite one: entry and exit actions, invoked actors. */
 function stateDetails(node: AnyStateNode): string[] {
   const details: string[] = [];
   const entry = actionNames(node.entry, node.machine);
   if (entry.length > 0) details.push(`entry / ${entry.join(', ')}`);
+  const exit = actionNames(node.exit, node.machine);
+  if (exit.length > 0) details.push(`exit / ${exit.join(', ')}`);
   for (const invoke of node.invoke) {
     details.push(`invoke ${typeof invoke.src === 'string' ? invoke.src : invoke.id}`);
   }

@@ -150,7 +150,6 @@ describe('the job machine diagram', () => {
         'attemptFailed --> pending_backoff : always [canRetry]',
         'attemptFailed --> failed : always [else]',
         'pending_queued --> running : START',
-        'running --> attemptFailed : onError runHandler',
         'running --> pending_queued : INTERRUPT',
         'pending --> cancelled : CANCEL',
         'running --> cancelled : CANCEL',
@@ -170,9 +169,11 @@ describe('the job machine diagram', () => {
     expect(supervisor).not.toMatch(/--> \S+ : START_JOB/);
     expect(supervisor).toContain('accepting : START_JOB / admitJob, dispatchQueued');
     expect(supervisor).toContain('note left of draining : START_JOB / rejectStart');
-    expect(diagram).toContain('running_alive : PROGRESS [isCurrentAttempt && isProgressForward] / recordProgress');
+    expect(diagram).toContain('running_alive : PROGRESS [isForwardProgress] / recordProgress');
     expect(supervisor).toContain('accepting --> draining : SHUTDOWN');
     expect(supervisor).toContain('draining_aborting : entry / interruptRunning');
+    expect(diagram).toContain('note left of running : entry / launchHandler');
+    expect(diagram).toContain('note left of running : exit / stopHandler');
   });
 });
 
@@ -229,15 +230,21 @@ describe('toMermaid and toJSON', () => {
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
   });
 
-  it('keeps the job machine definition as JSON data, combined guards included', () => {
+  it('keeps the job machine definition as JSON data, with the handler actions of running', () => {
     const json = toJSON(jobMachine) as {
-      states: Record<string, { states: Record<string, { on: Record<string, { guard?: unknown }[]> }> }>;
+      states: Record<
+        string,
+        {
+          entry: unknown[];
+          exit: unknown[];
+          states: Record<string, { on: Record<string, { guard?: unknown }[]> }>;
+        }
+      >;
     };
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
-    expect(json.states.running!.states.alive!.on.PROGRESS![0]!.guard).toEqual({
-      type: 'xstate.and',
-      guards: ['isCurrentAttempt', 'isProgressForward'],
-    });
+    expect(json.states.running!.states.alive!.on.PROGRESS![0]!.guard).toBe('isForwardProgress');
+    expect(json.states.running!.entry).toEqual([{ type: 'launchHandler' }]);
+    expect(json.states.running!.exit).toEqual([{ type: 'stopHandler' }]);
   });
 });
 

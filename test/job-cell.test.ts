@@ -1,9 +1,13 @@
-/** A job cell turns its actor's snapshots into changes; a crashing actor fails only its own job. */
-import { fromCallback, SimulatedClock, type EventObject } from 'xstate';
+/**
+ * A job cell turns its actor's snapshots into changes, runs each attempt's handler outside the
+ * actor's steps, and a crashing actor fails only its own job.
+ */
+import { SimulatedClock } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { jobMachine } from '../machines/job.machine.js';
 import type { ChangeKind, HandlerInput, JobStatus, RejectedEmit } from '../machines/job.types.js';
 import { JobCell, type CellHooks } from '../src/supervisor/job-cell.js';
+import { handlerActions, type Launch } from '../src/supervisor/handler-slot.js';
 import { toCreatedRecord, toRecord } from '../src/durability/records.js';
 import { initialView, toView } from '../src/supervisor/job-view.js';
 import type { EventSource } from '../src/common/types.js';
@@ -31,15 +35,24 @@ function recordingHooks() {
   return { hooks, changes, rejections, crashes };
 }
 
-const idle = fromCallback<EventObject, HandlerInput>(() => undefined);
+const machine = jobMachine.provide({ actions: handlerActions });
 
-/** A cell on a fresh simulated clock whose handler never settles: the test sends every event. */
-const idleCell = (hooks: CellHooks) =>
-  new JobCell(jobMachine.provide({ actors: { runHandler: idle } }), input, {
+/** A cell on a fresh simulated clock that runs no handler: the test sends every event. */
+const idleCell = (hooks: CellHooks, launch?: Launch) =>
+  new JobCell(machine, input, {
     clock: new SimulatedClock(),
     hooks,
     node: 'test-node',
+    ...(launch ? { launch } : {}),
   });
+
+/** A launch that records, in one log with the changes told, each launch and each abort. */
+function recordingLaunch(log: string[]): Launch {
+  return (run: HandlerInput) => {
+    log.push(`launch ${run.jobId}#${run.attempt} ${JSON.stringify(run.input)}`);
+    return () => log.push(`abort #${run.attempt}`);
+  };
+}
 
 describe('JobCell', () => {
   it('is a pending job without an actor until something needs one, and says the same as the actor would', () => {
@@ -101,10 +114,61 @@ describe('JobCell', () => {
     expect(rejections.map((r) => r.rejection.reason)).toEqual(['job_final']);
   });
 
+  it("launches an attempt's handler once its START is told, and aborts it once the attempt is over", () => {
+    const log: string[] = [];
+    const { hooks } = recordingHooks();
+    const telling: CellHooks = { ...hooks, changed: (_cell, { kind }) => void log.push(kind) };
+    const cell = idleCell(telling, recordingLaunch(log));
+    cell.send({ type: 'START', at: 1 }, 'supervisor');
+    expect(log).toEqual(['started', 'launch job-1#1 {"n":1}']);
+    cell.send({ type: 'PROGRESS', attempt: 1, percent: 50, at: 2 }, 'handler');
+    cell.send({ type: 'CANCEL', reason: 'r', at: 3 }, 'api');
+    expect(log).toEqual(['started', 'launch job-1#1 {"n":1}', 'progress', 'abort #1', 'cancelled']);
+    cell.stop();
+    expect(log.filter((l) => l.startsWith('abort'))).toEqual(['abort #1']); // aborted once
+  });
+
+  it('never launches the handler of an attempt that is over before its START is told', () => {
+    const log: string[] = [];
+    const { hooks } = recordingHooks();
+    const cancelling: CellHooks = {
+      ...hooks,
+      changed: (cell, { kind }) => {
+        log.push(kind);
+        if (kind === 'started') cell.send({ type: 'CANCEL', reason: 'at once', at: 2 }, 'api');
+      },
+    };
+    const cell = idleCell(cancelling, recordingLaunch(log));
+    cell.send({ type: 'START', at: 1 }, 'supervisor');
+    expect(log).toEqual(['started', 'cancelled']);
+    expect(cell.status).toBe('cancelled');
+  });
+
+  it('aborts the running handler when the cell stops (stopping an actor runs no exit action)', () => {
+    const log: string[] = [];
+    const cell = idleCell(recordingHooks().hooks, recordingLaunch(log));
+    cell.send({ type: 'START', at: 1 }, 'supervisor');
+    cell.stop();
+    expect(log).toEqual(['launch job-1#1 {"n":1}', 'abort #1']);
+  });
+
+  it('fails the attempt as handler_crashed when launching its handler throws', () => {
+    const { hooks, changes } = recordingHooks();
+    const cell = idleCell(hooks, () => {
+      throw new Error('no thread to run it');
+    });
+    cell.send({ type: 'START', at: 1 }, 'supervisor');
+    expect(changes.map((c) => c.kind)).toEqual(['started', 'failed']);
+    expect(cell.view).toMatchObject({
+      status: 'failed',
+      attempt: 1,
+      error: { code: 'handler_crashed', message: 'no thread to run it' },
+    });
+  });
+
   it('fails the job with internal_error when an action of its machine throws', () => {
     const { hooks, changes, crashes } = recordingHooks();
-    const broken = jobMachine.provide({
-      actors: { runHandler: idle },
+    const broken = machine.provide({
       actions: {
         recordProgress: () => {
           throw new Error('boom');

@@ -3,7 +3,7 @@
  * simulated clock with a probe in place of the handler, an independent oracle of the job
  * contract (docs/ARCHITECTURE.md), and the expected effect of every accepted event.
  */
-import { createActor, fromCallback, SimulatedClock, type EventObject, type SnapshotFrom } from 'xstate';
+import { createActor, SimulatedClock, type SnapshotFrom } from 'xstate';
 import { expect } from 'vitest';
 import { jobMachine } from '../machines/job.machine.js';
 import type {
@@ -57,32 +57,27 @@ export function jobInput(config: JobConfig = DEFAULT_CONFIG, extra: Partial<JobI
   };
 }
 
-/** What the handler probe saw: every invocation, which ones still run, and every cleanup (abort). */
+/** What the handler probe saw: every launch (entering `running`), which attempts still run, every stop. */
 export interface HandlerProbe {
   readonly started: HandlerInput[];
-  /** Attempts whose handler is executing (started, not cleaned up, not crashed). */
+  /** Attempts whose handler is to run: launched, not yet stopped. */
   readonly live: Set<number>;
   readonly aborted: number[];
 }
 
-/** Sent to the handler child to make it throw: the machine sees `xstate.error.actor.handler`. */
-const CRASH = { type: 'CRASH' } as const;
-
-function probeHandler(probe: HandlerProbe) {
-  return fromCallback<EventObject, HandlerInput>(({ input, receive }) => {
-    probe.started.push(input);
-    probe.live.add(input.attempt);
-    receive((event) => {
-      if (event.type === CRASH.type) {
-        probe.live.delete(input.attempt);
-        throw new Error(`handler of attempt ${input.attempt} crashed`);
-      }
-    });
-    return () => {
-      probe.live.delete(input.attempt);
-      probe.aborted.push(input.attempt);
-    };
-  });
+/** The machine's `launchHandler` / `stopHandler`, recording into `probe` (the supervisor's tell the job's cell). */
+export function probeActions(probe: HandlerProbe) {
+  return {
+    launchHandler: ({ context }: { context: JobContext }) => {
+      const { spec, attempt } = context;
+      probe.started.push({ jobId: spec.id, type: spec.type, key: spec.key, attempt, input: spec.input });
+      probe.live.add(attempt);
+    },
+    stopHandler: ({ context }: { context: JobContext }) => {
+      probe.live.delete(context.attempt);
+      probe.aborted.push(context.attempt);
+    },
+  };
 }
 
 /**
@@ -134,7 +129,7 @@ export interface JobHarness {
 }
 
 function createJobActorOnly(input: JobInput, clock: SteppingClock, probe: HandlerProbe) {
-  return createActor(jobMachine.provide({ actors: { runHandler: probeHandler(probe) } }), { clock, input });
+  return createActor(jobMachine.provide({ actions: probeActions(probe) }), { clock, input });
 }
 
 /** A started job actor on a simulated clock (set to `now` before the actor starts). */
@@ -159,11 +154,7 @@ export function createJob(
  * A step the tests can take: an event from outside (stamped with the clock's time), or
  * something only time or the handler can cause.
  */
-export type Step =
-  | JobEvent
-  | { readonly type: 'WATCHDOG' }
-  | { readonly type: 'BACKOFF_ELAPSED' }
-  | { readonly type: 'HANDLER_CRASH' };
+export type Step = JobEvent | { readonly type: 'WATCHDOG' } | { readonly type: 'BACKOFF_ELAPSED' };
 
 /**
  * The heartbeat deadline of the running attempt: a heartbeat timeout after its latest report (or
@@ -218,12 +209,6 @@ export function applyStep(job: JobHarness, step: Step): void {
       const at = context.deadlines.retryAt;
       expect(at).not.toBeNull();
       clock.set(Math.max(clock.now(), at!));
-      return;
-    }
-    case 'HANDLER_CRASH': {
-      const child = actor.getSnapshot().children.handler;
-      expect(child).toBeDefined();
-      child!.send(CRASH);
       return;
     }
     default:
@@ -401,9 +386,6 @@ export function expectApplied(before: JobSnapshot, step: Step, after: JobSnapsho
       failure(code, at, true);
       return;
     }
-    case 'HANDLER_CRASH':
-      failure('handler_crashed', null, true);
-      return;
     case 'BACKOFF_ELAPSED':
       expect(value).toBe('pending.queued');
       expect(a).toMatchObject({

@@ -14,7 +14,6 @@
  */
 import {
   createActor,
-  fromCallback,
   SimulatedClock,
   transition,
   type AnyActorRef,
@@ -42,6 +41,7 @@ import {
   eventFor,
   jobInput,
   nameOf,
+  probeActions,
   SteppingClock,
   type JobConfig,
   type JobHarness,
@@ -775,7 +775,6 @@ describe.each([
 const JOB_INTERNAL = internalEventTypes(jobMachine.root);
 const WATCHDOG_EVENT = theOne(JOB_INTERNAL, 'xstate.after.', 'running');
 const BACKOFF_EVENT = theOne(JOB_INTERNAL, 'xstate.after.', 'backoff');
-const CRASH_EVENT = theOne(JOB_INTERNAL, 'xstate.error.actor.');
 
 /** A vertex: the state plus the context fields that change what can happen next. */
 function jobVertex(snapshot: JobSnapshot): string {
@@ -803,18 +802,13 @@ function jobEvents(snapshot: JobSnapshot): JobEvent[] {
     eventFor('CANCEL', c, at),
     eventFor('INTERRUPT', c, at),
   ];
-  const timersAndCrash = [
-    { type: WATCHDOG_EVENT },
-    { type: BACKOFF_EVENT },
-    { type: CRASH_EVENT, error: new Error('handler crashed') },
-  ];
-  return [...external, ...(timersAndCrash as unknown as JobEvent[])];
+  const timers = [{ type: WATCHDOG_EVENT }, { type: BACKOFF_EVENT }];
+  return [...external, ...(timers as unknown as JobEvent[])];
 }
 
 function jobStepName(event: GraphEvent): string {
   if (event.type === WATCHDOG_EVENT) return 'watchdog';
   if (event.type === BACKOFF_EVENT) return 'backoff elapsed';
-  if (event.type === CRASH_EVENT) return 'handler crash';
   const e = event as unknown as JobEvent;
   return e.type === 'FAIL' && e.error.retryable === false ? 'FAIL(non-retryable)' : e.type;
 }
@@ -839,18 +833,12 @@ const JOB_CONFIGS: Record<string, JobConfig> = {
 
 /**
  * A bare job actor of the machine this file imports, on its own SimulatedClock, in the shape of
- * machine-helpers' harness (so its `applyStep` drives it): the handler is a probe that throws
- * when sent CRASH, as there.
+ * machine-helpers' harness (so its `applyStep` drives it), with the same handler probe.
  */
 function bareJob(config: JobConfig): JobHarness {
   const clock = new SteppingClock();
   const probe = { started: [] as HandlerInput[], live: new Set<number>(), aborted: [] as number[] };
-  const runHandler = fromCallback<EventObject, HandlerInput>(({ input, receive }) => {
-    receive((event) => {
-      if (event.type === 'CRASH') throw new Error(`handler of attempt ${input.attempt} crashed`);
-    });
-  });
-  const actor = createActor(jobMachine.provide({ actors: { runHandler } }), {
+  const actor = createActor(jobMachine.provide({ actions: probeActions(probe) }), {
     clock,
     input: jobInput(config),
   });
@@ -864,22 +852,19 @@ function bareJob(config: JobConfig): JobHarness {
 function bareStep(event: GraphEvent, job: JobHarness): Step {
   if (event.type === WATCHDOG_EVENT) return { type: 'WATCHDOG' };
   if (event.type === BACKOFF_EVENT) return { type: 'BACKOFF_ELAPSED' };
-  if (event.type === CRASH_EVENT) return { type: 'HANDLER_CRASH' };
   const e = event as unknown as JobEvent;
   job.clock.increment(7);
   const retryable = e.type === 'FAIL' ? e.error.retryable : undefined;
   return eventFor(e.type, job.actor.getSnapshot().context, job.clock.now(), { retryable });
 }
 
-/** The event the real job actor receives for a step: a crash reaches it as a FAIL (see `take`). */
+/** The event the real job actor receives for a step. */
 function receivedFor(step: Step): string {
   switch (step.type) {
     case 'WATCHDOG':
       return WATCHDOG_EVENT;
     case 'BACKOFF_ELAPSED':
       return BACKOFF_EVENT;
-    case 'HANDLER_CRASH':
-      return 'FAIL';
     default:
       return step.type;
   }
@@ -962,7 +947,7 @@ class RealJob {
       clock.set(bare.clock.now()); // the timer of the job's own actor fires
       return;
     }
-    if (step.type !== 'HANDLER_CRASH') clock.set(step.at);
+    clock.set(step.at);
     switch (step.type) {
       case 'START': {
         // A new blocker queues behind the job; the running one finishes, so the job is dispatched.
@@ -985,11 +970,6 @@ class RealJob {
         settleRun(this.#run(attempt), { error: new JobFailure(code, message, { retryable }) });
         return;
       }
-      case 'HANDLER_CRASH':
-        // The runtime never crashes the handler actor (it reports every failure as FAIL): the crash
-        // the real runtime can produce is the handler throwing an unexpected error.
-        settleRun(this.#run(attempt), { error: new TypeError(`handler of attempt ${attempt} crashed`) });
-        return;
       case 'CANCEL':
         expect((await supervisor.cancel(this.jobId, step.reason)).cancelled).toBe(true);
         return;
@@ -1005,12 +985,9 @@ class RealJob {
     const real = this.snapshot!;
     expect(nameOf(real.value), where).toBe(nameOf(bare.value));
     expect(real.status, where).toBe(bare.status);
-    const { spec: _realSpec, error: realError, ...realContext } = real.context;
-    const { spec: _bareSpec, error: bareError, ...bareContext } = bare.context;
+    const { spec: _realSpec, ...realContext } = real.context;
+    const { spec: _bareSpec, ...bareContext } = bare.context;
     expect(realContext, where).toEqual(bareContext);
-    // A handler crash reaches the job as a FAIL with the handler's error (code `handler_error`).
-    const code = bareError?.code === 'handler_crashed' ? 'handler_error' : bareError?.code;
-    expect(realError && { ...realError, code }, where).toEqual(bareError && { ...bareError, code });
     const view = this.supervisor.get(this.jobId)!;
     const { attempt, progress, seq } = bare.context;
     expect([view.status, view.attempt, view.progress, view.seq], where).toEqual([

@@ -1,12 +1,12 @@
 /**
- * The one `runHandler` actor of the job machine: a job whose type was registered with a module
- * runs in the worker pool, any other in-process. When the attempt starts, the handler gets a send
+ * How an attempt's handler is launched (the `Launch` its job's cell calls once the attempt's START
+ * is told): a job whose type was registered with a module runs in the worker pool, any other
+ * in-process. When the attempt starts, the handler gets a send
  * bound to its own job's actor (`bind`): what it reports goes straight there, fenced by attempt.
  * With a store, the handler is called only once the attempt's START is durable (`durable`
  * resolves), so an attempt number is executed at most once even across a crash; an attempt that
  * ends before that never runs its handler.
  */
-import { fromCallback, type EventObject } from 'xstate';
 import type { HandlerInput } from '../../machines/job.types.js';
 import type { InProcessRuntime, SendToJob } from './in-process.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -21,9 +21,10 @@ export interface HandlerRouting {
   readonly durable: (input: HandlerInput) => Promise<void> | undefined;
 }
 
-export function routeHandlers(routing: HandlerRouting) {
+/** The launch of every attempt's handler; what it returns aborts the handler. */
+export function routeHandlers(routing: HandlerRouting): (input: HandlerInput) => () => void {
   const { inProcess, pool, isThreaded, bind, durable } = routing;
-  return fromCallback<EventObject, HandlerInput>(({ input }) => {
+  return (input) => {
     const send = bind(input);
     const launch = () => (isThreaded(input.type) ? pool.launch(input, send) : inProcess.launch(input, send));
     const started = durable(input);
@@ -41,5 +42,5 @@ export function routeHandlers(routing: HandlerRouting) {
       over = true;
       stop?.();
     };
-  });
+  };
 }

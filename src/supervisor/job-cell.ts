@@ -12,57 +12,25 @@
 import { createActor, transition, type Actor } from 'xstate';
 import type { JobMachine } from '../../machines/job.machine.js';
 import { rejectionReason, stateName } from '../../machines/job.rejection.js';
-import type { ChangeKind, JobEvent, JobInput, JobStatus, RejectedEmit } from '../../machines/job.types.js';
-import type { Durability } from '../durability/durability.js';
+import type { JobEvent, JobInput, JobStatus, RejectedEmit } from '../../machines/job.types.js';
 import type { Clock } from '../common/clock.js';
 import type { EventSource, JobView, Outcome } from '../common/types.js';
+import type { CellHooks, CellOptions, Notice } from './cell-types.js';
+import { attachCell, HandlerSlot, type HandlerMoments } from './handler-slot.js';
 import { initialView, statusOf, toView, type JobSnapshot } from './job-view.js';
 
 export type { JobSnapshot };
 
 export { isTerminal } from './job-view.js';
 
-/** An accepted change, as the step that made it left the job. */
-export interface CellChange {
-  readonly kind: ChangeKind;
-  /** The status before it. */
-  readonly previous: JobStatus;
-  readonly snapshot: JobSnapshot;
-  readonly view: JobView;
-}
-
-export interface CellHooks {
-  /** An accepted change: `seq` moved by one. */
-  changed(cell: JobCell, change: CellChange): void;
-  rejected(cell: JobCell, rejection: RejectedEmit, source: EventSource): void;
-  /** The actor itself failed (a throwing action): reported; the job then fails with `internal_error`. */
-  crashed(cell: JobCell, error: unknown): void;
-}
-
-/** The durable side as the engine uses it: its changes carry job cells. */
-export type JobDurability = Durability<JobCell>;
+export type { CellChange, CellHooks, CellOptions, JobDurability } from './cell-types.js';
 
 const ACCEPTED: Outcome = Object.freeze({ accepted: true });
 
 /** Who sent each event, for rejection reports; events are fresh objects, so a WeakMap is safe. */
 const sources = new WeakMap<object, EventSource>();
 
-/** What a cell is built with besides its machine and input. */
-export interface CellOptions {
-  readonly clock: Clock;
-  readonly hooks: CellHooks;
-  /** This supervisor's node id: the node of the attempts the cell starts. */
-  readonly node: string;
-  /** The node of the job's latest attempt before this cell (a restored job); null if none. */
-  readonly lastNode?: string | null;
-  /** Called with the actor right after it is created, before it starts (inspection taps). */
-  readonly onActor?: (cell: JobCell, actor: Actor<JobMachine>) => void;
-}
-
-/** What a step has to tell, in order, once it is over. */
-type Notice = CellChange | { readonly rejection: RejectedEmit } | { readonly crash: unknown };
-
-export class JobCell {
+export class JobCell implements HandlerMoments {
   readonly id: string;
   readonly type: string;
   readonly key: string | null;
@@ -101,6 +69,9 @@ export class JobCell {
   /** Sends that came from inside a step, and the snapshot they will have led to. */
   readonly #later: JobEvent[] = [];
   #shadow: JobSnapshot | undefined;
+  readonly #handler: HandlerSlot;
+  /** The attempt whose step entered `running`: its handler launches once that change is told. */
+  #entering: number | undefined;
 
   /**
    * Creating the actor is deferred to `start()` — called by whatever first needs the actor (its
@@ -119,6 +90,7 @@ export class JobCell {
     this.#here = options.node;
     this.#node = options.lastNode ?? null;
     this.#seq = input.restore?.seq ?? 1;
+    this.#handler = new HandlerSlot(options.launch);
   }
 
   /** Creates and starts the actor; a restored job may change in this step (re-armed, interrupted). */
@@ -126,6 +98,7 @@ export class JobCell {
     if (this.#actor) return;
     const actor = createActor(this.#machine, { input: this.#input, clock: this.#stepClock() });
     this.#actor = actor;
+    attachCell(actor, this);
     this.#onActor?.(this, actor);
     actor.on('rejected', (rejection) => {
       this.#lastRejection = rejection;
@@ -139,8 +112,20 @@ export class JobCell {
     this.#settle();
   }
 
+  /** Stops the actor and aborts the handler (stopping an actor runs no exit action). */
   stop(): void {
     this.#actor?.stop();
+    this.#handler.halt();
+  }
+
+  /** @internal The machine's `launchHandler` (inside the step that entered `running`). */
+  handlerEntered(attempt: number): void {
+    this.#entering = attempt;
+  }
+
+  /** @internal The machine's `stopHandler` (inside the step that left `running`). */
+  handlerExited(attempt: number): void {
+    this.#notices.push({ halt: attempt });
   }
 
   /** The job's actor, once created (inspection reads its system and session id). */
@@ -225,7 +210,7 @@ export class JobCell {
     if (this.#refused) return false; // its failure was refused too: nothing more can be written
     this.#refused = true;
     this.#publishes = durable !== undefined;
-    this.#actor?.stop();
+    this.stop();
     this.#end(durable ?? this.view, { code: error.code, message: error.message });
     this.#tell();
     return true;
@@ -240,7 +225,7 @@ export class JobCell {
     if (this.#abandoned) return;
     this.#abandoned = true;
     this.#publishes = false;
-    this.#actor?.stop();
+    this.stop();
   }
 
   get abandoned(): boolean {
@@ -336,15 +321,31 @@ export class JobCell {
         else if ('rejection' in notice) {
           const { rejection } = notice;
           this.#hooks.rejected(this, rejection, sources.get(rejection.event) ?? 'supervisor');
-        } else this.#crash(notice.crash);
+        } else if ('launch' in notice) this.#launch(notice.launch);
+        else if ('halt' in notice) this.#handler.halt(notice.halt);
+        else this.#crash(notice.crash);
       }
     } finally {
       this.#telling = false;
     }
   }
 
+  /** Launches the attempt's handler, unless the attempt is already over; a launch that throws fails it. */
+  #launch(attempt: number): void {
+    if (this.#status !== 'running' || this.#abandoned || this.#refused) return;
+    const { spec, attempt: current } = this.#actor!.getSnapshot().context;
+    if (current !== attempt) return;
+    const input = { jobId: this.id, type: this.type, key: this.key, attempt, input: spec.input };
+    this.#handler.launch(input, (error) => {
+      const message = error instanceof Error ? error.message : String(error);
+      const at = this.#clock.now();
+      this.send({ type: 'FAIL', attempt, error: { code: 'handler_crashed', message }, at }, 'supervisor');
+    });
+  }
+
   /** A throwing action put the actor in error for good: fail the job, never the supervisor. */
   #crash(error: unknown): void {
+    this.#handler.halt();
     this.#hooks.crashed(this, error);
     const before = toView(this.#snapshot(), this.#status, this.#node);
     const message = error instanceof Error ? error.message : String(error);
@@ -381,5 +382,8 @@ export class JobCell {
     // The view of this very change: later steps may move the job on before it is told.
     const view = (this.#view = toView(snapshot, this.#status, this.#node));
     this.#notices.push({ kind: snapshot.context.lastChange, previous, snapshot, view });
+    if (this.#entering === undefined) return;
+    this.#notices.push({ launch: this.#entering });
+    this.#entering = undefined;
   }
 }

@@ -28,6 +28,7 @@ import { ChangeRouter } from './change-router.js';
 import { Effects } from './effects.js';
 import { Fanout } from './fanout.js';
 import { checkHandlerEvent, stamped } from './handler-events.js';
+import { handlerActions } from './handler-slot.js';
 import { JobCell, type JobDurability } from './job-cell.js';
 import { JobTypes } from './job-types.js';
 import { Mailbox } from './mailbox.js';
@@ -181,14 +182,14 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
       return { accepted: false, reason: 'job_final' };
     };
   };
-  const runHandler = routeHandlers({
+  const launch = routeHandlers({
     inProcess: runtime,
     pool,
     isThreaded: (type) => types.get(type)?.worker !== undefined,
     bind,
     durable: (input) => durability?.started(() => registry.live(input.jobId), input.attempt),
   });
-  const machine = jobMachine.provide({ actors: { runHandler } });
+  const machine = jobMachine.provide({ actions: handlerActions });
   const inspection = new Inspection({
     liveJobs: () => registry.liveCells(),
     liveJob: (id) => registry.live(id),
@@ -202,6 +203,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
       node: node.id,
       lastNode,
       onActor: inspection.jobActorCreated,
+      launch,
     });
 
   const effects = new Effects((error) => telemetry.error('internal', error));
