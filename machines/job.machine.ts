@@ -7,11 +7,14 @@
  * accept reaches the root catch-all, which emits `rejected` with a reason. Timers are XState
  * `after` delays computed from absolute deadlines in the context, so a restored job re-arms them.
  */
-import { assign, emit, setup } from 'xstate';
+import { assign, emit, raise, setup } from 'xstate';
 import { isValidPercent, rejectionReason, stateName } from './job.rejection.js';
 import type { ChangeKind, JobContext, JobEvent, JobInput, RejectedEmit } from './job.types.js';
 
 type EventOf<T extends JobEvent['type']> = Extract<JobEvent, { type: T }>;
+
+/** The event XState schedules for `after: { watchdog }` of the state `#job.running`. */
+const WATCHDOG_EVENT = 'xstate.after.watchdog.job.running';
 
 /** The fields every accepted change updates. */
 function bump(context: JobContext, kind: ChangeKind, at: number) {
@@ -111,7 +114,7 @@ export const jobMachine = setup({
     /**
      * Not a timer move: the watchdog stays armed for `deadlines.heartbeatAt` and, when it fires,
      * re-arms from `lastHeartbeatAt` if a report came in since (`rearmWatchdog`). So a progress
-     * report neither exits `alive` nor cancels and re-schedules a timer.
+     * report neither leaves `running` nor cancels and re-schedules a timer.
      */
     recordProgress: assign(({ context, event }) => {
       const { at, percent, message } = event as EventOf<'PROGRESS'>;
@@ -135,6 +138,14 @@ export const jobMachine = setup({
      * it again for that deadline, from the time it fired (read off the actor's clock, so a clock
      * that jumped, as a simulated one does, still fires at the deadline).
      */
+    /**
+     * Schedules the watchdog again, as `after watchdog` does on entering `running`: the same event,
+     * under the same id, so leaving `running` cancels it as it cancels the first.
+     */
+    armWatchdog: raise({ type: WATCHDOG_EVENT } as unknown as JobEvent, {
+      id: WATCHDOG_EVENT,
+      delay: 'watchdog',
+    }),
     rearmWatchdog: assign(({ context, self }) => {
       const { timeoutAt, retryAt } = context.deadlines;
       return {
@@ -281,30 +292,21 @@ export const jobMachine = setup({
     running: {
       entry: 'launchHandler',
       exit: 'stopHandler',
-      initial: 'alive',
+      after: {
+        watchdog: [
+          { guard: 'timeoutDue', target: 'attemptFailed', actions: 'recordTimeout' },
+          { guard: 'stallDue', target: 'attemptFailed', actions: 'recordStall' },
+          // Re-armed in place: re-entering `running` would stop and launch the handler again.
+          { actions: ['rearmWatchdog', 'armWatchdog'] },
+        ],
+      },
       on: {
+        PROGRESS: { guard: 'isForwardProgress', actions: 'recordProgress' },
+        HEARTBEAT: { guard: 'isCurrentAttempt', actions: 'recordHeartbeat' },
         COMPLETE: { guard: 'isCurrentAttempt', target: 'completed', actions: 'complete' },
         FAIL: { guard: 'isCurrentAttempt', target: 'attemptFailed', actions: 'recordFailure' },
         CANCEL: { target: 'cancelled', actions: 'markCancelled' },
         INTERRUPT: { target: '#job.pending.queued', actions: 'markInterrupted' },
-      },
-      states: {
-        alive: {
-          after: {
-            watchdog: [
-              { guard: 'timeoutDue', target: '#job.attemptFailed', actions: 'recordTimeout' },
-              { guard: 'stallDue', target: '#job.attemptFailed', actions: 'recordStall' },
-              { target: 'alive', reenter: true, actions: 'rearmWatchdog' },
-            ],
-          },
-          on: {
-            PROGRESS: {
-              guard: 'isForwardProgress',
-              actions: 'recordProgress',
-            },
-            HEARTBEAT: { guard: 'isCurrentAttempt', actions: 'recordHeartbeat' },
-          },
-        },
       },
     },
     /** Transient: decides between a retry and giving up, in the same step as the failure. */

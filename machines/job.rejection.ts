@@ -4,7 +4,7 @@
  */
 import type { JobContext, JobEvent, RejectionReason } from './job.types.js';
 
-/** The state the machine was in, as a dotted path: `pending.queued`, `running.alive`, … */
+/** The state the machine was in, as a dotted path: `pending.queued`, `running`, … */
 export function stateName(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object') {

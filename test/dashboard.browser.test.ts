@@ -53,7 +53,7 @@ describe('dashboard', () => {
     const item = panel.getByRole('listitem').filter({ hasText: 'progress_backwards' });
     await item.waitFor();
     expect(await item.textContent()).toMatch(
-      /PROGRESS from handler.*\(backwards\).*attempt 1.*running\.alive/,
+      /PROGRESS from handler.*\(backwards\).*attempt 1.*in running/,
     );
     await statusOf(page, job.id, 'completed');
     await attribute(bar(page, job.id), 'aria-valuenow', '100');

@@ -121,7 +121,6 @@ describe('the job machine diagram', () => {
       'queued',
       'backoff',
       'running',
-      'alive',
       'attemptFailed',
       'completed',
       'failed',
@@ -129,7 +128,7 @@ describe('the job machine diagram', () => {
     ];
     for (const state of states) expect(diagram).toMatch(new RegExp(`^\\s*state "${state}" as \\w+`, 'm'));
     expect(diagram).toMatch(/state "pending" as pending \{\n\s+\[\*\] --> pending_queued\n/);
-    expect(diagram).toMatch(/state "running" as running \{\n\s+\[\*\] --> running_alive\n/);
+    expect(diagram).toMatch(/^\s*state "running" as running$/m); // atomic: no block
     for (const final of ['completed', 'failed', 'cancelled']) expect(diagram).toContain(`${final} --> [*]`);
   });
 
@@ -143,9 +142,8 @@ describe('the job machine diagram', () => {
     const lines = edges(diagram).map(({ from, to, label }) => `${from} --> ${to} : ${label}`);
     expect(lines).toEqual(
       expect.arrayContaining([
-        'running_alive --> running_alive : after watchdog [else]',
-        'running_alive --> attemptFailed : after watchdog [timeoutDue]',
-        'running_alive --> attemptFailed : after watchdog [stallDue]',
+        'running --> attemptFailed : after watchdog [timeoutDue]',
+        'running --> attemptFailed : after watchdog [stallDue]',
         'pending_backoff --> pending_queued : after retryBackoff',
         'attemptFailed --> pending_backoff : always [canRetry]',
         'attemptFailed --> failed : always [else]',
@@ -169,11 +167,12 @@ describe('the job machine diagram', () => {
     expect(supervisor).not.toMatch(/--> \S+ : START_JOB/);
     expect(supervisor).toContain('accepting : START_JOB / admitJob, dispatchQueued');
     expect(supervisor).toContain('note left of draining : START_JOB / rejectStart');
-    expect(diagram).toContain('running_alive : PROGRESS [isForwardProgress] / recordProgress');
+    expect(diagram).toContain('running : PROGRESS [isForwardProgress] / recordProgress');
+    expect(diagram).toContain('running : after watchdog [else] / rearmWatchdog, armWatchdog');
     expect(supervisor).toContain('accepting --> draining : SHUTDOWN');
     expect(supervisor).toContain('draining_aborting : entry / interruptRunning');
-    expect(diagram).toContain('note left of running : entry / launchHandler');
-    expect(diagram).toContain('note left of running : exit / stopHandler');
+    expect(diagram).toContain('running : entry / launchHandler');
+    expect(diagram).toContain('running : exit / stopHandler');
   });
 });
 
@@ -237,14 +236,15 @@ describe('toMermaid and toJSON', () => {
         {
           entry: unknown[];
           exit: unknown[];
-          states: Record<string, { on: Record<string, { guard?: unknown }[]> }>;
+          on: Record<string, { guard?: unknown }[]>;
         }
       >;
     };
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
-    expect(json.states.running!.states.alive!.on.PROGRESS![0]!.guard).toBe('isForwardProgress');
-    expect(json.states.running!.entry).toEqual([{ type: 'launchHandler' }]);
-    expect(json.states.running!.exit).toEqual([{ type: 'stopHandler' }]);
+    expect(json.states.running!.on.PROGRESS![0]!.guard).toBe('isForwardProgress');
+    // Then the timer of `after watchdog`: scheduled on entry, cancelled on exit.
+    expect(json.states.running!.entry).toEqual([{ type: 'launchHandler' }, { type: 'xstate.raise' }]);
+    expect(json.states.running!.exit).toEqual([{ type: 'stopHandler' }, { type: 'xstate.cancel' }]);
   });
 });
 

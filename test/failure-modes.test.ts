@@ -124,7 +124,7 @@ describe('failure modes users hit in hand-written trackers', () => {
           jobType: 'report',
           event: 'PROGRESS',
           attempt: 1,
-          state: 'running.alive',
+          state: 'running',
           reason: 'progress_backwards',
           source: 'handler',
           at: 0,

@@ -74,7 +74,7 @@ describe('WebSocket /inspect', () => {
       event: {
         reason: 'progress_backwards',
         rejected: 'PROGRESS',
-        state: 'running.alive',
+        state: 'running',
         source: 'handler',
       },
     });

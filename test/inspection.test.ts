@@ -179,7 +179,7 @@ describe('events', () => {
         type: 'jobvisor.rejected',
         reason: 'progress_backwards',
         rejected: 'PROGRESS',
-        state: 'running.alive',
+        state: 'running',
         source: 'handler',
         attempt: 1,
       },

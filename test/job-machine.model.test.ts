@@ -137,7 +137,7 @@ describe('job machine graph', () => {
       it('reach every state of the contract', () => {
         const reached = new Set(paths.map((p) => nameOf(p.state.value)));
         expect([...reached].sort()).toEqual(
-          ['cancelled', 'completed', 'failed', 'pending.backoff', 'pending.queued', 'running.alive'].filter(
+          ['cancelled', 'completed', 'failed', 'pending.backoff', 'pending.queued', 'running'].filter(
             (s) => config.retry.maxRetries > 0 || s !== 'pending.backoff',
           ),
         );
@@ -326,12 +326,12 @@ const REACH: Record<string, { state: string; steps: MakeStep[] }> = {
     state: 'pending.backoff',
     steps: [ext('START'), ext('PROGRESS', { percent: 40 }), ext('FAIL')],
   },
-  'running.alive (attempt 1)': {
-    state: 'running.alive',
+  'running (attempt 1)': {
+    state: 'running',
     steps: [ext('START'), ext('PROGRESS', { percent: 40 })],
   },
-  'running.alive (attempt 2)': {
-    state: 'running.alive',
+  'running (attempt 2)': {
+    state: 'running',
     steps: [
       ext('START'),
       () => ({ type: 'WATCHDOG' }),
@@ -408,12 +408,12 @@ const VARIANTS: Record<string, (c: JobContext, at: number) => JobEvent> = {
 
 /** Expected verdicts written out for the states that matter most (checks the oracle itself). */
 const SPOT_CHECKS: [string, string, string][] = [
-  ['running.alive (attempt 1)', 'PROGRESS backwards', 'progress_backwards'],
-  ['running.alive (attempt 1)', 'PROGRESS > 100', 'progress_out_of_range'],
-  ['running.alive (attempt 1)', 'PROGRESS NaN', 'progress_out_of_range'],
-  ['running.alive (attempt 1)', 'START', 'not_queued'],
-  ['running.alive (attempt 2)', 'COMPLETE stale attempt', 'stale_attempt'],
-  ['running.alive (attempt 2)', 'PROGRESS stale attempt and out of range', 'stale_attempt'],
+  ['running (attempt 1)', 'PROGRESS backwards', 'progress_backwards'],
+  ['running (attempt 1)', 'PROGRESS > 100', 'progress_out_of_range'],
+  ['running (attempt 1)', 'PROGRESS NaN', 'progress_out_of_range'],
+  ['running (attempt 1)', 'START', 'not_queued'],
+  ['running (attempt 2)', 'COMPLETE stale attempt', 'stale_attempt'],
+  ['running (attempt 2)', 'PROGRESS stale attempt and out of range', 'stale_attempt'],
   ['pending.backoff', 'START', 'not_queued'],
   ['pending.backoff', 'HEARTBEAT', 'not_running'],
   ['pending.backoff', 'PROGRESS forward', 'not_running'],
@@ -610,7 +610,7 @@ describe('invariant 3: progress never decreases within an attempt and stays with
 
 describe('invariant 4: events from another attempt are rejected', () => {
   it('a handler of attempt 1 cannot touch attempt 2', () => {
-    const job = reach('running.alive (attempt 2)');
+    const job = reach('running (attempt 2)');
     const before = job.actor.getSnapshot();
     const at = job.clock.now();
     const stale: JobEvent[] = [
@@ -642,7 +642,7 @@ describe('invariant 6: leaving running aborts the handler', () => {
     const job = createJob(MATRIX_CONFIG);
     applyStep(job, ext('START')(job));
     for (let i = 0; i < 5; i++) applyStep(job, ext(i % 2 ? 'HEARTBEAT' : 'PROGRESS')(job));
-    // Progress and heartbeats re-enter `alive`, never the handler.
+    // Progress and heartbeats stay in `running`: the handler is neither stopped nor launched again.
     expect(job.probe.started).toHaveLength(1);
     expect(job.probe.aborted).toEqual([]);
     applyStep(job, exit(job));
@@ -746,7 +746,7 @@ describe('invariant 7: deadlines are absolute times in the record', () => {
       seq,
       deadlines: { heartbeatAt: 1_002_000, timeoutAt: 1_005_100, retryAt: null },
     });
-    expect(nameOf(job.actor.getSnapshot().value)).toBe('running.alive');
+    expect(nameOf(job.actor.getSnapshot().value)).toBe('running');
     applyStep(job, { type: 'WATCHDOG' });
     expect(job.clock.now()).toBe(1_002_000);
     expect(job.actor.getSnapshot().context).toMatchObject({

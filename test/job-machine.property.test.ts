@@ -203,7 +203,7 @@ function runOps(config: JobConfig, ops: readonly Op[]): void {
       const target =
         op.op === 'tick'
           ? clock.now() + op.ms
-          : name === 'running.alive'
+          : name === 'running'
             ? watchdogOf(before.context).at
             : name === 'pending.backoff'
               ? retryFiresAt
@@ -220,7 +220,7 @@ function runOps(config: JobConfig, ops: readonly Op[]): void {
         const prevName = nameOf(prev.value);
         if (isRearm(prev, next)) {
           expect(firedAt[i]).toBeGreaterThanOrEqual(prev.context.deadlines.heartbeatAt!);
-        } else if (prevName === 'running.alive') {
+        } else if (prevName === 'running') {
           expect(firedAt[i]).toBeGreaterThanOrEqual(watchdogOf(prev.context).at);
           expectApplied(prev, { type: 'WATCHDOG' }, next, config);
         } else {
@@ -233,15 +233,15 @@ function runOps(config: JobConfig, ops: readonly Op[]): void {
       }
       const after = actor.getSnapshot();
       // A timer that was due has fired: a running attempt outlives no deadline.
-      if (nameOf(after.value) === 'running.alive')
+      if (nameOf(after.value) === 'running')
         expect(watchdogOf(after.context).at).toBeGreaterThan(clock.now());
       if (nameOf(after.value) === 'pending.backoff') {
         // SimulatedClock does not re-flush a 0 ms timer armed by the last timer it fired.
         const zeroDelayArmedNow = retryFiresAt === clock.now() && retryArmedAt === clock.now();
         if (!zeroDelayArmedNow) expect(retryFiresAt).toBeGreaterThan(clock.now());
       }
-      if (op.op === 'toDeadline' && name === 'running.alive')
-        expect(nameOf(after.value)).not.toBe('running.alive');
+      if (op.op === 'toDeadline' && name === 'running')
+        expect(nameOf(after.value)).not.toBe('running');
       if (op.op === 'toDeadline' && name === 'pending.backoff')
         expect(nameOf(after.value)).toBe('pending.queued');
     }

@@ -20,7 +20,7 @@ export type JobSnapshot = SnapshotFrom<typeof jobMachine>;
 
 const FINAL_STATES = ['completed', 'failed', 'cancelled'] as const;
 
-/** `{ running: 'alive' }` → `running.alive`; written here so the tests do not reuse the code under test. */
+/** `{ pending: 'queued' }` → `pending.queued`; written here so the tests do not reuse the code under test. */
 export function nameOf(value: unknown): string {
   if (typeof value === 'string') return value;
   const [entry] = Object.entries(value as Record<string, unknown>);
@@ -180,7 +180,7 @@ export function watchdogOf(context: JobContext): { at: number; code: 'stalled' |
 export function isRearm(before: JobSnapshot, after: JobSnapshot): boolean {
   const b = before.context;
   const a = after.context;
-  if (nameOf(before.value) !== 'running.alive' || nameOf(after.value) !== 'running.alive') return false;
+  if (nameOf(before.value) !== 'running' || nameOf(after.value) !== 'running') return false;
   if (a.seq !== b.seq || a.attempt !== b.attempt) return false;
   expect(a.deadlines).toEqual({ ...b.deadlines, heartbeatAt: heartbeatDeadlineOf(b) });
   expect(a.lastHeartbeatAt).toBe(b.lastHeartbeatAt);
@@ -227,7 +227,7 @@ const reject = (reason: RejectionReason): Verdict => ({ accepted: false, reason 
  * in `state`, and if not, why. Final states are not asked: a finished actor ignores everything.
  */
 export function contractVerdict(state: string, context: JobContext, event: JobEvent): Verdict {
-  const running = state === 'running.alive';
+  const running = state === 'running';
   if ('attempt' in event && event.attempt !== context.attempt) return reject('stale_attempt');
   switch (event.type) {
     case 'START':
@@ -292,7 +292,7 @@ export function expectApplied(before: JobSnapshot, step: Step, after: JobSnapsho
 
   switch (step.type) {
     case 'START':
-      expect(value).toBe('running.alive');
+      expect(value).toBe('running');
       expect(a).toMatchObject({
         attempt: b.attempt + 1,
         failures: b.failures,
@@ -310,7 +310,7 @@ export function expectApplied(before: JobSnapshot, step: Step, after: JobSnapsho
       });
       return;
     case 'PROGRESS':
-      expect(value).toBe('running.alive');
+      expect(value).toBe('running');
       expect(a).toMatchObject({
         attempt: b.attempt,
         progress: step.percent,
@@ -325,7 +325,7 @@ export function expectApplied(before: JobSnapshot, step: Step, after: JobSnapsho
       return;
     case 'HEARTBEAT':
       // Not a change: seq, status and progress stay; only the heartbeat deadline moves.
-      expect(value).toBe('running.alive');
+      expect(value).toBe('running');
       expect(a).toMatchObject({
         attempt: b.attempt,
         progress: b.progress,

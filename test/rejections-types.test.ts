@@ -128,7 +128,7 @@ describe('rejected events on the WebSocket stream', () => {
       jobType: 'backwards',
       event: 'PROGRESS',
       attempt: 1,
-      state: 'running.alive',
+      state: 'running',
       reason: 'progress_backwards',
       source: 'handler',
     });
@@ -240,7 +240,7 @@ describe('the live store keeps rejections', () => {
       jobType: 't',
       event: 'PROGRESS',
       attempt: 1,
-      state: 'running.alive',
+      state: 'running',
       reason: 'progress_backwards',
       source: 'handler',
       at: n,

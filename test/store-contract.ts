@@ -68,7 +68,7 @@ function nextRecord(prev: JobRecord, kind: ChangeKind, at: number, offset: numbe
       return {
         ...base,
         status: 'running',
-        state: 'running.alive',
+        state: 'running',
         attempt: prev.attempt + 1,
         progress: 0,
         message: null,

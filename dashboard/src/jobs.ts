@@ -43,14 +43,14 @@ export function visibleJobs(jobs: Iterable<WireJob>, filters: Filters): WireJob[
 
 /**
  * The job machine state a job is in, as the id of a state node under `job.`: a pending job with a
- * retry time waits in `pending.backoff`, a running one is `running.alive`, final states by name.
+ * retry time waits in `pending.backoff`, a running one is `running`, final states by name.
  */
 export function machineState(job: Pick<WireJob, 'status' | 'nextRetryAt'>): string {
   switch (job.status) {
     case 'pending':
       return job.nextRetryAt === null ? 'pending.queued' : 'pending.backoff';
     case 'running':
-      return 'running.alive';
+      return 'running';
     default:
       return job.status;
   }

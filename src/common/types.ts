@@ -71,7 +71,7 @@ export interface Rejection {
   readonly jobType: string;
   readonly event: JobEventType;
   readonly attempt: number | null;
-  /** The state the job was in, e.g. `running.alive`, `pending.queued`, `completed`. */
+  /** The state the job was in, e.g. `running`, `pending.queued`, `completed`. */
   readonly state: string;
   readonly reason: RejectionReason;
   readonly source: EventSource;

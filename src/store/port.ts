@@ -8,7 +8,7 @@ import type { JobView } from '../common/types.js';
 
 /** Everything needed to show a job and to re-create its actor after a restart. */
 export interface JobRecord extends JobView {
-  /** The machine state, e.g. `pending.queued`, `pending.backoff`, `running.alive`, `completed`. */
+  /** The machine state, e.g. `pending.queued`, `pending.backoff`, `running`, `completed`. */
   readonly state: string;
   readonly failures: number;
   readonly retry: RetryPolicy;
