@@ -16,6 +16,14 @@ export class Mailbox {
     else if (actor.getSnapshot().status === 'active') actor.send(event);
   }
 
+  /**
+   * Whether the supervisor accepts starts: then a settled handler is no news to it (its machine
+   * takes `HANDLER_SETTLED` and changes nothing; the count matters once it drains).
+   */
+  get accepting(): boolean {
+    return this.#actor?.getSnapshot().value === 'accepting';
+  }
+
   /** The actor, created and not started yet. */
   attach(actor: Actor<SupervisorMachine>): void {
     this.#actor = actor;

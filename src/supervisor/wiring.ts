@@ -141,7 +141,10 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
   const scheduler = new Scheduler(options.concurrency, (type) => types.get(type)?.concurrency ?? 0);
   const host: RuntimeHost = {
     handlerOf: (type) => types.get(type)?.handler,
-    settled: (handlers) => mailbox.send({ type: 'HANDLER_SETTLED', handlers }),
+    // Only a draining supervisor counts handlers down (SHUTDOWN tells it how many there are).
+    settled: (handlers) => {
+      if (!mailbox.accepting) mailbox.send({ type: 'HANDLER_SETTLED', handlers });
+    },
     reportError: (jobId, error) => telemetry.error('handler', error, jobId),
     handlerFinished: (ms) => telemetry.handlerFinished(ms),
   };
