@@ -716,6 +716,31 @@ describe('invariant 6: leaving running aborts the handler', () => {
       await shutdown(h);
     }
   });
+
+  it('a ctx.signal first read after the attempt ended is aborted already, with the reason, and stays one object', async () => {
+    const h = harness();
+    const gate = deferred<void>();
+    let ctxOf: HandlerContext | undefined;
+    h.supervisor.register('later', async (ctx) => {
+      ctxOf = ctx;
+      await gate.promise; // never touches ctx.signal before its attempt is over
+      return null;
+    });
+    try {
+      const { job } = await h.supervisor.start({ type: 'later' });
+      await until(() => ctxOf !== undefined);
+      await h.supervisor.cancel(job.id);
+      const signal = ctxOf!.signal;
+      expect(signal.aborted).toBe(true);
+      expect((signal.reason as { code?: string }).code).toBe('internal_error');
+      expect(ctxOf!.signal).toBe(signal);
+      gate.resolve();
+      await until(() => h.supervisor.stats().handlersInFlight === 0);
+      expect(h.supervisor.stats().handlersAbandoned).toBe(0);
+    } finally {
+      await shutdown(h);
+    }
+  });
 });
 
 describe('invariant 7: deadlines are absolute times in the record', () => {

@@ -56,21 +56,21 @@ export class InProcessRuntime {
 
   /** Launches the handler outside the current step; returns the cleanup that aborts it. */
   launch(input: HandlerInput, send: SendToJob): () => void {
-    const controller = new AbortController();
+    const abort = new LazyAbort();
     const state = { finished: false };
-    const promise = this.#run(input, send, controller.signal, state);
+    const promise = this.#run(input, send, abort, state);
     this.#inflight.add(promise);
     this.#all.began();
     const done = () => {
       this.#inflight.delete(promise);
-      if (controller.signal.aborted && !state.finished) this.#abandoned--;
+      if (abort.aborted && !state.finished) this.#abandoned--;
       this.#host.settled(this.#all.ended());
     };
     promise.then(done, done);
     return () => {
       if (state.finished) return;
       this.#abandoned++;
-      controller.abort(
+      abort.abort(
         new JobvisorError('internal_error', `attempt ${input.attempt} of job ${input.jobId} is over`),
       );
     };
@@ -79,23 +79,23 @@ export class InProcessRuntime {
   async #run(
     input: HandlerInput,
     send: SendToJob,
-    signal: AbortSignal,
+    abort: LazyAbort,
     state: { finished: boolean },
   ): Promise<void> {
     await Promise.resolve(); // run outside the job actor's step
-    if (signal.aborted) return; // the attempt ended before the handler began: it never runs
+    if (abort.aborted) return; // the attempt ended before the handler began: it never runs
     const { jobId, attempt } = input;
     let event: HandlerEvent;
     const began = performance.now();
     try {
       const handler = this.#host.handlerOf(input.type);
       if (!handler) throw new JobFailure('handler_crashed', `no handler for type ${input.type}`);
-      const result = await handler(context(input, send, signal));
+      const result = await handler(context(input, send, abort));
       event = { type: 'COMPLETE', attempt, result };
     } catch (error) {
       event = { type: 'FAIL', attempt, error: toAttemptError(error) };
     }
-    if (!signal.aborted) state.finished = true;
+    if (!abort.aborted) state.finished = true;
     this.#host.handlerFinished(performance.now() - began);
     try {
       send(event);
@@ -105,8 +105,34 @@ export class InProcessRuntime {
   }
 }
 
+/**
+ * An attempt's abort signal, made when the handler first reads `ctx.signal` (most handlers never
+ * do, and an AbortController per attempt is a cost on every job): a signal read after the abort is
+ * aborted already, with the same reason.
+ */
+class LazyAbort {
+  #controller: AbortController | undefined;
+  #reason: unknown;
+  aborted = false;
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}
+
 /** What a handler sees: its job, and progress and heartbeat sent straight to its job's actor. */
-function context(input: HandlerInput, send: SendToJob, signal: AbortSignal): HandlerContext {
+function context(input: HandlerInput, send: SendToJob, abort: LazyAbort): HandlerContext {
   const { jobId, attempt } = input;
   return {
     jobId,
@@ -114,7 +140,9 @@ function context(input: HandlerInput, send: SendToJob, signal: AbortSignal): Han
     key: input.key,
     input: input.input,
     attempt,
-    signal,
+    get signal() {
+      return abort.signal;
+    },
     // Methods, not arrows: their names show in CPU profiles (bench/phases.ts).
     progress(percent: number, message?: string) {
       return send({ type: 'PROGRESS', attempt, percent, message }).accepted;
