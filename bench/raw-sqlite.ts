@@ -37,7 +37,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { sqliteStore } from '../src/sqlite.js';
-import { jobValues } from '../src/store/sqlite-connection.js';
+import { jobValues, UPDATE_JOB, UPDATE_PROGRESS, updateValues } from '../src/store/sqlite-connection.js';
 import { prepareSchema } from '../src/store/sqlite-schema.js';
 import type { ChangeDraft, JobStore } from '../src/store/port.js';
 import { runJobvisorRetaining } from './jobvisor.js';
@@ -167,26 +167,36 @@ export function replayRaw(trace: SqliteTrace): RawSqliteSample {
     const insertJob = db.prepare<unknown[]>(
       `INSERT INTO jobs (id, ${JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const updateJob = db.prepare<unknown[]>(
-      `UPDATE jobs SET (${JOB_COLUMNS}) = (?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?`,
-    );
+    // The store's own row writes (only the columns a change can move), without its compare-and-set.
+    const updateJob = db.prepare<unknown[]>(`${UPDATE_JOB} WHERE id = ?`);
+    const updateProgress = db.prepare<unknown[]>(`${UPDATE_PROGRESS} WHERE id = ?`);
     const setLastOffset = db.prepare<[number]>(`UPDATE meta SET value = ? WHERE name = 'last_offset'`);
 
     let lastOffset = 0;
     const write = db.transaction((batch: readonly ChangeDraft[]) => {
       let offset = lastOffset + 1;
-      const jobs = new Map<string, { first: number; last: ChangeDraft; offset: number; json: string }>();
+      const jobs = new Map<
+        string,
+        { first: number; last: ChangeDraft; offset: number; json: string; progressOnly: boolean }
+      >();
       for (const change of batch) {
         const json = JSON.stringify(change.record);
         insertChange.run(offset, change.jobId, change.seq, change.kind, change.at, json);
         const seen = jobs.get(change.jobId);
-        jobs.set(change.jobId, { first: seen?.first ?? change.seq, last: change, offset, json });
+        const progressOnly = (seen?.progressOnly ?? true) && change.kind === 'progress';
+        jobs.set(change.jobId, {
+          first: seen?.first ?? change.seq,
+          last: change,
+          offset,
+          json,
+          progressOnly,
+        });
         offset++;
       }
-      for (const [id, { first, last, offset: at, json }] of jobs) {
-        const values = jobValues(last.record, last.seq, at, json);
-        if (first === 1) insertJob.run(id, ...values);
-        else updateJob.run(...values, id);
+      for (const [id, { first, last, offset: at, json, progressOnly }] of jobs) {
+        if (first === 1) insertJob.run(id, ...jobValues(last.record, last.seq, at, json));
+        else if (progressOnly) updateProgress.run(...updateValues(last.record, last.seq, at, json, true), id);
+        else updateJob.run(...updateValues(last.record, last.seq, at, json, false), id);
       }
       setLastOffset.run(offset - 1);
       lastOffset = offset - 1;

@@ -56,9 +56,8 @@ function prepareStatements(db: Database.Database) {
     insertJob: db.prepare<unknown[]>(
       `INSERT INTO jobs (id, ${JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    updateJob: db.prepare<unknown[]>(
-      `UPDATE jobs SET (${JOB_COLUMNS}) = (?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ? AND seq = ?`,
-    ),
+    updateJob: db.prepare<unknown[]>(`${UPDATE_JOB} WHERE id = ? AND seq = ?`),
+    updateProgress: db.prepare<unknown[]>(`${UPDATE_PROGRESS} WHERE id = ? AND seq = ?`),
     keyHolder: db.prepare<[string], { id: string }>(`SELECT id FROM jobs WHERE key = ? AND ${LIVE}`),
     get: db.prepare<[string], JobRow>(`SELECT record, "offset" FROM jobs WHERE id = ?`),
     active: db.prepare<[], JobRow>(`SELECT record, "offset" FROM jobs WHERE ${LIVE} ORDER BY "offset"`),
@@ -116,6 +115,27 @@ function forJob<T>(jobId: string, write: () => T): T {
     }
     throw error;
   }
+}
+
+/**
+ * A job row's later writes set only what a change can move (never type, key or created_at), so
+ * SQLite leaves the indexes on the others alone; a job whose changes in the batch are all
+ * `progress` keeps its status, state and finish time too, and its write touches no index at all.
+ * The bench's raw writer (bench/raw-sqlite.ts) uses these too.
+ */
+export const UPDATE_JOB = `UPDATE jobs SET (status, state, seq, "offset", finished_at, record) = (?, ?, ?, ?, ?, ?)`;
+export const UPDATE_PROGRESS = `UPDATE jobs SET (seq, "offset", record) = (?, ?, ?)`;
+
+/** The values of UPDATE_JOB, or of UPDATE_PROGRESS when `progressOnly`. */
+export function updateValues(
+  record: JobRecordDraft,
+  seq: number,
+  offset: number,
+  json: string,
+  progressOnly: boolean,
+): unknown[] {
+  if (progressOnly) return [seq, offset, json];
+  return [record.status, record.state, seq, offset, record.finishedAt, json];
 }
 
 /** A job row's values after its latest record (in the order of JOB_COLUMNS); the bench's raw writer uses it too. */
@@ -215,7 +235,10 @@ export class SqliteStore implements JobStore {
   /** Runs inside the transaction: any throw rolls the whole batch back. Returns the new last offset. */
   #write({ sql, lastOffset }: Connection, batch: readonly ChangeDraft[]): number {
     let offset = lastOffset + 1;
-    const jobs = new Map<string, { firstSeq: number; last: ChangeDraft; offset: number; json: string }>();
+    const jobs = new Map<
+      string,
+      { firstSeq: number; last: ChangeDraft; offset: number; json: string; progressOnly: boolean }
+    >();
     const keys = new BatchKeys((key) => sql.keyHolder.get(key)?.id ?? null);
     for (const change of batch) {
       const { jobId } = change;
@@ -226,15 +249,19 @@ export class SqliteStore implements JobStore {
         throw storeConflict(jobId, `Key "${change.record.key}" is held by live job ${holder}`);
       const json = encodeRecord(jobId, change.record);
       sql.insertChange.run(offset, jobId, change.seq, change.kind, change.at, json);
-      jobs.set(jobId, { firstSeq: seen?.firstSeq ?? change.seq, last: change, offset, json });
+      const progressOnly = (seen?.progressOnly ?? true) && change.kind === 'progress';
+      jobs.set(jobId, { firstSeq: seen?.firstSeq ?? change.seq, last: change, offset, json, progressOnly });
       offset++;
     }
     // One row write per job, in order of first appearance, with its latest record.
-    for (const [id, { firstSeq, last, offset: at, json }] of jobs) {
-      const values = jobValues(last.record, last.seq, at, json);
+    for (const [id, { firstSeq, last, offset: at, json, progressOnly }] of jobs) {
       if (firstSeq === 1) {
-        forJob(id, () => sql.insertJob.run(id, ...values));
-      } else if (forJob(id, () => sql.updateJob.run(...values, id, firstSeq - 1)).changes !== 1) {
+        forJob(id, () => sql.insertJob.run(id, ...jobValues(last.record, last.seq, at, json)));
+        continue;
+      }
+      const values = updateValues(last.record, last.seq, at, json, progressOnly);
+      const update = progressOnly ? sql.updateProgress : sql.updateJob;
+      if (forJob(id, () => update.run(...values, id, firstSeq - 1)).changes !== 1) {
         throw storeConflict(id, `Job ${id} is not at seq ${firstSeq - 1} (stale write or unknown job)`);
       }
     }
