@@ -30,9 +30,9 @@ export const config = Object.freeze({
   /** Measured rounds per variant (interleaved); the median is reported. */
   rounds: int('BENCH_ROUNDS', quick ? 2 : 3),
   /** Unmeasured rounds per variant before the measured ones. */
-  warmup: int('BENCH_WARMUP', 1, 0),
+  warmup: int('BENCH_WARMUP', quick ? 1 : 3, 0),
   /** Jobs per warm-up round. */
-  warmupN: int('BENCH_WARMUP_N', Math.min(n, 1_000)),
+  warmupN: int('BENCH_WARMUP_N', quick ? Math.min(n, 1_000) : n),
   concurrency: 50,
   progressSteps: 10,
   /** Registry populations for the cost-per-start measurement. */

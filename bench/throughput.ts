@@ -1,6 +1,6 @@
 /**
  * The throughput comparison: every variant (bench/variants.ts) runs the same workload, each round
- * of each variant in a fresh process (bench/variant-child.ts: a warm-up run, a full GC, then the
+ * of each variant in a fresh process (bench/variant-child.ts: warm-up runs to the steady state, a full GC, then the
  * measured run), rounds interleaved (the order rotates each round so no variant always goes
  * first). The median round of each variant is reported. The BullMQ variants run on private
  * redis-server processes started here on free ports (one without persistence, one with
@@ -60,7 +60,7 @@ function summarise(samples: readonly Sample[]): VariantFigures {
 function runChild(
   name: VariantName,
   spec: WorkloadSpec,
-  warmupN: number,
+  warmup: { readonly runs: number; readonly n: number },
   env: NodeJS.ProcessEnv,
 ): Promise<Sample> {
   const args = [
@@ -69,7 +69,7 @@ function runChild(
     'tsx',
     CHILD,
     name,
-    ...[spec.n, spec.concurrency, spec.progressSteps, warmupN].map(String),
+    ...[spec.n, spec.concurrency, spec.progressSteps, warmup.n, warmup.runs].map(String),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -112,12 +112,12 @@ export async function measureThroughput(
       return needs === undefined || modes.has(needs);
     });
     const samples = new Map<VariantName, Sample[]>(names.map((name) => [name, []]));
-    const warmupN = options.warmup > 0 ? options.warmupN : 0;
+    const warmup = { runs: options.warmup, n: options.warmup > 0 ? options.warmupN : 0 };
     for (let round = 0; round < options.rounds; round++) {
       const order = names.map((_, i) => names[(i + round) % names.length]!);
       const line: string[] = [];
       for (const name of order) {
-        const sample = await runChild(name, spec, warmupN, env);
+        const sample = await runChild(name, spec, warmup, env);
         samples.get(name)!.push(sample);
         line.push(`${name} ${Math.round(rate(sample.jobs, sample.ms))}`);
       }

@@ -1,19 +1,22 @@
 /**
- * One round of one throughput variant in a fresh process (bench/throughput.ts): a warm-up run of
- * `warmupN` jobs, a full GC, then the measured run; prints the Sample as JSON on its last line.
+ * One round of one throughput variant in a fresh process (bench/throughput.ts): `warmups` warm-up
+ * runs of `warmupN` jobs, a full GC, then the measured run; prints the Sample as JSON on its last
+ * line. The warm-up brings the process to its steady state (V8 optimises a path after it has run it
+ * many times; jobvisor with SQLite needs about 10,000 jobs, its thread included), as a server that
+ * has run for a while is.
  *
- *   tsx --expose-gc bench/variant-child.ts <variant> <n> <concurrency> <steps> <warmupN>
+ *   tsx --expose-gc bench/variant-child.ts <variant> <n> <concurrency> <steps> <warmupN> <warmups>
  */
 import { collect } from './util.js';
 import { VARIANTS, type VariantName } from './variants.js';
 import { checkSample } from './workload.js';
 
-const [name, n, concurrency, steps, warmupN] = process.argv.slice(2);
+const [name, n, concurrency, steps, warmupN, warmups] = process.argv.slice(2);
 const variant = VARIANTS[name as VariantName];
 if (!variant) throw new Error(`unknown variant ${name}`);
 const spec = { n: Number(n), concurrency: Number(concurrency), progressSteps: Number(steps) };
-if (Number(warmupN) > 0)
-  checkSample(name!, { ...spec, n: Number(warmupN) }, await variant.run({ ...spec, n: Number(warmupN) }));
+const warm = { ...spec, n: Number(warmupN) };
+for (let i = 0; warm.n > 0 && i < Number(warmups ?? 1); i++) checkSample(name!, warm, await variant.run(warm));
 await collect();
 const sample = checkSample(name!, spec, await variant.run(spec));
 // Exit once the line is out: a peer's client may keep a handle open.
