@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { config } from './config.js';
+import type { Goal } from './report.js';
 import { fmtInt, median } from './util.js';
 
 const CHILD = fileURLToPath(new URL('./cluster-node.ts', import.meta.url));
@@ -188,6 +189,22 @@ export async function measureCluster(
   };
 }
 
+/** The PostgreSQL goals: one node against pg-boss's fetch + complete, and two nodes against one. */
+export function clusterGoals(f: ClusterFigures): Goal[] {
+  const one = f.rows[0]!.jobsPerSec;
+  const boss = f.rows.find((r) => r.name.startsWith('pg-boss 10, 1'))!.jobsPerSec;
+  const two = f.rows[1]!.jobsPerSec / one;
+  return [
+    {
+      name: 'PostgreSQL: jobvisor 1 node / pg-boss 1 node',
+      value: one / boss,
+      target: '≥ 1.000',
+      met: one >= boss,
+    },
+    { name: 'PostgreSQL: jobvisor 2 nodes / 1 node', value: two, target: '≥ 1.600', met: two >= 1.6 },
+  ];
+}
+
 export function clusterSection(spec: ClusterSpec, f: ClusterFigures): string {
   const one = f.rows[0]!.jobsPerSec;
   const boss = f.rows.find((r) => r.name.startsWith('pg-boss 10, 1'))!.jobsPerSec;
@@ -205,6 +222,7 @@ export function clusterSection(spec: ClusterSpec, f: ClusterFigures): string {
     ),
     `  claim latency, idle 2-node cluster (start() to the attempt's start, ${spec.claims} jobs): ` +
       `p50 ${f.claimMs.p50} ms, p99 ${f.claimMs.p99} ms, max ${f.claimMs.max} ms`,
+    `  goal 1 node ≥ pg-boss 1 node (which carries no progress and no change stream): ${(one / boss).toFixed(2)} ${one >= boss ? 'met' : 'NOT met'}`,
     `  goal 2 nodes ≥ 1.6 × 1 node: ${(f.rows[1]!.jobsPerSec / one).toFixed(2)} ${f.rows[1]!.jobsPerSec >= 1.6 * one ? 'met' : 'NOT met'}` +
       ` (this machine has 2 cores for the nodes, PostgreSQL and the bench together)`,
   ];

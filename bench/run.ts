@@ -30,7 +30,7 @@ import { measureWsDelivery } from './ws-delivery.js';
 import { fmtInt, hasGc, now } from './util.js';
 import { measureWorkers, workersSection, workersSpec } from './workers.js';
 import { inspectSection, inspectSpec, measureInspect } from './inspect.js';
-import { clusterSection, clusterSpec, measureCluster } from './cluster.js';
+import { clusterGoals, clusterSection, clusterSpec, measureCluster } from './cluster.js';
 import type { WorkloadSpec } from './workload.js';
 
 const log = (line = ''): void => console.log(line);
@@ -174,7 +174,7 @@ async function main(): Promise<void> {
   log(clusterSection(clusterBench, cluster));
   log(`  [${elapsed()}]`);
 
-  const goals = [...throughputGoals, ...costGoals, ...memoryGoals, wsGoal];
+  const goals = [...throughputGoals, ...costGoals, ...memoryGoals, wsGoal, ...clusterGoals(cluster)];
   log();
   log(
     `goals: ${goals
