@@ -129,18 +129,21 @@ describe('sqlite store', () => {
     expect((await rejection(store.list({ limit: 1 }))).code).toBe('store_unavailable');
   });
 
-  it('on its thread: a record that cannot be handed over is change_not_storable for its job only', async () => {
-    const store = make();
-    await store.open({ recentLimit: 10 });
-    const w = new Writer();
-    const bad = w.change('bad', 'created');
-    const poisoned = { ...bad, record: { ...bad.record, input: { send: () => undefined } } };
-    const refused = await rejection(store.commit([w.change('good', 'created'), poisoned]));
-    expect(refused).toMatchObject({ code: 'change_not_storable', details: { jobId: 'bad' } });
-    expect(await store.get('good')).toBeUndefined(); // the batch was refused whole: nothing written
-    await store.commit([new Writer().change('good', 'created')]);
-    expect(await store.get('good')).toMatchObject({ seq: 1 });
-  });
+  it.each([true, false])(
+    'a record that is not JSON (a BigInt) is change_not_storable for its job only, the batch unwritten (thread: %s)',
+    async (thread) => {
+      const store = make({ thread });
+      await store.open({ recentLimit: 10 });
+      const w = new Writer();
+      const bad = w.change('bad', 'created');
+      const poisoned = { ...bad, record: { ...bad.record, input: { n: 10n } } };
+      const refused = await rejection(store.commit([w.change('good', 'created'), poisoned]));
+      expect(refused).toMatchObject({ code: 'change_not_storable', details: { jobId: 'bad' } });
+      expect(await store.get('good')).toBeUndefined(); // the batch was refused whole: nothing written
+      await store.commit([new Writer().change('good', 'created')]);
+      expect(await store.get('good')).toMatchObject({ seq: 1 });
+    },
+  );
 
   it('on its thread: an idle store does not keep the process alive, a commit in flight does', async () => {
     const script = `

@@ -3,7 +3,7 @@
  * a change they can never write: a conflict, or a record that is not JSON.
  */
 import { JobvisorError } from '../common/errors.js';
-import type { JobRecord, JobRecordDraft, StoredChange } from './port.js';
+import type { ChangeDraft, JobRecord, JobRecordDraft, StoredChange } from './port.js';
 
 /** A job row as the adapters read it: its record and the offset of its latest change. */
 export interface JobRow {
@@ -68,4 +68,35 @@ export function checkNextSeq(jobId: string, previous: number | undefined, seq: n
   if (previous === undefined && !(Number.isSafeInteger(seq) && seq >= 1)) {
     throw storeConflict(jobId, `Job ${jobId}: invalid seq ${seq}`);
   }
+}
+
+/** What the rows of a job need of its record besides the JSON. */
+export type RowFields = Pick<
+  JobRecordDraft,
+  'type' | 'key' | 'status' | 'state' | 'createdAt' | 'finishedAt'
+>;
+
+/** A change as the connection writes it: its record as JSON, and the record's fields the rows need. */
+export interface EncodedChange {
+  readonly jobId: string;
+  readonly seq: number;
+  readonly kind: ChangeDraft['kind'];
+  readonly at: number;
+  readonly json: string;
+  readonly record: RowFields;
+}
+
+/** Encodes a change for the connection; a record that is not JSON is `change_not_storable` for its job. */
+export function encodeChange(change: ChangeDraft): EncodedChange {
+  const { jobId, record } = change;
+  const json = encodeRecord(jobId, record);
+  const { type, key, status, state, createdAt, finishedAt } = record;
+  return {
+    jobId,
+    seq: change.seq,
+    kind: change.kind,
+    at: change.at,
+    json,
+    record: { type, key, status, state, createdAt, finishedAt },
+  };
 }

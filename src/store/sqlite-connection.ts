@@ -13,7 +13,6 @@ import { JobvisorError } from '../common/errors.js';
 import type {
   ChangeDraft,
   JobRecord,
-  JobRecordDraft,
   JobStore,
   ListQuery,
   Page,
@@ -24,12 +23,14 @@ import { BatchKeys, decodeCursor, encodeCursor } from './query.js';
 import { prepareSchema, toStoreError } from './sqlite-schema.js';
 import {
   checkNextSeq,
-  encodeRecord,
+  encodeChange,
   storeConflict,
   decodeChange,
   decodeJob,
   type ChangeRow,
+  type EncodedChange,
   type JobRow,
+  type RowFields,
 } from './encode.js';
 
 /** The connection's options, validated (sqlite.ts). */
@@ -100,7 +101,7 @@ interface Connection {
   /** Cached: this connection holds the file exclusively, so nobody else moves the log. */
   lastOffset: number;
   /** The batch write wrapped in a transaction: returns the new last offset. */
-  readonly commit: (conn: Connection, batch: readonly ChangeDraft[]) => number;
+  readonly commit: (conn: Connection, batch: readonly EncodedChange[]) => number;
 }
 
 /** A change that can never be written: it names its job, so the others can be written without it. */
@@ -128,7 +129,7 @@ export const UPDATE_PROGRESS = `UPDATE jobs SET (seq, "offset", record) = (?, ?,
 
 /** The values of UPDATE_JOB, or of UPDATE_PROGRESS when `progressOnly`. */
 export function updateValues(
-  record: JobRecordDraft,
+  record: RowFields,
   seq: number,
   offset: number,
   json: string,
@@ -139,7 +140,7 @@ export function updateValues(
 }
 
 /** A job row's values after its latest record (in the order of JOB_COLUMNS); the bench's raw writer uses it too. */
-export function jobValues(record: JobRecordDraft, seq: number, offset: number, json: string): unknown[] {
+export function jobValues(record: RowFields, seq: number, offset: number, json: string): unknown[] {
   return [
     record.type,
     record.key,
@@ -199,7 +200,7 @@ export class SqliteStore implements JobStore {
         db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxSizeBytes / pageSize))}`);
       }
       const sql = prepareStatements(db);
-      const commit = db.transaction((conn: Connection, batch: readonly ChangeDraft[]) =>
+      const commit = db.transaction((conn: Connection, batch: readonly EncodedChange[]) =>
         this.#write(conn, batch),
       );
       return { db, sql, lists: new Map(), lastOffset: sql.lastOffset.get()?.value ?? 0, commit };
@@ -225,6 +226,12 @@ export class SqliteStore implements JobStore {
   }
 
   async commit(batch: readonly ChangeDraft[]): Promise<number> {
+    this.#use();
+    return this.commitEncoded(batch.map(encodeChange));
+  }
+
+  /** A commit of changes encoded already (`encodeChange`: the threaded store encodes them on its caller's thread). */
+  async commitEncoded(batch: readonly EncodedChange[]): Promise<number> {
     const conn = this.#use();
     const first = conn.lastOffset + 1;
     if (batch.length === 0) return first;
@@ -233,11 +240,11 @@ export class SqliteStore implements JobStore {
   }
 
   /** Runs inside the transaction: any throw rolls the whole batch back. Returns the new last offset. */
-  #write({ sql, lastOffset }: Connection, batch: readonly ChangeDraft[]): number {
+  #write({ sql, lastOffset }: Connection, batch: readonly EncodedChange[]): number {
     let offset = lastOffset + 1;
     const jobs = new Map<
       string,
-      { firstSeq: number; last: ChangeDraft; offset: number; json: string; progressOnly: boolean }
+      { firstSeq: number; last: EncodedChange; offset: number; json: string; progressOnly: boolean }
     >();
     const keys = new BatchKeys((key) => sql.keyHolder.get(key)?.id ?? null);
     for (const change of batch) {
@@ -247,7 +254,7 @@ export class SqliteStore implements JobStore {
       const holder = keys.step(change);
       if (holder !== null)
         throw storeConflict(jobId, `Key "${change.record.key}" is held by live job ${holder}`);
-      const json = encodeRecord(jobId, change.record);
+      const { json } = change;
       sql.insertChange.run(offset, jobId, change.seq, change.kind, change.at, json);
       const progressOnly = (seen?.progressOnly ?? true) && change.kind === 'progress';
       jobs.set(jobId, { firstSeq: seen?.firstSeq ?? change.seq, last: change, offset, json, progressOnly });

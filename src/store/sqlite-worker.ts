@@ -9,7 +9,15 @@ import type { JobStore } from './port.js';
 import { SqliteStore, type SqliteConnectionOptions } from './sqlite-connection.js';
 
 export type StoreMethod =
-  'open' | 'commit' | 'get' | 'list' | 'changesSince' | 'changesOf' | 'firstOffset' | 'expire' | 'close';
+  | 'open'
+  | 'commitEncoded'
+  | 'get'
+  | 'list'
+  | 'changesSince'
+  | 'changesOf'
+  | 'firstOffset'
+  | 'expire'
+  | 'close';
 
 export interface StoreRequest {
   readonly id: number;
