@@ -28,7 +28,7 @@ export const config = Object.freeze({
   /** Jobs per throughput round. */
   n,
   /** Measured rounds per variant (interleaved); the median is reported. */
-  rounds: int('BENCH_ROUNDS', quick ? 2 : 3),
+  rounds: int('BENCH_ROUNDS', quick ? 2 : 5),
   /** Unmeasured rounds per variant before the measured ones. */
   warmup: int('BENCH_WARMUP', quick ? 1 : 3, 0),
   /** Jobs per warm-up round. */
