@@ -103,8 +103,11 @@ export async function commitBatch(
         const missed = inserts.find(([id]) => !written.has(id));
         if (missed) throw await insertConflict(client, s, missed[0], missed[1].last.record.key);
       }
-      // The log's head, taken last and held briefly: gap-free offsets in commit order.
+      // The log's head, taken last and held briefly: gap-free offsets in commit order. The same
+      // statement sends the one small notification per commit (delivered at commit): the nodes
+      // that follow the log wake up.
       const ids = [...jobs.keys()];
+      const claimable = batch.some((c) => CLAIMABLE.has(c.kind));
       const { rows } = await client.query<{ first: number }>(
         `WITH head AS (
              UPDATE ${s}.log_head SET last = last + $1 WHERE id = 1 RETURNING last - $1 AS before
@@ -118,7 +121,7 @@ export async function commitBatch(
              FROM head, unnest($7::text[], $8::int8[]) AS p(id, ord)
              WHERE j.id = p.id
            )
-           SELECT before + 1 AS first FROM head`,
+           SELECT before + 1 AS first, pg_notify($9, 'o:' || (before + $1) || ':' || $10) FROM head`,
         [
           batch.length,
           batch.map((c) => c.jobId),
@@ -128,15 +131,11 @@ export async function commitBatch(
           changes,
           ids,
           ids.map((id) => jobs.get(id)!.ord),
+          target.channel,
+          claimable ? '1' : '0',
         ],
       );
       const first = rows[0]!.first;
-      // One small notification per commit, delivered at commit: the nodes that follow the log wake up.
-      const claimable = batch.some((c) => CLAIMABLE.has(c.kind));
-      await client.query('SELECT pg_notify($1, $2)', [
-        target.channel,
-        `o:${first + batch.length - 1}:${claimable ? 1 : 0}`,
-      ]);
       await client.query('COMMIT');
       return first;
     } catch (error) {
