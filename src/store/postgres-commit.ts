@@ -1,9 +1,10 @@
 /**
- * The commit of the PostgreSQL store: a batch in one transaction of set-based statements — the
- * compare-and-set updates of jobs that exist (fenced by owner and lease when several nodes share
- * the schema), the inserts of new jobs (a live key is unique, by a partial index), then, taking the
- * log's head row as late as possible, the offsets, the change rows and each job's latest offset;
- * and one small notification. A change that can never be written names its job (`details.jobId`).
+ * The commit of the PostgreSQL store: a batch in one transaction, written by one set-based
+ * statement — the log's head row (gap-free offsets in commit order), the compare-and-set updates
+ * of jobs that exist (fenced by owner and lease when several nodes share the schema), the inserts
+ * of new jobs (a live key is unique, by a partial index), the change rows, each job row written
+ * once with its latest offset, and one small notification. A change that can never be written
+ * names its job (`details.jobId`); the transaction is then rolled back whole, the head with it.
  */
 import type pg from 'pg';
 import { JobvisorError } from '../common/errors.js';
@@ -55,86 +56,88 @@ export async function commitBatch(
     try {
       await client.query('BEGIN');
       await checkKeys(client, s, batch);
-      // Compare-and-set: a job is written only if it is still at the seq before this batch.
-      if (updates.length > 0) {
-        const columns = rowColumns(updates);
-        // A node writes only the jobs nobody or it owns, while its lease holds; it owns what it leaves running.
-        const { rows } = await client.query<{ id: string }>(
-          `UPDATE ${s}.jobs AS j SET type = v.type, key = v.key, status = v.status, state = v.state,
-               seq = v.seq, created_at = v.created_at, finished_at = v.finished_at, record = v.record,
-               retry_at = v.retry_at, owner = CASE WHEN v.status = 'running' THEN $12::text END,
-               cancel_requested = CASE WHEN v.status IN ('pending', 'running') THEN j.cancel_requested END
-             FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],
-                         $8::int8[], $9::int8[], $10::text[], $11::int8[])
-               AS v(id, expected, type, key, status, state, seq, created_at, finished_at, record, retry_at)
-             WHERE j.id = v.id AND j.seq = v.expected
-               AND ($12::text IS NULL OR (
-                 (j.owner IS NULL OR j.owner = $12::text)
-                 AND EXISTS (SELECT 1 FROM ${s}.nodes n WHERE n.id = $12::text AND n.lease_until > now())))
-             RETURNING j.id`,
-          [columns.ids, updates.map(([, j]) => j.firstSeq - 1), ...columns.rest, writer ?? null],
-        );
-        const written = new Set(rows.map((r) => r.id));
-        const missed = updates.find(([id]) => !written.has(id));
-        if (missed) {
-          const [id, j] = missed;
-          throw storeConflict(
-            id,
-            `Job ${id} is not at seq ${j.firstSeq - 1}, or another node owns it (a stale write, an unknown job, or a lapsed lease)`,
-          );
-        }
-      }
-      // New jobs: a live key held by another job, or an id taken, refuses the insert.
-      if (inserts.length > 0) {
-        const columns = rowColumns(inserts);
-        const { rows } = await client.query<{ id: string }>(
-          `INSERT INTO ${s}.jobs (id, type, key, status, state, seq, created_at, finished_at, record, retry_at,
-                                    owner, "offset")
-             SELECT v.id, v.type, v.key, v.status, v.state, v.seq, v.created_at, v.finished_at, v.record, v.retry_at,
-                    CASE WHEN v.status = 'running' THEN $11::text END, 0
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[],
-                         $7::int8[], $8::int8[], $9::text[], $10::int8[])
-               AS v(id, type, key, status, state, seq, created_at, finished_at, record, retry_at)
-             ON CONFLICT DO NOTHING
-             RETURNING id`,
-          [columns.ids, ...columns.rest, writer ?? null],
-        );
-        const written = new Set(rows.map((r) => r.id));
-        const missed = inserts.find(([id]) => !written.has(id));
-        if (missed) throw await insertConflict(client, s, missed[0], missed[1].last.record.key);
-      }
-      // The log's head, taken last and held briefly: gap-free offsets in commit order. The same
-      // statement sends the one small notification per commit (delivered at commit): the nodes
-      // that follow the log wake up.
-      const ids = [...jobs.keys()];
+      // One statement: the log's head (gap-free offsets in commit order), the compare-and-set
+      // updates of the jobs that exist (a job is written only if it is still at the seq before this
+      // batch; a node writes only the jobs nobody or it owns, while its lease holds, and owns what it
+      // leaves running), the inserts of new jobs (a live key held or an id taken refuses one), the
+      // change rows, each job row written once with its latest offset, and the one small
+      // notification per commit (delivered at commit: the nodes that follow the log wake up).
+      const up = rowColumns(updates);
+      const ins = rowColumns(inserts);
       const claimable = batch.some((c) => CLAIMABLE.has(c.kind));
-      const { rows } = await client.query<{ first: number }>(
+      const { rows } = await client.query<{
+        first: number;
+        updated: string[] | null;
+        inserted: string[] | null;
+      }>(
         `WITH head AS (
              UPDATE ${s}.log_head SET last = last + $1 WHERE id = 1 RETURNING last - $1 AS before
+           ), updated AS (
+             UPDATE ${s}.jobs AS j SET type = v.type, key = v.key, status = v.status, state = v.state,
+                 seq = v.seq, created_at = v.created_at, finished_at = v.finished_at, record = v.record,
+                 retry_at = v.retry_at, owner = CASE WHEN v.status = 'running' THEN $2::text END,
+                 cancel_requested = CASE WHEN v.status IN ('pending', 'running') THEN j.cancel_requested END,
+                 "offset" = head.before + v.ord
+               FROM head, unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[],
+                                 $10::int8[], $11::int8[], $12::text[], $13::int8[], $14::int8[])
+                 AS v(id, expected, type, key, status, state, seq, created_at, finished_at, record, retry_at, ord)
+               WHERE j.id = v.id AND j.seq = v.expected
+                 AND ($2::text IS NULL OR (
+                   (j.owner IS NULL OR j.owner = $2::text)
+                   AND EXISTS (SELECT 1 FROM ${s}.nodes n WHERE n.id = $2::text AND n.lease_until > now())))
+               RETURNING j.id
+           ), inserted AS (
+             INSERT INTO ${s}.jobs (id, type, key, status, state, seq, created_at, finished_at, record, retry_at,
+                                      owner, "offset")
+               SELECT v.id, v.type, v.key, v.status, v.state, v.seq, v.created_at, v.finished_at, v.record,
+                      v.retry_at, CASE WHEN v.status = 'running' THEN $2::text END, head.before + v.ord
+               FROM head, unnest($15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::int[],
+                                 $21::int8[], $22::int8[], $23::text[], $24::int8[], $25::int8[])
+                 AS v(id, type, key, status, state, seq, created_at, finished_at, record, retry_at, ord)
+               ON CONFLICT DO NOTHING
+               RETURNING id
            ), logged AS (
              INSERT INTO ${s}.changes ("offset", job_id, seq, kind, at, record)
-             SELECT head.before + c.ord, c.job_id, c.seq, c.kind, c.at, c.record
-             FROM head, unnest($2::text[], $3::int[], $4::text[], $5::int8[], $6::text[])
-               WITH ORDINALITY AS c(job_id, seq, kind, at, record, ord)
-           ), positioned AS (
-             UPDATE ${s}.jobs AS j SET "offset" = head.before + p.ord
-             FROM head, unnest($7::text[], $8::int8[]) AS p(id, ord)
-             WHERE j.id = p.id
+               SELECT head.before + c.ord, c.job_id, c.seq, c.kind, c.at, c.record
+               FROM head, unnest($26::text[], $27::int[], $28::text[], $29::int8[], $30::text[])
+                 WITH ORDINALITY AS c(job_id, seq, kind, at, record, ord)
            )
-           SELECT before + 1 AS first, pg_notify($9, 'o:' || (before + $1) || ':' || $10) FROM head`,
+           SELECT head.before + 1 AS first,
+                  (SELECT array_agg(id) FROM updated) AS updated,
+                  (SELECT array_agg(id) FROM inserted) AS inserted,
+                  pg_notify($31, 'o:' || (head.before + $1) || ':' || $32)
+           FROM head`,
         [
           batch.length,
+          writer ?? null,
+          up.ids,
+          updates.map(([, j]) => j.firstSeq - 1),
+          ...up.rest,
+          updates.map(([, j]) => j.ord),
+          ins.ids,
+          ...ins.rest,
+          inserts.map(([, j]) => j.ord),
           batch.map((c) => c.jobId),
           batch.map((c) => c.seq),
           batch.map((c) => c.kind),
           batch.map((c) => c.at),
           changes,
-          ids,
-          ids.map((id) => jobs.get(id)!.ord),
           target.channel,
           claimable ? '1' : '0',
         ],
       );
+      const written = new Set(rows[0]!.updated ?? []);
+      const missed = updates.find(([id]) => !written.has(id));
+      if (missed) {
+        const [id, j] = missed;
+        throw storeConflict(
+          id,
+          `Job ${id} is not at seq ${j.firstSeq - 1}, or another node owns it (a stale write, an unknown job, or a lapsed lease)`,
+        );
+      }
+      const created = new Set(rows[0]!.inserted ?? []);
+      const refused = inserts.find(([id]) => !created.has(id));
+      if (refused) throw await insertConflict(client, s, refused[0], refused[1].last.record.key);
       const first = rows[0]!.first;
       await client.query('COMMIT');
       return first;
