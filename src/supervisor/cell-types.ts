@@ -46,7 +46,7 @@ export interface CellOptions {
 /** What a step has to tell, in order, once it is over. */
 export type Notice =
   | CellChange
-  | { readonly rejection: RejectedEmit }
+  | { readonly rejection: RejectedEmit; readonly source: EventSource }
   | { readonly crash: unknown }
   | { readonly launch: number }
   | { readonly halt: number };

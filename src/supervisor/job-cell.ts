@@ -27,8 +27,6 @@ export type { CellChange, CellHooks, CellOptions, JobDurability } from './cell-t
 
 const ACCEPTED: Outcome = Object.freeze({ accepted: true });
 
-/** Who sent each event, for rejection reports; events are fresh objects, so a WeakMap is safe. */
-const sources = new WeakMap<object, EventSource>();
 
 export class JobCell implements HandlerMoments {
   readonly id: string;
@@ -67,7 +65,9 @@ export class JobCell implements HandlerMoments {
   readonly #notices: Notice[] = [];
   #telling = false;
   /** Sends that came from inside a step, and the snapshot they will have led to. */
-  readonly #later: JobEvent[] = [];
+  readonly #later: { readonly event: JobEvent; readonly source: EventSource }[] = [];
+  /** Who sent the event of the step in progress: what its rejection (if any) names. */
+  #source: EventSource = 'supervisor';
   #shadow: JobSnapshot | undefined;
   readonly #handler: HandlerSlot;
   /** The attempt whose step entered `running`: its handler launches once that change is told. */
@@ -102,7 +102,7 @@ export class JobCell implements HandlerMoments {
     this.#onActor?.(this, actor);
     actor.on('rejected', (rejection) => {
       this.#lastRejection = rejection;
-      this.#notices.push({ rejection });
+      this.#notices.push({ rejection, source: this.#source });
     });
     actor.subscribe({
       next: (snapshot) => this.#onSnapshot(snapshot),
@@ -250,11 +250,10 @@ export class JobCell implements HandlerMoments {
       this.#hooks.rejected(this, rejection, source);
       return { accepted: false, reason: 'job_final' };
     }
-    sources.set(event, source);
-    if (this.#depth > 0) return this.#sendAfterStep(event);
+    if (this.#depth > 0) return this.#sendAfterStep(event, source);
     this.#lastRejection = undefined;
     const actor = this.#actor!;
-    this.#step(() => actor.send(event));
+    this.#step(() => actor.send(event), source);
     // The answer is this step's own: read before anything reacts to the step.
     const rejection = this.#lastRejection as RejectedEmit | undefined;
     const outcome = rejection?.event === event ? { accepted: false, reason: rejection.reason } : ACCEPTED;
@@ -266,9 +265,9 @@ export class JobCell implements HandlerMoments {
    * A send from inside a step of this actor: answered now from a pure transition of the state the
    * actor will be in once the step and the sends before this one are done, applied then.
    */
-  #sendAfterStep(event: JobEvent): Outcome {
+  #sendAfterStep(event: JobEvent, source: EventSource): Outcome {
     const before = this.#shadow ?? this.#actor!.getSnapshot();
-    this.#later.push(event);
+    this.#later.push({ event, source });
     if (before.status !== 'active') return { accepted: false, reason: 'job_final' };
     const [next] = transition(this.#machine, before, event);
     this.#shadow = next;
@@ -276,13 +275,16 @@ export class JobCell implements HandlerMoments {
     return { accepted: false, reason: rejectionReason(stateName(before.value), before.context, event) };
   }
 
-  /** Runs `enter` (a send, a timer, the start) as a step of the actor. */
-  #step(enter: () => void): void {
+  /** Runs `enter` (a send, a timer, the start) as a step of the actor, for what `source` sent. */
+  #step(enter: () => void, source: EventSource = 'supervisor'): void {
+    const outer = this.#source;
+    this.#source = source;
     this.#depth++;
     try {
       enter();
     } finally {
       this.#depth--;
+      this.#source = outer;
     }
   }
 
@@ -290,8 +292,8 @@ export class JobCell implements HandlerMoments {
   #settle(): void {
     if (this.#depth > 0) return;
     while (this.#later.length > 0) {
-      const event = this.#later.shift()!;
-      this.#step(() => this.#actor!.send(event));
+      const { event, source } = this.#later.shift()!;
+      this.#step(() => this.#actor!.send(event), source);
     }
     this.#shadow = undefined;
     this.#tell();
@@ -319,8 +321,7 @@ export class JobCell implements HandlerMoments {
       for (let notice = this.#notices.shift(); notice; notice = this.#notices.shift()) {
         if ('kind' in notice) this.#hooks.changed(this, notice);
         else if ('rejection' in notice) {
-          const { rejection } = notice;
-          this.#hooks.rejected(this, rejection, sources.get(rejection.event) ?? 'supervisor');
+          this.#hooks.rejected(this, notice.rejection, notice.source);
         } else if ('launch' in notice) this.#launch(notice.launch);
         else if ('halt' in notice) this.#handler.halt(notice.halt);
         else this.#crash(notice.crash);
