@@ -152,6 +152,8 @@ export const supervisorMachine = setup({
         JOB_QUEUED: { actions: ['enqueueJob', 'dispatchQueued'] },
         JOB_RELEASED: { actions: ['releaseSlot', 'dispatchQueued'] },
         JOB_SETTLED: { actions: ['settleJob', 'dispatchQueued'] },
+        // Accepted and ignored: only a draining supervisor counts handlers (the engine does not even
+        // send it while accepting: SHUTDOWN carries the count).
         HANDLER_SETTLED: {},
         TYPE_REGISTERED: { actions: 'dispatchQueued' },
         SHUTDOWN: { target: 'draining', actions: 'recordShutdown' },
