@@ -226,7 +226,6 @@ export class SqliteStore implements JobStore {
   }
 
   async commit(batch: readonly ChangeDraft[]): Promise<number> {
-    this.#use();
     return this.commitEncoded(batch.map(encodeChange));
   }
 

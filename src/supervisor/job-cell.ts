@@ -27,7 +27,6 @@ export type { CellChange, CellHooks, CellOptions, JobDurability } from './cell-t
 
 const ACCEPTED: Outcome = Object.freeze({ accepted: true });
 
-
 export class JobCell implements HandlerMoments {
   readonly id: string;
   readonly type: string;
