@@ -184,10 +184,10 @@ describe('notifications', () => {
     expect(await cluster.requestCancel('b', null)).toBe(true);
     await next(5);
     expect(events).toEqual([
-      { type: 'committed', offset: 1, claimable: true },
-      { type: 'committed', offset: 2, claimable: false },
-      { type: 'committed', offset: 3, claimable: true },
-      { type: 'committed', offset: 4, claimable: true },
+      { type: 'committed', offset: 1, claimable: true, writer: null },
+      { type: 'committed', offset: 2, claimable: false, writer: null },
+      { type: 'committed', offset: 3, claimable: true, writer: null },
+      { type: 'committed', offset: 4, claimable: true, writer: null },
       { type: 'cancel', jobId: 'b' },
     ]);
     expect(await cluster.requestCancel('a', null)).toBe(false); // finished: nothing to ask

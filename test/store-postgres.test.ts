@@ -88,4 +88,42 @@ describe('PostgreSQL store', () => {
     expect(await store.get('j299')).toEqual(w.record('j299'));
     await store.close();
   });
+
+  it('keeps records that hold every escape JSON makes exactly (quotes, control characters, U+001E, NUL, a lone surrogate)', async () => {
+    const schema = fresh();
+    const store = postgresStore({ connectionString: POSTGRES_URL, schema });
+    await store.open({ recentLimit: 1 });
+    const w = new Writer();
+    const odd = 'a "quoted" \\ back\\slash, \u001e sep, \u0000 nul, \ud800 lone, é, \n\t{},';
+    const created = w.change('j', 'created');
+    const started = w.change('j', 'started');
+    const batch = [created, started].map((c) => ({
+      ...c,
+      record: { ...c.record, message: odd, input: { odd, list: [odd, 1, null] } },
+    }));
+    expect(await store.commit(batch)).toBe(1);
+    const log = await store.changesSince(0, 10);
+    expect(log.map((c) => c.record.message)).toEqual([odd, odd]);
+    expect(log[1]!.record.input).toEqual({ odd, list: [odd, 1, null] });
+    expect((await store.get('j'))!.message).toBe(odd);
+    await store.close();
+  });
+
+  it('refuses a stale write without a key alone, naming its job, and writes nothing of its batch', async () => {
+    const schema = fresh();
+    const store = postgresStore({ connectionString: POSTGRES_URL, schema });
+    await store.open({ recentLimit: 1 });
+    const w = new Writer();
+    await store.commit([w.change('a', 'created'), w.change('b', 'created')]);
+    w.change('a', 'started'); // never written: a's next change is not at the seq the store has
+    const stale = w.change('a', 'progress');
+    const fine = w.change('b', 'started');
+    const error = await rejectionOf(store.commit([fine, stale]));
+    expect(error.code).toBe('store_conflict');
+    expect(error.details).toMatchObject({ jobId: 'a' });
+    expect(await store.changesSince(2, 10)).toEqual([]);
+    expect((await store.get('b'))!.status).toBe('pending');
+    expect(await store.commit([fine])).toBe(3); // the head did not move: the log stays gap-free
+    await store.close();
+  });
 });

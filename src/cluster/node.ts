@@ -237,7 +237,9 @@ export class ClusterNode {
     if (event.type === 'reconnected') {
       this.#checkCancels();
       this.claimSoon();
-    } else if (event.claimable) this.claimSoon();
+      // This node's own commits wake its claims as they return (the host's `claimable`), sooner
+      // than their notification; a claim on both would be one too many.
+    } else if (event.claimable && event.writer !== this.#host.node.id) this.claimSoon();
   }
 
   /** Acts on the cancellations asked for this node's jobs. */

@@ -12,7 +12,14 @@ import { follow, fromStored, readHistory, type FollowRequest, type LiveFeed } fr
 import { LogFollower } from './follower.js';
 import { GroupCommit, type WaitOptions } from './group-commit.js';
 import type { StoreHealth } from '../common/types.js';
-import type { ChangeDraft, JobRecord, JobStore, ListQuery, StoreSnapshot } from '../store/port.js';
+import {
+  CLAIMABLE_CHANGES,
+  type ChangeDraft,
+  type JobRecord,
+  type JobStore,
+  type ListQuery,
+  type StoreSnapshot,
+} from '../store/port.js';
 import { toView } from './records.js';
 import type { JobChange, JobView } from '../common/types.js';
 
@@ -39,6 +46,11 @@ export interface DurabilityHost<C extends DurableCell> {
   offset(): number;
   /** Tells a committed change (see Announcer). */
   tell(offset: number, kind: ChangeKind, job: JobView): void;
+  /**
+   * A batch of this node's is durable that queued a job or ended an attempt: a claim may succeed
+   * now (a store several nodes share; the limits are counted in the store, so not before).
+   */
+  claimable?(): void;
   /** The store refused the job's changes for good (the host reports it, or not: a fenced write is expected). */
   refused(cell: C, error: JobvisorError): void;
   currentJobs(filter: { jobId?: string; type?: string }): JobView[];
@@ -91,6 +103,8 @@ export class Durability<C extends DurableCell> {
             entries.map(({ draft, payload }) => ({ kind: draft.kind, job: payload.job })),
             first,
           );
+          if (host.claimable && entries.some((entry) => CLAIMABLE_CHANGES.has(entry.draft.kind)))
+            host.claimable();
         },
         refused: (_jobId, entries, error) => {
           // Each cell whose changes were dropped (a job may have had an abandoned one and a new one).

@@ -130,9 +130,31 @@ export interface ClaimRequest {
 }
 
 /** What the store tells a listening node. */
+/**
+ * The changes worth a claim in a cluster: a job is pending and nobody's, or one left its attempt
+ * and freed its place under the cluster-wide limits.
+ */
+export const CLAIMABLE_CHANGES: ReadonlySet<ChangeKind> = new Set<ChangeKind>([
+  'created',
+  'requeued',
+  'retrying',
+  'interrupted',
+  'completed',
+  'failed',
+  'cancelled',
+]);
+
 export type ClusterEvent =
-  /** A commit up to `offset`; `claimable`: it left a job pending (worth a claim). */
-  | { readonly type: 'committed'; readonly offset: number; readonly claimable: boolean }
+  /**
+   * A commit up to `offset`; `claimable`: it left a job pending or freed a place under the limits
+   * (worth a claim); `writer`: the node that wrote it (null: a writer that is no node).
+   */
+  | {
+      readonly type: 'committed';
+      readonly offset: number;
+      readonly claimable: boolean;
+      readonly writer: string | null;
+    }
   /** Somebody asked to cancel a job (its owner acts on it). */
   | { readonly type: 'cancel'; readonly jobId: string }
   /** The listening connection was lost and is back: what it may have missed must be read. */

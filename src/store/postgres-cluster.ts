@@ -194,8 +194,15 @@ export class PostgresCluster implements ClusterStore {
     const onNotice = (message: pg.Notification) => {
       const payload = message.payload ?? '';
       if (payload.startsWith('c:')) return listener({ type: 'cancel', jobId: payload.slice(2) });
-      const [, offset, claimable] = payload.split(':');
-      listener({ type: 'committed', offset: Number(offset), claimable: claimable === '1' });
+      // o:<offset>:<claimable>:<writer> (the writer may hold colons; none: a writer that is no node)
+      const [, offset, claimable, ...writer] = payload.split(':');
+      const by = writer.join(':');
+      listener({
+        type: 'committed',
+        offset: Number(offset),
+        claimable: claimable === '1',
+        writer: by || null,
+      });
     };
     const open = async (): Promise<void> => {
       const next = connect();

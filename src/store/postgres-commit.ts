@@ -8,25 +8,20 @@
  */
 import type pg from 'pg';
 import { JobvisorError } from '../common/errors.js';
-import type { ChangeDraft } from './port.js';
+import { CLAIMABLE_CHANGES, type ChangeDraft } from './port.js';
 import { checkNextSeq, encodeRecord, storeConflict } from './encode.js';
 import { BatchKeys } from './query.js';
 
 const LIVE = `status IN ('pending', 'running')`;
 
+/** Separates the records in the statement's one text of records (`chr(30)`): never in JSON text. */
+const RS = '\x1e';
+
 /**
- * Changes worth waking the claimers for: a job is pending and nobody's, or one ended and freed its
- * place under the cluster-wide limits.
+ * What the statement raises when `$31` is set and a row was not written: a cast that fails at run
+ * time only (a constant would fail when planned), recognised by its text.
  */
-const CLAIMABLE: ReadonlySet<string> = new Set([
-  'created',
-  'requeued',
-  'retrying',
-  'interrupted',
-  'completed',
-  'failed',
-  'cancelled',
-]);
+const FENCED = 'jobvisor_row_not_written';
 
 export async function commitBatch(
   pool: pg.Pool,
@@ -36,13 +31,13 @@ export async function commitBatch(
 ): Promise<number> {
   const s = target.schema;
   // One row write per job, with its latest record; the seq it must find is the one before its first change.
-  const jobs = new Map<string, { firstSeq: number; last: ChangeDraft; json: string; ord: number }>();
+  const jobs = new Map<string, { firstSeq: number; last: ChangeDraft; ord: number }>();
   const changes = batch.map((change, i) => {
     const { jobId } = change;
     const seen = jobs.get(jobId);
     checkNextSeq(jobId, seen?.last.seq, change.seq);
     const json = encodeRecord(jobId, change.record);
-    jobs.set(jobId, { firstSeq: seen?.firstSeq ?? change.seq, last: change, json, ord: i + 1 });
+    jobs.set(jobId, { firstSeq: seen?.firstSeq ?? change.seq, last: change, ord: i + 1 });
     return json;
   });
   if (batch.length === 0) {
@@ -51,103 +46,124 @@ export async function commitBatch(
   }
   const inserts = [...jobs].filter(([, j]) => j.firstSeq === 1);
   const updates = [...jobs].filter(([, j]) => j.firstSeq !== 1);
-  {
-    const client = await pool.connect();
+  const up = rowColumns(updates);
+  const ins = rowColumns(inserts);
+  const claimable = batch.some((c) => CLAIMABLE_CHANGES.has(c.kind));
+  // One statement: the log's head (gap-free offsets in commit order), the compare-and-set
+  // updates of the jobs that exist (a job is written only if it is still at the seq before this
+  // batch; a node writes only the jobs nobody or it owns, while its lease holds, and owns what it
+  // leaves running), the inserts of new jobs (a live key held or an id taken refuses one), the
+  // change rows, each job row written once with its latest offset, and the one small
+  // notification per commit (delivered at commit: the nodes that follow the log wake up).
+  // `$31` set: a row not written fails the statement (see `FENCED`), so that it can run on its own.
+  const text = `WITH head AS (
+         UPDATE ${s}.log_head SET last = last + $1 WHERE id = 1 RETURNING last - $1 AS before
+       ), records AS (
+         SELECT string_to_array($28::text, chr(30)) AS a
+       ), updated AS (
+         UPDATE ${s}.jobs AS j SET type = v.type, key = v.key, status = v.status, state = v.state,
+             seq = v.seq, created_at = v.created_at, finished_at = v.finished_at, record = records.a[v.ord],
+             retry_at = v.retry_at, owner = CASE WHEN v.status = 'running' THEN $2::text END,
+             cancel_requested = CASE WHEN v.status IN ('pending', 'running') THEN j.cancel_requested END,
+             "offset" = head.before + v.ord
+           FROM head, records, unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[],
+                             $10::int8[], $11::int8[], $12::int8[], $13::int8[])
+             AS v(id, expected, type, key, status, state, seq, created_at, finished_at, retry_at, ord)
+           WHERE j.id = v.id AND j.seq = v.expected
+             AND ($2::text IS NULL OR (
+               (j.owner IS NULL OR j.owner = $2::text)
+               AND EXISTS (SELECT 1 FROM ${s}.nodes n WHERE n.id = $2::text AND n.lease_until > now())))
+           RETURNING j.id
+       ), inserted AS (
+         INSERT INTO ${s}.jobs (id, type, key, status, state, seq, created_at, finished_at, record, retry_at,
+                                  owner, "offset")
+           SELECT v.id, v.type, v.key, v.status, v.state, v.seq, v.created_at, v.finished_at, records.a[v.ord],
+                  v.retry_at, CASE WHEN v.status = 'running' THEN $2::text END, head.before + v.ord
+           FROM head, records, unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::int[],
+                             $20::int8[], $21::int8[], $22::int8[], $23::int8[])
+             AS v(id, type, key, status, state, seq, created_at, finished_at, retry_at, ord)
+           ON CONFLICT DO NOTHING
+           RETURNING id
+       ), logged AS (
+         INSERT INTO ${s}.changes ("offset", job_id, seq, kind, at, record)
+           SELECT head.before + c.ord, c.job_id, c.seq, c.kind, c.at, records.a[c.ord]
+           FROM head, records, unnest($24::text[], $25::int[], $26::text[], $27::int8[])
+             WITH ORDINALITY AS c(job_id, seq, kind, at, ord)
+       )
+       SELECT head.before + 1 AS first,
+              (SELECT array_agg(id) FROM updated) AS updated,
+              (SELECT array_agg(id) FROM inserted) AS inserted,
+              pg_notify($29, 'o:' || (head.before + $1) || ':' || $30 || ':' || COALESCE($2::text, '')),
+              CASE WHEN $31::boolean AND ((SELECT count(*) FROM updated) <> cardinality($3::text[])
+                                          OR (SELECT count(*) FROM inserted) <> cardinality($14::text[]))
+                THEN ('${FENCED} ' || head.before)::int END AS fenced
+       FROM head`;
+  const values = [
+    batch.length,
+    writer ?? null,
+    up.ids,
+    updates.map(([, j]) => j.firstSeq - 1),
+    ...up.rest,
+    updates.map(([, j]) => j.ord),
+    ins.ids,
+    ...ins.rest,
+    inserts.map(([, j]) => j.ord),
+    batch.map((c) => c.jobId),
+    batch.map((c) => c.seq),
+    batch.map((c) => c.kind),
+    batch.map((c) => c.at),
+    // The records in batch order, one text: JSON never holds a raw control character, so the
+    // record separator (U+001E) splits them with no escaping either side (a text[] literal
+    // would escape every quote of every record).
+    changes.join(RS),
+    target.channel,
+    claimable ? '1' : '0',
+  ];
+  // A batch that creates no keyed job is one statement in a transaction of its own: one round
+  // trip. It fails whole if a row is not written; then the transaction below finds out which.
+  if (!batch.some((c) => c.seq === 1 && c.record.key !== null)) {
     try {
-      await client.query('BEGIN');
-      await checkKeys(client, s, batch);
-      // One statement: the log's head (gap-free offsets in commit order), the compare-and-set
-      // updates of the jobs that exist (a job is written only if it is still at the seq before this
-      // batch; a node writes only the jobs nobody or it owns, while its lease holds, and owns what it
-      // leaves running), the inserts of new jobs (a live key held or an id taken refuses one), the
-      // change rows, each job row written once with its latest offset, and the one small
-      // notification per commit (delivered at commit: the nodes that follow the log wake up).
-      const up = rowColumns(updates);
-      const ins = rowColumns(inserts);
-      const claimable = batch.some((c) => CLAIMABLE.has(c.kind));
-      const { rows } = await client.query<{
-        first: number;
-        updated: string[] | null;
-        inserted: string[] | null;
-      }>(
-        `WITH head AS (
-             UPDATE ${s}.log_head SET last = last + $1 WHERE id = 1 RETURNING last - $1 AS before
-           ), updated AS (
-             UPDATE ${s}.jobs AS j SET type = v.type, key = v.key, status = v.status, state = v.state,
-                 seq = v.seq, created_at = v.created_at, finished_at = v.finished_at, record = v.record,
-                 retry_at = v.retry_at, owner = CASE WHEN v.status = 'running' THEN $2::text END,
-                 cancel_requested = CASE WHEN v.status IN ('pending', 'running') THEN j.cancel_requested END,
-                 "offset" = head.before + v.ord
-               FROM head, unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[],
-                                 $10::int8[], $11::int8[], $12::text[], $13::int8[], $14::int8[])
-                 AS v(id, expected, type, key, status, state, seq, created_at, finished_at, record, retry_at, ord)
-               WHERE j.id = v.id AND j.seq = v.expected
-                 AND ($2::text IS NULL OR (
-                   (j.owner IS NULL OR j.owner = $2::text)
-                   AND EXISTS (SELECT 1 FROM ${s}.nodes n WHERE n.id = $2::text AND n.lease_until > now())))
-               RETURNING j.id
-           ), inserted AS (
-             INSERT INTO ${s}.jobs (id, type, key, status, state, seq, created_at, finished_at, record, retry_at,
-                                      owner, "offset")
-               SELECT v.id, v.type, v.key, v.status, v.state, v.seq, v.created_at, v.finished_at, v.record,
-                      v.retry_at, CASE WHEN v.status = 'running' THEN $2::text END, head.before + v.ord
-               FROM head, unnest($15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::int[],
-                                 $21::int8[], $22::int8[], $23::text[], $24::int8[], $25::int8[])
-                 AS v(id, type, key, status, state, seq, created_at, finished_at, record, retry_at, ord)
-               ON CONFLICT DO NOTHING
-               RETURNING id
-           ), logged AS (
-             INSERT INTO ${s}.changes ("offset", job_id, seq, kind, at, record)
-               SELECT head.before + c.ord, c.job_id, c.seq, c.kind, c.at, c.record
-               FROM head, unnest($26::text[], $27::int[], $28::text[], $29::int8[], $30::text[])
-                 WITH ORDINALITY AS c(job_id, seq, kind, at, record, ord)
-           )
-           SELECT head.before + 1 AS first,
-                  (SELECT array_agg(id) FROM updated) AS updated,
-                  (SELECT array_agg(id) FROM inserted) AS inserted,
-                  pg_notify($31, 'o:' || (head.before + $1) || ':' || $32)
-           FROM head`,
-        [
-          batch.length,
-          writer ?? null,
-          up.ids,
-          updates.map(([, j]) => j.firstSeq - 1),
-          ...up.rest,
-          updates.map(([, j]) => j.ord),
-          ins.ids,
-          ...ins.rest,
-          inserts.map(([, j]) => j.ord),
-          batch.map((c) => c.jobId),
-          batch.map((c) => c.seq),
-          batch.map((c) => c.kind),
-          batch.map((c) => c.at),
-          changes,
-          target.channel,
-          claimable ? '1' : '0',
-        ],
-      );
-      const written = new Set(rows[0]!.updated ?? []);
-      const missed = updates.find(([id]) => !written.has(id));
-      if (missed) {
-        const [id, j] = missed;
-        throw storeConflict(
-          id,
-          `Job ${id} is not at seq ${j.firstSeq - 1}, or another node owns it (a stale write, an unknown job, or a lapsed lease)`,
-        );
-      }
-      const created = new Set(rows[0]!.inserted ?? []);
-      const refused = inserts.find(([id]) => !created.has(id));
-      if (refused) throw await insertConflict(client, s, refused[0], refused[1].last.record.key);
-      const first = rows[0]!.first;
-      await client.query('COMMIT');
-      return first;
+      const { rows } = await pool.query<StatementRow>(text, [...values, true]);
+      return rows[0]!.first;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
+      if (!isFenced(error)) throw error;
     }
   }
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await checkKeys(client, s, batch);
+    const { rows } = await client.query<StatementRow>(text, [...values, false]);
+    const written = new Set(rows[0]!.updated ?? []);
+    const missed = updates.find(([id]) => !written.has(id));
+    if (missed) {
+      const [id, j] = missed;
+      throw storeConflict(
+        id,
+        `Job ${id} is not at seq ${j.firstSeq - 1}, or another node owns it (a stale write, an unknown job, or a lapsed lease)`,
+      );
+    }
+    const created = new Set(rows[0]!.inserted ?? []);
+    const refused = inserts.find(([id]) => !created.has(id));
+    if (refused) throw await insertConflict(client, s, refused[0], refused[1].last.record.key);
+    await client.query('COMMIT');
+    return rows[0]!.first;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+interface StatementRow {
+  first: number;
+  updated: string[] | null;
+  inserted: string[] | null;
+}
+
+function isFenced(error: unknown): boolean {
+  return error instanceof Error && error.message.includes(FENCED);
 }
 
 /**
@@ -193,8 +209,11 @@ async function insertConflict(
   return storeConflict(id, `Job ${id} exists already`);
 }
 
-/** The columns of the job rows to write, as arrays for `unnest`: ids first, then the rest in order. */
-function rowColumns(jobs: [string, { last: ChangeDraft; json: string }][]) {
+/**
+ * The columns of the job rows to write, as arrays for `unnest`: ids first, then the rest in order.
+ * The record is the one of the job's last change in the batch (taken from the records by `ord`).
+ */
+function rowColumns(jobs: [string, { last: ChangeDraft }][]) {
   const records = jobs.map(([, j]) => j.last.record);
   return {
     ids: jobs.map(([id]) => id),
@@ -206,7 +225,6 @@ function rowColumns(jobs: [string, { last: ChangeDraft; json: string }][]) {
       jobs.map(([, j]) => j.last.seq),
       records.map((r) => r.createdAt),
       records.map((r) => r.finishedAt),
-      jobs.map(([, j]) => j.json),
       records.map((r) => (r.status === 'pending' ? r.deadlines.retryAt : null)),
     ],
   };

@@ -128,6 +128,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
           ),
         listenerFailed: (error, jobId) => telemetry.subscriberFailed(error, jobId),
         reportError: (error) => telemetry.error('store', error),
+        ...(shared ? { claimable: () => cluster?.claimSoon() } : {}),
       },
       {
         timeoutMs: options.storeTimeoutMs,
@@ -159,10 +160,9 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     telemetry,
     announcer,
     durability,
-    notify: (event) => {
-      mailbox.send(event);
-      if (event.type === 'JOB_SETTLED' || event.type === 'JOB_RELEASED') cluster?.claimSoon();
-    },
+    // In a cluster a slot freed here is claimed once its change is durable (`claimable` above):
+    // the store counts the limits, and before that it still counts the attempt.
+    notify: (event) => mailbox.send(event),
     inFlight,
     owns: (cell) => registry.live(cell.id) === cell,
     ...(shared
