@@ -19,6 +19,9 @@ export interface ClusterContext {
 
 const NOW_MS = `(extract(epoch FROM now()) * 1000)::float8`;
 
+/** A limit as PostgreSQL's int: no limit (Infinity), or anything larger, is the largest int. */
+const int4 = (n: number) => Math.min(n, 2_147_483_647);
+
 /** How often the listening connection proves that it still listens, and how long it waits to reconnect. */
 const LISTEN_CHECK_MS = 5_000;
 const RECONNECT_MS = [100, 250, 500, 1_000, 2_000, 5_000];
@@ -65,44 +68,23 @@ export class PostgresCluster implements ClusterStore {
     if (rowCount) await this.#query('release', 'SELECT pg_notify($1, $2)', [this.#ctx.channel, 'o:0:1']);
   }
 
+  /** One round trip: the schema's `claim_jobs` (postgres-schema.ts, version 3) counts under the lock and claims. */
   async claim(request: ClaimRequest): Promise<readonly JobRecord[]> {
-    const s = this.#ctx.schema;
     if (request.max <= 0 || request.types.size === 0) return [];
-    return this.#transaction('claim', async (client) => {
-      // One claimer at a time: what it counts is what runs (the count is a statement after the lock).
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`jobvisor:claim:${s}`]);
-      const counts = await client.query<{ type: string; n: number }>(
-        `SELECT type, count(*)::int AS n FROM ${s}.jobs WHERE owner IS NOT NULL AND status IN ('pending', 'running')
-         GROUP BY type`,
-      );
-      const busy = new Map(counts.rows.map((r) => [r.type, r.n]));
-      let free = Math.min(request.max, request.concurrency - [...busy.values()].reduce((a, b) => a + b, 0));
-      if (free <= 0) return [];
-      const types = [...request.types.keys()];
-      const candidates = await client.query<JobRow & { id: string; type: string }>(
-        `SELECT id, type, record, "offset" FROM ${s}.jobs
-         WHERE status = 'pending' AND owner IS NULL AND type = ANY($1::text[])
-           AND (retry_at IS NULL OR retry_at <= ${NOW_MS})
-         ORDER BY "offset" LIMIT $2 FOR UPDATE SKIP LOCKED`,
-        [types, Math.max(free * 4, 32)],
-      );
-      const chosen: (JobRow & { id: string })[] = [];
-      for (const row of candidates.rows) {
-        if (free <= 0) break;
-        const limit = request.types.get(row.type) ?? 0;
-        const running = busy.get(row.type) ?? 0;
-        if (running >= limit) continue;
-        busy.set(row.type, running + 1);
-        free--;
-        chosen.push(row);
-      }
-      if (chosen.length === 0) return [];
-      await client.query(`UPDATE ${s}.jobs SET owner = $1 WHERE id = ANY($2::text[])`, [
+    const { rows } = await this.#query<JobRow>(
+      'claim',
+      `SELECT claimed_record AS record, claimed_offset AS "offset"
+       FROM ${this.#ctx.schema}.claim_jobs($1, $2, $3::text[], $4::int[], $5)`,
+      [
         request.node,
-        chosen.map((r) => r.id),
-      ]);
-      return chosen.map((row) => decodeJob(row));
-    });
+        int4(request.max),
+        [...request.types.keys()],
+        [...request.types.values()].map(int4),
+        int4(request.concurrency),
+      ],
+    );
+    // In queue order, as they are adopted.
+    return rows.sort((a, b) => a.offset - b.offset).map((row) => decodeJob(row));
   }
 
   async takeover(

@@ -58,6 +58,48 @@ const MIGRATIONS: readonly string[] = [
     lease_until timestamptz NOT NULL
   );
   `,
+  // 3: a claim in one round trip. One claimer at a time (the advisory lock, the same key as the
+  // claims of version 2), then each statement takes its snapshot after the lock: the count of what
+  // runs, then the oldest claimable jobs within the cluster-wide and per-type limits (a candidate
+  // of a type is taken if its rank among its type's candidates plus that type's running attempts
+  // stays within the type's limit), first `free` of them in queue order, owned by the node.
+  `
+  CREATE FUNCTION $S.claim_jobs(p_node text, p_max int, p_types text[], p_limits int[], p_concurrency int)
+  RETURNS TABLE (claimed_id text, claimed_record text, claimed_offset bigint)
+  LANGUAGE plpgsql VOLATILE AS $fn$
+  DECLARE
+    v_free int;
+  BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('jobvisor:claim:$S'));
+    SELECT least(p_max, p_concurrency - count(*))::int INTO v_free
+      FROM $S.jobs j WHERE j.owner IS NOT NULL AND j.status IN ('pending', 'running');
+    IF v_free <= 0 THEN
+      RETURN;
+    END IF;
+    RETURN QUERY
+      WITH busy AS (
+        SELECT j.type, count(*)::int AS n FROM $S.jobs j
+        WHERE j.owner IS NOT NULL AND j.status IN ('pending', 'running') GROUP BY j.type
+      ), candidates AS (
+        SELECT j.id, j.type, j."offset" FROM $S.jobs j
+        WHERE j.status = 'pending' AND j.owner IS NULL AND j.type = ANY(p_types)
+          AND (j.retry_at IS NULL OR j.retry_at <= (extract(epoch FROM now()) * 1000)::float8)
+        ORDER BY j."offset" LIMIT greatest(v_free * 4, 32) FOR UPDATE SKIP LOCKED
+      ), ranked AS (
+        SELECT c.id, c.type, c."offset", row_number() OVER (PARTITION BY c.type ORDER BY c."offset") AS rn
+        FROM candidates c
+      ), chosen AS (
+        SELECT r.id FROM ranked r
+          JOIN unnest(p_types, p_limits) AS l(type, n) ON l.type = r.type
+          LEFT JOIN busy b ON b.type = r.type
+        WHERE r.rn + coalesce(b.n, 0) <= l.n
+        ORDER BY r."offset" LIMIT v_free
+      )
+      UPDATE $S.jobs j SET owner = p_node FROM chosen WHERE j.id = chosen.id
+      RETURNING j.id, j.record, j."offset";
+  END
+  $fn$;
+  `,
 ];
 
 /** The channel a schema's events go out on (NOTIFY): at most 63 bytes. */
