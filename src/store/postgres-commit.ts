@@ -14,11 +14,15 @@ import { BatchKeys } from './query.js';
 
 const LIVE = `status IN ('pending', 'running')`;
 
-/** Separates the records in the statement's one text of records (`chr(30)`): never in JSON text. */
+/**
+ * Separates the records in a text of records (`chr(30)`): JSON text never holds a raw control
+ * character, so the statement splits them with `string_to_array` and nothing is escaped either
+ * side (a text[] literal escapes every quote of every record).
+ */
 const RS = '\x1e';
 
 /**
- * What the statement raises when `$31` is set and a row was not written: a cast that fails at run
+ * What the statement raises when `$33` is set and a row was not written: a cast that fails at run
  * time only (a constant would fail when planned), recognised by its text.
  */
 const FENCED = 'jobvisor_row_not_written';
@@ -46,8 +50,8 @@ export async function commitBatch(
   }
   const inserts = [...jobs].filter(([, j]) => j.firstSeq === 1);
   const updates = [...jobs].filter(([, j]) => j.firstSeq !== 1);
-  const up = rowColumns(updates);
-  const ins = rowColumns(inserts);
+  const up = rowColumns(updates, changes);
+  const ins = rowColumns(inserts, changes);
   const claimable = batch.some((c) => CLAIMABLE_CHANGES.has(c.kind));
   // One statement: the log's head (gap-free offsets in commit order), the compare-and-set
   // updates of the jobs that exist (a job is written only if it is still at the seq before this
@@ -55,20 +59,18 @@ export async function commitBatch(
   // leaves running), the inserts of new jobs (a live key held or an id taken refuses one), the
   // change rows, each job row written once with its latest offset, and the one small
   // notification per commit (delivered at commit: the nodes that follow the log wake up).
-  // `$31` set: a row not written fails the statement (see `FENCED`), so that it can run on its own.
+  // `$33` set: a row not written fails the statement (see `FENCED`), so that it can run on its own.
   const text = `WITH head AS (
          UPDATE ${s}.log_head SET last = last + $1 WHERE id = 1 RETURNING last - $1 AS before
-       ), records AS (
-         SELECT string_to_array($28::text, chr(30)) AS a
        ), updated AS (
          UPDATE ${s}.jobs AS j SET type = v.type, key = v.key, status = v.status, state = v.state,
-             seq = v.seq, created_at = v.created_at, finished_at = v.finished_at, record = records.a[v.ord],
+             seq = v.seq, created_at = v.created_at, finished_at = v.finished_at, record = v.record,
              retry_at = v.retry_at, owner = CASE WHEN v.status = 'running' THEN $2::text END,
              cancel_requested = CASE WHEN v.status IN ('pending', 'running') THEN j.cancel_requested END,
              "offset" = head.before + v.ord
-           FROM head, records, unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[],
-                             $10::int8[], $11::int8[], $12::int8[], $13::int8[])
-             AS v(id, expected, type, key, status, state, seq, created_at, finished_at, retry_at, ord)
+           FROM head, unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[],
+                             $10::int8[], $11::int8[], $12::int8[], string_to_array($13::text, chr(30)), $14::int8[])
+             AS v(id, expected, type, key, status, state, seq, created_at, finished_at, retry_at, record, ord)
            WHERE j.id = v.id AND j.seq = v.expected
              AND ($2::text IS NULL OR (
                (j.owner IS NULL OR j.owner = $2::text)
@@ -77,25 +79,25 @@ export async function commitBatch(
        ), inserted AS (
          INSERT INTO ${s}.jobs (id, type, key, status, state, seq, created_at, finished_at, record, retry_at,
                                   owner, "offset")
-           SELECT v.id, v.type, v.key, v.status, v.state, v.seq, v.created_at, v.finished_at, records.a[v.ord],
+           SELECT v.id, v.type, v.key, v.status, v.state, v.seq, v.created_at, v.finished_at, v.record,
                   v.retry_at, CASE WHEN v.status = 'running' THEN $2::text END, head.before + v.ord
-           FROM head, records, unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::int[],
-                             $20::int8[], $21::int8[], $22::int8[], $23::int8[])
-             AS v(id, type, key, status, state, seq, created_at, finished_at, retry_at, ord)
+           FROM head, unnest($15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::int[],
+                             $21::int8[], $22::int8[], $23::int8[], string_to_array($24::text, chr(30)), $25::int8[])
+             AS v(id, type, key, status, state, seq, created_at, finished_at, retry_at, record, ord)
            ON CONFLICT DO NOTHING
            RETURNING id
        ), logged AS (
          INSERT INTO ${s}.changes ("offset", job_id, seq, kind, at, record)
-           SELECT head.before + c.ord, c.job_id, c.seq, c.kind, c.at, records.a[c.ord]
-           FROM head, records, unnest($24::text[], $25::int[], $26::text[], $27::int8[])
-             WITH ORDINALITY AS c(job_id, seq, kind, at, ord)
+           SELECT head.before + c.ord, c.job_id, c.seq, c.kind, c.at, c.record
+           FROM head, unnest($26::text[], $27::int[], $28::text[], $29::int8[], string_to_array($30::text, chr(30)))
+             WITH ORDINALITY AS c(job_id, seq, kind, at, record, ord)
        )
        SELECT head.before + 1 AS first,
               (SELECT array_agg(id) FROM updated) AS updated,
               (SELECT array_agg(id) FROM inserted) AS inserted,
-              pg_notify($29, 'o:' || (head.before + $1) || ':' || $30 || ':' || COALESCE($2::text, '')),
-              CASE WHEN $31::boolean AND ((SELECT count(*) FROM updated) <> cardinality($3::text[])
-                                          OR (SELECT count(*) FROM inserted) <> cardinality($14::text[]))
+              pg_notify($31, 'o:' || (head.before + $1) || ':' || $32 || ':' || COALESCE($2::text, '')),
+              CASE WHEN $33::boolean AND ((SELECT count(*) FROM updated) <> cardinality($3::text[])
+                                          OR (SELECT count(*) FROM inserted) <> cardinality($15::text[]))
                 THEN ('${FENCED} ' || head.before)::int END AS fenced
        FROM head`;
   const values = [
@@ -112,9 +114,6 @@ export async function commitBatch(
     batch.map((c) => c.seq),
     batch.map((c) => c.kind),
     batch.map((c) => c.at),
-    // The records in batch order, one text: JSON never holds a raw control character, so the
-    // record separator (U+001E) splits them with no escaping either side (a text[] literal
-    // would escape every quote of every record).
     changes.join(RS),
     target.channel,
     claimable ? '1' : '0',
@@ -210,10 +209,10 @@ async function insertConflict(
 }
 
 /**
- * The columns of the job rows to write, as arrays for `unnest`: ids first, then the rest in order.
- * The record is the one of the job's last change in the batch (taken from the records by `ord`).
+ * The columns of the job rows to write, as arrays for `unnest`: ids first, then the rest in order,
+ * the last of them the records (of each job's last change in the batch) as one text split on U+001E.
  */
-function rowColumns(jobs: [string, { last: ChangeDraft }][]) {
+function rowColumns(jobs: [string, { last: ChangeDraft; ord: number }][], json: readonly string[]) {
   const records = jobs.map(([, j]) => j.last.record);
   return {
     ids: jobs.map(([id]) => id),
@@ -226,6 +225,7 @@ function rowColumns(jobs: [string, { last: ChangeDraft }][]) {
       records.map((r) => r.createdAt),
       records.map((r) => r.finishedAt),
       records.map((r) => (r.status === 'pending' ? r.deadlines.retryAt : null)),
+      jobs.map(([, j]) => json[j.ord - 1]!).join(RS),
     ],
   };
 }
