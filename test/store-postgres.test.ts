@@ -109,6 +109,25 @@ describe('PostgreSQL store', () => {
     await store.close();
   });
 
+  it("writes a job's input once, not once per change, and reads every change back whole", async () => {
+    const schema = fresh();
+    const store = postgresStore({ connectionString: POSTGRES_URL, schema });
+    await store.open({ recentLimit: 1 });
+    const w = new Writer();
+    const input = { blob: 'x'.repeat(10_000) };
+    const life = w.life('big', { key: 'k', end: 'completed' });
+    const batch = life.map((c) => ({ ...c, record: { ...c.record, input } }));
+    await store.commit(batch);
+    const [{ bytes }] = await sql<{ bytes: number }>(
+      `SELECT sum(length(record))::int AS bytes FROM ${schema}.changes`,
+    );
+    expect(bytes).toBeLessThan(input.blob.length); // 12 changes, the input in none of them
+    const log = await store.changesSince(0, 100);
+    expect(log.map((c) => c.record)).toEqual(batch.map((c) => ({ ...c.record, offset: c.offset })));
+    expect((await store.changesOf('big', 3, 2)).map((c) => c.record.input)).toEqual([input, input]);
+    await store.close();
+  });
+
   it('refuses a stale write without a key alone, naming its job, and writes nothing of its batch', async () => {
     const schema = fresh();
     const store = postgresStore({ connectionString: POSTGRES_URL, schema });

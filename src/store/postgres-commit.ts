@@ -9,7 +9,7 @@
 import type pg from 'pg';
 import { JobvisorError } from '../common/errors.js';
 import { CLAIMABLE_CHANGES, type ChangeDraft } from './port.js';
-import { checkNextSeq, encodeRecord, storeConflict } from './encode.js';
+import { checkNextSeq, encodeRecord, slimRecord, storeConflict } from './encode.js';
 import { BatchKeys } from './query.js';
 
 const LIVE = `status IN ('pending', 'running')`;
@@ -40,9 +40,9 @@ export async function commitBatch(
     const { jobId } = change;
     const seen = jobs.get(jobId);
     checkNextSeq(jobId, seen?.last.seq, change.seq);
-    const json = encodeRecord(jobId, change.record);
     jobs.set(jobId, { firstSeq: seen?.firstSeq ?? change.seq, last: change, ord: i + 1 });
-    return json;
+    // The log's record leaves out what the job's row keeps (its input, its policy): read back whole.
+    return encodeRecord(jobId, slimRecord(change.record));
   });
   if (batch.length === 0) {
     const { rows } = await pool.query<{ last: number }>(`SELECT last FROM ${s}.log_head`);
@@ -50,8 +50,8 @@ export async function commitBatch(
   }
   const inserts = [...jobs].filter(([, j]) => j.firstSeq === 1);
   const updates = [...jobs].filter(([, j]) => j.firstSeq !== 1);
-  const up = rowColumns(updates, changes);
-  const ins = rowColumns(inserts, changes);
+  const up = rowColumns(updates);
+  const ins = rowColumns(inserts);
   const claimable = batch.some((c) => CLAIMABLE_CHANGES.has(c.kind));
   // One statement: the log's head (gap-free offsets in commit order), the compare-and-set
   // updates of the jobs that exist (a job is written only if it is still at the seq before this
@@ -210,9 +210,10 @@ async function insertConflict(
 
 /**
  * The columns of the job rows to write, as arrays for `unnest`: ids first, then the rest in order,
- * the last of them the records (of each job's last change in the batch) as one text split on U+001E.
+ * the last of them the whole records (of each job's last change in the batch) as one text split on
+ * U+001E.
  */
-function rowColumns(jobs: [string, { last: ChangeDraft; ord: number }][], json: readonly string[]) {
+function rowColumns(jobs: [string, { last: ChangeDraft }][]) {
   const records = jobs.map(([, j]) => j.last.record);
   return {
     ids: jobs.map(([id]) => id),
@@ -225,7 +226,7 @@ function rowColumns(jobs: [string, { last: ChangeDraft; ord: number }][], json: 
       records.map((r) => r.createdAt),
       records.map((r) => r.finishedAt),
       records.map((r) => (r.status === 'pending' ? r.deadlines.retryAt : null)),
-      jobs.map(([, j]) => json[j.ord - 1]!).join(RS),
+      jobs.map(([id, j]) => encodeRecord(id, j.last.record)).join(RS),
     ],
   };
 }

@@ -21,7 +21,7 @@ import type {
   StoreSnapshot,
 } from './port.js';
 import { PostgresCluster } from './postgres-cluster.js';
-import { decodeChange, decodeJob, type ChangeRow, type JobRow } from './encode.js';
+import { decodeChange, decodeJob, isSlim, withJobFields, type ChangeRow, type JobRow } from './encode.js';
 import { commitBatch } from './postgres-commit.js';
 import { channelOf, migrate, SCHEMA_NAME, toStoreError } from './postgres-schema.js';
 import { decodeCursor, encodeCursor } from './query.js';
@@ -159,27 +159,51 @@ class PostgresStore implements JobStore {
   }
 
   async changesSince(after: number, limit: number): Promise<readonly StoredChange[]> {
-    const pool = this.#use();
-    const { rows } = await this.#run('changesSince', () =>
-      pool.query<ChangeRow>(
-        `SELECT "offset", job_id, seq, kind, at, record FROM ${this.#schema}.changes
-         WHERE "offset" > $1 ORDER BY "offset" LIMIT $2`,
-        [after, Math.max(0, Math.floor(limit))],
-      ),
-    );
-    return rows.map(decodeChange);
+    return this.#changes('changesSince', `"offset" > $1`, [after, Math.max(0, Math.floor(limit))]);
   }
 
   async changesOf(jobId: string, after: number, limit: number): Promise<readonly StoredChange[]> {
+    return this.#changes('changesOf', `job_id = $3 AND "offset" > $1`, [
+      after,
+      Math.max(0, Math.floor(limit)),
+      jobId,
+    ]);
+  }
+
+  /**
+   * A page of the log (`where`, `$1` the offset after, `$2` the limit), with the rows of its jobs
+   * in the same statement (one snapshot): a change's record is kept without the fields its job's
+   * row holds (postgres-commit.ts), and gets them back here.
+   */
+  async #changes(doing: string, where: string, params: unknown[]): Promise<StoredChange[]> {
     const pool = this.#use();
-    const { rows } = await this.#run('changesOf', () =>
-      pool.query<ChangeRow>(
-        `SELECT "offset", job_id, seq, kind, at, record FROM ${this.#schema}.changes
-         WHERE job_id = $1 AND "offset" > $2 ORDER BY "offset" LIMIT $3`,
-        [jobId, after, Math.max(0, Math.floor(limit))],
+    const s = this.#schema;
+    const { rows } = await this.#run(doing, () =>
+      pool.query<ChangeRow & { job: boolean }>(
+        `WITH page AS (
+           SELECT "offset", job_id, seq, kind, at, record FROM ${s}.changes
+           WHERE ${where} ORDER BY "offset" LIMIT $2
+         )
+         SELECT false AS job, "offset", job_id, seq, kind, at, record FROM page
+         UNION ALL
+         SELECT true, "offset", id, seq, NULL, NULL, record FROM ${s}.jobs
+         WHERE id IN (SELECT job_id FROM page)
+         ORDER BY job DESC, "offset"`,
+        params,
       ),
     );
-    return rows.map(decodeChange);
+    const jobs = new Map<string, JobRecord>();
+    const changes: StoredChange[] = [];
+    for (const row of rows) {
+      if (row.job) jobs.set(row.job_id, decodeJob(row));
+      else {
+        const change = decodeChange(row);
+        const job = jobs.get(row.job_id);
+        if (isSlim(change.record) && job) withJobFields(change.record, job);
+        changes.push(change);
+      }
+    }
+    return changes;
   }
 
   async firstOffset(): Promise<number> {
