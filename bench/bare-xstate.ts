@@ -1,15 +1,16 @@
 /**
- * Variant (c): the job machine alone. Actors of `jobMachine` with a no-op `runHandler`, driven
- * directly with the workload's events; no supervisor, no handlers. One snapshot subscriber per
- * actor counts changes. All N actors exist at once (as in the registry), then each runs through.
+ * Variant (c): the job machine alone. Actors of `jobMachine` with its default (no-op)
+ * `launchHandler` / `stopHandler` actions, driven directly with the workload's events; no
+ * supervisor, no handlers. One snapshot subscriber per actor counts changes. All N actors exist at
+ * once (as in the registry), then each runs through.
  */
-import { createActor, fromCallback, type Actor } from 'xstate';
+import { createActor, type Actor } from 'xstate';
 import { jobMachine } from '../machines/job.machine.js';
 import type { JobInput } from '../machines/job.types.js';
 import { now } from './util.js';
 import { percents, RESULT, type Sample, type WorkloadSpec } from './workload.js';
 
-const machine = jobMachine.provide({ actors: { runHandler: fromCallback(() => undefined) } });
+const machine = jobMachine;
 
 const RETRY = Object.freeze({ maxRetries: 0, backoffMs: 1_000, factor: 2, maxBackoffMs: 300_000 });
 
