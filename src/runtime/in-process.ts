@@ -2,9 +2,10 @@
  * The in-process handler runtime: runs an attempt's handler in this thread.
  *
  * Entering `running` launches the handler outside the machine's step (`launchHandler`, through the
- * job's cell); leaving `running` aborts its signal. Whatever the handler reports — progress, heartbeat, its result or its error — is an
- * event for the job actor, fenced by attempt: a handler whose attempt is over cannot change the
- * job. Every handler promise is tracked until it settles, so shutdown can wait for all of them.
+ * job's cell); leaving `running` aborts its signal. Whatever the handler reports — progress,
+ * heartbeat, its result or its error — is an event for the job actor, fenced by attempt: a handler
+ * whose attempt is over cannot change the job. Every handler promise is tracked until it settles,
+ * so shutdown can wait for all of them.
  */
 import type { AttemptError, HandlerInput, JobEvent } from '../../machines/job.types.js';
 import { JobFailure, JobvisorError } from '../common/errors.js';
