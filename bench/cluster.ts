@@ -189,25 +189,44 @@ export async function measureCluster(
   };
 }
 
+/**
+ * The median of the per-round ratios of two variants: a round runs every variant back to back, so a
+ * machine that speeds up or slows down between rounds moves both sides of a round's ratio alike
+ * (the ratio of the medians can pair a fast round of one with a slow round of the other).
+ */
+export function pairedRatio(f: ClusterFigures, top: string, bottom: string): number {
+  const a = f.rows.find((r) => r.name === top)!.samples;
+  const b = f.rows.find((r) => r.name === bottom)!.samples;
+  return median(a.map((x, i) => x / b[i]!));
+}
+
+const ONE = 'jobvisor, 1 node';
+const TWO = 'jobvisor, 2 nodes';
+const BOSS = 'pg-boss 10, 1 node';
+
 /** The PostgreSQL goals: one node against pg-boss's fetch + complete, and two nodes against one. */
 export function clusterGoals(f: ClusterFigures): Goal[] {
-  const one = f.rows[0]!.jobsPerSec;
-  const boss = f.rows.find((r) => r.name.startsWith('pg-boss 10, 1'))!.jobsPerSec;
-  const two = f.rows[1]!.jobsPerSec / one;
+  const one = pairedRatio(f, ONE, BOSS);
+  const two = pairedRatio(f, TWO, ONE);
   return [
     {
-      name: 'PostgreSQL: jobvisor 1 node / pg-boss 1 node',
-      value: one / boss,
+      name: 'PostgreSQL: jobvisor 1 node / pg-boss 1 node (median of per-round ratios)',
+      value: one,
       target: '≥ 1.000',
-      met: one >= boss,
+      met: one >= 1,
     },
-    { name: 'PostgreSQL: jobvisor 2 nodes / 1 node', value: two, target: '≥ 1.600', met: two >= 1.6 },
+    {
+      name: 'PostgreSQL: jobvisor 2 nodes / 1 node (median of per-round ratios)',
+      value: two,
+      target: '≥ 1.600',
+      met: two >= 1.6,
+    },
   ];
 }
 
 export function clusterSection(spec: ClusterSpec, f: ClusterFigures): string {
-  const one = f.rows[0]!.jobsPerSec;
-  const boss = f.rows.find((r) => r.name.startsWith('pg-boss 10, 1'))!.jobsPerSec;
+  const one = f.rows.find((r) => r.name === ONE)!.jobsPerSec;
+  const boss = f.rows.find((r) => r.name === BOSS)!.jobsPerSec;
   const lines = [
     `  ${fmtInt(spec.n)} jobs per round, median of ${spec.rounds} rounds, PostgreSQL ${f.postgres} on this machine`,
     '  | variant | jobs/s | × 1 node | × pg-boss 1 node | durable when timed |',
@@ -222,9 +241,13 @@ export function clusterSection(spec: ClusterSpec, f: ClusterFigures): string {
     ),
     `  claim latency, idle 2-node cluster (start() to the attempt's start, ${spec.claims} jobs): ` +
       `p50 ${f.claimMs.p50} ms, p99 ${f.claimMs.p99} ms, max ${f.claimMs.max} ms`,
-    `  goal 1 node ≥ pg-boss 1 node (which carries no progress and no change stream): ${(one / boss).toFixed(2)} ${one >= boss ? 'met' : 'NOT met'}`,
-    `  goal 2 nodes ≥ 1.6 × 1 node: ${(f.rows[1]!.jobsPerSec / one).toFixed(2)} ${f.rows[1]!.jobsPerSec >= 1.6 * one ? 'met' : 'NOT met'}` +
-      ` (this machine has 2 cores for the nodes, PostgreSQL and the bench together)`,
+    ...clusterGoals(f).map(
+      (g, i) =>
+        `  goal ${i === 0 ? '1 node ≥ pg-boss 1 node (which carries no progress and no change stream)' : '2 nodes ≥ 1.6 × 1 node'}, ` +
+        `median of the ${spec.rounds} rounds' ratios: ${g.value.toFixed(2)} ${g.met ? 'met' : 'NOT met'}` +
+        ` (ratio of the medians: ${(i === 0 ? one / boss : f.rows[1]!.jobsPerSec / one).toFixed(2)}` +
+        `${i === 1 ? '; this machine has 2 cores for the nodes, PostgreSQL and the bench together' : ''})`,
+    ),
   ];
   return lines.join('\n');
 }
