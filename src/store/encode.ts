@@ -49,7 +49,7 @@ export function storeConflict(jobId: string, message: string, holder?: string): 
 }
 
 /** The record as JSON, or `change_not_storable` naming the job (a BigInt, a cycle, too deep). */
-export function encodeRecord(jobId: string, record: Partial<JobRecordDraft>): string {
+export function encodeRecord(jobId: string, record: JobRecordDraft | readonly unknown[]): string {
   try {
     return JSON.stringify(record);
   } catch (error) {
@@ -58,57 +58,6 @@ export function encodeRecord(jobId: string, record: Partial<JobRecordDraft>): st
       jobId,
     });
   }
-}
-
-/**
- * What never changes in a job's record (its identity and how it runs): a store that keeps it in the
- * job's row writes a change's record without it (`slimRecord`) and puts it back when it reads the
- * change (`withJobFields`), so that a large input is written once per job, not once per change.
- */
-type JobFields = Pick<
-  JobRecord,
-  'id' | 'key' | 'type' | 'createdAt' | 'input' | 'retry' | 'heartbeatTimeoutMs' | 'timeoutMs'
->;
-
-/** A change's record without the job's own fields (see `JobFields`), field by field: no spread. */
-export function slimRecord(r: JobRecordDraft): Omit<JobRecordDraft, keyof JobFields> {
-  return {
-    status: r.status,
-    progress: r.progress,
-    message: r.message,
-    attempt: r.attempt,
-    seq: r.seq,
-    startedAt: r.startedAt,
-    updatedAt: r.updatedAt,
-    finishedAt: r.finishedAt,
-    lastHeartbeatAt: r.lastHeartbeatAt,
-    nextRetryAt: r.nextRetryAt,
-    result: r.result,
-    error: r.error,
-    node: r.node,
-    state: r.state,
-    failures: r.failures,
-    deadlines: r.deadlines,
-    lastChange: r.lastChange,
-  };
-}
-
-/** Whether a change's record was written slim (older rows hold every field). */
-export function isSlim(record: JobRecord): boolean {
-  return record.id === undefined;
-}
-
-/** Puts the job's own fields, read from its row's record, back into a slim change record. */
-export function withJobFields(record: JobRecord, job: JobRecord): void {
-  const r = record as { -readonly [K in keyof JobFields]: JobFields[K] };
-  r.id = job.id;
-  r.key = job.key;
-  r.type = job.type;
-  r.createdAt = job.createdAt;
-  r.input = job.input;
-  r.retry = job.retry;
-  r.heartbeatTimeoutMs = job.heartbeatTimeoutMs;
-  r.timeoutMs = job.timeoutMs;
 }
 
 /** A batch's next change of a job follows its previous one (`seq` + 1); a job's first has a valid seq. */

@@ -9,7 +9,8 @@
 import type pg from 'pg';
 import { JobvisorError } from '../common/errors.js';
 import { CLAIMABLE_CHANGES, type ChangeDraft } from './port.js';
-import { checkNextSeq, encodeRecord, slimRecord, storeConflict } from './encode.js';
+import { checkNextSeq, encodeRecord, storeConflict } from './encode.js';
+import { toLogRecord } from './log-record.js';
 import { BatchKeys } from './query.js';
 
 const LIVE = `status IN ('pending', 'running')`;
@@ -41,8 +42,8 @@ export async function commitBatch(
     const seen = jobs.get(jobId);
     checkNextSeq(jobId, seen?.last.seq, change.seq);
     jobs.set(jobId, { firstSeq: seen?.firstSeq ?? change.seq, last: change, ord: i + 1 });
-    // The log's record leaves out what the job's row keeps (its input, its policy): read back whole.
-    return encodeRecord(jobId, slimRecord(change.record));
+    // The log's record leaves out what the job's row keeps (its input, its policy): log-record.ts.
+    return encodeRecord(jobId, toLogRecord(change.record));
   });
   if (batch.length === 0) {
     const { rows } = await pool.query<{ last: number }>(`SELECT last FROM ${s}.log_head`);

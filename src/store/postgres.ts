@@ -21,7 +21,8 @@ import type {
   StoreSnapshot,
 } from './port.js';
 import { PostgresCluster } from './postgres-cluster.js';
-import { decodeChange, decodeJob, isSlim, withJobFields, type ChangeRow, type JobRow } from './encode.js';
+import { decodeJob, type ChangeRow, type JobRow } from './encode.js';
+import { fromLogRecord } from './log-record.js';
 import { commitBatch } from './postgres-commit.js';
 import { channelOf, migrate, SCHEMA_NAME, toStoreError } from './postgres-schema.js';
 import { decodeCursor, encodeCursor } from './query.js';
@@ -195,13 +196,19 @@ class PostgresStore implements JobStore {
     const jobs = new Map<string, JobRecord>();
     const changes: StoredChange[] = [];
     for (const row of rows) {
-      if (row.job) jobs.set(row.job_id, decodeJob(row));
-      else {
-        const change = decodeChange(row);
-        const job = jobs.get(row.job_id);
-        if (isSlim(change.record) && job) withJobFields(change.record, job);
-        changes.push(change);
+      if (row.job) {
+        jobs.set(row.job_id, decodeJob(row));
+        continue;
       }
+      const stored: unknown = JSON.parse(row.record);
+      changes.push({
+        offset: row.offset,
+        jobId: row.job_id,
+        seq: row.seq,
+        kind: row.kind,
+        at: row.at,
+        record: fromLogRecord(stored, row.offset, row.job_id, jobs.get(row.job_id)),
+      });
     }
     return changes;
   }
