@@ -9,9 +9,10 @@
  * pragmas (locking_mode=EXCLUSIVE, journal_mode=WAL and the schema via jobvisor's own
  * `prepareSchema`, synchronous=FULL), the same statements, and per recorded batch one
  * `db.transaction(...)` doing exactly what SqliteStore#write does: one INSERT into `changes` per
- * change (its record JSON.stringify-ed there and then, as a raw user serialises too), one row
- * write per job per batch with its latest record (INSERT for a job whose first change is seq 1,
- * else UPDATE), and the `meta` last_offset UPDATE.
+ * change (its log record — what the change moved, by position: src/store/log-record.ts —
+ * JSON.stringify-ed there and then, as a raw user serialises too), one row write per job per batch
+ * with its whole latest record (INSERT for a job whose first change is seq 1, else UPDATE), and the
+ * `meta` last_offset UPDATE.
  *
  * Durable when timed: every transaction is committed with synchronous=FULL in WAL mode, i.e. the
  * WAL is fsynced at every commit, exactly as jobvisor's store does. The timer runs from the first
@@ -39,6 +40,7 @@ import Database from 'better-sqlite3';
 import { sqliteStore } from '../src/sqlite.js';
 import { jobValues, UPDATE_JOB, UPDATE_PROGRESS, updateValues } from '../src/store/sqlite-connection.js';
 import { prepareSchema } from '../src/store/sqlite-schema.js';
+import { toLogRecord } from '../src/store/log-record.js';
 import type { ChangeDraft, JobStore } from '../src/store/port.js';
 import { runJobvisorRetaining } from './jobvisor.js';
 import { now } from './util.js';
@@ -177,23 +179,20 @@ export function replayRaw(trace: SqliteTrace): RawSqliteSample {
       let offset = lastOffset + 1;
       const jobs = new Map<
         string,
-        { first: number; last: ChangeDraft; offset: number; json: string; progressOnly: boolean }
+        { first: number; last: ChangeDraft; offset: number; progressOnly: boolean }
       >();
       for (const change of batch) {
-        const json = JSON.stringify(change.record);
-        insertChange.run(offset, change.jobId, change.seq, change.kind, change.at, json);
+        // The change's row holds its log record (what it moved, by position), as jobvisor's does.
+        const log = JSON.stringify(toLogRecord(change.record));
+        insertChange.run(offset, change.jobId, change.seq, change.kind, change.at, log);
         const seen = jobs.get(change.jobId);
         const progressOnly = (seen?.progressOnly ?? true) && change.kind === 'progress';
-        jobs.set(change.jobId, {
-          first: seen?.first ?? change.seq,
-          last: change,
-          offset,
-          json,
-          progressOnly,
-        });
+        jobs.set(change.jobId, { first: seen?.first ?? change.seq, last: change, offset, progressOnly });
         offset++;
       }
-      for (const [id, { first, last, offset: at, json, progressOnly }] of jobs) {
+      // The job's row holds its whole latest record, serialised once per job and batch.
+      for (const [id, { first, last, offset: at, progressOnly }] of jobs) {
+        const json = JSON.stringify(last.record);
         if (first === 1) insertJob.run(id, ...jobValues(last.record, last.seq, at, json));
         else if (progressOnly) updateProgress.run(...updateValues(last.record, last.seq, at, json, true), id);
         else updateJob.run(...updateValues(last.record, last.seq, at, json, false), id);

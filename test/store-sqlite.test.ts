@@ -103,6 +103,33 @@ describe('sqlite store', () => {
     raw.close();
   });
 
+  it.each([true, false])(
+    "writes a job's input once, not once per change, and reads every change back whole (thread: %s)",
+    async (thread) => {
+      const store = make({ thread });
+      await store.open({ recentLimit: 1 });
+      const w = new Writer();
+      const input = { blob: 'x'.repeat(10_000) };
+      const batch = w
+        .life('big', { end: 'completed' })
+        .map((c) => ({ ...c, record: { ...c.record, input } }));
+      await store.commit(batch);
+      expect(await store.changesSince(0, 100)).toEqual(
+        batch.map((c) => ({ ...c, record: { ...c.record, offset: c.offset } })),
+      );
+      expect((await store.changesOf!('big', 3, 1)).map((c) => [c.offset, c.record.input])).toEqual([
+        [4, input],
+      ]);
+      await store.close();
+      const db = new Database(path, { readonly: true });
+      const { bytes } = db.prepare('SELECT sum(length(record)) AS bytes FROM changes').get() as {
+        bytes: number;
+      };
+      db.close();
+      expect(bytes).toBeLessThan(input.blob.length); // 12 changes, the input in none of them
+    },
+  );
+
   it('keeps everything across close and reopen', async () => {
     const w = await written();
     const store = make();

@@ -3,6 +3,7 @@
  * a change they can never write: a conflict, or a record that is not JSON.
  */
 import { JobvisorError } from '../common/errors.js';
+import { fromLogRecord, toLogRecord } from './log-record.js';
 import type { ChangeDraft, JobRecord, JobRecordDraft, StoredChange } from './port.js';
 
 /** A job row as the adapters read it: its record and the offset of its latest change. */
@@ -32,15 +33,31 @@ export function decodeJob(row: JobRow): JobRecord {
   return parse(row.record, row.offset);
 }
 
-export function decodeChange(row: ChangeRow): StoredChange {
-  return {
-    offset: row.offset,
-    jobId: row.job_id,
-    seq: row.seq,
-    kind: row.kind,
-    at: row.at,
-    record: parse(row.record, row.offset),
-  };
+/**
+ * Change-log rows as stored changes. A row in the log's positional form (log-record.ts) gets the
+ * job's own fields from its job's row, which `jobOf` reads (each job once per page).
+ */
+export function decodeChanges(
+  rows: readonly ChangeRow[],
+  jobOf: (jobId: string) => JobRecord | undefined,
+): StoredChange[] {
+  const jobs = new Map<string, JobRecord | undefined>();
+  return rows.map((row) => {
+    const stored: unknown = JSON.parse(row.record);
+    let job: JobRecord | undefined;
+    if (Array.isArray(stored)) {
+      if (!jobs.has(row.job_id)) jobs.set(row.job_id, jobOf(row.job_id));
+      job = jobs.get(row.job_id);
+    }
+    return {
+      offset: row.offset,
+      jobId: row.job_id,
+      seq: row.seq,
+      kind: row.kind,
+      at: row.at,
+      record: fromLogRecord(stored, row.offset, row.job_id, job),
+    };
+  });
 }
 
 /** `store_conflict` naming the job (and, for a key held by another live job, that job). */
@@ -76,27 +93,36 @@ export type RowFields = Pick<
   'type' | 'key' | 'status' | 'state' | 'createdAt' | 'finishedAt'
 >;
 
-/** A change as the connection writes it: its record as JSON, and the record's fields the rows need. */
+/**
+ * A change as the connection writes it: its log record (log-record.ts) as JSON; the whole record as
+ * JSON for the job's row, only on the job's last change of the batch (`null` on the others); and
+ * the record's fields the rows need.
+ */
 export interface EncodedChange {
   readonly jobId: string;
   readonly seq: number;
   readonly kind: ChangeDraft['kind'];
   readonly at: number;
-  readonly json: string;
+  readonly log: string;
+  readonly json: string | null;
   readonly record: RowFields;
 }
 
-/** Encodes a change for the connection; a record that is not JSON is `change_not_storable` for its job. */
-export function encodeChange(change: ChangeDraft): EncodedChange {
-  const { jobId, record } = change;
-  const json = encodeRecord(jobId, record);
-  const { type, key, status, state, createdAt, finishedAt } = record;
-  return {
-    jobId,
-    seq: change.seq,
-    kind: change.kind,
-    at: change.at,
-    json,
-    record: { type, key, status, state, createdAt, finishedAt },
-  };
+/** Encodes a batch for the connection; a record that is not JSON is `change_not_storable` for its job. */
+export function encodeBatch(batch: readonly ChangeDraft[]): EncodedChange[] {
+  const last = new Map<string, number>();
+  for (let i = 0; i < batch.length; i++) last.set(batch[i]!.jobId, i);
+  return batch.map((change, i) => {
+    const { jobId, record } = change;
+    const { type, key, status, state, createdAt, finishedAt } = record;
+    return {
+      jobId,
+      seq: change.seq,
+      kind: change.kind,
+      at: change.at,
+      log: encodeRecord(jobId, toLogRecord(record)),
+      json: last.get(jobId) === i ? encodeRecord(jobId, record) : null,
+      record: { type, key, status, state, createdAt, finishedAt },
+    };
+  });
 }

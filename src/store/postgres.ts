@@ -21,8 +21,7 @@ import type {
   StoreSnapshot,
 } from './port.js';
 import { PostgresCluster } from './postgres-cluster.js';
-import { decodeJob, type ChangeRow, type JobRow } from './encode.js';
-import { fromLogRecord } from './log-record.js';
+import { decodeChanges, decodeJob, type ChangeRow, type JobRow } from './encode.js';
 import { commitBatch } from './postgres-commit.js';
 import { channelOf, migrate, SCHEMA_NAME, toStoreError } from './postgres-schema.js';
 import { decodeCursor, encodeCursor } from './query.js';
@@ -194,23 +193,12 @@ class PostgresStore implements JobStore {
       ),
     );
     const jobs = new Map<string, JobRecord>();
-    const changes: StoredChange[] = [];
+    const changes: ChangeRow[] = [];
     for (const row of rows) {
-      if (row.job) {
-        jobs.set(row.job_id, decodeJob(row));
-        continue;
-      }
-      const stored: unknown = JSON.parse(row.record);
-      changes.push({
-        offset: row.offset,
-        jobId: row.job_id,
-        seq: row.seq,
-        kind: row.kind,
-        at: row.at,
-        record: fromLogRecord(stored, row.offset, row.job_id, jobs.get(row.job_id)),
-      });
+      if (row.job) jobs.set(row.job_id, decodeJob(row));
+      else changes.push(row);
     }
-    return changes;
+    return decodeChanges(changes, (id) => jobs.get(id));
   }
 
   async firstOffset(): Promise<number> {

@@ -23,9 +23,9 @@ import { BatchKeys, decodeCursor, encodeCursor } from './query.js';
 import { prepareSchema, toStoreError } from './sqlite-schema.js';
 import {
   checkNextSeq,
-  encodeChange,
+  encodeBatch,
   storeConflict,
-  decodeChange,
+  decodeChanges,
   decodeJob,
   type ChangeRow,
   type EncodedChange,
@@ -226,10 +226,10 @@ export class SqliteStore implements JobStore {
   }
 
   async commit(batch: readonly ChangeDraft[]): Promise<number> {
-    return this.commitEncoded(batch.map(encodeChange));
+    return this.commitEncoded(encodeBatch(batch));
   }
 
-  /** A commit of changes encoded already (`encodeChange`: the threaded store encodes them on its caller's thread). */
+  /** A commit of changes encoded already (`encodeBatch`: the threaded store encodes them on its caller's thread). */
   async commitEncoded(batch: readonly EncodedChange[]): Promise<number> {
     const conn = this.#use();
     const first = conn.lastOffset + 1;
@@ -243,7 +243,7 @@ export class SqliteStore implements JobStore {
     let offset = lastOffset + 1;
     const jobs = new Map<
       string,
-      { firstSeq: number; last: EncodedChange; offset: number; json: string; progressOnly: boolean }
+      { firstSeq: number; last: EncodedChange; offset: number; json: string | null; progressOnly: boolean }
     >();
     const keys = new BatchKeys((key) => sql.keyHolder.get(key)?.id ?? null);
     for (const change of batch) {
@@ -254,13 +254,16 @@ export class SqliteStore implements JobStore {
       if (holder !== null)
         throw storeConflict(jobId, `Key "${change.record.key}" is held by live job ${holder}`);
       const { json } = change;
-      sql.insertChange.run(offset, jobId, change.seq, change.kind, change.at, json);
+      sql.insertChange.run(offset, jobId, change.seq, change.kind, change.at, change.log);
       const progressOnly = (seen?.progressOnly ?? true) && change.kind === 'progress';
       jobs.set(jobId, { firstSeq: seen?.firstSeq ?? change.seq, last: change, offset, json, progressOnly });
       offset++;
     }
     // One row write per job, in order of first appearance, with its latest record.
     for (const [id, { firstSeq, last, offset: at, json, progressOnly }] of jobs) {
+      // encodeBatch gives the whole record on each job's last change of the batch.
+      if (json === null)
+        throw new JobvisorError('internal_error', `Job ${id}: its row's record was not encoded`);
       if (firstSeq === 1) {
         forJob(id, () => sql.insertJob.run(id, ...jobValues(last.record, last.seq, at, json)));
         continue;
@@ -321,15 +324,23 @@ export class SqliteStore implements JobStore {
   async changesSince(after: number, limit: number): Promise<readonly StoredChange[]> {
     const { sql } = this.#use();
     return this.#run('changesSince', () =>
-      sql.changesSince.all(after, Math.max(0, Math.floor(limit))).map(decodeChange),
+      decodeChanges(sql.changesSince.all(after, Math.max(0, Math.floor(limit))), (id) => this.#job(sql, id)),
     );
   }
 
   async changesOf(jobId: string, after: number, limit: number): Promise<readonly StoredChange[]> {
     const { sql } = this.#use();
     return this.#run('changesOf', () =>
-      sql.changesOf.all(jobId, after, Math.max(0, Math.floor(limit))).map(decodeChange),
+      decodeChanges(sql.changesOf.all(jobId, after, Math.max(0, Math.floor(limit))), (id) =>
+        this.#job(sql, id),
+      ),
     );
+  }
+
+  /** A job's row, for the changes of a page (read in the same call: nothing commits in between). */
+  #job(sql: Connection['sql'], id: string): JobRecord | undefined {
+    const row = sql.get.get(id);
+    return row && decodeJob(row);
   }
 
   async firstOffset(): Promise<number> {
