@@ -56,6 +56,43 @@ describe('claims', () => {
     expect(await cluster.claim({ node: 'n1', max: 4, types: everyType(), concurrency: 11 })).toEqual([]);
   });
 
+  it('a commit that ends an attempt claims in its own round trip, after its own writes; a fenced one claims nothing', async () => {
+    const { store, cluster } = await fresh();
+    const w = new Writer();
+    await store.commit(['a', 'b', 'c'].map((id) => w.change(id, 'created')));
+    await cluster.renew(node('n1'), 60_000);
+    const request = { node: 'n1', max: 1, types: everyType(), concurrency: 1 };
+    let asked = 0;
+    const claimed: string[][] = [];
+    cluster.claimWithCommits!(
+      () => (asked++, request),
+      (records, by) => {
+        expect(by).toBe(request);
+        claimed.push(records.map((r) => r.id));
+      },
+    );
+    expect((await cluster.claim(request)).map((r) => r.id)).toEqual(['a']);
+    await store.commit([w.change('a', 'started')], 'n1'); // nothing ends, nothing queues: no claim
+    expect(asked).toBe(0);
+    // a's end frees the only place: the same call claims the oldest pending job for it.
+    await store.commit([w.change('a', 'completed')], 'n1');
+    expect(claimed).toEqual([['b']]);
+    const owners = await sql<{ id: string; owner: string | null }>(
+      `SELECT id, owner FROM ${opened[0]!.schema}.jobs ORDER BY id`,
+    );
+    expect(owners).toEqual([
+      { id: 'a', owner: null },
+      { id: 'b', owner: 'n1' },
+      { id: 'c', owner: null },
+    ]);
+    // A stale write (b was never started here) is refused whole: nothing is claimed with it.
+    const stale = w.fork();
+    stale.change('b', 'started');
+    const error = await rejectionOf(store.commit([stale.change('b', 'cancelled')], 'n1'));
+    expect(error.code).toBe('store_conflict');
+    expect(claimed).toEqual([['b']]);
+  });
+
   it('holds a per-type limit, and claims only the types a node runs', async () => {
     const { store, cluster } = await fresh();
     const w = new Writer();

@@ -12,10 +12,18 @@
  * renewal succeeds again the node is `held` again and re-runs its own abandoned jobs as interrupted.
  */
 import type { Clock } from '../common/clock.js';
+import { withTimeout } from '../common/timeout.js';
 import { createActor, type Actor } from 'xstate';
 import { leaseMachine, type LeaseMachine } from '../../machines/lease.machine.js';
 import type { ClusterStatus, LeaseState } from '../common/types.js';
-import type { ClusterEvent, ClusterStore, JobRecord, NodeRecord, TakenOver } from '../store/port.js';
+import type {
+  ClaimRequest,
+  ClusterEvent,
+  ClusterStore,
+  JobRecord,
+  NodeRecord,
+  TakenOver,
+} from '../store/port.js';
 
 export interface ClusterSettings {
   /** How long a renewal keeps the lease (on the store's clock). */
@@ -92,6 +100,8 @@ export class ClusterNode {
   #cancelling: Promise<void> | undefined;
   #cancelAgain = false;
   #ticking = false;
+  /** The last commit claimed for this node and found no more to claim: its durable end needs no claim. */
+  #claimedInCommit = false;
   /** Everything still running in the background: `stop()` waits for it. */
   readonly #tasks = new Set<Promise<void>>();
 
@@ -144,6 +154,10 @@ export class ClusterNode {
    * reported and tried again: the renewals go on, and each tick tries to listen again.
    */
   async start(): Promise<void> {
+    this.#cluster.claimWithCommits?.(
+      () => this.#commitClaim(),
+      (records, request) => this.#claimedWithCommit(records, request),
+    );
     await this.#renew();
     await this.#listen();
     this.#scheduleTick(0);
@@ -191,6 +205,38 @@ export class ClusterNode {
   /** The live nodes of the cluster. */
   nodes(): Promise<readonly NodeRecord[]> {
     return this.#cluster.nodes();
+  }
+
+  /**
+   * A commit of this node's that ended attempts or queued jobs is durable: claim now, unless that
+   * commit claimed already (in its own round trip) and found nothing more.
+   */
+  committedClaimable(): void {
+    if (this.#claimedInCommit) {
+      this.#claimedInCommit = false;
+      return;
+    }
+    this.claimSoon();
+  }
+
+  /** The claim a commit of this node's may make in its round trip: as `#claim` would, if none runs. */
+  #commitClaim(): ClaimRequest | undefined {
+    const host = this.#host;
+    if (this.#claiming || !host.active() || !this.holds) return undefined;
+    const max = host.freeSlots();
+    const types = host.typeLimits();
+    if (max <= 0 || types.size === 0) return undefined;
+    return { node: host.node.id, max, types, concurrency: host.concurrency };
+  }
+
+  #claimedWithCommit(records: readonly JobRecord[], request: ClaimRequest): void {
+    if (this.#state === 'left') return;
+    if (records.length > 0) {
+      this.#counts.claimed += records.length;
+      this.#host.adopt(records, 'claimed');
+    }
+    // A full answer: more may be waiting, claim again once the commit is told; else nothing is.
+    this.#claimedInCommit = records.length < request.max;
   }
 
   /** Claims pending jobs now (a slot freed, a job became claimable); one claim at a time. */
@@ -345,21 +391,4 @@ export class ClusterNode {
     void tracked.finally(() => this.#tasks.delete(tracked));
     return tracked;
   }
-}
-
-/** The promise, or a rejection once `ms` passed (the promise itself goes on and is ignored). */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }

@@ -181,6 +181,15 @@ export interface ClusterStore {
   /** Claims pending jobs in FIFO order within the cluster-wide limits; the node owns them now. */
   claim(request: ClaimRequest): Promise<readonly JobRecord[]>;
   /**
+   * Optional: a store that can claim in a commit's own round trip, after the commit's writes, asks
+   * `want` at each commit of the node's that ends attempts or queues jobs, and hands what it claimed
+   * to `claimed` once the commit returns, before the commit is told.
+   */
+  claimWithCommits?(
+    want: () => ClaimRequest | undefined,
+    claimed: (records: readonly JobRecord[], request: ClaimRequest) => void,
+  ): void;
+  /**
    * Takes over, for `nodeId`, up to `max` live jobs of nodes whose lease ended; `own`: instead, the
    * live jobs `nodeId` itself still owns (it abandoned them when it lost its lease).
    */

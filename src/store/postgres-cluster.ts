@@ -7,6 +7,7 @@
 import pg from 'pg';
 import type { ClaimRequest, ClusterEvent, ClusterStore, JobRecord, NodeRecord, TakenOver } from './port.js';
 import { decodeJob, type JobRow } from './encode.js';
+import { claimValues } from './postgres-commit.js';
 import { toStoreError } from './postgres-schema.js';
 
 export interface ClusterContext {
@@ -18,9 +19,6 @@ export interface ClusterContext {
 }
 
 const NOW_MS = `(extract(epoch FROM now()) * 1000)::float8`;
-
-/** A limit as PostgreSQL's int: no limit (Infinity), or anything larger, is the largest int. */
-const int4 = (n: number) => Math.min(n, 2_147_483_647);
 
 /** How often the listening connection proves that it still listens, and how long it waits to reconnect. */
 const LISTEN_CHECK_MS = 5_000;
@@ -68,6 +66,31 @@ export class PostgresCluster implements ClusterStore {
     if (rowCount) await this.#query('release', 'SELECT pg_notify($1, $2)', [this.#ctx.channel, 'o:0:1']);
   }
 
+  #withCommits:
+    | {
+        readonly want: () => ClaimRequest | undefined;
+        readonly claimed: (records: readonly JobRecord[], request: ClaimRequest) => void;
+      }
+    | undefined;
+
+  claimWithCommits(
+    want: () => ClaimRequest | undefined,
+    claimed: (records: readonly JobRecord[], request: ClaimRequest) => void,
+  ): void {
+    this.#withCommits = { want, claimed };
+  }
+
+  /** For the store's commit (postgres.ts): the claim the node wants with a commit of `writer`, if any. */
+  commitClaim(writer: string): ClaimRequest | undefined {
+    const request = this.#withCommits?.want();
+    return request?.node === writer ? request : undefined;
+  }
+
+  /** For the store's commit: what it claimed, to the node. */
+  claimedWithCommit(records: readonly JobRecord[], request: ClaimRequest): void {
+    this.#withCommits?.claimed(records, request);
+  }
+
   /** One round trip: the schema's `claim_jobs` (postgres-schema.ts, version 3) counts under the lock and claims. */
   async claim(request: ClaimRequest): Promise<readonly JobRecord[]> {
     if (request.max <= 0 || request.types.size === 0) return [];
@@ -75,13 +98,7 @@ export class PostgresCluster implements ClusterStore {
       'claim',
       `SELECT claimed_record AS record, claimed_offset AS "offset"
        FROM ${this.#ctx.schema}.claim_jobs($1, $2, $3::text[], $4::int[], $5)`,
-      [
-        request.node,
-        int4(request.max),
-        [...request.types.keys()],
-        [...request.types.values()].map(int4),
-        int4(request.concurrency),
-      ],
+      [request.node, ...claimValues(request)],
     );
     // In queue order, as they are adopted.
     return rows.sort((a, b) => a.offset - b.offset).map((row) => decodeJob(row));

@@ -8,8 +8,8 @@
  */
 import type pg from 'pg';
 import { JobvisorError } from '../common/errors.js';
-import { CLAIMABLE_CHANGES, type ChangeDraft } from './port.js';
-import { checkNextSeq, encodeRecord, storeConflict } from './encode.js';
+import { CLAIMABLE_CHANGES, type ChangeDraft, type ClaimRequest, type JobRecord } from './port.js';
+import { checkNextSeq, decodeJob, encodeRecord, storeConflict } from './encode.js';
 import { toLogRecord } from './log-record.js';
 import { BatchKeys } from './query.js';
 
@@ -28,40 +28,35 @@ const RS = '\x1e';
  */
 const FENCED = 'jobvisor_row_not_written';
 
-export async function commitBatch(
-  pool: pg.Pool,
-  target: { readonly schema: string; readonly channel: string },
-  batch: readonly ChangeDraft[],
-  writer: string | undefined,
-): Promise<number> {
-  const s = target.schema;
-  // One row write per job, with its latest record; the seq it must find is the one before its first change.
-  const jobs = new Map<string, { firstSeq: number; last: ChangeDraft; ord: number }>();
-  const changes = batch.map((change, i) => {
-    const { jobId } = change;
-    const seen = jobs.get(jobId);
-    checkNextSeq(jobId, seen?.last.seq, change.seq);
-    jobs.set(jobId, { firstSeq: seen?.firstSeq ?? change.seq, last: change, ord: i + 1 });
-    // The log's record leaves out what the job's row keeps (its input, its policy): log-record.ts.
-    return encodeRecord(jobId, toLogRecord(change.record));
-  });
-  if (batch.length === 0) {
-    const { rows } = await pool.query<{ last: number }>(`SELECT last FROM ${s}.log_head`);
-    return (rows[0]?.last ?? 0) + 1;
-  }
-  const inserts = [...jobs].filter(([, j]) => j.firstSeq === 1);
-  const updates = [...jobs].filter(([, j]) => j.firstSeq !== 1);
-  const up = rowColumns(updates);
-  const ins = rowColumns(inserts);
-  const claimable = batch.some((c) => CLAIMABLE_CHANGES.has(c.kind));
-  // One statement: the log's head (gap-free offsets in commit order), the compare-and-set
-  // updates of the jobs that exist (a job is written only if it is still at the seq before this
-  // batch; a node writes only the jobs nobody or it owns, while its lease holds, and owns what it
-  // leaves running), the inserts of new jobs (a live key held or an id taken refuses one), the
-  // change rows, each job row written once with its latest offset, and the one small
-  // notification per commit (delivered at commit: the nodes that follow the log wake up).
-  // `$33` set: a row not written fails the statement (see `FENCED`), so that it can run on its own.
-  const text = `WITH head AS (
+/** The name of the commit function; a change to its text takes a new one (nodes of two versions share a schema). */
+export const COMMIT_FUNCTION = 'jobvisor_commit_v1';
+
+/**
+ * The commit, as a function of the schema (created or replaced at every open, postgres-schema.ts):
+ * one statement writes the log's head (gap-free offsets in commit order), the compare-and-set
+ * updates of the jobs that exist (a job is written only if it is still at the seq before this
+ * batch; a node writes only the jobs nobody or it owns, while its lease holds, and owns what it
+ * leaves running), the inserts of new jobs (a live key held or an id taken refuses one), the change
+ * rows, and each job row once with its latest offset; then the one small notification (delivered
+ * at commit: the nodes that follow the log wake up). With `$33` a row not written raises
+ * `FENCED` (the transaction is rolled back whole). With `$34` > 0 it then claims for the writer,
+ * as `claim_jobs` does, after the batch's own ends: so the slots the batch frees are claimed in the
+ * same round trip. Rows: the commit's (first offset, jobs updated, jobs inserted), then one per
+ * claimed job (its record and offset).
+ */
+export function commitFunction(s: string): string {
+  return `CREATE OR REPLACE FUNCTION ${s}.${COMMIT_FUNCTION}(
+      int, text, text[], int[], text[], text[], text[], text[], int[], int8[], int8[], int8[], text, int8[],
+      text[], text[], text[], text[], text[], int[], int8[], int8[], int8[], text, int8[],
+      text[], int[], text[], int8[], text, text, text, boolean, int, text[], int[], int)
+    RETURNS TABLE (o_first bigint, o_updated text[], o_inserted text[], o_record text, o_offset bigint)
+    LANGUAGE plpgsql VOLATILE AS $fn$
+    DECLARE
+      v_first bigint;
+      v_updated text[];
+      v_inserted text[];
+    BEGIN
+      WITH head AS (
          UPDATE ${s}.log_head SET last = last + $1 WHERE id = 1 RETURNING last - $1 AS before
        ), updated AS (
          UPDATE ${s}.jobs AS j SET type = v.type, key = v.key, status = v.status, state = v.state,
@@ -93,14 +88,56 @@ export async function commitBatch(
            FROM head, unnest($26::text[], $27::int[], $28::text[], $29::int8[], string_to_array($30::text, chr(30)))
              WITH ORDINALITY AS c(job_id, seq, kind, at, record, ord)
        )
-       SELECT head.before + 1 AS first,
-              (SELECT array_agg(id) FROM updated) AS updated,
-              (SELECT array_agg(id) FROM inserted) AS inserted,
-              pg_notify($31, 'o:' || (head.before + $1) || ':' || $32 || ':' || COALESCE($2::text, '')),
-              CASE WHEN $33::boolean AND ((SELECT count(*) FROM updated) <> cardinality($3::text[])
-                                          OR (SELECT count(*) FROM inserted) <> cardinality($15::text[]))
-                THEN ('${FENCED} ' || head.before)::int END AS fenced
-       FROM head`;
+       SELECT head.before + 1, (SELECT array_agg(id) FROM updated), (SELECT array_agg(id) FROM inserted)
+         INTO v_first, v_updated, v_inserted
+        FROM head;
+      PERFORM pg_notify($31, 'o:' || (v_first - 1 + $1) || ':' || $32 || ':' || COALESCE($2, ''));
+      IF $33 AND (COALESCE(cardinality(v_updated), 0) <> COALESCE(cardinality($3), 0)
+                  OR COALESCE(cardinality(v_inserted), 0) <> COALESCE(cardinality($15), 0)) THEN
+        RAISE EXCEPTION '${FENCED}';
+      END IF;
+      RETURN QUERY SELECT v_first, v_updated, v_inserted, NULL::text, NULL::bigint;
+      IF $34 > 0 THEN
+        RETURN QUERY SELECT NULL::bigint, NULL::text[], NULL::text[], c.claimed_record, c.claimed_offset
+          FROM ${s}.claim_jobs($2, $34, $35, $36, $37) c;
+      END IF;
+    END
+    $fn$`;
+}
+
+/** What a commit answers: the offset of its first change, and the jobs it claimed with it (if asked). */
+export interface Committed {
+  readonly first: number;
+  readonly claimed: readonly JobRecord[];
+}
+
+export async function commitBatch(
+  pool: pg.Pool,
+  target: { readonly schema: string; readonly channel: string },
+  batch: readonly ChangeDraft[],
+  writer: string | undefined,
+  claim?: ClaimRequest,
+): Promise<Committed> {
+  const s = target.schema;
+  // One row write per job, with its latest record; the seq it must find is the one before its first change.
+  const jobs = new Map<string, { firstSeq: number; last: ChangeDraft; ord: number }>();
+  const changes = batch.map((change, i) => {
+    const { jobId } = change;
+    const seen = jobs.get(jobId);
+    checkNextSeq(jobId, seen?.last.seq, change.seq);
+    jobs.set(jobId, { firstSeq: seen?.firstSeq ?? change.seq, last: change, ord: i + 1 });
+    // The log's record leaves out what the job's row keeps (its input, its policy): log-record.ts.
+    return encodeRecord(jobId, toLogRecord(change.record));
+  });
+  if (batch.length === 0) {
+    const { rows } = await pool.query<{ last: number }>(`SELECT last FROM ${s}.log_head`);
+    return { first: (rows[0]?.last ?? 0) + 1, claimed: [] };
+  }
+  const inserts = [...jobs].filter(([, j]) => j.firstSeq === 1);
+  const updates = [...jobs].filter(([, j]) => j.firstSeq !== 1);
+  const up = rowColumns(updates);
+  const ins = rowColumns(inserts);
+  const claimable = batch.some((c) => CLAIMABLE_CHANGES.has(c.kind));
   const values = [
     batch.length,
     writer ?? null,
@@ -119,12 +156,25 @@ export async function commitBatch(
     target.channel,
     claimable ? '1' : '0',
   ];
-  // A batch that creates no keyed job is one statement in a transaction of its own: one round
-  // trip. It fails whole if a row is not written; then the transaction below finds out which.
+  const call = `SELECT * FROM ${s}.${COMMIT_FUNCTION}(${values.map((_, i) => `$${i + 1}`).join(', ')}, $33, $34, $35, $36, $37)`;
+  // A batch that creates no keyed job is one call in a transaction of its own: one round trip, with
+  // the claim for the slots it frees. It fails whole if a row is not written; then the transaction
+  // below finds out which (and claims nothing: the durable end wakes a claim of its own).
   if (!batch.some((c) => c.seq === 1 && c.record.key !== null)) {
     try {
-      const { rows } = await pool.query<StatementRow>(text, [...values, true]);
-      return rows[0]!.first;
+      const asked = claim && claim.max > 0 && claim.types.size > 0 ? claim : undefined;
+      const { rows } = await pool.query<CommitRow>(call, [
+        ...values,
+        true,
+        ...(asked ? claimValues(asked) : [0, [], [], 0]),
+      ]);
+      return {
+        first: rows[0]!.o_first!,
+        claimed: rows
+          .slice(1)
+          .sort((a, b) => a.o_offset! - b.o_offset!) // in queue order, as they are adopted
+          .map((row) => decodeJob({ record: row.o_record!, offset: row.o_offset! })),
+      };
     } catch (error) {
       if (!isFenced(error)) throw error;
     }
@@ -133,8 +183,8 @@ export async function commitBatch(
   try {
     await client.query('BEGIN');
     await checkKeys(client, s, batch);
-    const { rows } = await client.query<StatementRow>(text, [...values, false]);
-    const written = new Set(rows[0]!.updated ?? []);
+    const { rows } = await client.query<CommitRow>(call, [...values, false, 0, [], [], 0]);
+    const written = new Set(rows[0]!.o_updated ?? []);
     const missed = updates.find(([id]) => !written.has(id));
     if (missed) {
       const [id, j] = missed;
@@ -143,11 +193,11 @@ export async function commitBatch(
         `Job ${id} is not at seq ${j.firstSeq - 1}, or another node owns it (a stale write, an unknown job, or a lapsed lease)`,
       );
     }
-    const created = new Set(rows[0]!.inserted ?? []);
+    const created = new Set(rows[0]!.o_inserted ?? []);
     const refused = inserts.find(([id]) => !created.has(id));
     if (refused) throw await insertConflict(client, s, refused[0], refused[1].last.record.key);
     await client.query('COMMIT');
-    return rows[0]!.first;
+    return { first: rows[0]!.o_first!, claimed: [] };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
@@ -156,10 +206,26 @@ export async function commitBatch(
   }
 }
 
-interface StatementRow {
-  first: number;
-  updated: string[] | null;
-  inserted: string[] | null;
+/** A row the commit function answers: the commit's first, then one per claimed job. */
+interface CommitRow {
+  o_first: number | null;
+  o_updated: string[] | null;
+  o_inserted: string[] | null;
+  o_record: string | null;
+  o_offset: number | null;
+}
+
+/** A limit as PostgreSQL's int: no limit (Infinity), or anything larger, is the largest int. */
+const int4 = (n: number) => Math.min(n, 2_147_483_647);
+
+/** A claim's parameters after the node (`claim_jobs`'s, and $34–$37 of the commit function). */
+export function claimValues(request: ClaimRequest): unknown[] {
+  return [
+    int4(request.max),
+    [...request.types.keys()],
+    [...request.types.values()].map(int4),
+    int4(request.concurrency),
+  ];
 }
 
 function isFenced(error: unknown): boolean {

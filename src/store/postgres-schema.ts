@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import { JobvisorError, type ErrorCode } from '../common/errors.js';
+import { commitFunction } from './postgres-commit.js';
 
 /** Migration `i` brings the schema from version `i` to `i + 1`; `$S` stands for the schema's name. */
 const MIGRATIONS: readonly string[] = [
@@ -140,6 +141,9 @@ export async function migrate(client: pg.ClientBase, schema: string): Promise<vo
       await client.query(MIGRATIONS[v]!.replaceAll('$S', schema));
       await client.query(`INSERT INTO ${schema}.migrations (version) VALUES ($1)`, [v + 1]);
     }
+    // The commit function is this version's: made (or made again) at every open, under its versioned
+    // name, so that it always matches this code (postgres-commit.ts).
+    await client.query(commitFunction(schema));
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -11,14 +11,15 @@ import pg from 'pg';
 import * as z from 'zod';
 import { JobvisorError } from '../common/errors.js';
 import { MAX_DELAY_MS, parseOrThrow } from '../common/validation.js';
-import type {
-  ChangeDraft,
-  JobRecord,
-  JobStore,
-  ListQuery,
-  Page,
-  StoredChange,
-  StoreSnapshot,
+import {
+  CLAIMABLE_CHANGES,
+  type ChangeDraft,
+  type JobRecord,
+  type JobStore,
+  type ListQuery,
+  type Page,
+  type StoredChange,
+  type StoreSnapshot,
 } from './port.js';
 import { PostgresCluster } from './postgres-cluster.js';
 import { decodeChanges, decodeJob, type ChangeRow, type JobRow } from './encode.js';
@@ -126,8 +127,17 @@ class PostgresStore implements JobStore {
   async commit(batch: readonly ChangeDraft[], writer?: string): Promise<number> {
     const pool = this.#use();
     const target = { schema: this.#schema, channel: this.#channel };
+    // A batch that ends attempts or queues jobs claims for its writer in the same round trip.
+    const claim =
+      writer !== undefined && batch.some((c) => CLAIMABLE_CHANGES.has(c.kind))
+        ? this.cluster.commitClaim(writer)
+        : undefined;
     // A change that can never be written is thrown as it is; anything else is mapped to a code.
-    return this.#run('commit', () => commitBatch(pool, target, batch, writer));
+    const { first, claimed } = await this.#run('commit', () =>
+      commitBatch(pool, target, batch, writer, claim),
+    );
+    if (claim) this.cluster.claimedWithCommit(claimed, claim);
+    return first;
   }
 
   async get(id: string): Promise<JobRecord | undefined> {

@@ -128,7 +128,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
           ),
         listenerFailed: (error, jobId) => telemetry.subscriberFailed(error, jobId),
         reportError: (error) => telemetry.error('store', error),
-        ...(shared ? { claimable: () => cluster?.claimSoon() } : {}),
+        ...(shared ? { claimable: () => cluster?.committedClaimable() } : {}),
       },
       {
         timeoutMs: options.storeTimeoutMs,
