@@ -54,4 +54,19 @@ describe('server.close() while a client reconnects', () => {
     again?.terminate();
     await supervisor.shutdown();
   });
+
+  it('resolves while a connection that sent no request is open (a browser opens one ahead), and closes it', async () => {
+    const supervisor = createSupervisor();
+    const server = createJobvisorServer({ supervisor });
+    const { port } = await server.listen(0);
+    const idle = tcpConnect(port, '127.0.0.1');
+    idle.on('error', () => undefined);
+    await new Promise((resolve) => idle.once('connect', resolve));
+    const ended = new Promise((resolve) => idle.once('close', resolve));
+    // Without its own deadline the close waited for Node's header timeout (a minute) on this one.
+    await server.close();
+    await ended;
+    expect(idle.destroyed).toBe(true);
+    await supervisor.shutdown();
+  });
 });

@@ -125,7 +125,11 @@ export function createJobvisorServer(options: ServerOptions): JobvisorServer {
         : Promise.resolve();
       await hub.close();
       server?.closeIdleConnections();
+      // A connection that has sent no request yet (a browser's speculative one) is not idle to Node
+      // and would hold the close until Node's header timeout; requests in flight get a second.
+      const deadline = server && setTimeout(() => server.closeAllConnections(), 1_000).unref();
       await closed;
+      clearTimeout(deadline);
     },
   };
 }
