@@ -85,6 +85,10 @@ describe('claims', () => {
       { id: 'b', owner: 'n1' },
       { id: 'c', owner: null },
     ]);
+    // A batch that creates a keyed job takes the transactional path: it claims nothing, and says so
+    // (no answer at all, so the node claims on its own once the batch is durable).
+    await store.commit([w.change('k', 'created', { key: 'key-1' })], 'n1');
+    expect(claimed).toEqual([['b']]);
     // A stale write (b was never started here) is refused whole: nothing is claimed with it.
     const stale = w.fork();
     stale.change('b', 'started');

@@ -1,6 +1,6 @@
 /**
- * A change's record as the PostgreSQL log keeps it: what the change can move, by position, in one
- * JSON array; what never changes in a job (its id, key, type, creation time, input and policy) is
+ * A change's record as the SQL stores' change log keeps it (SQLite and PostgreSQL): what the change
+ * can move, by position, in one JSON array; what never changes in a job (its id, key, type, creation time, input and policy) is
  * in the job's row and is put back when the change is read. So a large input is written once per
  * job, not once per change, and a progress report costs about 170 bytes of log instead of 600.
  *

@@ -129,7 +129,6 @@ export interface ClaimRequest {
   readonly concurrency: number;
 }
 
-/** What the store tells a listening node. */
 /**
  * The changes worth a claim in a cluster: a job is pending and nobody's, or one left its attempt
  * and freed its place under the cluster-wide limits.
@@ -144,6 +143,7 @@ export const CLAIMABLE_CHANGES: ReadonlySet<ChangeKind> = new Set<ChangeKind>([
   'cancelled',
 ]);
 
+/** What the store tells a listening node. */
 export type ClusterEvent =
   /**
    * A commit up to `offset`; `claimable`: it left a job pending or freed a place under the limits

@@ -22,10 +22,7 @@ const LIVE = `status IN ('pending', 'running')`;
  */
 const RS = '\x1e';
 
-/**
- * What the statement raises when `$33` is set and a row was not written: a cast that fails at run
- * time only (a constant would fail when planned), recognised by its text.
- */
+/** What the commit function raises when `$33` is set and a row was not written. */
 const FENCED = 'jobvisor_row_not_written';
 
 /** The name of the commit function; a change to its text takes a new one (nodes of two versions share a schema). */
@@ -105,11 +102,17 @@ export function commitFunction(s: string): string {
     $fn$`;
 }
 
-/** What a commit answers: the offset of its first change, and the jobs it claimed with it (if asked). */
+/**
+ * What a commit answers: the offset of its first change, and the jobs it claimed in the same round
+ * trip — `null` when it made no claim (none asked, or the batch took the transactional path).
+ */
 export interface Committed {
   readonly first: number;
-  readonly claimed: readonly JobRecord[];
+  readonly claimed: readonly JobRecord[] | null;
 }
+
+/** $34–$37 of the commit function when it claims nothing. */
+const NO_CLAIM: readonly unknown[] = [0, [], [], 0];
 
 export async function commitBatch(
   pool: pg.Pool,
@@ -131,7 +134,7 @@ export async function commitBatch(
   });
   if (batch.length === 0) {
     const { rows } = await pool.query<{ last: number }>(`SELECT last FROM ${s}.log_head`);
-    return { first: (rows[0]?.last ?? 0) + 1, claimed: [] };
+    return { first: (rows[0]?.last ?? 0) + 1, claimed: null };
   }
   const inserts = [...jobs].filter(([, j]) => j.firstSeq === 1);
   const updates = [...jobs].filter(([, j]) => j.firstSeq !== 1);
@@ -156,25 +159,23 @@ export async function commitBatch(
     target.channel,
     claimable ? '1' : '0',
   ];
-  const call = `SELECT * FROM ${s}.${COMMIT_FUNCTION}(${values.map((_, i) => `$${i + 1}`).join(', ')}, $33, $34, $35, $36, $37)`;
+  // $1–$32 above, then $33 (fail on a row not written) and the claim's $34–$37.
+  const args = (check: boolean, claimed: readonly unknown[]) => [...values, check, ...claimed];
+  const call = `SELECT * FROM ${s}.${COMMIT_FUNCTION}(${args(false, NO_CLAIM)
+    .map((_, i) => `$${i + 1}`)
+    .join(', ')})`;
   // A batch that creates no keyed job is one call in a transaction of its own: one round trip, with
   // the claim for the slots it frees. It fails whole if a row is not written; then the transaction
   // below finds out which (and claims nothing: the durable end wakes a claim of its own).
   if (!batch.some((c) => c.seq === 1 && c.record.key !== null)) {
     try {
       const asked = claim && claim.max > 0 && claim.types.size > 0 ? claim : undefined;
-      const { rows } = await pool.query<CommitRow>(call, [
-        ...values,
-        true,
-        ...(asked ? claimValues(asked) : [0, [], [], 0]),
-      ]);
-      return {
-        first: rows[0]!.o_first!,
-        claimed: rows
-          .slice(1)
-          .sort((a, b) => a.o_offset! - b.o_offset!) // in queue order, as they are adopted
-          .map((row) => decodeJob({ record: row.o_record!, offset: row.o_offset! })),
-      };
+      const { rows } = await pool.query<CommitRow>(call, args(true, asked ? claimValues(asked) : NO_CLAIM));
+      const claimed = rows
+        .slice(1)
+        .sort((a, b) => a.o_offset! - b.o_offset!) // in queue order, as they are adopted
+        .map((row) => decodeJob({ record: row.o_record!, offset: row.o_offset! }));
+      return { first: rows[0]!.o_first!, claimed: asked ? claimed : null };
     } catch (error) {
       if (!isFenced(error)) throw error;
     }
@@ -183,7 +184,7 @@ export async function commitBatch(
   try {
     await client.query('BEGIN');
     await checkKeys(client, s, batch);
-    const { rows } = await client.query<CommitRow>(call, [...values, false, 0, [], [], 0]);
+    const { rows } = await client.query<CommitRow>(call, args(false, NO_CLAIM));
     const written = new Set(rows[0]!.o_updated ?? []);
     const missed = updates.find(([id]) => !written.has(id));
     if (missed) {
@@ -197,7 +198,7 @@ export async function commitBatch(
     const refused = inserts.find(([id]) => !created.has(id));
     if (refused) throw await insertConflict(client, s, refused[0], refused[1].last.record.key);
     await client.query('COMMIT');
-    return { first: rows[0]!.o_first!, claimed: [] };
+    return { first: rows[0]!.o_first!, claimed: null };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;

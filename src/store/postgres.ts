@@ -136,7 +136,7 @@ class PostgresStore implements JobStore {
     const { first, claimed } = await this.#run('commit', () =>
       commitBatch(pool, target, batch, writer, claim),
     );
-    if (claim) this.cluster.claimedWithCommit(claimed, claim);
+    if (claim && claimed) this.cluster.claimedWithCommit(claimed, claim);
     return first;
   }
 
