@@ -9,51 +9,30 @@
  */
 import { assign, emit, raise, setup } from 'xstate';
 import { isValidPercent, rejectionReason, stateName } from './job.rejection.js';
-import type { ChangeKind, JobContext, JobEvent, JobInput, RejectedEmit } from './job.types.js';
+import {
+  attemptFailed,
+  backoffDelay,
+  bump,
+  ended,
+  heartbeatDeadline,
+  initialContext,
+  movedTo,
+  NO_DEADLINES,
+  watchdogAt,
+} from './job.context.js';
+import type { JobContext, JobEvent, JobInput, RejectedEmit } from './job.types.js';
+
+export { backoffDelay };
 
 type EventOf<T extends JobEvent['type']> = Extract<JobEvent, { type: T }>;
 
 /** The event XState schedules for `after: { watchdog }` of the state `#job.running`. */
 const WATCHDOG_EVENT = 'xstate.after.watchdog.job.running';
 
-/** The fields every accepted change updates. */
-function bump(context: JobContext, kind: ChangeKind, at: number) {
-  return { seq: context.seq + 1, lastChange: kind, updatedAt: at, at };
-}
-
-/**
- * When the watchdog of the running attempt fires: the nearer of `deadlines.heartbeatAt` (the
- * heartbeat deadline as of the watchdog's arming) and the job timeout.
- */
-function watchdogAt(context: JobContext): number {
-  const { heartbeatAt, timeoutAt } = context.deadlines;
-  return Math.min(heartbeatAt ?? Infinity, timeoutAt ?? Infinity);
-}
-
-/** The heartbeat deadline as of now: a heartbeat timeout after the latest report (or the attempt's start). */
-function heartbeatDeadline(context: JobContext): number {
-  return (context.lastHeartbeatAt ?? context.startedAt ?? context.at) + context.spec.heartbeatTimeoutMs;
-}
-
 /** The time on the actor's clock, when it can tell (a supervisor's actors can); else undefined. */
 function clockNow(self: unknown): number | undefined {
   const clock = (self as { clock?: { now?: () => number } }).clock;
   return typeof clock?.now === 'function' ? clock.now() : undefined;
-}
-
-export function backoffDelay(context: JobContext): number {
-  const { backoffMs, factor, maxBackoffMs } = context.spec.retry;
-  return Math.min(maxBackoffMs, backoffMs * factor ** Math.max(0, context.failures - 1));
-}
-
-function attemptFailed(context: JobContext, code: string, message: string, at: number, retryable = true) {
-  return {
-    error: { code, message },
-    retryable,
-    failures: context.failures + 1,
-    at,
-    deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: null },
-  };
 }
 
 export const jobMachine = setup({
@@ -64,24 +43,26 @@ export const jobMachine = setup({
     emitted: {} as RejectedEmit,
   },
   guards: {
-    isCurrentAttempt: ({ context, event }) => 'attempt' in event && event.attempt === context.attempt,
+    isCurrentAttempt: ({ context, event }) => 'attempt' in event && event.attempt === context.run.attempt,
     /** A PROGRESS of the current attempt that does not go backwards (one guard: one check per report). */
     isForwardProgress: ({ context, event }) =>
       event.type === 'PROGRESS' &&
-      event.attempt === context.attempt &&
+      event.attempt === context.run.attempt &&
       isValidPercent(event.percent) &&
-      event.percent >= context.progress,
-    canRetry: ({ context }) => context.retryable && context.failures <= context.spec.retry.maxRetries,
-    wasInterrupted: ({ context }) => context.resumedFromRunning,
+      event.percent >= context.run.progress,
+    canRetry: ({ context }) =>
+      context.outcome.retryable && context.outcome.failures <= context.spec.retry.maxRetries,
+    wasInterrupted: ({ context }) => context.outcome.resumedFromRunning,
     awaitingRetry: ({ context }) =>
-      context.deadlines.retryAt !== null && context.deadlines.retryAt > context.at,
+      context.deadlines.retryAt !== null && context.deadlines.retryAt > context.run.at,
     timeoutDue: ({ context }) =>
       context.deadlines.timeoutAt !== null && context.deadlines.timeoutAt <= watchdogAt(context),
     stallDue: ({ context }) => heartbeatDeadline(context) <= watchdogAt(context),
   },
   delays: {
-    watchdog: ({ context }) => Math.max(0, watchdogAt(context) - context.at),
-    retryBackoff: ({ context }) => Math.max(0, (context.deadlines.retryAt ?? context.at) - context.at),
+    watchdog: ({ context }) => Math.max(0, watchdogAt(context) - context.run.at),
+    retryBackoff: ({ context }) =>
+      Math.max(0, (context.deadlines.retryAt ?? context.run.at) - context.run.at),
   },
   actions: {
     /**
@@ -93,20 +74,22 @@ export const jobMachine = setup({
     stopHandler: () => undefined,
     startAttempt: assign(({ context, event }) => {
       const { at } = event as EventOf<'START'>;
-      // Literals, not a spread of bump(): on Node 20 a spread then more properties takes V8's slow path.
+      const { run, spec } = context;
       return {
-        seq: context.seq + 1,
-        lastChange: 'started' as const,
-        updatedAt: at,
-        at,
-        attempt: context.attempt + 1,
-        progress: 0,
-        message: null,
-        startedAt: at,
-        lastHeartbeatAt: null,
+        run: {
+          seq: run.seq + 1,
+          lastChange: 'started' as const,
+          updatedAt: at,
+          at,
+          attempt: run.attempt + 1,
+          progress: 0,
+          message: null,
+          startedAt: at,
+          lastHeartbeatAt: null,
+        },
         deadlines: {
-          heartbeatAt: at + context.spec.heartbeatTimeoutMs,
-          timeoutAt: context.spec.timeoutMs === null ? null : at + context.spec.timeoutMs,
+          heartbeatAt: at + spec.heartbeatTimeoutMs,
+          timeoutAt: spec.timeoutMs === null ? null : at + spec.timeoutMs,
           retryAt: null,
         },
       };
@@ -118,26 +101,26 @@ export const jobMachine = setup({
      */
     recordProgress: assign(({ context, event }) => {
       const { at, percent, message } = event as EventOf<'PROGRESS'>;
+      const { run } = context;
       return {
-        seq: context.seq + 1,
-        lastChange: 'progress' as const,
-        updatedAt: at,
-        at,
-        progress: percent,
-        message: message ?? context.message,
-        lastHeartbeatAt: at,
+        run: {
+          seq: run.seq + 1,
+          lastChange: 'progress' as const,
+          updatedAt: at,
+          at,
+          attempt: run.attempt,
+          progress: percent,
+          message: message ?? run.message,
+          startedAt: run.startedAt,
+          lastHeartbeatAt: at,
+        },
       };
     }),
     /** Not a change: no `seq`, no subscriber notification; the watchdog will see the new time. */
-    recordHeartbeat: assign(({ event }) => {
+    recordHeartbeat: assign(({ context, event }) => {
       const { at } = event as EventOf<'HEARTBEAT'>;
-      return { at, lastHeartbeatAt: at };
+      return { run: movedTo(context.run, at, at) };
     }),
-    /**
-     * The watchdog fired before the heartbeat deadline (a report came in since it was armed): arm
-     * it again for that deadline, from the time it fired (read off the actor's clock, so a clock
-     * that jumped, as a simulated one does, still fires at the deadline).
-     */
     /**
      * Schedules the watchdog again, as `after watchdog` does on entering `running`: the same event,
      * under the same id, so leaving `running` cancels it as it cancels the first.
@@ -146,25 +129,35 @@ export const jobMachine = setup({
       id: WATCHDOG_EVENT,
       delay: 'watchdog',
     }),
+    /**
+     * The watchdog fired before the heartbeat deadline (a report came in since it was armed): arm
+     * it again for that deadline, from the time it fired (read off the actor's clock, so a clock
+     * that jumped, as a simulated one does, still fires at the deadline).
+     */
     rearmWatchdog: assign(({ context, self }) => {
       const { timeoutAt, retryAt } = context.deadlines;
       return {
-        at: Math.max(context.at, watchdogAt(context), clockNow(self) ?? 0),
+        run: movedTo(context.run, Math.max(context.run.at, watchdogAt(context), clockNow(self) ?? 0)),
         deadlines: { heartbeatAt: heartbeatDeadline(context), timeoutAt, retryAt },
       };
     }),
     complete: assign(({ context, event }) => {
       const { at, result } = event as EventOf<'COMPLETE'>;
+      const { run } = context;
       return {
-        seq: context.seq + 1,
-        lastChange: 'completed' as const,
-        updatedAt: at,
-        at,
-        progress: 100,
-        result: result ?? null,
-        error: null,
-        finishedAt: at,
-        deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: null },
+        run: {
+          seq: run.seq + 1,
+          lastChange: 'completed' as const,
+          updatedAt: at,
+          at,
+          attempt: run.attempt,
+          progress: 100,
+          message: run.message,
+          startedAt: run.startedAt,
+          lastHeartbeatAt: run.lastHeartbeatAt,
+        },
+        outcome: ended(context.outcome, at, result ?? null, null, context.outcome.cancelReason),
+        deadlines: NO_DEADLINES,
       };
     }),
     recordFailure: assign(({ context, event }) => {
@@ -187,42 +180,62 @@ export const jobMachine = setup({
         watchdogAt(context),
       ),
     ),
-    recordInterruption: assign(({ context }) => ({
-      ...attemptFailed(
+    recordInterruption: assign(({ context }) =>
+      attemptFailed(
         context,
         'interrupted',
-        `attempt ${context.attempt} was running when the process stopped`,
-        context.at,
+        `attempt ${context.run.attempt} was running when the process stopped`,
+        context.run.at,
+        true,
+        false,
       ),
-      resumedFromRunning: false,
-    })),
-    scheduleRetry: assign(({ context }) => ({
-      ...bump(context, 'retrying', context.at),
-      deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: context.at + backoffDelay(context) },
-    })),
-    requeue: assign(({ context }) => {
-      const at = context.deadlines.retryAt ?? context.at;
-      return { ...bump(context, 'requeued', at), deadlines: { ...context.deadlines, retryAt: null } };
+    ),
+    scheduleRetry: assign(({ context }) => {
+      const at = context.run.at;
+      return {
+        run: bump(context.run, 'retrying', at),
+        deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: at + backoffDelay(context) },
+      };
     }),
-    markFailed: assign(({ context }) => ({
-      ...bump(context, 'failed', context.at),
-      finishedAt: context.at,
-    })),
+    requeue: assign(({ context }) => {
+      const { heartbeatAt, timeoutAt, retryAt } = context.deadlines;
+      return {
+        run: bump(context.run, 'requeued', retryAt ?? context.run.at),
+        deadlines: { heartbeatAt, timeoutAt, retryAt: null },
+      };
+    }),
+    markFailed: assign(({ context }) => {
+      const { run, outcome } = context;
+      return {
+        run: bump(run, 'failed', run.at),
+        outcome: ended(outcome, run.at, outcome.result, outcome.error, outcome.cancelReason),
+      };
+    }),
     markCancelled: assign(({ context, event }) => {
       const { at, reason } = event as EventOf<'CANCEL'>;
+      const { outcome } = context;
       return {
-        ...bump(context, 'cancelled', at),
-        finishedAt: at,
-        cancelReason: reason ?? null,
-        deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: null },
+        run: bump(context.run, 'cancelled', at),
+        outcome: ended(outcome, at, outcome.result, outcome.error, reason ?? null),
+        deadlines: NO_DEADLINES,
       };
     }),
     markInterrupted: assign(({ context, event }) => {
       const { at, reason } = event as EventOf<'INTERRUPT'>;
+      const { run } = context;
       return {
-        ...bump(context, 'interrupted', at),
-        message: reason,
-        deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: null },
+        run: {
+          seq: run.seq + 1,
+          lastChange: 'interrupted' as const,
+          updatedAt: at,
+          at,
+          attempt: run.attempt,
+          progress: run.progress,
+          message: reason,
+          startedAt: run.startedAt,
+          lastHeartbeatAt: run.lastHeartbeatAt,
+        },
+        deadlines: NO_DEADLINES,
       };
     }),
     reportRejected: emit(({ context, event, self }) => {
@@ -232,36 +245,7 @@ export const jobMachine = setup({
   },
 }).createMachine({
   id: 'job',
-  context: ({ input }) => ({
-    spec: {
-      id: input.id,
-      type: input.type,
-      key: input.key,
-      input: input.input,
-      retry: input.retry,
-      heartbeatTimeoutMs: input.heartbeatTimeoutMs,
-      timeoutMs: input.timeoutMs,
-      createdAt: input.createdAt,
-    },
-    attempt: 0,
-    failures: 0,
-    progress: 0,
-    message: null,
-    seq: 1,
-    lastChange: 'created',
-    startedAt: null,
-    updatedAt: input.createdAt,
-    finishedAt: null,
-    lastHeartbeatAt: null,
-    deadlines: { heartbeatAt: null, timeoutAt: null, retryAt: null },
-    result: null,
-    error: null,
-    retryable: true,
-    cancelReason: null,
-    at: input.createdAt,
-    resumedFromRunning: false,
-    ...input.restore,
-  }),
+  context: ({ input }) => initialContext(input),
   on: {
     '*': { actions: 'reportRejected' },
   },

@@ -19,7 +19,7 @@ export function isValidPercent(percent: number): boolean {
 }
 
 export function rejectionReason(state: string, context: JobContext, event: JobEvent): RejectionReason {
-  if ('attempt' in event && event.attempt !== context.attempt) return 'stale_attempt';
+  if ('attempt' in event && event.attempt !== context.run.attempt) return 'stale_attempt';
   const running = state.startsWith('running');
   switch (event.type) {
     case 'START':

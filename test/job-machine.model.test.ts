@@ -20,6 +20,7 @@ import {
   contractVerdict,
   createJob,
   eventFor,
+  fieldsOf,
   expectApplied,
   expectHandlerMatchesState,
   expectedBackoff,
@@ -57,17 +58,17 @@ function vertex(snapshot: JobSnapshot): string {
   const c = snapshot.context;
   return JSON.stringify([
     nameOf(snapshot.value),
-    c.failures,
-    c.attempt > 0,
-    c.error?.code ?? null,
-    c.lastChange,
+    c.outcome.failures,
+    c.run.attempt > 0,
+    c.outcome.error?.code ?? null,
+    c.run.lastChange,
   ]);
 }
 
 /** Realistic events for the graph: payloads built from the vertex's own context. */
 function graphEvents(snapshot: JobSnapshot): JobEvent[] {
   const c = snapshot.context;
-  const at = c.at + 10;
+  const at = c.run.at + 10;
   const external: JobEvent[] = [
     eventFor('START', c, at),
     eventFor('PROGRESS', c, at),
@@ -141,7 +142,7 @@ describe('job machine graph', () => {
             (s) => config.retry.maxRetries > 0 || s !== 'pending.backoff',
           ),
         );
-        const codes = new Set(paths.map((p) => p.state.context.error?.code));
+        const codes = new Set(paths.map((p) => p.state.context.outcome.error?.code));
         expect(codes).toContain(
           config.timeoutMs !== null && config.timeoutMs < config.heartbeatTimeoutMs ? 'timeout' : 'stalled',
         );
@@ -174,16 +175,16 @@ describe('job machine graph', () => {
           expect(vertex(after)).toBe(vertex(step.state));
           expectApplied(before, real, after, job.config);
           expectHandlerMatchesState(job);
-          if (after.context.seq !== before.context.seq) seqChanges++;
+          if (after.context.run.seq !== before.context.run.seq) seqChanges++;
         }
         const final = job.actor.getSnapshot();
         expect(nameOf(final.value)).toBe(nameOf(path.state.value));
         expect(final.status).toBe(isFinalName(nameOf(final.value)) ? 'done' : 'active');
         // Every step of a shortest path is a change: seq counts them, with no gap.
         expect(seqChanges).toBe(steps.length);
-        expect(final.context.seq).toBe(1 + steps.length);
+        expect(final.context.run.seq).toBe(1 + steps.length);
         expect(job.probe.started.map((s) => s.attempt)).toEqual(
-          Array.from({ length: final.context.attempt }, (_, i) => i + 1),
+          Array.from({ length: final.context.run.attempt }, (_, i) => i + 1),
         );
         expect(job.rejections).toEqual([]);
         expect(job.errors).toEqual([]);
@@ -294,9 +295,9 @@ function ext(kind: JobEvent['type'], variant: { percent?: number; retryable?: bo
 /** A scenario step that only lets time pass (no timer may fire: checked). */
 function tick(ms: number): MakeStep {
   return (job) => {
-    const seq = job.actor.getSnapshot().context.seq;
+    const seq = job.actor.getSnapshot().context.run.seq;
     job.clock.increment(ms);
-    expect(job.actor.getSnapshot().context.seq).toBe(seq);
+    expect(job.actor.getSnapshot().context.run.seq).toBe(seq);
     return null;
   };
 }
@@ -381,26 +382,26 @@ function reach(name: string): JobHarness {
 /** Every event type, with the variants the contract treats differently. */
 const VARIANTS: Record<string, (c: JobContext, at: number) => JobEvent> = {
   START: (c, at) => eventFor('START', c, at),
-  'PROGRESS forward': (c, at) => eventFor('PROGRESS', c, at, { percent: c.progress + 10 }),
-  'PROGRESS equal': (c, at) => eventFor('PROGRESS', c, at, { percent: c.progress }),
+  'PROGRESS forward': (c, at) => eventFor('PROGRESS', c, at, { percent: c.run.progress + 10 }),
+  'PROGRESS equal': (c, at) => eventFor('PROGRESS', c, at, { percent: c.run.progress }),
   'PROGRESS 100': (c, at) => eventFor('PROGRESS', c, at, { percent: 100 }),
-  'PROGRESS backwards': (c, at) => eventFor('PROGRESS', c, at, { percent: Math.max(0, c.progress - 10) }),
+  'PROGRESS backwards': (c, at) => eventFor('PROGRESS', c, at, { percent: Math.max(0, c.run.progress - 10) }),
   'PROGRESS > 100': (c, at) => eventFor('PROGRESS', c, at, { percent: 100.5 }),
   'PROGRESS < 0': (c, at) => eventFor('PROGRESS', c, at, { percent: -1 }),
   'PROGRESS NaN': (c, at) => eventFor('PROGRESS', c, at, { percent: Number.NaN }),
   'PROGRESS Infinity': (c, at) => eventFor('PROGRESS', c, at, { percent: Infinity }),
-  'PROGRESS stale attempt': (c, at) => eventFor('PROGRESS', c, at, { attempt: c.attempt - 1, percent: 90 }),
-  'PROGRESS future attempt': (c, at) => eventFor('PROGRESS', c, at, { attempt: c.attempt + 1, percent: 90 }),
+  'PROGRESS stale attempt': (c, at) => eventFor('PROGRESS', c, at, { attempt: c.run.attempt - 1, percent: 90 }),
+  'PROGRESS future attempt': (c, at) => eventFor('PROGRESS', c, at, { attempt: c.run.attempt + 1, percent: 90 }),
   'PROGRESS stale attempt and out of range': (c, at) =>
-    eventFor('PROGRESS', c, at, { attempt: c.attempt - 1, percent: Number.NaN }),
+    eventFor('PROGRESS', c, at, { attempt: c.run.attempt - 1, percent: Number.NaN }),
   HEARTBEAT: (c, at) => eventFor('HEARTBEAT', c, at),
-  'HEARTBEAT stale attempt': (c, at) => eventFor('HEARTBEAT', c, at, { attempt: c.attempt - 1 }),
+  'HEARTBEAT stale attempt': (c, at) => eventFor('HEARTBEAT', c, at, { attempt: c.run.attempt - 1 }),
   COMPLETE: (c, at) => eventFor('COMPLETE', c, at),
-  'COMPLETE stale attempt': (c, at) => eventFor('COMPLETE', c, at, { attempt: c.attempt - 1 }),
-  'COMPLETE future attempt': (c, at) => eventFor('COMPLETE', c, at, { attempt: c.attempt + 1 }),
+  'COMPLETE stale attempt': (c, at) => eventFor('COMPLETE', c, at, { attempt: c.run.attempt - 1 }),
+  'COMPLETE future attempt': (c, at) => eventFor('COMPLETE', c, at, { attempt: c.run.attempt + 1 }),
   FAIL: (c, at) => eventFor('FAIL', c, at),
   'FAIL non-retryable': (c, at) => eventFor('FAIL', c, at, { retryable: false }),
-  'FAIL stale attempt': (c, at) => eventFor('FAIL', c, at, { attempt: c.attempt - 1 }),
+  'FAIL stale attempt': (c, at) => eventFor('FAIL', c, at, { attempt: c.run.attempt - 1 }),
   CANCEL: (c, at) => eventFor('CANCEL', c, at),
   'CANCEL without reason': (_c, at) => ({ type: 'CANCEL', at }),
   INTERRUPT: (c, at) => eventFor('INTERRUPT', c, at),
@@ -495,7 +496,7 @@ describe('every (state, event) pair outside the contract is rejected', () => {
       expect(job.rejections[0]!.state).toBe(name);
       expect(after.value).toEqual(before.value);
       expect(after.context).toEqual(before.context);
-      expect(after.context.seq).toBe(before.context.seq);
+      expect(after.context.run.seq).toBe(before.context.run.seq);
       expect(job.probe.started.length).toBe(probeBefore.started);
       expect(job.probe.aborted).toEqual(probeBefore.aborted);
     }
@@ -586,7 +587,7 @@ describe('invariant 3: progress never decreases within an attempt and stays with
       job.clock.increment(1);
       const event = eventFor('PROGRESS', job.actor.getSnapshot().context, job.clock.now(), { percent });
       job.actor.send(event);
-      return job.actor.getSnapshot().context.progress;
+      return job.actor.getSnapshot().context.run.progress;
     };
     applyStep(job, eventFor('START', job.actor.getSnapshot().context, job.clock.now()));
     const seen = [10, 5, 10, 101, -3, Number.NaN, 55.5, Infinity, 54, 100, 99].map(send);
@@ -603,7 +604,7 @@ describe('invariant 3: progress never decreases within an attempt and stays with
     applyStep(job, eventFor('FAIL', job.actor.getSnapshot().context, job.clock.now()));
     applyStep(job, { type: 'BACKOFF_ELAPSED' });
     applyStep(job, eventFor('START', job.actor.getSnapshot().context, job.clock.now()));
-    expect(job.actor.getSnapshot().context).toMatchObject({ attempt: 2, progress: 0 });
+    expect(fieldsOf(job.actor.getSnapshot().context)).toMatchObject({ attempt: 2, progress: 0 });
     expect(send(20)).toBe(20);
   });
 });
@@ -657,7 +658,7 @@ describe('invariant 6: leaving running aborts the handler', () => {
     job.clock.increment(499);
     expect(job.probe.aborted).toEqual([]);
     job.clock.increment(1);
-    expect(job.actor.getSnapshot().context.error?.code).toBe('timeout');
+    expect(job.actor.getSnapshot().context.outcome.error?.code).toBe('timeout');
     expect(job.probe.aborted).toEqual([1]);
   });
 
@@ -765,16 +766,16 @@ describe('invariant 7: deadlines are absolute times in the record', () => {
     applyStep(job, eventFor('PROGRESS', job.actor.getSnapshot().context, job.clock.now()));
     expect(heartbeatDeadlineOf(job.actor.getSnapshot().context)).toBe(1_002_000);
     // The check fires at 1_001_100, finds a later report, and re-arms for its deadline: no change.
-    const seq = job.actor.getSnapshot().context.seq;
+    const seq = job.actor.getSnapshot().context.run.seq;
     job.clock.set(1_001_100);
-    expect(job.actor.getSnapshot().context).toMatchObject({
+    expect(fieldsOf(job.actor.getSnapshot().context)).toMatchObject({
       seq,
       deadlines: { heartbeatAt: 1_002_000, timeoutAt: 1_005_100, retryAt: null },
     });
     expect(nameOf(job.actor.getSnapshot().value)).toBe('running');
     applyStep(job, { type: 'WATCHDOG' });
     expect(job.clock.now()).toBe(1_002_000);
-    expect(job.actor.getSnapshot().context).toMatchObject({
+    expect(fieldsOf(job.actor.getSnapshot().context)).toMatchObject({
       error: { code: 'stalled' },
       deadlines: {
         heartbeatAt: null,
@@ -797,11 +798,11 @@ describe('invariant 7: deadlines are absolute times in the record', () => {
     };
     const job = createJob(MATRIX_CONFIG, { input: { restore } });
     expect(nameOf(job.actor.getSnapshot().value)).toBe('pending.backoff');
-    expect(job.actor.getSnapshot().context).toMatchObject(restore);
+    expect(fieldsOf(job.actor.getSnapshot().context)).toMatchObject(restore);
     job.clock.increment(1_999);
     expect(nameOf(job.actor.getSnapshot().value)).toBe('pending.backoff');
     job.clock.increment(1);
-    expect(job.actor.getSnapshot().context).toMatchObject({
+    expect(fieldsOf(job.actor.getSnapshot().context)).toMatchObject({
       seq: 4,
       lastChange: 'requeued',
       updatedAt: 2_000,
@@ -812,7 +813,7 @@ describe('invariant 7: deadlines are absolute times in the record', () => {
     expect(nameOf(job.actor.getSnapshot().value)).toBe('pending.queued');
     // The restored job carries on with its next attempt.
     applyStep(job, eventFor('START', job.actor.getSnapshot().context, job.clock.now()));
-    expect(job.actor.getSnapshot().context.attempt).toBe(2);
+    expect(job.actor.getSnapshot().context.run.attempt).toBe(2);
     expect(job.rejections).toEqual([]);
   });
 
@@ -831,7 +832,7 @@ describe('invariant 7: deadlines are absolute times in the record', () => {
     expect(nameOf(job.actor.getSnapshot().value)).toBe('pending.backoff');
     job.clock.set(60_000);
     expect(nameOf(job.actor.getSnapshot().value)).toBe('pending.queued');
-    expect(job.actor.getSnapshot().context).toMatchObject({
+    expect(fieldsOf(job.actor.getSnapshot().context)).toMatchObject({
       seq: 4,
       lastChange: 'requeued',
       updatedAt: 60_000,
@@ -848,9 +849,9 @@ describe('invariant 7: deadlines are absolute times in the record', () => {
     };
     const job = createJob(MATRIX_CONFIG, { now: 50_000, input: { createdAt: 1_000, restore } });
     expect(nameOf(job.actor.getSnapshot().value)).toBe('pending.queued');
-    expect(job.actor.getSnapshot().context.seq).toBe(3);
+    expect(job.actor.getSnapshot().context.run.seq).toBe(3);
     applyStep(job, eventFor('START', job.actor.getSnapshot().context, job.clock.now()));
-    expect(job.actor.getSnapshot().context).toMatchObject({ attempt: 2, seq: 4, startedAt: 50_000 });
+    expect(fieldsOf(job.actor.getSnapshot().context)).toMatchObject({ attempt: 2, seq: 4, startedAt: 50_000 });
   });
 
   it.each([
@@ -872,7 +873,7 @@ describe('invariant 7: deadlines are absolute times in the record', () => {
       const job = createJob(config, { now: 50_000, input: { createdAt: 1_000, restore } });
       const { context } = job.actor.getSnapshot();
       expect(nameOf(job.actor.getSnapshot().value)).toBe(state);
-      expect(context).toMatchObject({
+      expect(fieldsOf(context)).toMatchObject({
         attempt: 1,
         failures: 1,
         seq: 6,

@@ -114,13 +114,13 @@ function materialize(op: Extract<Op, { op: 'event' }>, snapshot: JobSnapshot, at
   const c = snapshot.context;
   const attempt =
     op.attempt === 'current'
-      ? c.attempt
+      ? c.run.attempt
       : op.attempt === 'previous'
-        ? c.attempt - 1
+        ? c.run.attempt - 1
         : op.attempt === 'next'
-          ? c.attempt + 1
+          ? c.run.attempt + 1
           : op.attempt;
-  const percent = op.percent.kind === 'delta' ? c.progress + op.percent.delta : op.percent.value;
+  const percent = op.percent.kind === 'delta' ? c.run.progress + op.percent.delta : op.percent.value;
   return eventFor(op.type, c, at, { attempt, percent, retryable: op.retryable });
 }
 
@@ -128,18 +128,18 @@ function materialize(op: Extract<Op, { op: 'event' }>, snapshot: JobSnapshot, at
 function expectSnapshotChain(job: JobHarness, from: number, previous: JobSnapshot): void {
   let prev = previous;
   for (const next of job.snapshots.slice(from)) {
-    const delta = next.context.seq - prev.context.seq;
+    const delta = next.context.run.seq - prev.context.run.seq;
     // Invariant 2 at the source: seq moves by 0 (heartbeat) or exactly 1.
     expect([0, 1]).toContain(delta);
     // Invariant 1: nothing follows a final snapshot.
     expect(prev.status).toBe('active');
-    expect(next.context.attempt).toBeGreaterThanOrEqual(prev.context.attempt);
-    expect(next.context.failures).toBeGreaterThanOrEqual(prev.context.failures);
+    expect(next.context.run.attempt).toBeGreaterThanOrEqual(prev.context.run.attempt);
+    expect(next.context.outcome.failures).toBeGreaterThanOrEqual(prev.context.outcome.failures);
     // Invariant 3.
-    expect(next.context.progress).toBeGreaterThanOrEqual(0);
-    expect(next.context.progress).toBeLessThanOrEqual(100);
-    if (next.context.attempt === prev.context.attempt) {
-      expect(next.context.progress).toBeGreaterThanOrEqual(prev.context.progress);
+    expect(next.context.run.progress).toBeGreaterThanOrEqual(0);
+    expect(next.context.run.progress).toBeLessThanOrEqual(100);
+    if (next.context.run.attempt === prev.context.run.attempt) {
+      expect(next.context.run.progress).toBeGreaterThanOrEqual(prev.context.run.progress);
     }
     prev = next;
   }
@@ -153,7 +153,7 @@ function runOps(config: JobConfig, ops: readonly Op[]): void {
   let retryArmedAt = -Infinity;
   const enteredBackoff = (prev: JobSnapshot, next: JobSnapshot, now: number) => {
     if (nameOf(next.value) === 'pending.backoff' && nameOf(prev.value) !== 'pending.backoff') {
-      retryFiresAt = now + (next.context.deadlines.retryAt! - next.context.at);
+      retryFiresAt = now + (next.context.deadlines.retryAt! - next.context.run.at);
       retryArmedAt = now;
     }
   };
@@ -178,13 +178,13 @@ function runOps(config: JobConfig, ops: readonly Op[]): void {
       actor.send(event);
       const after = actor.getSnapshot();
       const newRejections = job.rejections.slice(rejected);
-      const seqDelta = after.context.seq - before.context.seq;
+      const seqDelta = after.context.run.seq - before.context.run.seq;
       // Invariant 5: changed seq, or an accepted heartbeat, or rejected; never silently dropped.
       const heartbeat =
         event.type === 'HEARTBEAT' &&
         seqDelta === 0 &&
         newRejections.length === 0 &&
-        after.context.lastHeartbeatAt === event.at;
+        after.context.run.lastHeartbeatAt === event.at;
       const changed = seqDelta === 1 && newRejections.length === 0;
       const wasRejected = seqDelta === 0 && newRejections.length === 1 && newRejections[0]!.event === event;
       expect(changed || heartbeat || wasRejected, `${JSON.stringify(event)} in ${name}`).toBe(true);

@@ -9,8 +9,12 @@ import { jobMachine } from '../machines/job.machine.js';
 import type {
   HandlerInput,
   JobContext,
+  JobDeadlines,
   JobEvent,
   JobInput,
+  JobOutcome,
+  JobRun,
+  JobSpec,
   RejectedEmit,
   RejectionReason,
   RetryPolicy,
@@ -69,13 +73,14 @@ export interface HandlerProbe {
 export function probeActions(probe: HandlerProbe) {
   return {
     launchHandler: ({ context }: { context: JobContext }) => {
-      const { spec, attempt } = context;
+      const { spec } = context;
+      const { attempt } = context.run;
       probe.started.push({ jobId: spec.id, type: spec.type, key: spec.key, attempt, input: spec.input });
       probe.live.add(attempt);
     },
     stopHandler: ({ context }: { context: JobContext }) => {
-      probe.live.delete(context.attempt);
-      probe.aborted.push(context.attempt);
+      probe.live.delete(context.run.attempt);
+      probe.aborted.push(context.run.attempt);
     },
   };
 }
@@ -156,13 +161,21 @@ export function createJob(
  */
 export type Step = JobEvent | { readonly type: 'WATCHDOG' } | { readonly type: 'BACKOFF_ELAPSED' };
 
+/** A job's fields flat, as the contract below speaks of them (the machine's context nests them). */
+export type JobFields = JobRun & JobOutcome & { readonly spec: JobSpec; readonly deadlines: JobDeadlines };
+
+export function fieldsOf(context: JobContext): JobFields {
+  return { ...context.run, ...context.outcome, spec: context.spec, deadlines: context.deadlines };
+}
+
 /**
  * The heartbeat deadline of the running attempt: a heartbeat timeout after its latest report (or
  * its start). The machine's armed check (`deadlines.heartbeatAt`) may be earlier: it then re-arms.
  */
 export function heartbeatDeadlineOf(context: JobContext): number | null {
   if (context.deadlines.heartbeatAt === null) return null;
-  return (context.lastHeartbeatAt ?? context.startedAt ?? context.at) + context.spec.heartbeatTimeoutMs;
+  const { lastHeartbeatAt, startedAt, at } = context.run;
+  return (lastHeartbeatAt ?? startedAt ?? at) + context.spec.heartbeatTimeoutMs;
 }
 
 /** When the running attempt's watchdog ends it, and as what (re-arms before that are not changes). */
@@ -178,11 +191,11 @@ export function watchdogOf(context: JobContext): { at: number; code: 'stalled' |
  * heartbeat deadline a later report moved): no change, the check moved to that deadline.
  */
 export function isRearm(before: JobSnapshot, after: JobSnapshot): boolean {
-  const b = before.context;
-  const a = after.context;
+  const b = fieldsOf(before.context);
+  const a = fieldsOf(after.context);
   if (nameOf(before.value) !== 'running' || nameOf(after.value) !== 'running') return false;
   if (a.seq !== b.seq || a.attempt !== b.attempt) return false;
-  expect(a.deadlines).toEqual({ ...b.deadlines, heartbeatAt: heartbeatDeadlineOf(b) });
+  expect(a.deadlines).toEqual({ ...b.deadlines, heartbeatAt: heartbeatDeadlineOf(before.context) });
   expect(a.lastHeartbeatAt).toBe(b.lastHeartbeatAt);
   return true;
 }
@@ -228,7 +241,7 @@ const reject = (reason: RejectionReason): Verdict => ({ accepted: false, reason 
  */
 export function contractVerdict(state: string, context: JobContext, event: JobEvent): Verdict {
   const running = state === 'running';
-  if ('attempt' in event && event.attempt !== context.attempt) return reject('stale_attempt');
+  if ('attempt' in event && event.attempt !== context.run.attempt) return reject('stale_attempt');
   switch (event.type) {
     case 'START':
       return state === 'pending.queued' ? accept : reject('not_queued');
@@ -244,7 +257,7 @@ export function contractVerdict(state: string, context: JobContext, event: JobEv
       const { percent } = event;
       if (!(Number.isFinite(percent) && percent >= 0 && percent <= 100))
         return reject('progress_out_of_range');
-      return percent >= context.progress ? accept : reject('progress_backwards');
+      return percent >= context.run.progress ? accept : reject('progress_backwards');
     }
   }
 }
@@ -253,8 +266,8 @@ const NO_DEADLINES = { heartbeatAt: null, timeoutAt: null, retryAt: null };
 
 /** Checks that `after` is what the contract says `step` does to `before` (an accepted step). */
 export function expectApplied(before: JobSnapshot, step: Step, after: JobSnapshot, config: JobConfig): void {
-  const b = before.context;
-  const a = after.context;
+  const b = fieldsOf(before.context);
+  const a = fieldsOf(after.context);
   const value = nameOf(after.value);
   // Fields no step may touch.
   expect(a.spec).toBe(b.spec); // what the job is never changes: the very same object
@@ -382,7 +395,7 @@ export function expectApplied(before: JobSnapshot, step: Step, after: JobSnapsho
       expect(a.error?.message).toBe(step.error.message);
       return;
     case 'WATCHDOG': {
-      const { at, code } = watchdogOf(b);
+      const { at, code } = watchdogOf(before.context);
       failure(code, at, true);
       return;
     }
@@ -404,7 +417,7 @@ export function expectApplied(before: JobSnapshot, step: Step, after: JobSnapsho
 export function expectHandlerMatchesState(job: JobHarness): void {
   const snapshot = job.actor.getSnapshot();
   if (nameOf(snapshot.value).startsWith('running')) {
-    expect([...job.probe.live]).toEqual([snapshot.context.attempt]);
+    expect([...job.probe.live]).toEqual([snapshot.context.run.attempt]);
   } else {
     expect([...job.probe.live]).toEqual([]);
   }
@@ -417,7 +430,7 @@ export function eventFor(
   at: number,
   variant: { attempt?: number; percent?: number; retryable?: boolean } = {},
 ): JobEvent {
-  const attempt = variant.attempt ?? context.attempt;
+  const attempt = variant.attempt ?? context.run.attempt;
   switch (kind) {
     case 'START':
       return { type: 'START', at };
@@ -425,7 +438,7 @@ export function eventFor(
       return {
         type: 'PROGRESS',
         attempt,
-        percent: variant.percent ?? Math.min(100, context.progress + 10),
+        percent: variant.percent ?? Math.min(100, context.run.progress + 10),
         message: `step at ${at}`,
         at,
       };

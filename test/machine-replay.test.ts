@@ -788,17 +788,17 @@ function jobVertex(snapshot: JobSnapshot): string {
   const c = snapshot.context;
   return JSON.stringify([
     nameOf(snapshot.value),
-    c.failures,
-    c.attempt > 0,
-    c.error?.code ?? null,
-    c.lastChange,
+    c.outcome.failures,
+    c.run.attempt > 0,
+    c.outcome.error?.code ?? null,
+    c.run.lastChange,
   ]);
 }
 
 /** Realistic events for the graph: payloads built from the vertex's own context. */
 function jobEvents(snapshot: JobSnapshot): JobEvent[] {
   const c = snapshot.context;
-  const at = c.at + 10;
+  const at = c.run.at + 10;
   const external: JobEvent[] = [
     eventFor('START', c, at),
     eventFor('PROGRESS', c, at),
@@ -949,7 +949,7 @@ class RealJob {
   /** The real counterpart of a bare step (already applied to `bare`, whose time the real clock follows). */
   async take(step: Step, before: JobSnapshot, bare: JobHarness): Promise<void> {
     const { supervisor, clock } = this;
-    const attempt = before.context.attempt;
+    const attempt = before.context.run.attempt;
     if (step.type === 'WATCHDOG' || step.type === 'BACKOFF_ELAPSED') {
       clock.set(bare.clock.now()); // the timer of the job's own actor fires
       return;
@@ -996,7 +996,7 @@ class RealJob {
     const { spec: _bareSpec, ...bareContext } = bare.context;
     expect(realContext, where).toEqual(bareContext);
     const view = this.supervisor.get(this.jobId)!;
-    const { attempt, progress, seq } = bare.context;
+    const { attempt, progress, seq } = bare.context.run;
     expect([view.status, view.attempt, view.progress, view.seq], where).toEqual([
       statusOfValue(bare.value),
       attempt,

@@ -58,8 +58,8 @@ describe('a call made while the same job is telling a change', () => {
     let once = false;
     h.supervisor.inspect(
       (event) => {
-        const snapshot = (event as { snapshot?: { context?: { progress?: number } } }).snapshot;
-        if (event.type !== '@xstate.snapshot' || snapshot?.context?.progress !== 50 || once) return;
+        const snapshot = (event as { snapshot?: { context?: { run?: { progress?: number } } } }).snapshot;
+        if (event.type !== '@xstate.snapshot' || snapshot?.context?.run?.progress !== 50 || once) return;
         once = true;
         answers.push(ctx.progress(10), ctx.progress(60), ctx.progress(55), ctx.heartbeat());
       },

@@ -63,7 +63,7 @@ export function toRecord(
     {
       // A job failed outside its machine (its actor crashed, the store refused it) is `failed`.
       state: view.status === 'failed' ? 'failed' : stateName(snapshot.value),
-      failures: c.failures,
+      failures: c.outcome.failures,
       retry: spec.retry,
       heartbeatTimeoutMs: spec.heartbeatTimeoutMs,
       timeoutMs: spec.timeoutMs,

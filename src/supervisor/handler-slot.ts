@@ -30,8 +30,8 @@ interface ActionArgs {
 
 /** The job machine's `launchHandler` / `stopHandler`, as the supervisor provides them. */
 export const handlerActions = {
-  launchHandler: ({ self, context }: ActionArgs) => cells.get(self)?.handlerEntered(context.attempt),
-  stopHandler: ({ self, context }: ActionArgs) => cells.get(self)?.handlerExited(context.attempt),
+  launchHandler: ({ self, context }: ActionArgs) => cells.get(self)?.handlerEntered(context.run.attempt),
+  stopHandler: ({ self, context }: ActionArgs) => cells.get(self)?.handlerExited(context.run.attempt),
 };
 
 export class HandlerSlot {

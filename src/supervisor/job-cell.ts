@@ -157,7 +157,7 @@ export class JobCell implements HandlerMoments {
 
   get attempt(): number {
     if (this.#unmade) return 0;
-    return this.#snapshot().context.attempt;
+    return this.#snapshot().context.run.attempt;
   }
 
   /** What the job was created from. */
@@ -333,8 +333,8 @@ export class JobCell implements HandlerMoments {
   /** Launches the attempt's handler, unless the attempt is already over; a launch that throws fails it. */
   #launch(attempt: number): void {
     if (this.#status !== 'running' || this.#abandoned || this.#refused) return;
-    const { spec, attempt: current } = this.#actor!.getSnapshot().context;
-    if (current !== attempt) return;
+    const { spec, run } = this.#actor!.getSnapshot().context;
+    if (run.attempt !== attempt) return;
     const input = { jobId: this.id, type: this.type, key: this.key, attempt, input: spec.input };
     this.#handler.launch(input, (error) => {
       const message = error instanceof Error ? error.message : String(error);
@@ -355,7 +355,7 @@ export class JobCell implements HandlerMoments {
   /** Fails the job outside its machine: one change after `before`, at the actor's latest time. */
   #end(before: JobView, error: { code: string; message: string }): void {
     const previous = this.#status;
-    const at = Math.max(before.updatedAt, this.#snapshot().context.at);
+    const at = Math.max(before.updatedAt, this.#snapshot().context.run.at);
     this.#seq = before.seq + 1;
     this.#status = 'failed';
     this.#crashView = Object.freeze({
@@ -373,15 +373,15 @@ export class JobCell implements HandlerMoments {
 
   #onSnapshot(snapshot: JobSnapshot): void {
     this.#view = undefined;
-    const { seq } = snapshot.context;
+    const { seq, lastChange } = snapshot.context.run;
     if (seq === this.#seq) return; // a heartbeat or a rejection: nothing for subscribers
     const previous = this.#status;
     this.#seq = seq;
     this.#status = statusOf(snapshot.value);
-    if (snapshot.context.lastChange === 'started') this.#node = this.#here;
+    if (lastChange === 'started') this.#node = this.#here;
     // The view of this very change: later steps may move the job on before it is told.
     const view = (this.#view = toView(snapshot, this.#status, this.#node));
-    this.#notices.push({ kind: snapshot.context.lastChange, previous, snapshot, view });
+    this.#notices.push({ kind: lastChange, previous, snapshot, view });
     if (this.#entering === undefined) return;
     this.#notices.push({ launch: this.#entering });
     this.#entering = undefined;

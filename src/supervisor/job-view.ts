@@ -43,26 +43,25 @@ export function initialView(input: JobInput, node: string | null): JobView {
 }
 
 export function toView(snapshot: JobSnapshot, status: JobStatus, node: string | null): JobView {
-  const c = snapshot.context;
-  const { spec } = c;
+  const { spec, run, outcome, deadlines } = snapshot.context;
   return Object.freeze({
     id: spec.id,
     key: spec.key,
     type: spec.type,
     status,
-    progress: c.progress,
-    message: c.message,
-    attempt: c.attempt,
-    seq: c.seq,
+    progress: run.progress,
+    message: run.message,
+    attempt: run.attempt,
+    seq: run.seq,
     createdAt: spec.createdAt,
-    startedAt: c.startedAt,
-    updatedAt: c.updatedAt,
-    finishedAt: c.finishedAt,
-    lastHeartbeatAt: c.lastHeartbeatAt,
-    nextRetryAt: c.deadlines.retryAt,
+    startedAt: run.startedAt,
+    updatedAt: run.updatedAt,
+    finishedAt: outcome.finishedAt,
+    lastHeartbeatAt: run.lastHeartbeatAt,
+    nextRetryAt: deadlines.retryAt,
     input: spec.input,
-    result: c.result,
-    error: c.error,
+    result: outcome.result,
+    error: outcome.error,
     node,
   });
 }
