@@ -1,6 +1,8 @@
 /** The throughput goals (issue "faster than the peers"), as ratios of variants of the same run. */
 import type { Goal } from './report.js';
 import type { ThroughputFigures } from './throughput.js';
+import { median } from './util.js';
+import type { Sample } from './workload.js';
 import type { VariantName } from './variants.js';
 
 interface Ratio {
@@ -33,7 +35,20 @@ const RATIOS: readonly Ratio[] = [
   { name: 'jobvisor + SQLite (never yields) / in memory', over: 'jobvisorSqlite', under: 'jobvisor' },
 ];
 
-export function throughputGoals({ variants }: ThroughputFigures): Goal[] {
+/** A throughput goal: the median of the rounds' ratios, with the ratio of the medians beside it. */
+export interface ThroughputGoal extends Goal {
+  readonly ofMedians: number;
+}
+
+const rate = (s: Sample): number => s.jobs / s.ms;
+
+/**
+ * Each goal is the median of the per-round ratios: a round runs every variant back to back, so a
+ * machine that speeds up or slows down between rounds moves both sides of a round's ratio alike,
+ * where the ratio of the medians can pair one variant's fast round with the other's slow one (as
+ * bench/cluster.ts does for PostgreSQL).
+ */
+export function throughputGoals({ variants }: ThroughputFigures): ThroughputGoal[] {
   return RATIOS.map(({ name, over, under, atLeast, atMost }) => {
     const a = variants[over];
     const b = variants[under];
@@ -43,9 +58,9 @@ export function throughputGoals({ variants }: ThroughputFigures): Goal[] {
         : atMost !== undefined
           ? `≤ ${atMost.toFixed(3)}`
           : '';
-    if (!a || !b) return { name, value: NaN, target: `${target} (skipped)`, met: null };
-    const value = a.jobsPerSec / b.jobsPerSec;
+    if (!a || !b) return { name, value: NaN, ofMedians: NaN, target: `${target} (skipped)`, met: null };
+    const value = median(a.samples.map((s, i) => rate(s) / rate(b.samples[i]!)));
     const met = atLeast !== undefined ? value >= atLeast : atMost !== undefined ? value <= atMost : null;
-    return { name, value, target, met };
+    return { name, value, ofMedians: a.jobsPerSec / b.jobsPerSec, target, met };
   });
 }
