@@ -145,8 +145,8 @@ function expectSnapshotChain(job: JobHarness, from: number, previous: JobSnapsho
   }
 }
 
-function runOps(config: JobConfig, ops: readonly Op[]): void {
-  const job = createJob(config);
+function runOps(config: JobConfig, ops: readonly Op[], timers: 'xstate' | 'actor'): void {
+  const job = createJob(config, { timers });
   const { actor, clock } = job;
   /** When the armed retry timer fires: SimulatedClock arms it relative to the clock's time. */
   let retryFiresAt = Infinity;
@@ -252,14 +252,15 @@ function runOps(config: JobConfig, ops: readonly Op[]): void {
   job.actor.stop();
 }
 
-describe('job machine under random events and clock ticks', () => {
+// `actor`: the timers a supervisor gives its job actors (src/supervisor/actor-timers.ts).
+describe.each(['xstate', 'actor'] as const)('job machine under random events and clock ticks (%s timers)', (timers) => {
   it('keeps every invariant and agrees with the contract on every event', () => {
     // Sending events to a finished actor makes XState print a development warning.
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
       fc.assert(
         fc.property(configArb, fc.array(opArb, { minLength: 1, maxLength: 40 }), (config, ops) => {
-          runOps(config, ops);
+          runOps(config, ops, timers);
         }),
         { numRuns: 400 },
       );
@@ -300,9 +301,42 @@ describe('job machine under random events and clock ticks', () => {
         fc.property(
           configArb.map((c) => ({ ...c, retry: { ...c.retry, maxRetries: 5 } })),
           fc.array(aliveOp, { minLength: 20, maxLength: 120 }),
-          (config, ops) => runOps(config, ops),
+          (config, ops) => runOps(config, ops, timers),
         ),
         { numRuns: 120 },
+      );
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
+
+describe('ActorTimers against XState scheduler', () => {
+  it('the same events and clock ticks give the same snapshots, rejections and handler moments', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      fc.assert(
+        fc.property(configArb, fc.array(opArb, { minLength: 1, maxLength: 40 }), (config, ops) => {
+          const jobs = [createJob(config), createJob(config, { timers: 'actor' })] as const;
+          for (const op of ops) {
+            for (const job of jobs) {
+              const before = job.actor.getSnapshot();
+              if (op.op === 'event') job.actor.send(materialize(op, before, job.clock.now()));
+              else if (op.op === 'tick') job.clock.set(job.clock.now() + op.ms);
+              else if (nameOf(before.value) === 'running')
+                job.clock.set(Math.max(job.clock.now(), watchdogOf(before.context).at));
+            }
+            const [a, b] = jobs.map((job) => job.actor.getSnapshot());
+            expect(b!.value).toEqual(a!.value);
+            expect(b!.context).toEqual(a!.context);
+            expect(b!.status).toBe(a!.status);
+          }
+          expect(jobs[1].snapshots.length).toBe(jobs[0].snapshots.length);
+          expect(jobs[1].rejections).toEqual(jobs[0].rejections);
+          expect(jobs[1].probe).toEqual(jobs[0].probe);
+          for (const job of jobs) job.actor.stop();
+        }),
+        { numRuns: 300 },
       );
     } finally {
       warn.mockRestore();

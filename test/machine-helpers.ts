@@ -6,6 +6,7 @@
 import { createActor, SimulatedClock, type SnapshotFrom } from 'xstate';
 import { expect } from 'vitest';
 import { jobMachine } from '../machines/job.machine.js';
+import { installActorTimers } from '../src/supervisor/actor-timers.js';
 import type {
   HandlerInput,
   JobContext,
@@ -140,12 +141,19 @@ function createJobActorOnly(input: JobInput, clock: SteppingClock, probe: Handle
 /** A started job actor on a simulated clock (set to `now` before the actor starts). */
 export function createJob(
   config: JobConfig = DEFAULT_CONFIG,
-  options: { now?: number; input?: Partial<JobInput> } = {},
+  options: {
+    now?: number;
+    input?: Partial<JobInput>;
+    /** `actor`: the actor's timers are `ActorTimers`, as a supervisor's job actors' are; default XState's scheduler. */
+    timers?: 'xstate' | 'actor';
+  } = {},
 ): JobHarness {
   const clock = new SteppingClock();
   if (options.now !== undefined) clock.set(options.now);
   const probe: HandlerProbe = { started: [], live: new Set(), aborted: [] };
   const actor = createJobActorOnly(jobInput(config, options.input), clock, probe);
+  if (options.timers === 'actor' && !installActorTimers(actor, clock))
+    throw new Error('ActorTimers could not be installed on this XState');
   const rejections: RejectedEmit[] = [];
   const errors: unknown[] = [];
   const snapshots: JobSnapshot[] = [];

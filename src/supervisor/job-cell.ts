@@ -16,6 +16,7 @@ import type { JobEvent, JobInput, JobStatus, RejectedEmit } from '../../machines
 import type { Clock } from '../common/clock.js';
 import type { EventSource, JobView, Outcome } from '../common/types.js';
 import type { CellHooks, CellOptions, Notice } from './cell-types.js';
+import { installActorTimers } from './actor-timers.js';
 import { attachCell, HandlerSlot, type HandlerMoments } from './handler-slot.js';
 import { initialView, statusOf, toView, type JobSnapshot } from './job-view.js';
 
@@ -95,7 +96,9 @@ export class JobCell implements HandlerMoments {
   /** Creates and starts the actor; a restored job may change in this step (re-armed, interrupted). */
   start(): void {
     if (this.#actor) return;
-    const actor = createActor(this.#machine, { input: this.#input, clock: this.#stepClock() });
+    const clock = this.#stepClock();
+    const actor = createActor(this.#machine, { input: this.#input, clock });
+    installActorTimers(actor, clock); // XState's own scheduler is slow for an actor per job
     this.#actor = actor;
     attachCell(actor, this);
     this.#onActor?.(this, actor);
