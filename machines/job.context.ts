@@ -24,18 +24,28 @@ export const NO_DEADLINES: JobDeadlines = Object.freeze({
 
 const NOTHING_RESTORED: JobRestore = Object.freeze({});
 
-/** An accepted change of `kind` at `at` that moves nothing else of the run. */
-export function bump(r: JobRun, kind: ChangeKind, at: number): JobRun {
+/**
+ * The run after an accepted change of `kind` at `at` (its `seq` moves by 1); by default the change
+ * moves nothing else of the run.
+ */
+export function bump(
+  r: JobRun,
+  kind: ChangeKind,
+  at: number,
+  progress = r.progress,
+  message = r.message,
+  lastHeartbeatAt = r.lastHeartbeatAt,
+): JobRun {
   return {
     seq: r.seq + 1,
     lastChange: kind,
     updatedAt: at,
     at,
     attempt: r.attempt,
-    progress: r.progress,
-    message: r.message,
+    progress,
+    message,
     startedAt: r.startedAt,
-    lastHeartbeatAt: r.lastHeartbeatAt,
+    lastHeartbeatAt,
   };
 }
 

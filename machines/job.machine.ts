@@ -102,19 +102,7 @@ export const jobMachine = setup({
     recordProgress: assign(({ context, event }) => {
       const { at, percent, message } = event as EventOf<'PROGRESS'>;
       const { run } = context;
-      return {
-        run: {
-          seq: run.seq + 1,
-          lastChange: 'progress' as const,
-          updatedAt: at,
-          at,
-          attempt: run.attempt,
-          progress: percent,
-          message: message ?? run.message,
-          startedAt: run.startedAt,
-          lastHeartbeatAt: at,
-        },
-      };
+      return { run: bump(run, 'progress', at, percent, message ?? run.message, at) };
     }),
     /** Not a change: no `seq`, no subscriber notification; the watchdog will see the new time. */
     recordHeartbeat: assign(({ context, event }) => {
@@ -143,19 +131,8 @@ export const jobMachine = setup({
     }),
     complete: assign(({ context, event }) => {
       const { at, result } = event as EventOf<'COMPLETE'>;
-      const { run } = context;
       return {
-        run: {
-          seq: run.seq + 1,
-          lastChange: 'completed' as const,
-          updatedAt: at,
-          at,
-          attempt: run.attempt,
-          progress: 100,
-          message: run.message,
-          startedAt: run.startedAt,
-          lastHeartbeatAt: run.lastHeartbeatAt,
-        },
+        run: bump(context.run, 'completed', at, 100),
         outcome: ended(context.outcome, at, result ?? null, null, context.outcome.cancelReason),
         deadlines: NO_DEADLINES,
       };
@@ -222,19 +199,8 @@ export const jobMachine = setup({
     }),
     markInterrupted: assign(({ context, event }) => {
       const { at, reason } = event as EventOf<'INTERRUPT'>;
-      const { run } = context;
       return {
-        run: {
-          seq: run.seq + 1,
-          lastChange: 'interrupted' as const,
-          updatedAt: at,
-          at,
-          attempt: run.attempt,
-          progress: run.progress,
-          message: reason,
-          startedAt: run.startedAt,
-          lastHeartbeatAt: run.lastHeartbeatAt,
-        },
+        run: bump(context.run, 'interrupted', at, context.run.progress, reason),
         deadlines: NO_DEADLINES,
       };
     }),

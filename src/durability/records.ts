@@ -2,6 +2,7 @@
 import type { SnapshotFrom } from 'xstate';
 import type { JobMachine } from '../../machines/job.machine.js';
 import { stateName } from '../../machines/job.rejection.js';
+import { NO_DEADLINES } from '../../machines/job.context.js';
 import type { ChangeKind, JobDeadlines, JobInput } from '../../machines/job.types.js';
 import type { JobView } from '../common/types.js';
 import type { JobRecord, JobRecordDraft } from '../store/port.js';
@@ -72,8 +73,6 @@ export function toRecord(
     kind,
   );
 }
-
-const NO_DEADLINES: JobDeadlines = Object.freeze({ heartbeatAt: null, timeoutAt: null, retryAt: null });
 
 /**
  * The record of a job just created from `input` (no restore), before its actor exists: what
