@@ -108,10 +108,16 @@ export interface EncodedChange {
   readonly record: RowFields;
 }
 
-/** Encodes a batch for the connection; a record that is not JSON is `change_not_storable` for its job. */
-export function encodeBatch(batch: readonly ChangeDraft[]): EncodedChange[] {
+/** The index of each job's last change in the batch. */
+function lastChanges(batch: readonly ChangeDraft[]): Map<string, number> {
   const last = new Map<string, number>();
   for (let i = 0; i < batch.length; i++) last.set(batch[i]!.jobId, i);
+  return last;
+}
+
+/** Encodes a batch for the connection; a record that is not JSON is `change_not_storable` for its job. */
+export function encodeBatch(batch: readonly ChangeDraft[]): EncodedChange[] {
+  const last = lastChanges(batch);
   return batch.map((change, i) => {
     const { jobId, record } = change;
     const { type, key, status, state, createdAt, finishedAt } = record;
@@ -125,4 +131,72 @@ export function encodeBatch(batch: readonly ChangeDraft[]): EncodedChange[] {
       record: { type, key, status, state, createdAt, finishedAt },
     };
   });
+}
+
+/** The scalar fields of one change in a `PackedBatch`, in order (see `packBatch`). */
+const FIELDS = 10;
+
+/**
+ * An encoded batch as it crosses to the SQLite thread: each change's scalar fields in one flat
+ * array, its JSON texts in two strings, one line per change (JSON.stringify never writes a raw
+ * newline: it escapes control characters in strings). Copying a flat array and two strings between
+ * threads costs about a third of copying one object per change with its record's fields (about
+ * 100 against 300–600 µs for 250 changes, on both threads).
+ */
+export interface PackedBatch {
+  /** Per change: jobId, seq, kind, at, then the record's type, key, status, state, createdAt, finishedAt. */
+  readonly fields: readonly (string | number | null)[];
+  /** The log records (`EncodedChange.log`), one per line. */
+  readonly logs: string;
+  /** The whole records (`EncodedChange.json`), one per line; an empty line for `null`. */
+  readonly jsons: string;
+}
+
+/** `encodeBatch`, packed for the SQLite thread (`unpackBatch` there). */
+export function packBatch(batch: readonly ChangeDraft[]): PackedBatch {
+  const last = lastChanges(batch);
+  const fields: (string | number | null)[] = [];
+  const logs: string[] = [];
+  const jsons: string[] = [];
+  for (let i = 0; i < batch.length; i++) {
+    const change = batch[i]!;
+    const { jobId, record } = change;
+    fields.push(jobId, change.seq, change.kind, change.at, record.type, record.key, record.status);
+    fields.push(record.state, record.createdAt, record.finishedAt);
+    logs.push(encodeRecord(jobId, toLogRecord(record)));
+    jsons.push(last.get(jobId) === i ? encodeRecord(jobId, record) : '');
+  }
+  return { fields, logs: logs.join('\n'), jsons: jsons.join('\n') };
+}
+
+/** The changes of a `PackedBatch`, as `encodeBatch` gives them. */
+export function unpackBatch({ fields: f, logs, jsons }: PackedBatch): EncodedChange[] {
+  const count = f.length / FIELDS;
+  if (count === 0) return [];
+  const logLines = logs.split('\n');
+  const jsonLines = jsons.split('\n');
+  if (!Number.isInteger(count) || logLines.length !== count || jsonLines.length !== count) {
+    throw new JobvisorError('internal_error', `A packed batch of ${f.length} fields has ${logLines.length} log lines`);
+  }
+  const changes: EncodedChange[] = new Array<EncodedChange>(count);
+  for (let i = 0, j = 0; i < count; i++, j += FIELDS) {
+    const json = jsonLines[i]!;
+    changes[i] = {
+      jobId: f[j] as string,
+      seq: f[j + 1] as number,
+      kind: f[j + 2] as ChangeDraft['kind'],
+      at: f[j + 3] as number,
+      log: logLines[i]!,
+      json: json === '' ? null : json,
+      record: {
+        type: f[j + 4] as string,
+        key: f[j + 5] as string | null,
+        status: f[j + 6] as RowFields['status'],
+        state: f[j + 7] as string,
+        createdAt: f[j + 8] as number,
+        finishedAt: f[j + 9] as number | null,
+      },
+    };
+  }
+  return changes;
 }

@@ -24,12 +24,14 @@ import { prepareSchema, toStoreError } from './sqlite-schema.js';
 import {
   checkNextSeq,
   encodeBatch,
+  unpackBatch,
   storeConflict,
   decodeChanges,
   decodeJob,
   type ChangeRow,
   type EncodedChange,
   type JobRow,
+  type PackedBatch,
   type RowFields,
 } from './encode.js';
 
@@ -227,6 +229,11 @@ export class SqliteStore implements JobStore {
 
   async commit(batch: readonly ChangeDraft[]): Promise<number> {
     return this.commitEncoded(encodeBatch(batch));
+  }
+
+  /** A commit packed on another thread (the threaded store: `packBatch`). */
+  async commitPacked(batch: PackedBatch): Promise<number> {
+    return this.commitEncoded(unpackBatch(batch));
   }
 
   /** A commit of changes encoded already (`encodeBatch`: the threaded store encodes them on its caller's thread). */

@@ -4,10 +4,10 @@
  * fsync included — then blocks that thread instead of the engine's: handlers keep running while a
  * batch is made durable, and what they report meanwhile goes into the next batch (fewer, larger
  * transactions). Durability is unchanged: a commit resolves once SQLite returned from it. A
- * commit's records are encoded to JSON here, on the caller's thread (`encodeBatch`, as the
- * unthreaded store does): the thread gets strings, which are cheaper to copy than the records'
- * objects and which it would have had to make anyway (about 6 % more jobs per second with the
- * I/O-awaiting handler).
+ * commit's records are encoded to JSON here, on the caller's thread (`packBatch`, as the
+ * unthreaded store encodes them): the thread gets strings, which are cheaper to copy than the
+ * records' objects and which it would have had to make anyway (about 6 % more jobs per second with
+ * the I/O-awaiting handler), and the changes' other fields in one flat array (`PackedBatch`).
  *
  * One thread serves every threaded store of the process (starting a thread costs more than most
  * calls). It keeps the process alive only while a call is in flight: a commit at shutdown is
@@ -18,7 +18,7 @@
 import type { Worker } from 'node:worker_threads';
 import { JobvisorError, type ErrorCode } from '../common/errors.js';
 import { entryUrl, spawnThread } from '../common/thread.js';
-import { encodeBatch, type EncodedChange } from './encode.js';
+import { packBatch } from './encode.js';
 import type {
   ChangeDraft,
   JobRecord,
@@ -68,7 +68,7 @@ class StoreThread {
         this.#worker.postMessage({ ...request, id } satisfies StoreRequest);
       } catch (error) {
         this.#settle(id);
-        // Commits are JSON by then (encodeBatch): what fails to be copied is a bug, not a record.
+        // Commits are JSON by then (packBatch): what fails to be copied is a bug, not a record.
         reject(error instanceof Error ? error : new Error(String(error)));
       }
     });
@@ -131,10 +131,10 @@ export class ThreadedSqliteStore implements JobStore {
     return (await this.#thread.call(request)) as StoreSnapshot;
   }
 
-  /** Encoded here (JSON is cheaper to hand to the thread than the records' objects), written there. */
+  /** Encoded and packed here (JSON is cheaper to hand to the thread than the records' objects), written there. */
   async commit(batch: readonly ChangeDraft[]): Promise<number> {
-    const encoded: EncodedChange[] = encodeBatch(batch); // change_not_storable names its job
-    return this.#call('commitEncoded', [encoded]);
+    const packed = packBatch(batch); // change_not_storable names its job
+    return this.#call('commitPacked', [packed]);
   }
 
   get(id: string): Promise<JobRecord | undefined> {

@@ -10,7 +10,7 @@ import { SqliteStore, type SqliteConnectionOptions } from './sqlite-connection.j
 
 export type StoreMethod =
   | 'open'
-  | 'commitEncoded'
+  | 'commitPacked'
   | 'get'
   | 'list'
   | 'changesSince'
