@@ -116,7 +116,7 @@ describe('one job per key across nodes', () => {
 });
 
 describe('claims and limits', () => {
-  it('runs every job once, spread over the nodes, never more at once than the cluster-wide limits', async () => {
+  it('runs every job once, on every node, never more at once than the cluster-wide limits', async () => {
     let now = 0;
     let peak = 0;
     const byNode = [0, 0, 0];
@@ -140,7 +140,9 @@ describe('claims and limits', () => {
     expect(seen.size).toBe(60);
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
     expect(peak).toBeLessThanOrEqual(3);
-    expect(byNode.filter((n) => n > 0).length).toBeGreaterThan(1);
+    // Every node ran some: a node's commits claim only its share of the type's limit (3 over 3 nodes),
+    // so the node that first holds the limit does not keep it (20 runs: at least 12 each).
+    expect(byNode.every((n) => n > 0)).toBe(true);
   });
 });
 

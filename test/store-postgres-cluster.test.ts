@@ -156,6 +156,15 @@ describe('writes are fenced by owner and lease', () => {
     await cluster.renew(node('n1'), 60_000); // back: its jobs are still its own
     await store.commit([w.change('a', 'progress')], 'n1');
   });
+
+  it('a renewal answers how many nodes hold a lease, itself included, not those whose lease ended', async () => {
+    const { cluster, schema } = await fresh();
+    expect((await cluster.renew(node('n1'), 60_000)).nodes).toBe(1); // its own row is new
+    expect((await cluster.renew(node('n2'), 60_000)).nodes).toBe(2);
+    expect((await cluster.renew(node('n1'), 60_000)).nodes).toBe(2); // renewed, not counted twice
+    await sql(`UPDATE ${schema}.nodes SET lease_until = now() - interval '1 second' WHERE id = 'n2'`);
+    expect((await cluster.renew(node('n1'), 60_000)).nodes).toBe(1);
+  });
 });
 
 describe('takeover', () => {

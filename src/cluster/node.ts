@@ -49,6 +49,8 @@ export interface ClusterHost {
   freeSlots(): number;
   /** The registered types with their (cluster-wide) limits. */
   typeLimits(): ReadonlyMap<string, number>;
+  /** Attempts of `type` running here. */
+  runningOf(type: string): number;
   /**
    * Jobs this node owns now: claimed (pending), or taken over / its own abandoned ones (run as
    * interrupted; those in `cancels` are cancelled instead, with the reason asked).
@@ -102,6 +104,12 @@ export class ClusterNode {
   #ticking = false;
   /** The last commit claimed for this node and found no more to claim: its durable end needs no claim. */
   #claimedInCommit = false;
+  /** Commit claims held to this node's share (`#commitClaim`): a short answer leaves work for others. */
+  readonly #shareCapped = new WeakSet<ClaimRequest>();
+  /** Nodes holding a lease at the last renewal, this one included. */
+  #leaseHolders = 1;
+  /** Other nodes heard committing (their notifications), with when: live nodes, known sooner. */
+  readonly #heardFrom = new Map<string, number>();
   /** Everything still running in the background: `stop()` waits for it. */
   readonly #tasks = new Set<Promise<void>>();
 
@@ -219,14 +227,48 @@ export class ClusterNode {
     this.claimSoon();
   }
 
-  /** The claim a commit of this node's may make in its round trip: as `#claim` would, if none runs. */
+  /**
+   * The claim a commit of this node's may make in its round trip: as `#claim` would, if none runs,
+   * but held to this node's share of the limits (each limit over the live nodes, rounded up). A
+   * node that holds every place a limit allows would otherwise take back, in the same round trip,
+   * each place its commits free, before another node's claim could see it: with several nodes it
+   * leaves what is beyond its share to whichever node claims first once the commit is told (it
+   * claims then too, as the others do).
+   */
   #commitClaim(): ClaimRequest | undefined {
     const host = this.#host;
     if (this.#claiming || !host.active() || !this.holds) return undefined;
-    const max = host.freeSlots();
-    const types = host.typeLimits();
+    const free = host.freeSlots();
+    const all = host.typeLimits();
+    if (free <= 0 || all.size === 0) return undefined;
+    const nodes = this.#liveNodes();
+    const request = { node: host.node.id, max: free, types: all, concurrency: host.concurrency };
+    if (nodes === 1) return request;
+    // What this node may still take under a limit: its share less what it holds (no limit: any).
+    const room = (limit: number, held: number) =>
+      limit === Infinity ? Infinity : Math.ceil(limit / nodes) - held;
+    let max = Math.min(free, room(host.concurrency, host.concurrency - free));
+    const types = new Map<string, number>();
+    let typeRoom = 0;
+    for (const [type, limit] of all) {
+      const left = room(limit, host.runningOf(type));
+      if (left <= 0) continue;
+      types.set(type, limit);
+      typeRoom += left;
+    }
+    max = Math.min(max, typeRoom);
+    if (max >= free && types.size === all.size) return request;
     if (max <= 0 || types.size === 0) return undefined;
-    return { node: host.node.id, max, types, concurrency: host.concurrency };
+    const capped = { ...request, max, types };
+    this.#shareCapped.add(capped);
+    return capped;
+  }
+
+  /** The nodes holding a lease: at the last renewal, or more if others were heard since. */
+  #liveNodes(): number {
+    const since = this.#clock.now() - this.#settings.leaseMs;
+    for (const [node, at] of this.#heardFrom) if (at < since) this.#heardFrom.delete(node);
+    return Math.max(this.#leaseHolders, 1 + this.#heardFrom.size);
   }
 
   #claimedWithCommit(records: readonly JobRecord[], request: ClaimRequest): void {
@@ -235,8 +277,9 @@ export class ClusterNode {
       this.#counts.claimed += records.length;
       this.#host.adopt(records, 'claimed');
     }
-    // A full answer: more may be waiting, claim again once the commit is told; else nothing is.
-    this.#claimedInCommit = records.length < request.max;
+    // A full answer: more may be waiting, claim again once the commit is told; else nothing is
+    // (unless the claim was held to this node's share: what is beyond it is anyone's).
+    this.#claimedInCommit = records.length < request.max && !this.#shareCapped.has(request);
   }
 
   /** Claims pending jobs now (a slot freed, a job became claimable); one claim at a time. */
@@ -279,6 +322,8 @@ export class ClusterNode {
   #heard(event: ClusterEvent): void {
     if (this.#state === 'left') return;
     if (event.type === 'cancel') return this.#checkCancels();
+    if (event.type === 'committed' && event.writer !== null && event.writer !== this.#host.node.id)
+      this.#heardFrom.set(event.writer, this.#clock.now());
     this.#host.catchUp();
     if (event.type === 'reconnected') {
       this.#checkCancels();
@@ -317,6 +362,7 @@ export class ClusterNode {
       if (this.#state === 'left') return;
       const at = this.#clock.now();
       this.#dbLatencyMs = at - sentAt;
+      if (answer.nodes !== undefined) this.#leaseHolders = Math.max(1, answer.nodes);
       this.#host.reachable();
       this.#lease.send({ type: 'RENEWED', sentAt, until: answer.until, at });
     } catch (error) {

@@ -169,11 +169,14 @@ export interface TakenOver {
 
 /** The verbs of a store several nodes share (PostgreSQL): leases, claims, takeover, cancel requests. */
 export interface ClusterStore {
-  /** Joins or renews: the node's lease ends `leaseMs` from now on the store's clock; answers both times. */
+  /**
+   * Joins or renews: the node's lease ends `leaseMs` from now on the store's clock; answers both
+   * times, and (optional) how many nodes hold a lease now, this one included.
+   */
   renew(
     node: { readonly id: string; readonly label: string },
     leaseMs: number,
-  ): Promise<{ until: number; now: number }>;
+  ): Promise<{ until: number; now: number; nodes?: number }>;
   /** Leaves the cluster (at shutdown): what it had claimed and not started is free at once. */
   leave(nodeId: string): Promise<void>;
   /** Frees the pending jobs the node claimed and did not start (it is draining): others may claim them. */

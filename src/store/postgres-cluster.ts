@@ -31,13 +31,23 @@ export class PostgresCluster implements ClusterStore {
     this.#ctx = ctx;
   }
 
-  async renew(node: { id: string; label: string }, leaseMs: number): Promise<{ until: number; now: number }> {
-    const { rows } = await this.#query<{ until: number; now: number }>(
+  async renew(
+    node: { id: string; label: string },
+    leaseMs: number,
+  ): Promise<{ until: number; now: number; nodes: number }> {
+    const s = this.#ctx.schema;
+    // The others holding a lease, counted beside this node's own row (the statement's snapshot
+    // does not see the row it writes).
+    const { rows } = await this.#query<{ until: number; now: number; nodes: number }>(
       'renew',
-      `INSERT INTO ${this.#ctx.schema}.nodes (id, label, lease_until)
-       VALUES ($1, $2, now() + $3 * interval '1 millisecond')
-       ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until
-       RETURNING (extract(epoch FROM lease_until) * 1000)::float8 AS until, ${NOW_MS} AS now`,
+      `WITH up AS (
+         INSERT INTO ${s}.nodes (id, label, lease_until)
+         VALUES ($1, $2, now() + $3 * interval '1 millisecond')
+         ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until
+         RETURNING lease_until)
+       SELECT (extract(epoch FROM up.lease_until) * 1000)::float8 AS until, ${NOW_MS} AS now,
+              1 + (SELECT count(*) FROM ${s}.nodes n WHERE n.id <> $1 AND n.lease_until > now())::int AS nodes
+       FROM up`,
       [node.id, node.label, leaseMs],
     );
     return rows[0]!;

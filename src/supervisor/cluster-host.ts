@@ -22,7 +22,7 @@ export interface ClusterHostDeps {
   readonly clock: Clock;
   readonly types: Pick<JobTypes, 'list'>;
   readonly registry: Pick<Registry, 'live' | 'liveCells' | 'add' | 'drop'>;
-  readonly scheduler: Pick<Scheduler, 'running' | 'queued' | 'remove'>;
+  readonly scheduler: Pick<Scheduler, 'running' | 'queued' | 'remove' | 'runningOf'>;
   readonly telemetry: Pick<Telemetry, 'error'>;
   readonly newCell: (input: JobInput, lastNode?: string | null) => JobCell;
   /** Sends to the supervisor's mailbox. */
@@ -57,6 +57,7 @@ export function clusterHost(deps: ClusterHostDeps): ClusterHost {
     concurrency: deps.concurrency,
     freeSlots: () => deps.concurrency - scheduler.running - scheduler.queued,
     typeLimits: () => new Map(deps.types.list().map((t) => [t.name, t.concurrency])),
+    runningOf: (type) => scheduler.runningOf(type),
     adopt: (records: readonly JobRecord[], how, cancels) => {
       const now = clock.now();
       for (const record of records) {

@@ -33,6 +33,11 @@ export class Scheduler {
     return this.#running;
   }
 
+  /** Jobs of `type` holding a slot. */
+  runningOf(type: string): number {
+    return this.#runningByType.get(type) ?? 0;
+  }
+
   /** Jobs waiting for a slot. */
   get queued(): number {
     return this.#queued;
