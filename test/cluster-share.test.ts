@@ -67,7 +67,11 @@ async function fakeNode(options: {
       throw error;
     },
   };
-  const node = new ClusterNode(store, host, clock, { leaseMs: 15_000, renewMs: 5_000, claimIntervalMs: 1_000 });
+  const node = new ClusterNode(store, host, clock, {
+    leaseMs: 15_000,
+    renewMs: 5_000,
+    claimIntervalMs: 1_000,
+  });
   await node.start();
   // The first tick's claim (the node joined with free slots) is over.
   await Promise.resolve();

@@ -16,7 +16,9 @@ import { record } from './record-arbitrary.js';
 const jobId = fc.constantFrom('a', 'b\nc', 'd"e\\', '\u2028f', 'g\r\n', '\u0000');
 /** Text leaning on what a separator or an escape could trip over, with any other character. */
 const special = fc.constantFrom('\n', '\r', '\u2028', '\u2029', '"', '\\', '\u0000', '\u001e', '\ud800');
-const text = fc.string({ unit: fc.oneof(special, fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })) });
+const text = fc.string({
+  unit: fc.oneof(special, fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })),
+});
 
 const change = fc.tuple(jobId, record, fc.option(text, { nil: null })).map(([id, r, message]) => {
   const { offset: _offset, ...draft } = r;
@@ -69,7 +71,10 @@ describe('a batch packed for the SQLite thread', () => {
 
   it('refuses a packed batch whose lines do not match its fields', () => {
     const [one, two] = fc.sample(change, { numRuns: 2, seed: 3 });
-    const packed = packBatch([{ ...one!, jobId: 'x' }, { ...two!, jobId: 'y' }]);
+    const packed = packBatch([
+      { ...one!, jobId: 'x' },
+      { ...two!, jobId: 'y' },
+    ]);
     expect(codeOf(() => unpackBatch({ ...packed, logs: packed.logs.split('\n')[0]! }))).toMatch(
       /^internal_error/,
     );

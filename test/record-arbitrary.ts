@@ -34,4 +34,3 @@ export const record = fc.record({
   lastChange: fc.constantFrom('created', 'started', 'progress', 'completed', 'failed', 'retrying'),
   offset: fc.integer({ min: 1 }),
 }) as fc.Arbitrary<JobRecord>;
-

@@ -176,7 +176,10 @@ export function unpackBatch({ fields: f, logs, jsons }: PackedBatch): EncodedCha
   const logLines = logs.split('\n');
   const jsonLines = jsons.split('\n');
   if (!Number.isInteger(count) || logLines.length !== count || jsonLines.length !== count) {
-    throw new JobvisorError('internal_error', `A packed batch of ${f.length} fields has ${logLines.length} log lines`);
+    throw new JobvisorError(
+      'internal_error',
+      `A packed batch of ${f.length} fields has ${logLines.length} log lines`,
+    );
   }
   const changes: EncodedChange[] = new Array<EncodedChange>(count);
   for (let i = 0, j = 0; i < count; i++, j += FIELDS) {
