@@ -191,6 +191,23 @@ describe('sqlite store', () => {
     raw.close();
   });
 
+  it('on its thread: poll() settles a finished commit within the turn, before its answer arrives by message', async () => {
+    const store = make();
+    await store.open({ recentLimit: 10 });
+    const w = new Writer();
+    const settled: number[] = [];
+    const commit = store.commit([w.change('a', 'created')]).then((first) => settled.push(first));
+    // Only microtasks run in this loop (`await Promise.resolve()`), never the event loop: the thread's answer
+    // (a message) cannot be handled here, so only the shared memory poll() reads can settle it.
+    for (const end = Date.now() + 10_000; settled.length === 0 && Date.now() < end; await Promise.resolve())
+      store.poll!();
+    expect(settled).toEqual([1]);
+    await commit;
+    // Its message, handled later, is ignored; the next commit is answered as usual.
+    expect(await store.commit([w.change('a', 'started')])).toBe(2);
+    expect(await store.get('a')).toMatchObject({ seq: 2, status: 'running' });
+  });
+
   it('names a bad option', () => {
     expect(() => sqliteStore({ path: '' })).toThrow(expect.objectContaining({ code: 'invalid_options' }));
     expect(() => sqliteStore({ path, busyTimeoutMs: -1 })).toThrow(/busyTimeoutMs/);

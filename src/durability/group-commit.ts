@@ -8,6 +8,9 @@
  *   at once. One bad change never blocks the others.
  * - Any other failure is transient (a full disk, an I/O error, a lock): the batch stays first in
  *   line and is tried again with backoff; `failed` reports each failure and `health` says so.
+ * - A store that answers by message (the SQLite thread) is polled as changes are appended
+ *   (`JobStore.poll`), so a commit's end is heard within the turn; the changes appended meanwhile
+ *   are then written at once, not a turn later (they have waited a whole commit already).
  * - Callers that answer only once their change is durable await `durable()` or `flushed()`,
  *   for at most `timeoutMs`: then they get `store_unavailable` instead of hanging.
  */
@@ -74,6 +77,8 @@ export class GroupCommit<P> {
   /** Set by `close()`: a failed batch is reported, not retried on a timer. */
   #closed = false;
   #writing: Promise<void> | undefined;
+  /** The store's `poll`, if it has one. */
+  readonly #poll: (() => void) | undefined;
 
   constructor(
     store: JobStore,
@@ -87,6 +92,7 @@ export class GroupCommit<P> {
     this.#events = events;
     this.#timeoutMs = timeoutMs;
     this.#writer = writer;
+    this.#poll = store.poll?.bind(store);
   }
 
   get backlog(): number {
@@ -107,6 +113,7 @@ export class GroupCommit<P> {
     const ordinal = this.#next++;
     this.#pending.push({ ordinal, draft, payload });
     this.#schedule();
+    this.#poll?.();
     return ordinal;
   }
 
@@ -223,7 +230,13 @@ export class GroupCommit<P> {
       this.#writing = undefined;
       this.#settleWaiters();
       if (retryIn !== undefined) this.#retryAfter(retryIn);
-      else if (this.#pending.length > 0 && !this.#closed) this.#schedule();
+      else if (this.#pending.length > 0 && !this.#closed) {
+        // A polled store's commit may end in the middle of a turn: what came meanwhile (it waited a
+        // whole commit) is written at once, not after every handler the turn still runs. Another
+        // store's answer comes as I/O, and the turn's end follows at once (bigger batches for it).
+        if (this.#poll) this.#writing ??= this.#write();
+        else this.#schedule();
+      }
     }
   }
 

@@ -86,6 +86,13 @@ export interface JobStore {
    * full disk, an I/O error, a lock) is taken as transient: the same changes are tried again.
    */
   commit(batch: readonly ChangeDraft[], writer?: string): Promise<number>;
+  /**
+   * Optional: settles, now, a commit the store has finished but not yet answered (a store on
+   * another thread answers by message, which waits for the event loop's next poll phase). The
+   * supervisor calls it as it appends each change, so a commit's end is heard within the turn that
+   * sees it. Cheap: a read of shared memory.
+   */
+  poll?(): void;
   get(id: string): Promise<JobRecord | undefined>;
   list(query: ListQuery): Promise<Page<JobRecord>>;
   /** Log entries with `offset > after`, oldest first, at most `limit`. */

@@ -9,6 +9,11 @@
  * records' objects and which it would have had to make anyway (about 6 % more jobs per second with
  * the I/O-awaiting handler), and the changes' other fields in one flat array (`PackedBatch`).
  *
+ * The thread also marks each commit it finished in shared memory before it posts the answer:
+ * `poll()` (the supervisor calls it as it appends changes) settles the commit from there, within the
+ * turn that sees it, instead of at the event loop's next poll phase, a turn or more later when
+ * handlers keep the loop busy (about 10–15 % more jobs per second with the I/O-awaiting handler).
+ *
  * One thread serves every threaded store of the process (starting a thread costs more than most
  * calls). It keeps the process alive only while a call is in flight: a commit at shutdown is
  * waited for, an idle store does not hold the process open. If the thread dies, every call in
@@ -29,7 +34,7 @@ import type {
   StoreSnapshot,
 } from './port.js';
 import type { SqliteConnectionOptions } from './sqlite-connection.js';
-import type { StoreMethod, StoreReply, StoreRequest } from './sqlite-worker.js';
+import type { StoreMethod, StoreReply, StoreRequest, ThreadData } from './sqlite-worker.js';
 
 const ENTRY = entryUrl(import.meta.url, 'sqlite-worker');
 
@@ -44,9 +49,15 @@ class StoreThread {
   readonly #pending = new Map<number, Pending>();
   #next = 1;
   #dead: Error | undefined;
+  /** Shared with the thread: the last commit it finished, and the first offset that commit wrote. */
+  readonly #done: Int32Array;
+  readonly #first: Float64Array;
 
   constructor() {
-    const worker = spawnThread(ENTRY);
+    const shared = new SharedArrayBuffer(16);
+    this.#done = new Int32Array(shared, 0, 1);
+    this.#first = new Float64Array(shared, 8, 1);
+    const worker = spawnThread(ENTRY, { done: shared } satisfies ThreadData);
     worker.unref();
     worker.on('message', (reply: StoreReply) => this.#reply(reply));
     worker.on('error', (error) => this.#die(error));
@@ -56,6 +67,22 @@ class StoreThread {
 
   get dead(): boolean {
     return this.#dead !== undefined;
+  }
+
+  /** The id the next call gets. */
+  get nextId(): number {
+    return this.#next;
+  }
+
+  /**
+   * Settles the commit `id` now if the thread finished it (it said so in shared memory before
+   * posting its answer, which is then ignored); answers whether it did.
+   */
+  settleDone(id: number): boolean {
+    if (Atomics.load(this.#done, 0) !== (id | 0)) return false; // stored as an Int32
+    const pending = this.#settle(id);
+    pending?.resolve(this.#first[0]);
+    return pending !== undefined;
   }
 
   call(request: Omit<StoreRequest, 'id'>): Promise<unknown> {
@@ -110,6 +137,8 @@ export class ThreadedSqliteStore implements JobStore {
   readonly #handle = ++handles;
   /** The thread this store's connection lives on (set by `open`). */
   #thread: StoreThread | undefined;
+  /** The call id of this store's commit in flight (0: none). */
+  #committing = 0;
 
   constructor(options: SqliteConnectionOptions) {
     this.#options = options;
@@ -134,7 +163,13 @@ export class ThreadedSqliteStore implements JobStore {
   /** Encoded and packed here (JSON is cheaper to hand to the thread than the records' objects), written there. */
   async commit(batch: readonly ChangeDraft[]): Promise<number> {
     const packed = packBatch(batch); // change_not_storable names its job
+    this.#committing = this.#thread?.nextId ?? 0;
     return this.#call('commitPacked', [packed]);
+  }
+
+  /** Settles the commit in flight if the thread finished it, without waiting for its message. */
+  poll(): void {
+    if (this.#committing !== 0 && this.#thread?.settleDone(this.#committing)) this.#committing = 0;
   }
 
   get(id: string): Promise<JobRecord | undefined> {

@@ -3,7 +3,7 @@
  * threaded SQLite stores and runs each request in the order it came, one at a time — a commit
  * (its fsync included) blocks this thread, not the engine's. Errors go back with code and details.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { JobvisorError } from '../common/errors.js';
 import type { JobStore } from './port.js';
 import { SqliteStore, type SqliteConnectionOptions } from './sqlite-connection.js';
@@ -37,7 +37,16 @@ export type StoreReply =
       readonly error: { readonly code?: string; readonly message: string; readonly details?: unknown };
     };
 
+/** What the thread starts with: memory shared with the engine's thread (sqlite-threaded.ts). */
+export interface ThreadData {
+  /** Int32 at 0: the id of the last commit finished; Float64 at 8: the first offset it wrote. */
+  readonly done: SharedArrayBuffer;
+}
+
 const port = parentPort!;
+const shared = (workerData as ThreadData | undefined)?.done;
+const doneId = shared && new Int32Array(shared, 0, 1);
+const doneFirst = shared && new Float64Array(shared, 8, 1);
 const stores = new Map<number, JobStore>();
 let queue = Promise.resolve();
 
@@ -69,6 +78,10 @@ async function serve(request: StoreRequest): Promise<void> {
       throw new JobvisorError('store_unavailable', 'The SQLite store is not open');
     }
     reply = { id, ok: true, value };
+    if (method === 'commitPacked' && doneId && doneFirst) {
+      doneFirst[0] = value as number;
+      Atomics.store(doneId, 0, id); // after the offset: whoever reads this id reads that offset
+    }
   } catch (error) {
     reply = { id, ok: false, error: errorOf(error) };
   }
