@@ -7,45 +7,29 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../src/common/clock.js';
 import { GroupCommit } from '../src/durability/group-commit.js';
-import { memoryStore, type ChangeDraft, type JobStore } from '../src/index.js';
+import type { JobStore } from '../src/index.js';
+import { faultyStore } from './store-faults.js';
 import { Writer } from './store-contract.js';
 
 /**
- * A store whose commits end when `finish()` is called; with `poll`, which counts its calls and may
- * finish one (as the SQLite thread's store settles a commit its thread finished).
+ * A store whose commits wait until `finish()` lets the one in flight through (`faultyStore`'s gate);
+ * with `poll`, which counts its calls and may finish it (as the SQLite thread's store settles a
+ * commit its thread finished).
  */
 function manualStore({ polled = true } = {}) {
-  const inner = memoryStore();
-  const calls: ChangeDraft[][] = [];
-  const ends: (() => void)[] = [];
+  const faults = faultyStore();
+  faults.gated = true;
   let polls = 0;
   let finishOnPoll = false;
-  const store: JobStore = {
-    name: 'manual',
-    open: (options) => inner.open(options),
-    get: (id) => inner.get(id),
-    list: (query) => inner.list(query),
-    changesSince: (after, limit) => inner.changesSince(after, limit),
-    firstOffset: () => inner.firstOffset(),
-    expire: (policy) => inner.expire(policy),
-    close: () => inner.close(),
-    commit: (batch) => {
-      calls.push([...batch]);
-      return new Promise<number>((resolve, reject) => {
-        ends.push(() => void inner.commit(batch).then(resolve, reject));
-      });
-    },
+  const poll = () => {
+    polls++;
+    if (finishOnPoll) faults.open();
   };
-  if (polled) {
-    store.poll = () => {
-      polls++;
-      if (finishOnPoll && ends.length > 0) ends.shift()!();
-    };
-  }
+  const store: JobStore = polled ? { ...faults.store, poll } : faults.store;
   return {
     store,
-    calls,
-    finish: () => ends.shift()!(),
+    calls: faults.batches,
+    finish: () => faults.open(),
     polls: () => polls,
     finishOnPoll: () => (finishOnPoll = true),
   };
