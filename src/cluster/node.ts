@@ -15,7 +15,9 @@ import type { Clock } from '../common/clock.js';
 import { withTimeout } from '../common/timeout.js';
 import { createActor, type Actor } from 'xstate';
 import { leaseMachine, type LeaseMachine } from '../../machines/lease.machine.js';
+import { LiveNodes, withinShare } from './claim-share.js';
 import type { ClusterStatus, LeaseState } from '../common/types.js';
+import type { ClusterHost, ClusterSettings } from './host.js';
 import type {
   ClaimRequest,
   ClusterEvent,
@@ -25,57 +27,7 @@ import type {
   TakenOver,
 } from '../store/port.js';
 
-export interface ClusterSettings {
-  /** How long a renewal keeps the lease (on the store's clock). */
-  readonly leaseMs: number;
-  /** How often the node renews. */
-  readonly renewMs: number;
-  /** How often it claims, takes over and polls the log when nothing woke it (± 20 % jitter). */
-  readonly claimIntervalMs: number;
-}
-
-export const CLUSTER_DEFAULTS: ClusterSettings = Object.freeze({
-  leaseMs: 15_000,
-  renewMs: 5_000,
-  claimIntervalMs: 1_000,
-});
-
-/** What the node needs from the supervisor's engine. */
-export interface ClusterHost {
-  readonly node: { readonly id: string; readonly label: string };
-  /** Cluster-wide limit of attempts at once. */
-  readonly concurrency: number;
-  /** Local slots that claimed jobs may take. */
-  freeSlots(): number;
-  /** The registered types with their (cluster-wide) limits. */
-  typeLimits(): ReadonlyMap<string, number>;
-  /** Attempts of `type` running here. */
-  runningOf(type: string): number;
-  /**
-   * Jobs this node owns now: claimed (pending), or taken over / its own abandoned ones (run as
-   * interrupted; those in `cancels` are cancelled instead, with the reason asked).
-   */
-  adopt(
-    records: readonly JobRecord[],
-    how: 'claimed' | 'takenOver',
-    cancels?: ReadonlyMap<string, string | null>,
-  ): void;
-  /** Whether the job has a cell here that runs it. */
-  isLocal(jobId: string): boolean;
-  /** A cancellation another node asked for a job this node owns. */
-  cancel(jobId: string, reason: string | null): void;
-  /** Draining: let go of the claimed jobs not started here (the store frees them next). */
-  dropQueued(): void;
-  /** The lease may have lapsed: abandon every attempt here without writing; answers how many. */
-  abandonAll(): number;
-  /** Another node committed (or a notification may have been missed): read the log. */
-  catchUp(): void;
-  /** A renewal succeeded: the store answers. */
-  reachable(): void;
-  /** Accepting work (not draining or stopped). */
-  active(): boolean;
-  reportError(error: unknown): void;
-}
+export { CLUSTER_DEFAULTS, type ClusterHost, type ClusterSettings } from './host.js';
 
 /** The margin before the lease ends at which the node abandons its attempts. */
 export function safetyMargin(settings: ClusterSettings): number {
@@ -106,10 +58,8 @@ export class ClusterNode {
   #claimedInCommit = false;
   /** Commit claims held to this node's share (`#commitClaim`): a short answer leaves work for others. */
   readonly #shareCapped = new WeakSet<ClaimRequest>();
-  /** Nodes holding a lease at the last renewal, this one included. */
-  #leaseHolders = 1;
-  /** Other nodes heard committing (their notifications), with when: live nodes, known sooner. */
-  readonly #heardFrom = new Map<string, number>();
+  /** The nodes holding a lease, this one included. */
+  readonly #liveNodes: LiveNodes;
   /** Everything still running in the background: `stop()` waits for it. */
   readonly #tasks = new Set<Promise<void>>();
 
@@ -118,6 +68,7 @@ export class ClusterNode {
     this.#host = host;
     this.#clock = clock;
     this.#settings = settings;
+    this.#liveNodes = new LiveNodes(settings.leaseMs);
     const machine = leaseMachine.provide({
       actions: {
         abandonAttempts: () => {
@@ -229,46 +180,20 @@ export class ClusterNode {
 
   /**
    * The claim a commit of this node's may make in its round trip: as `#claim` would, if none runs,
-   * but held to this node's share of the limits (each limit over the live nodes, rounded up). A
-   * node that holds every place a limit allows would otherwise take back, in the same round trip,
-   * each place its commits free, before another node's claim could see it: with several nodes it
-   * leaves what is beyond its share to whichever node claims first once the commit is told (it
-   * claims then too, as the others do).
+   * held to this node's share of the limits while other nodes hold a lease (claim-share.ts).
    */
   #commitClaim(): ClaimRequest | undefined {
     const host = this.#host;
     if (this.#claiming || !host.active() || !this.holds) return undefined;
-    const free = host.freeSlots();
-    const all = host.typeLimits();
-    if (free <= 0 || all.size === 0) return undefined;
-    const nodes = this.#liveNodes();
-    const request = { node: host.node.id, max: free, types: all, concurrency: host.concurrency };
-    if (nodes === 1) return request;
-    // What this node may still take under a limit: its share less what it holds (no limit: any).
-    const room = (limit: number, held: number) =>
-      limit === Infinity ? Infinity : Math.ceil(limit / nodes) - held;
-    let max = Math.min(free, room(host.concurrency, host.concurrency - free));
-    const types = new Map<string, number>();
-    let typeRoom = 0;
-    for (const [type, limit] of all) {
-      const left = room(limit, host.runningOf(type));
-      if (left <= 0) continue;
-      types.set(type, limit);
-      typeRoom += left;
-    }
-    max = Math.min(max, typeRoom);
-    if (max >= free && types.size === all.size) return request;
+    const max = host.freeSlots();
+    const types = host.typeLimits();
     if (max <= 0 || types.size === 0) return undefined;
-    const capped = { ...request, max, types };
-    this.#shareCapped.add(capped);
-    return capped;
-  }
-
-  /** The nodes holding a lease: at the last renewal, or more if others were heard since. */
-  #liveNodes(): number {
-    const since = this.#clock.now() - this.#settings.leaseMs;
-    for (const [node, at] of this.#heardFrom) if (at < since) this.#heardFrom.delete(node);
-    return Math.max(this.#leaseHolders, 1 + this.#heardFrom.size);
+    const request = { node: host.node.id, max, types, concurrency: host.concurrency };
+    const share = withinShare(request, this.#liveNodes.count(this.#clock.now()), (type) =>
+      host.runningOf(type),
+    );
+    if (share?.capped) this.#shareCapped.add(share.request);
+    return share?.request;
   }
 
   #claimedWithCommit(records: readonly JobRecord[], request: ClaimRequest): void {
@@ -323,7 +248,7 @@ export class ClusterNode {
     if (this.#state === 'left') return;
     if (event.type === 'cancel') return this.#checkCancels();
     if (event.type === 'committed' && event.writer !== null && event.writer !== this.#host.node.id)
-      this.#heardFrom.set(event.writer, this.#clock.now());
+      this.#liveNodes.heard(event.writer, this.#clock.now());
     this.#host.catchUp();
     if (event.type === 'reconnected') {
       this.#checkCancels();
@@ -362,7 +287,7 @@ export class ClusterNode {
       if (this.#state === 'left') return;
       const at = this.#clock.now();
       this.#dbLatencyMs = at - sentAt;
-      if (answer.nodes !== undefined) this.#leaseHolders = Math.max(1, answer.nodes);
+      this.#liveNodes.renewed(answer.nodes);
       this.#host.reachable();
       this.#lease.send({ type: 'RENEWED', sentAt, until: answer.until, at });
     } catch (error) {
