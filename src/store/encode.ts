@@ -108,29 +108,44 @@ export interface EncodedChange {
   readonly record: RowFields;
 }
 
-/** The index of each job's last change in the batch. */
-function lastChanges(batch: readonly ChangeDraft[]): Map<string, number> {
+/**
+ * Encodes each change's texts, in order: its log record, and the whole record on the job's last
+ * change of the batch (null on the others). A record that is not JSON is `change_not_storable` for
+ * its job.
+ */
+function encodeTexts(
+  batch: readonly ChangeDraft[],
+  each: (change: ChangeDraft, log: string, json: string | null) => void,
+): void {
   const last = new Map<string, number>();
   for (let i = 0; i < batch.length; i++) last.set(batch[i]!.jobId, i);
-  return last;
+  for (let i = 0; i < batch.length; i++) {
+    const change = batch[i]!;
+    const { jobId, record } = change;
+    each(
+      change,
+      encodeRecord(jobId, toLogRecord(record)),
+      last.get(jobId) === i ? encodeRecord(jobId, record) : null,
+    );
+  }
 }
 
 /** Encodes a batch for the connection; a record that is not JSON is `change_not_storable` for its job. */
 export function encodeBatch(batch: readonly ChangeDraft[]): EncodedChange[] {
-  const last = lastChanges(batch);
-  return batch.map((change, i) => {
-    const { jobId, record } = change;
+  const changes: EncodedChange[] = [];
+  encodeTexts(batch, ({ jobId, seq, kind, at, record }, log, json) => {
     const { type, key, status, state, createdAt, finishedAt } = record;
-    return {
+    changes.push({
       jobId,
-      seq: change.seq,
-      kind: change.kind,
-      at: change.at,
-      log: encodeRecord(jobId, toLogRecord(record)),
-      json: last.get(jobId) === i ? encodeRecord(jobId, record) : null,
+      seq,
+      kind,
+      at,
+      log,
+      json,
       record: { type, key, status, state, createdAt, finishedAt },
-    };
+    });
   });
+  return changes;
 }
 
 /** The scalar fields of one change in a `PackedBatch`, in order (see `packBatch`). */
@@ -154,18 +169,14 @@ export interface PackedBatch {
 
 /** `encodeBatch`, packed for the SQLite thread (`unpackBatch` there). */
 export function packBatch(batch: readonly ChangeDraft[]): PackedBatch {
-  const last = lastChanges(batch);
   const fields: (string | number | null)[] = [];
   const logs: string[] = [];
   const jsons: string[] = [];
-  for (let i = 0; i < batch.length; i++) {
-    const change = batch[i]!;
-    const { jobId, record } = change;
-    fields.push(jobId, change.seq, change.kind, change.at, record.type, record.key, record.status);
-    fields.push(record.state, record.createdAt, record.finishedAt);
-    logs.push(encodeRecord(jobId, toLogRecord(record)));
-    jsons.push(last.get(jobId) === i ? encodeRecord(jobId, record) : '');
-  }
+  encodeTexts(batch, ({ jobId, seq, kind, at, record: r }, log, json) => {
+    fields.push(jobId, seq, kind, at, r.type, r.key, r.status, r.state, r.createdAt, r.finishedAt);
+    logs.push(log);
+    jsons.push(json ?? '');
+  });
   return { fields, logs: logs.join('\n'), jsons: jsons.join('\n') };
 }
 
