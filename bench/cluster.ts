@@ -9,7 +9,10 @@
  *
  * Durable when timed: every job's creation, start, progress and completion is committed to
  * PostgreSQL before anyone hears of it (jobvisor); pg-boss's send and complete are committed too.
- * Env: BENCH_CLUSTER_N (jobs per round), BENCH_ROUNDS, BENCH_QUICK=1, BENCH_PG_URL, BENCH_PROF=1
+ * Each round's fresh nodes first run as many jobs unmeasured (a warm-up, as every throughput variant
+ * has: V8 has compiled the hot paths of a node that has run a while), then the timed ones.
+ * Env: BENCH_CLUSTER_N (jobs per round), BENCH_CLUSTER_WARMUP (warm-up jobs per round, default
+ * BENCH_CLUSTER_N; 0: none), BENCH_ROUNDS, BENCH_QUICK=1, BENCH_PG_URL, BENCH_PROF=1
  * (each node writes a --cpu-prof profile to /tmp/prof).
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -25,13 +28,16 @@ const URL_ = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/tes
 
 export interface ClusterSpec {
   readonly n: number;
+  /** Jobs each round's fresh nodes run before the timed ones. */
+  readonly warmup: number;
   readonly rounds: number;
   readonly claims: number;
 }
 
 export function clusterSpec(quick: boolean): ClusterSpec {
   const n = Number(process.env.BENCH_CLUSTER_N ?? (quick ? 600 : 3_000));
-  return { n, rounds: config.rounds, claims: quick ? 50 : 200 };
+  const warmup = Number(process.env.BENCH_CLUSTER_WARMUP ?? n);
+  return { n, warmup, rounds: config.rounds, claims: quick ? 50 : 200 };
 }
 
 interface Variant {
@@ -122,24 +128,35 @@ async function stopNodes(children: readonly ChildProcess[]): Promise<void> {
   );
 }
 
-/** One round of one variant: jobs/s from `go` until every node saw every job completed. */
-async function round(variant: Variant, n: number): Promise<number> {
+/** Runs `n` jobs on the nodes (each starts its share); resolves once every node saw every one completed. */
+async function runJobs(children: readonly ChildProcess[], n: number, before: number): Promise<void> {
+  const share = Math.ceil(n / children.length);
+  const done = children.map((c) => next(c, 'done'));
+  children.forEach((c, i) =>
+    c.send({
+      type: 'go',
+      share: Math.min(share, n - share * i),
+      total: n,
+      before,
+      concurrency: config.concurrency,
+      progressSteps: config.progressSteps,
+    }),
+  );
+  await Promise.all(done);
+}
+
+/**
+ * One round of one variant: fresh nodes on a fresh schema, warmed up by `warmup` jobs (V8 compiles
+ * the hot paths as a node that has run a while has them: the throughput variants warm up alike),
+ * then jobs/s from `go` until every node saw every job completed.
+ */
+async function round(variant: Variant, n: number, warmup: number): Promise<number> {
   const schema = `bench_${randomBytes(5).toString('hex')}`;
   const children = await spawnNodes(variant.peer, variant.nodes, schema);
   try {
-    const share = Math.ceil(n / variant.nodes);
+    if (warmup > 0) await runJobs(children, warmup, 0);
     const began = performance.now();
-    const done = children.map((c) => next(c, 'done'));
-    children.forEach((c, i) =>
-      c.send({
-        type: 'go',
-        share: Math.min(share, n - share * i),
-        total: n,
-        concurrency: config.concurrency,
-        progressSteps: config.progressSteps,
-      }),
-    );
-    await Promise.all(done);
+    await runJobs(children, n, warmup);
     return n / ((performance.now() - began) / 1_000);
   } finally {
     await stopNodes(children);
@@ -169,10 +186,10 @@ export async function measureCluster(
 ): Promise<ClusterFigures> {
   const postgres = String((await sql('SHOW server_version'))[0]!.server_version);
   const samples = new Map<string, number[]>(VARIANTS.map((v) => [v.name, []]));
-  await round(VARIANTS[0]!, Math.min(spec.n, 300)); // warm-up: tsx, PostgreSQL caches
+  await round(VARIANTS[0]!, Math.min(spec.n, 300), 0); // warm-up: tsx, PostgreSQL caches
   for (let r = 0; r < spec.rounds; r++) {
     for (const variant of VARIANTS) {
-      const rate = await round(variant, spec.n);
+      const rate = await round(variant, spec.n, spec.warmup);
       samples.get(variant.name)!.push(rate);
       log(`  round ${r + 1}: ${variant.name} ${fmtInt(rate)} jobs/s`);
     }
@@ -228,7 +245,7 @@ export function clusterSection(spec: ClusterSpec, f: ClusterFigures): string {
   const one = f.rows.find((r) => r.name === ONE)!.jobsPerSec;
   const boss = f.rows.find((r) => r.name === BOSS)!.jobsPerSec;
   const lines = [
-    `  ${fmtInt(spec.n)} jobs per round, median of ${spec.rounds} rounds, PostgreSQL ${f.postgres} on this machine`,
+    `  ${fmtInt(spec.n)} jobs per round after ${fmtInt(spec.warmup)} unmeasured on the same fresh nodes, median of ${spec.rounds} rounds, PostgreSQL ${f.postgres} on this machine`,
     '  | variant | jobs/s | × 1 node | × pg-boss 1 node | durable when timed |',
     '  | --- | ---: | ---: | ---: | --- |',
     ...f.rows.map(
