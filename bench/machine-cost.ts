@@ -2,7 +2,8 @@
  * What the job machine costs per step against a minimal XState machine taking the same events
  * (pending → running → completed, one counter assigned per event, no guards, timers or children):
  * µs per actor creation + start, per START, per PROGRESS and per COMPLETE, each step timed over
- * N actors at once. Both run on a no-op handler; nothing is durable. `tsx bench/machine-cost.ts`.
+ * N actors at once. Both run on a no-op handler; nothing is durable. The job machine runs on the
+ * supervisor's actor timers, as jobvisor runs it (bench/bare-xstate.ts). `tsx bench/machine-cost.ts`.
  */
 import { assign, createActor, setup, type AnyActorRef } from 'xstate';
 import { createBareActor } from './bare-xstate.js';

@@ -64,7 +64,7 @@ export function throughputSection(
   return [
     table(['variant', 'durable when timed', 'jobs/s', 'changes/s', 'median ms', 'jobs/s range'], rows),
     '',
-    table(['ratio (median of the rounds\' ratios)', 'value', 'of medians', 'goal', ''], ratioRows),
+    table(["ratio (median of the rounds' ratios)", 'value', 'of medians', 'goal', ''], ratioRows),
   ].join('\n');
 }
 

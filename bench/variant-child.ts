@@ -16,7 +16,8 @@ const variant = VARIANTS[name as VariantName];
 if (!variant) throw new Error(`unknown variant ${name}`);
 const spec = { n: Number(n), concurrency: Number(concurrency), progressSteps: Number(steps) };
 const warm = { ...spec, n: Number(warmupN) };
-for (let i = 0; warm.n > 0 && i < Number(warmups ?? 1); i++) checkSample(name!, warm, await variant.run(warm));
+for (let i = 0; warm.n > 0 && i < Number(warmups ?? 1); i++)
+  checkSample(name!, warm, await variant.run(warm));
 await collect();
 const sample = checkSample(name!, spec, await variant.run(spec));
 // Exit once the line is out: a peer's client may keep a handle open.

@@ -41,7 +41,7 @@ export const VARIANTS = {
     run: (spec) => runActors(spec, () => createActor(minimalMachine)),
   },
   bareXState: {
-    title: "bare XState running jobvisor's job machine",
+    title: "bare XState running jobvisor's job machine (on the supervisor's actor timers)",
     durable: 'nothing',
     run: runBareXState,
   },
