@@ -1,6 +1,6 @@
 /**
  * The throughput comparison: every variant (bench/variants.ts) runs the same workload, each round
- * of each variant in a fresh process (bench/variant-child.ts: warm-up runs to the steady state, a full GC, then the
+ * of each variant in a fresh process (bench/variant-child.ts: warm-up runs to the steady state, then the
  * measured run), rounds interleaved (the order rotates each round so no variant always goes
  * first). The median round of each variant is reported. The BullMQ variants run on private
  * redis-server processes started here on free ports (one without persistence, one with

@@ -1,13 +1,17 @@
 /**
  * One round of one throughput variant in a fresh process (bench/throughput.ts): `warmups` warm-up
- * runs of `warmupN` jobs, a full GC, then the measured run; prints the Sample as JSON on its last
- * line. The warm-up brings the process to its steady state (V8 optimises a path after it has run it
- * many times; jobvisor with SQLite needs about 10,000 jobs, its thread included), as a server that
- * has run for a while is.
+ * runs of `warmupN` jobs, then the measured run; prints the Sample as JSON on its last line. The
+ * warm-up brings the process to its steady state (V8 optimises a path after it has run it many
+ * times; jobvisor with SQLite needs about 10,000 jobs, its thread included), as a server that has
+ * run for a while is. No full GC is forced in between (until 2026-12-07 one was): a server never
+ * forces one, and the next run paid for it — 20–35 % of its time for the SQLite variants and 12–20 %
+ * for BullMQ with `appendfsync always`, nothing measurable for the in-memory ones, raw
+ * better-sqlite3 and BullMQ without persistence (fresh processes alternating the two, 3–5 pairs
+ * each); a short run after the forced GC won part of it back. The garbage of the warm-up is
+ * collected during the measured run, as a server's is.
  *
  *   tsx --expose-gc bench/variant-child.ts <variant> <n> <concurrency> <steps> <warmupN> <warmups>
  */
-import { collect } from './util.js';
 import { VARIANTS, type VariantName } from './variants.js';
 import { checkSample } from './workload.js';
 
@@ -18,7 +22,6 @@ const spec = { n: Number(n), concurrency: Number(concurrency), progressSteps: Nu
 const warm = { ...spec, n: Number(warmupN) };
 for (let i = 0; warm.n > 0 && i < Number(warmups ?? 1); i++)
   checkSample(name!, warm, await variant.run(warm));
-await collect();
 const sample = checkSample(name!, spec, await variant.run(spec));
 // Exit once the line is out: a peer's client may keep a handle open.
 process.stdout.write(`${JSON.stringify(sample)}\n`, () => process.exit(0));
