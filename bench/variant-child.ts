@@ -4,11 +4,11 @@
  * warm-up brings the process to its steady state (V8 optimises a path after it has run it many
  * times; jobvisor with SQLite needs about 10,000 jobs, its thread included), as a server that has
  * run for a while is. No full GC is forced in between (until 2026-12-07 one was): a server never
- * forces one, and the next run paid for it — 20–35 % of its time for the SQLite variants and 12–20 %
- * for BullMQ with `appendfsync always`, nothing measurable for the in-memory ones, raw
- * better-sqlite3 and BullMQ without persistence (fresh processes alternating the two, 3–5 pairs
- * each); a short run after the forced GC won part of it back. The garbage of the warm-up is
- * collected during the measured run, as a server's is.
+ * forces one, and the next run paid for it, growing the heap the forced GC had given back — in fresh
+ * processes alternating the two: 20–35 % of the run's time for the SQLite variants, 12–20 % for
+ * BullMQ with `appendfsync always`, 6–21 % for BullMQ without persistence (5 pairs), about 3 % for
+ * jobvisor in memory, nothing measurable for raw better-sqlite3. The warm-up's garbage is collected
+ * during the timed run, as a server's is.
  *
  *   tsx --expose-gc bench/variant-child.ts <variant> <n> <concurrency> <steps> <warmupN> <warmups>
  */
