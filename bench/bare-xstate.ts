@@ -5,7 +5,8 @@
  * once (as in the registry), then each runs through. Each actor keeps its timers (the `after`
  * watchdog) in `ActorTimers`, as the supervisor's actors do (src/supervisor/job-cell.ts): XState's
  * default scheduler keys them by a new property name per actor, whose hidden classes and dictionary
- * objects cost the machine about 7 % more CPU per job (`.scratch`-style A/B in one process).
+ * objects cost the machine about 7 % more CPU per job (the two alternating in one process, 20
+ * rounds of this workload, CPU time; README, Performance).
  */
 import { createActor, type Actor } from 'xstate';
 import { jobMachine } from '../machines/job.machine.js';

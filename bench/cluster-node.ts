@@ -5,7 +5,7 @@
  * handler reports 10 progress steps and completes. A subscriber counts every change of the cluster
  * (each node follows the whole log); once it has seen every job completed the node says `done`.
  * The bench sends `go` more than once to the same nodes: the first ones warm them up (`before`: the
- * jobs completed in the schema by earlier rounds, which pg-boss's count of its table includes).
+ * jobs completed in the schema by earlier rounds; both peers count completions from the start).
  * `claim` mode: jobs one at a time on an idle cluster, answering each one's start-to-run delay.
  */
 import PgBoss from 'pg-boss';
@@ -59,21 +59,22 @@ async function jobvisorNode(): Promise<void> {
     return RESULT;
   });
   await supervisor.ready();
+  // Counted since the node started, as pg-boss's table counts: a round is done at `before + total`,
+  // whenever this node hears its `go` (another node's jobs may complete before it does).
   let completed = 0;
   let changes = 0;
   let target = Infinity;
   let began = 0;
   supervisor.subscribe((change) => {
     changes++;
-    if (change.kind === 'completed' && ++completed >= target)
+    if (change.kind === 'completed' && ++completed === target)
       send({ type: 'done', ms: performance.now() - began, changes });
   });
   send({ type: 'ready', node: supervisor.node.id });
   process.on('message', (command: Command) => {
     void (async () => {
       if (command.type === 'go') {
-        target = command.total;
-        completed = 0;
+        target = command.before + command.total;
         changes = 0;
         began = performance.now();
         await startAll(command.share, command.concurrency, () => supervisor.start({ type: 'bench' }));
