@@ -31,6 +31,11 @@ export const config = Object.freeze({
   rounds: int('BENCH_ROUNDS', quick ? 2 : 5),
   /** Unmeasured rounds per variant before the measured ones. */
   warmup: int('BENCH_WARMUP', quick ? 1 : 3, 0),
+  /**
+   * Timed runs per round, back to back in the round's process; the round's figure is their sum.
+   * One run of the fast variants is shorter than V8's GC cycles (until 2026-12-07 it was 1).
+   */
+  timedRuns: int('BENCH_TIMED_RUNS', quick ? 1 : 3),
   /** Jobs per warm-up round. */
   warmupN: int('BENCH_WARMUP_N', quick ? Math.min(n, 1_000) : n),
   concurrency: 50,

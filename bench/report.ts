@@ -37,7 +37,7 @@ export function machineSection(machine: MachineInfo, config: Config, gc: boolean
   return [
     `machine: ${machine.cpu} × ${machine.cores}, ${machine.memoryGb} GB, ${machine.platform}`,
     `node ${machine.node} (V8 ${machine.v8}), load average ${fmt(machine.loadAvg)} at start, --expose-gc: ${gc ? 'yes' : 'NO (memory figures unreliable)'}`,
-    `config: N=${config.n}, rounds=${config.rounds} (+${config.warmup} warm-up of ${config.warmupN}), concurrency=${config.concurrency}, ` +
+    `config: N=${config.n}, rounds=${config.rounds} (+${config.warmup} warm-up of ${config.warmupN}, ${config.timedRuns} timed runs each), concurrency=${config.concurrency}, ` +
       `progress steps=${config.progressSteps}, start batches=${config.startBatches}×${config.startBatch}, memory N=${config.memoryN}${config.quick ? ', QUICK' : ''}`,
   ].join('\n');
 }
@@ -62,7 +62,10 @@ export function throughputSection(
   });
   const ratioRows = goals.map((g) => [g.name, fmt(g.value, 3), fmt(g.ofMedians, 3), g.target, label(g)]);
   return [
-    table(['variant', 'durable when timed', 'jobs/s', 'changes/s', 'median ms', 'jobs/s range'], rows),
+    table(
+      ['variant', 'durable when timed', 'jobs/s', 'changes/s', 'median ms (all timed runs)', 'jobs/s range'],
+      rows,
+    ),
     '',
     table(["ratio (median of the rounds' ratios)", 'value', 'of medians', 'goal', ''], ratioRows),
   ].join('\n');

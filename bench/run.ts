@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   log();
   log(
     `1. Throughput: ${fmtInt(spec.n)} jobs × (START + ${spec.progressSteps} PROGRESS + COMPLETE), ` +
-      `concurrency ${spec.concurrency}, one subscriber; median of ${config.rounds} interleaved rounds`,
+      `concurrency ${spec.concurrency}, one subscriber; median of ${config.rounds} interleaved rounds of ${config.timedRuns} timed runs each`,
   );
   const throughput = await measureThroughput(spec, config, log);
   const throughputGoals = throughputGoals_(throughput);

@@ -1,7 +1,7 @@
 /**
  * The throughput comparison: every variant (bench/variants.ts) runs the same workload, each round
  * of each variant in a fresh process (bench/variant-child.ts: warm-up runs to the steady state, then the
- * measured run), rounds interleaved (the order rotates each round so no variant always goes
+ * timed runs back to back, summed), rounds interleaved (the order rotates each round so no variant always goes
  * first). The median round of each variant is reported. The BullMQ variants run on private
  * redis-server processes started here on free ports (one without persistence, one with
  * `appendonly yes` + `appendfsync always`) and stopped by pid at the end; the shared Redis is
@@ -61,6 +61,7 @@ function runChild(
   name: VariantName,
   spec: WorkloadSpec,
   warmup: { readonly runs: number; readonly n: number },
+  timedRuns: number,
   env: NodeJS.ProcessEnv,
 ): Promise<Sample> {
   const args = [
@@ -69,7 +70,7 @@ function runChild(
     'tsx',
     CHILD,
     name,
-    ...[spec.n, spec.concurrency, spec.progressSteps, warmup.n, warmup.runs].map(String),
+    ...[spec.n, spec.concurrency, spec.progressSteps, warmup.n, warmup.runs, timedRuns].map(String),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -81,14 +82,14 @@ function runChild(
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`${name}: exit ${code}\n${err}`));
       const last = out.trim().split('\n').at(-1) ?? '';
-      resolve(checkSample(name, spec, JSON.parse(last) as Sample));
+      resolve(checkSample(name, { ...spec, n: spec.n * timedRuns }, JSON.parse(last) as Sample));
     });
   });
 }
 
 export async function measureThroughput(
   spec: WorkloadSpec,
-  options: { rounds: number; warmup: number; warmupN: number },
+  options: { rounds: number; warmup: number; warmupN: number; timedRuns: number },
   log: (line: string) => void,
 ): Promise<ThroughputFigures> {
   const version = redisServerVersion();
@@ -117,7 +118,7 @@ export async function measureThroughput(
       const order = names.map((_, i) => names[(i + round) % names.length]!);
       const line: string[] = [];
       for (const name of order) {
-        const sample = await runChild(name, spec, warmup, env);
+        const sample = await runChild(name, spec, warmup, options.timedRuns, env);
         samples.get(name)!.push(sample);
         line.push(`${name} ${Math.round(rate(sample.jobs, sample.ms))}`);
       }
