@@ -224,6 +224,9 @@ export const jobMachine = setup({
       },
       states: {
         queued: {
+          // Both false for a fresh job: a supervisor starts a fresh job's actor from a copy of this
+          // initial state (src/supervisor/fresh-snapshot.ts). A guard here that reads something a
+          // fresh input can set must come with a case in test/fresh-snapshot.test.ts.
           always: [
             { guard: 'wasInterrupted', target: '#job.attemptFailed', actions: 'recordInterruption' },
             { guard: 'awaitingRetry', target: 'backoff' },
