@@ -208,12 +208,14 @@ describe.concurrent('jobvisor CLI without a server, or with a token', { timeout:
     expect(served.stderr()).toContain('shutting down');
   });
 
-  it('serve on a database another process holds exits 1 naming store_locked', async () => {
+  it('serve on a database another process holds exits 1 naming store_locked, on one line, no stack', async () => {
     const db = join(tempDir(), 'jobs.db');
     const first = await serve(['--db', db]);
     const second = await cli(['serve', '--port', '0', '--db', db]);
     expect(second.code).toBe(1);
-    expect(second.stderr).toContain('store_locked');
+    expect(second.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^jobvisor serve: cannot use the database .*jobs\.db: .* \(store_locked\)$/),
+    ]);
     expect(await first.stop()).toBe(0);
   });
 });

@@ -3,13 +3,37 @@ import type { WireJob } from '../protocol/schemas.js';
 
 const BAR_WIDTH = 30;
 
-/** `[##########--------------------]  33% running  message` */
-export function progressBar(job: WireJob): string {
+/**
+ * `[##########--------------------]  33% running  message`, at most `columns` characters wide (a
+ * line wider than the terminal wraps, and redrawing it in place then leaves a line per redraw): the
+ * message is cut first (ending in `…`), then the bar narrows; only the percent and the status are
+ * always shown. Without `columns` (not a terminal) the line is whole.
+ */
+export function progressBar(job: WireJob, columns = Infinity): string {
   const percent = Math.max(0, Math.min(100, job.progress));
-  const filled = Math.round((percent / 100) * BAR_WIDTH);
-  const bar = `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}]`;
+  const head = `${formatPercent(percent).padStart(4)} ${statusText(job)}`;
   const text = detail(job);
-  return `${bar} ${formatPercent(percent).padStart(4)} ${statusText(job)}${text ? `  ${text}` : ''}`;
+  // The bar's width: 30, or what is left beside the status (at least 10, else no bar at all).
+  const room = columns - head.length - 3;
+  const width = Math.min(BAR_WIDTH, room);
+  const bar = width >= 10 ? barOf(percent, width) : '';
+  const line = bar ? `${bar} ${head}` : head;
+  // The message only where at least a few of its characters fit; it is what gets cut.
+  if (!text || columns - line.length < 5) return clipTo(line, columns);
+  return clipTo(`${line}  ${text}`, columns);
+}
+
+function barOf(percent: number, width: number): string {
+  const filled = Math.round((percent / 100) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+}
+
+/** `line` cut to `columns` characters (the last one `…`); whole if it fits. */
+function clipTo(line: string, columns: number): string {
+  const chars = [...line];
+  if (chars.length <= columns) return line;
+  if (columns <= 1) return chars.slice(0, Math.max(0, columns)).join('');
+  return `${chars.slice(0, columns - 1).join('')}…`;
 }
 
 /** One plain line per change, for logs and pipes. */
@@ -52,11 +76,20 @@ function formatPercent(percent: number): string {
   return `${Math.floor(percent)}%`;
 }
 
+/**
+ * A duration in the largest unit that keeps it short: `850 ms`, `12.3 s`, `1 min 59 s`,
+ * `2 h 0 min`. Rounded to the unit shown first, then split, so 119,600 ms reads `2 min 0 s`
+ * (not `1 min 60 s`) and 59,960 ms `1 min 0 s` (not `60.0 s`). Negative durations read `0 ms`.
+ */
 export function formatDuration(ms: number): string {
-  if (ms < 1_000) return `${Math.max(0, Math.round(ms))} ms`;
-  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)} s`;
-  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1_000)} s`;
-  return `${Math.floor(ms / 3_600_000)} h ${Math.round((ms % 3_600_000) / 60_000)} min`;
+  const whole = Math.max(0, Math.round(ms));
+  if (whole < 1_000) return `${whole} ms`;
+  const tenths = Math.round(ms / 100);
+  if (tenths < 600) return `${(tenths / 10).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1_000);
+  if (seconds < 3_600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  const minutes = Math.round(ms / 60_000);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 /** A left-aligned text table with a header row; cells are truncated to `maxCell` characters. */

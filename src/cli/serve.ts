@@ -50,6 +50,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
   };
 
   let supervisor: Supervisor;
+  const started = { ready: false };
   try {
     const register = args.handlers === undefined ? undefined : await loadHandlers(args.handlers);
     const store =
@@ -57,12 +58,14 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
         ? sqliteStore({ path: resolve(args.db) })
         : postgresStore({ connectionString: args.postgres, schema: args.postgresSchema });
     supervisor = createSupervisor({ ...options, store });
+    reportErrors(supervisor, started);
     await register?.(supervisor);
   } catch (error) {
     return fail(error instanceof StartupError ? error.message : describe(error));
   }
   try {
     await supervisor.ready();
+    started.ready = true;
   } catch (error) {
     return fail(`cannot use the database ${where(args)}: ${describe(error)}`);
   }
@@ -112,6 +115,21 @@ function where(args: { db: string; postgres?: string; postgresSchema: string }):
   const url = new URL(args.postgres);
   url.password = '';
   return `${url.toString()} (schema ${args.postgresSchema})`;
+}
+
+/**
+ * The supervisor's errors on stderr, one line each for an expected (coded) one, with its stack for
+ * anything else. A store error before the supervisor is ready is left to the one line that says the
+ * database cannot be used (store_locked, a newer schema…).
+ */
+function reportErrors(supervisor: Supervisor, started: { readonly ready: boolean }): void {
+  supervisor.on('error', ({ where, jobId, error }) => {
+    if (where === 'store' && !started.ready) return;
+    const prefix = `jobvisor: ${where} error${jobId === undefined ? '' : ` (job ${jobId})`}:`;
+    const expected = isCodedError(error) && error.code !== 'internal_error';
+    const text = expected || !(error instanceof Error) ? describe(error) : (error.stack ?? error.message);
+    process.stderr.write(`${prefix} ${text}\n`);
+  });
 }
 
 function describe(error: unknown): string {

@@ -38,7 +38,8 @@ export async function watchJob(client: Client, job: WireJob, options: { json: bo
     if (seen.last !== null && next.seq <= seen.last.seq) return;
     seen.last = next;
     if (options.json) printJson({ job: next });
-    else if (tty) process.stdout.write(`\r\x1b[2K${progressBar(next)}`);
+    // One column short of the width: a line that fills it leaves the cursor past the edge on some terminals.
+    else if (tty) process.stdout.write(`\r\x1b[2K${progressBar(next, (process.stdout.columns || 80) - 1)}`);
     else printLine(progressLine(next));
   };
   const finish = (final: WireJob): WireJob => {

@@ -4,6 +4,7 @@
  */
 import type { RejectedEmit } from '../../machines/job.types.js';
 import { TypedEmitter, type Unsubscribe } from '../common/emitter.js';
+import { JobvisorError } from '../common/errors.js';
 import type { EventSource, HandlerDurations, RejectionReason, SupervisorEventMap } from '../common/types.js';
 
 /** Upper bounds (ms) of the handler-duration histogram buckets; the last bucket is +Inf. */
@@ -87,7 +88,12 @@ export class Telemetry {
   /** Reports an error on the `error` event, or logs it when nobody listens. */
   error(where: SupervisorEventMap['error']['where'], error: unknown, jobId?: string): void {
     if (this.#events.listenerCount('error') === 0) {
-      console.error(`[jobvisor] ${where} error${jobId ? ` (job ${jobId})` : ''}:`, error);
+      const prefix = `[jobvisor] ${where} error${jobId ? ` (job ${jobId})` : ''}:`;
+      // An expected error (a coded JobvisorError: store_locked, store_unavailable, …) says what
+      // happened in its message and code; a stack would only bury it. Anything else keeps its stack.
+      if (error instanceof JobvisorError && error.code !== 'internal_error')
+        console.error(`${prefix} ${error.message} (${error.code})`);
+      else console.error(prefix, error);
       return;
     }
     this.#events.emit('error', { where, jobId, error });
