@@ -31,7 +31,8 @@ function untilAborted(signal: AbortSignal): Promise<never> {
 /**
  * Job types: `echo` (returns its input), `typed` (input `{ n: number }`), `steps` (four gated steps
  * of 25 %), `block` (40 %, then runs until cancelled), `backwards` (60 %, then a refused 30 %),
- * `retry` (fails; its one retry waits ten minutes in backoff).
+ * `retry` (fails; its one retry waits ten minutes in backoff), `second` (fails its first attempt,
+ * reports 50 % in its second and completes).
  */
 export async function startSite(options: { dir: string; port?: number; token?: string }): Promise<Site> {
   const supervisor = createSupervisor({ store: sqliteStore({ path: join(options.dir, 'jobs.db') }) });
@@ -61,6 +62,15 @@ export async function startSite(options: { dir: string; port?: number; token?: s
       throw Object.assign(new Error('fails on purpose'), { code: 'test_failure' });
     },
     { retries: { max: 1, backoffMs: 600_000 } },
+  );
+  supervisor.register(
+    'second',
+    (ctx) => {
+      if (ctx.attempt === 1) throw Object.assign(new Error('the first try fails'), { code: 'test_failure' });
+      ctx.progress(50, 'second try, halfway');
+      return { tries: ctx.attempt };
+    },
+    { retries: { max: 1, backoffMs: 1 } },
   );
   await supervisor.ready();
   const server = createJobvisorServer({ supervisor, ...(options.token ? { token: options.token } : {}) });

@@ -52,9 +52,7 @@ describe('dashboard', () => {
     const panel = page.getByRole('list', { name: 'Rejected events', exact: true });
     const item = panel.getByRole('listitem').filter({ hasText: 'progress_backwards' });
     await item.waitFor();
-    expect(await item.textContent()).toMatch(
-      /PROGRESS from handler.*\(backwards\).*attempt 1.*in running/,
-    );
+    expect(await item.textContent()).toMatch(/PROGRESS from handler.*\(backwards\).*attempt 1.*in running/);
     await statusOf(page, job.id, 'completed');
     await attribute(bar(page, job.id), 'aria-valuenow', '100');
   });
@@ -117,5 +115,31 @@ describe('dashboard', () => {
       .getByRole('list', { name: 'Rejected events of this job' })
       .getByText('progress_backwards')
       .waitFor();
+  });
+  it("shows an attempt's error on the change that reported it, not on the next attempt's changes", async () => {
+    const s = await d.site();
+    const { job } = await s.supervisor.start({ type: 'second' });
+    await s.supervisor.waitFor(job.id);
+    const page = await d.open(`${s.url}/`);
+    await statusOf(page, job.id, 'completed');
+    const dialog = await openDetail(page, job.id);
+    const history = dialog.getByRole('table', { name: 'Change history' });
+    await history.locator('tbody tr', { hasText: 'completed' }).waitFor();
+    const rows: [string, string][] = [];
+    for (const tr of await history.locator('tbody tr').all()) {
+      rows.push([
+        await tr.locator('td:nth-child(2)').innerText(),
+        await tr.locator('td.message').innerText(),
+      ]);
+    }
+    expect(rows).toEqual([
+      ['created', ''],
+      ['started', ''],
+      ['retrying', 'test_failure: the first try fails'],
+      ['requeued', ''],
+      ['started', ''],
+      ['progress', 'second try, halfway'],
+      ['completed', 'second try, halfway'],
+    ]);
   });
 });

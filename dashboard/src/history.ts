@@ -82,10 +82,17 @@ function row(c: WireChange): HTMLTableRowElement {
     h('td', {}, time(c.at)),
     h('td', {}, statusBadge(c.job.status)),
     h('td', { class: 'num' }, percent(c.job.progress)),
-    h(
-      'td',
-      { class: 'message' },
-      c.job.error ? `${c.job.error.code}: ${c.job.error.message}` : (c.job.message ?? ''),
-    ),
+    h('td', { class: 'message' }, messageOf(c)),
   );
+}
+
+/**
+ * What a change says: the attempt's error on the change that reports it (`retrying`, `failed`),
+ * else the job's message. A job keeps its last error while it retries, so the changes of the next
+ * attempt (`requeued`, `started`, `progress`) would otherwise repeat the old error as their news.
+ */
+function messageOf(c: WireChange): string {
+  const { error, message } = c.job;
+  if (error && (c.kind === 'retrying' || c.kind === 'failed')) return `${error.code}: ${error.message}`;
+  return message ?? '';
 }
