@@ -1,5 +1,16 @@
 /** The public surface of `jobvisor`: named exports only. */
 export { createSupervisor, Supervisor } from './supervisor/supervisor.js';
+export type { JobTypesOf } from './supervisor/supervisor.js';
+export type {
+  AnyJobTypes,
+  JobTypeName,
+  JobTypeShape,
+  NoJobTypes,
+  TypedJobView,
+  TypedStartRequest,
+  TypedStartResult,
+  WithJobType,
+} from './common/job-map.js';
 export { JobvisorError, JobFailure, ERROR_CODES, JOB_ERROR_CODES } from './common/errors.js';
 export type { ErrorCode } from './common/errors.js';
 export { systemClock } from './common/clock.js';

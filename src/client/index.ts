@@ -20,12 +20,20 @@ import {
 } from '../protocol/schemas.js';
 import * as z from 'zod';
 import type { BackoffOptions } from '../common/backoff.js';
+import type {
+  AnyJobTypes,
+  IfUntyped,
+  JobTypeName,
+  NoJobTypes,
+  TypedStartRequest,
+} from '../common/job-map.js';
 import { JobvisorClientError } from './errors.js';
 import { request, type HttpOptions } from './http.js';
 import { subscribeLive, type LiveSubscription, type SubscribeOptions, type WebSocketCtor } from './live.js';
 
 export { JobvisorClientError } from './errors.js';
 export { backoffDelay, type BackoffOptions } from '../common/backoff.js';
+export type { AnyJobTypes, JobTypeName, NoJobTypes, TypedStartRequest } from '../common/job-map.js';
 export type { LiveSubscription, SubscribeOptions, WebSocketCtor, WebSocketLike } from './live.js';
 export type { LiveContext, LiveError, LiveStatus, LiveStore } from './live-store.js';
 export type {
@@ -57,8 +65,26 @@ export interface ListQuery {
   after?: string;
 }
 
-export interface JobvisorClient {
-  start(body: CreateJobBody): Promise<{ job: WireJob; deduplicated: boolean }>;
+/** A job of type `K` of the map `M`, as the server sends it: typed input and result. */
+export type TypedWireJob<M extends AnyJobTypes, K extends JobTypeName<M>> = Omit<
+  WireJob,
+  'type' | 'input' | 'result'
+> & {
+  readonly type: K;
+  readonly input: M[K]['parsed'];
+  readonly result: M[K]['result'] | null;
+};
+
+/**
+ * `M`: the server's map of job types, shared at compile time with the supervisor that registered
+ * them (`createClient<JobTypesOf<typeof supervisor>>(…)`, common/job-map.ts); by default untyped.
+ */
+export interface JobvisorClient<M extends AnyJobTypes = NoJobTypes> {
+  /** POST /jobs; typed against `M` when the client was given the supervisor's map of job types. */
+  start<K extends JobTypeName<M>>(
+    body: TypedStartRequest<M, K>,
+  ): Promise<{ job: TypedWireJob<M, K>; deduplicated: boolean }>;
+  start(body: IfUntyped<M, CreateJobBody>): Promise<{ job: WireJob; deduplicated: boolean }>;
   get(id: string): Promise<WireJob>;
   list(query?: ListQuery): Promise<{ jobs: WireJob[]; next: string | null }>;
   cancel(id: string, reason?: string): Promise<{ job: WireJob; cancelled: boolean }>;
@@ -94,7 +120,7 @@ function baseUrlOf(url: string): URL {
   return parsed;
 }
 
-export function createClient(options: ClientOptions): JobvisorClient {
+export function createClient<M extends AnyJobTypes = NoJobTypes>(options: ClientOptions): JobvisorClient<M> {
   const base = baseUrlOf(options.url);
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const http: HttpOptions = {
@@ -109,8 +135,8 @@ export function createClient(options: ClientOptions): JobvisorClient {
   const live = new Set<LiveSubscription>();
   const path = (id: string) => `/jobs/${encodeURIComponent(id)}`;
 
-  return {
-    start: (body) => request(http, 'POST', '/jobs', createJobAnswerSchema, { body }),
+  const client: JobvisorClient = {
+    start: (body: CreateJobBody) => request(http, 'POST', '/jobs', createJobAnswerSchema, { body }),
     get: (id) => request(http, 'GET', path(id), getAnswerSchema),
     list: (query = {}) =>
       request(http, 'GET', '/jobs', listAnswerSchema, {
@@ -164,4 +190,6 @@ export function createClient(options: ClientOptions): JobvisorClient {
       live.clear();
     },
   };
+  // The same client whatever `M`: the map of job types only types `start` at compile time.
+  return client as unknown as JobvisorClient<M>;
 }

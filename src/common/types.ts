@@ -10,7 +10,8 @@ import type {
 export type { ChangeKind, JobErrorInfo, JobStatus, RejectionReason };
 
 /** A job as callers see it: a frozen snapshot, safe to serialise and to keep. */
-export interface JobView {
+/** A job as readers see it; `I` and `R`: its input and result types, for a typed job (common/job-map.ts). */
+export interface JobView<I = unknown, R = unknown> {
   readonly id: string;
   readonly key: string | null;
   readonly type: string;
@@ -29,8 +30,9 @@ export interface JobView {
   readonly lastHeartbeatAt: number | null;
   /** When a job waiting to retry becomes runnable again. */
   readonly nextRetryAt: number | null;
-  readonly input: unknown;
-  readonly result: unknown;
+  readonly input: I;
+  /** The handler's result once completed; null before (and for a job that did not complete). */
+  readonly result: R | null;
   readonly error: JobErrorInfo | null;
   /** The node (supervisor process) that ran the latest attempt; null before the first. */
   readonly node: string | null;

@@ -5,6 +5,16 @@
  */
 import type * as z from 'zod';
 import type { Unsubscribe } from '../common/emitter.js';
+import type {
+  AnyJobTypes,
+  IfUntyped,
+  JobTypeName,
+  NoJobTypes,
+  TypedJobView,
+  TypedStartRequest,
+  TypedStartResult,
+  WithJobType,
+} from '../common/job-map.js';
 import { JobvisorError } from '../common/errors.js';
 import { parseOrThrow } from '../common/validation.js';
 import type { InspectionSelection } from '../inspection/selection.js';
@@ -51,27 +61,54 @@ import type { StartJobRequest } from '../../machines/supervisor.machine.js';
 import { describeType } from './type-info.js';
 import { wireSupervisor, type Parts } from './wiring.js';
 
-export function createSupervisor(options?: SupervisorOptions): Supervisor {
+export function createSupervisor(options?: SupervisorOptions): Supervisor<NoJobTypes> {
   return new Supervisor(options);
 }
 
-export class Supervisor {
+declare const JOB_TYPES: unique symbol;
+
+/** The map of job types of a supervisor (chained `register` calls), for `createClient<JobTypesOf<…>>`. */
+export type JobTypesOf<S> = S extends Supervisor<infer M> ? M : never;
+
+/**
+ * `M`: the job types it knows at compile time (common/job-map.ts) — any name and `unknown` inputs
+ * and results unless `register` calls were chained.
+ */
+export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
   readonly #parts: Parts;
+  /** Never set: the compile-time map of job types (`JobTypesOf`). */
+  declare readonly [JOB_TYPES]?: M;
 
   constructor(options?: SupervisorOptions) {
     this.#parts = wireSupervisor(resolveOptions(options));
     this.#parts.actor.start();
   }
 
-  /** Registers the handler of a job type, with its input schema and per-type options. */
-  register<S extends z.ZodType = z.ZodUnknown>(
-    type: string,
-    handler: Handler<z.output<S>> | WorkerHandler,
+  /**
+   * Registers the handler of a job type, with its input schema and per-type options. Answers this
+   * supervisor, typed with the job type added to its map: chain the calls to have `start` checked
+   * against each type's schema at compile time (common/job-map.ts).
+   */
+  register<T extends string, S extends z.ZodType = z.ZodUnknown, R = unknown>(
+    type: T,
+    handler: Handler<z.output<S>, R>,
+    options?: RegisterOptions<S>,
+  ): Supervisor<WithJobType<M, T, z.input<S>, z.output<S>, Awaited<R>>>;
+  /** A handler on a worker thread: its result's type is not known here. */
+  register<T extends string, S extends z.ZodType = z.ZodUnknown>(
+    type: T,
+    handler: WorkerHandler,
+    options?: RegisterOptions<S>,
+  ): Supervisor<WithJobType<M, T, z.input<S>, z.output<S>, unknown>>;
+  register<T extends string, S extends z.ZodType = z.ZodUnknown, R = unknown>(
+    type: T,
+    handler: Handler<z.output<S>, R> | WorkerHandler,
     options: RegisterOptions<S> = {},
-  ): this {
+  ): Supervisor<WithJobType<M, T, z.input<S>, z.output<S>, Awaited<R>>> {
     this.#parts.types.register(type, handler, options);
     this.#parts.actor.send({ type: 'TYPE_REGISTERED', jobType: type });
-    return this;
+    // The same supervisor: only its compile-time map of job types grew.
+    return this as unknown as Supervisor<WithJobType<M, T, z.input<S>, z.output<S>, Awaited<R>>>;
   }
 
   /** The registered job types, in registration order. */
@@ -91,6 +128,16 @@ export class Supervisor {
    * Starts a job, or returns the pending or running job that holds the same key. With a store,
    * it answers only once the job is durable (or `store_unavailable` after `storeTimeoutMs`).
    */
+  // The typed signatures name the map through `this` (JobTypesOf<S>), not `M`: so `M` is used
+  // covariantly only, and a typed supervisor is a `Supervisor` wherever one is asked for.
+  async start<S extends Supervisor<AnyJobTypes>, K extends JobTypeName<JobTypesOf<S>>>(
+    this: S,
+    request: TypedStartRequest<JobTypesOf<S>, K>,
+  ): Promise<TypedStartResult<JobTypesOf<S>, K>>;
+  async start<S extends Supervisor<AnyJobTypes>>(
+    this: S,
+    request: IfUntyped<JobTypesOf<S>, StartRequest>,
+  ): Promise<StartResult>;
   async start(request: StartRequest): Promise<StartResult> {
     const { types, actor, replies, durability, registry, views } = this.#parts;
     const parsed = parseOrThrow(startRequestSchema, request, 'invalid_request', 'Invalid start request');
@@ -228,8 +275,24 @@ export class Supervisor {
     return durability.history(jobId, since, limit);
   }
 
-  /** Resolves with the job once it is completed, failed or cancelled. */
-  async waitFor(id: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JobView> {
+  /**
+   * Resolves with the job once it is completed, failed or cancelled. Given the job (as `start`
+   * answered it) rather than its id, it answers with that job type's input and result types.
+   */
+  async waitFor<S extends Supervisor<AnyJobTypes>, K extends JobTypeName<JobTypesOf<S>>>(
+    this: S,
+    job: { readonly id: string; readonly type: K },
+    options?: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<TypedJobView<JobTypesOf<S>, K>>;
+  async waitFor(
+    job: string | { readonly id: string },
+    options?: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<JobView>;
+  async waitFor(
+    target: string | { readonly id: string },
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<JobView> {
+    const id = typeof target === 'object' && target !== null ? target.id : target;
     // A job of another node this node has not been told of yet, or one beyond retention: the store has it.
     const view = this.#parts.views.get(id) ?? (await this.#parts.durability?.get(id));
     if (!view) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
