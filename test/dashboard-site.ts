@@ -28,11 +28,14 @@ function untilAborted(signal: AbortSignal): Promise<never> {
   });
 }
 
+/** A message with no place to break it: a path, a URL or a token does this to a layout. */
+export const LONG_MESSAGE = `fetching ${'https://example.com/a/very/long/path/'.repeat(6)}${'x'.repeat(120)}`;
+
 /**
  * Job types: `echo` (returns its input), `typed` (input `{ n: number }`), `steps` (four gated steps
  * of 25 %), `block` (40 %, then runs until cancelled), `backwards` (60 %, then a refused 30 %),
  * `retry` (fails; its one retry waits ten minutes in backoff), `second` (fails its first attempt,
- * reports 50 % in its second and completes).
+ * reports 50 % in its second and completes), `long` (10 % with LONG_MESSAGE, then runs until cancelled).
  */
 export async function startSite(options: { dir: string; port?: number; token?: string }): Promise<Site> {
   const supervisor = createSupervisor({ store: sqliteStore({ path: join(options.dir, 'jobs.db') }) });
@@ -72,6 +75,10 @@ export async function startSite(options: { dir: string; port?: number; token?: s
     },
     { retries: { max: 1, backoffMs: 1 } },
   );
+  supervisor.register('long', async (ctx) => {
+    ctx.progress(10, LONG_MESSAGE);
+    return untilAborted(ctx.signal);
+  });
   await supervisor.ready();
   const server = createJobvisorServer({ supervisor, ...(options.token ? { token: options.token } : {}) });
   const { port, url } = await server.listen(options.port ?? 0, '127.0.0.1');

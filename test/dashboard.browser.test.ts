@@ -4,6 +4,7 @@
  * job detail. Every wait is on a page condition (locators), never on a timer.
  */
 import { describe, expect, it } from 'vitest';
+import { LONG_MESSAGE } from './dashboard-site.js';
 import {
   attribute,
   bar,
@@ -16,6 +17,24 @@ import {
 } from './dashboard-page.js';
 
 const d = useDashboard();
+
+/**
+ * Run in the page (a string: this project's TypeScript has no DOM types): the page's width, the
+ * elements that reach past the viewport outside the table's own scroller, and whether the first
+ * row's message cell is shown and cut.
+ */
+const MEASURE_LAYOUT = `(() => {
+  const escaped = [...document.querySelectorAll('body *')]
+    .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5 && !el.closest('.table-wrap'))
+    .map((el) => el.tagName.toLowerCase() + '.' + el.className);
+  const message = document.querySelector('#jobs-body td.message');
+  const shown = message !== null && message.offsetParent !== null;
+  return {
+    pageWidth: document.documentElement.scrollWidth,
+    escaped,
+    message: shown ? { clipped: message.scrollWidth > message.clientWidth, width: message.clientWidth } : null,
+  };
+})()`;
 
 describe('dashboard', () => {
   it('starts a job from the form and shows its progress live until it completes', async () => {
@@ -141,5 +160,43 @@ describe('dashboard', () => {
       ['progress', 'second try, halfway'],
       ['completed', 'second try, halfway'],
     ]);
+  });
+  it('holds its layout at 420 px and at 1440 px with a long message and a long key', async () => {
+    const s = await d.site();
+    const { job } = await s.supervisor.start({ type: 'long', key: 'k'.repeat(300) });
+    for (const width of [420, 1440]) {
+      const page = await d.open(`${s.url}/`);
+      await page.setViewportSize({ width, height: 900 });
+      await statusOf(page, job.id, 'running');
+      await page
+        .getByText(LONG_MESSAGE.slice(0, 20))
+        .first()
+        .waitFor({ state: width < 700 ? 'attached' : 'visible' });
+      // Nothing widens the page: what reaches past the viewport is inside the table's own scroller.
+      const layout = await page.evaluate<{
+        pageWidth: number;
+        escaped: string[];
+        message: { clipped: boolean; width: number } | null;
+      }>(MEASURE_LAYOUT);
+      expect(layout.pageWidth, `page width at ${width} px`).toBeLessThanOrEqual(width);
+      expect(layout.escaped, `elements past the viewport at ${width} px`).toEqual([]);
+      // The table cuts the message (the detail shows it whole); a phone's table leaves it out.
+      if (width < 700) expect(layout.message).toBeNull();
+      else expect(layout.message).toEqual({ clipped: true, width: expect.any(Number) as number });
+      if (layout.message) expect(layout.message.width).toBeLessThanOrEqual(300);
+
+      const dialog = await openDetail(page, job.id);
+      await dialog.getByText(LONG_MESSAGE, { exact: true }).first().waitFor();
+      const box = await page.evaluate<{ left: number; right: number; overflow: number }>(
+        `(() => { const el = document.querySelector('dialog[open]');
+                  const r = el.getBoundingClientRect();
+                  return { left: r.left, right: r.right, overflow: el.scrollWidth - el.clientWidth }; })()`,
+      );
+      expect(box.left).toBeGreaterThanOrEqual(0);
+      expect(box.right).toBeLessThanOrEqual(width);
+      expect(box.overflow, `the detail's horizontal overflow at ${width} px`).toBe(0);
+      await dialog.getByRole('button', { name: 'Close details' }).click();
+      await page.close();
+    }
   });
 });
