@@ -141,6 +141,7 @@ export function initialContext(input: JobInput): JobContext {
       heartbeatTimeoutMs: input.heartbeatTimeoutMs,
       timeoutMs: input.timeoutMs,
       createdAt: input.createdAt,
+      priority: input.priority ?? 0,
     },
     run: {
       seq: r.seq ?? 1,

@@ -61,6 +61,8 @@ export interface JobSpec {
   readonly heartbeatTimeoutMs: number;
   readonly timeoutMs: number | null;
   readonly createdAt: number;
+  /** Higher starts first among queued jobs; fixed at creation. */
+  readonly priority: number;
 }
 
 /**
@@ -122,6 +124,8 @@ export interface JobInput {
   readonly heartbeatTimeoutMs: number;
   readonly timeoutMs: number | null;
   readonly createdAt: number;
+  /** Higher starts first among queued jobs (default 0). */
+  readonly priority?: number;
   /**
    * Restoring a job after a restart: the fields it had. A stored future `deadlines.retryAt`
    * re-arms the backoff; `resumedFromRunning` fails the attempt that the crash interrupted.

@@ -20,6 +20,8 @@ export interface StartJobRequest {
   readonly input: unknown;
   readonly key?: string;
   readonly onConflict: 'join' | 'reject' | 'replace';
+  /** Higher starts first; 0 when not given. */
+  readonly priority?: number;
 }
 
 export interface SupervisorInput {

@@ -223,7 +223,9 @@ describe('start()', () => {
     h.supervisor.register('report', () => null);
     const before = footprint(h);
     const bad: [unknown, string][] = [
-      [{ type: 'report', priority: 1 }, 'priority'],
+      [{ type: 'report', urgency: 1 }, 'urgency'],
+      [{ type: 'report', priority: 1.5 }, 'priority'],
+      [{ type: 'report', priority: 2_000_000 }, 'priority'],
       [{ type: 'report', key: 'k'.repeat(501) }, 'key'],
       [{ type: 'report', key: '' }, 'key'],
       [{ type: 'report', key: 42 }, 'key'],

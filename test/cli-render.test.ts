@@ -67,6 +67,7 @@ const job = (over: Partial<WireJob> = {}): WireJob =>
     result: null,
     error: null,
     node: null,
+    priority: 0,
     ...over,
   });
 

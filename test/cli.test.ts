@@ -52,6 +52,13 @@ describe('jobvisor CLI against a running server', { timeout: 30_000 }, () => {
     expect(answer.job.type).toBe('sleep');
     expect(answer.deduplicated).toBe(false);
 
+    const urgent = await cli(['start', 'sleep', '--input', '{"ms":1}', '--priority', '7', '--json', ...url]);
+    expect(urgent.code, urgent.stderr).toBe(0);
+    expect(JSON.parse(urgent.stdout)).toMatchObject({ job: { type: 'sleep', priority: 7 } });
+    const fractional = await cli(['start', 'sleep', '--priority', '1.5', ...url]);
+    expect(fractional.code).toBe(2);
+    expect(fractional.stderr).toContain('--priority');
+
     const watched = await cli(['start', 'sleep', '--input', '{"ms":200}', '--watch', '--json', ...url]);
     expect(watched.code, watched.stderr).toBe(0);
     const final = lastJson(watched.stdout).job;

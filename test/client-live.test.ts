@@ -133,6 +133,7 @@ function job(id: string, seq: number): WireJob {
     input: null,
     result: null,
     error: null,
+    priority: 0,
   };
 }
 

@@ -11,6 +11,7 @@ import {
   live,
   openDetail,
   row,
+  startForm,
   startFromForm,
   statusOf,
   useDashboard,
@@ -198,5 +199,28 @@ describe('dashboard', () => {
       await dialog.getByRole('button', { name: 'Close details' }).click();
       await page.close();
     }
+  });
+  it('starts a job with a priority from the form and shows it in the detail; refuses a fractional one', async () => {
+    const s = await d.site();
+    const page = await d.open(`${s.url}/`);
+    await live(page);
+    const form = startForm(page);
+    await form.getByLabel(/^Priority/).fill('2.5');
+    await form.getByLabel('Type').selectOption('echo');
+    await form.getByRole('button', { name: 'Start' }).click();
+    // The browser's own check (a whole-number field) holds the form back: nothing is sent.
+    expect(
+      await page.evaluate<boolean>("document.getElementById('start-priority').validity.stepMismatch"),
+    ).toBe(true);
+    expect(s.supervisor.list()).toEqual([]);
+
+    await form.getByLabel(/^Priority/).fill('7');
+    const id = await startFromForm(page, 'echo', '{"n":1}');
+    expect(s.supervisor.get(id)?.priority).toBe(7);
+    const dialog = await openDetail(page, id);
+    const priority = dialog
+      .locator('dt', { hasText: /^Priority$/ })
+      .locator('xpath=following-sibling::dd[1]');
+    await priority.getByText('7', { exact: true }).waitFor();
   });
 });

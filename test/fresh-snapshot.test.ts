@@ -27,6 +27,7 @@ const inputArb: fc.Arbitrary<JobInput> = fc.record({
   heartbeatTimeoutMs: fc.integer({ min: 1, max: 5_000 }),
   timeoutMs: fc.option(fc.integer({ min: 1, max: 10_000 }), { nil: null }),
   createdAt: fc.integer({ min: 0, max: 2_000_000_000_000 }),
+  priority: fc.option(fc.integer({ min: -1_000_000, max: 1_000_000 }), { nil: undefined }),
 });
 
 /** Everything a snapshot holds that XState or a reader can see, as plain data. */

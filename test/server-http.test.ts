@@ -24,6 +24,11 @@ describe('HTTP routes', () => {
       details: { jobId: first.body.job.id },
     });
     expect(s.supervisor.list()).toHaveLength(1);
+    const urgent = await http(s, 'POST', '/jobs', { type: 'gated', priority: 9 });
+    expect(urgent.status).toBe(201);
+    expect(urgent.body.job).toMatchObject({ priority: 9 });
+    expect(s.supervisor.get(urgent.body.job.id)?.priority).toBe(9);
+    expect(first.body.job).toMatchObject({ priority: 0 });
   });
 
   it('GET /jobs/:id answers the job, 404 job_not_found for an unknown id', async () => {
@@ -141,7 +146,8 @@ describe('bad input: a coded error, and afterwards the server serves and no job 
   const cases: [string, string, string, unknown, number, string, Record<string, string>?][] = [
     ['malformed JSON', 'POST', '/jobs', '{"type": "echo",', 400, 'invalid_request'],
     ['a wrong type', 'POST', '/jobs', { type: 5 }, 400, 'invalid_request'],
-    ['an unknown field', 'POST', '/jobs', { type: 'echo', priority: 1 }, 400, 'invalid_request'],
+    ['an unknown field', 'POST', '/jobs', { type: 'echo', urgency: 1 }, 400, 'invalid_request'],
+    ['a fractional priority', 'POST', '/jobs', { type: 'echo', priority: 1.5 }, 400, 'invalid_request'],
     ['a bad onConflict', 'POST', '/jobs', { type: 'echo', onConflict: 'maybe' }, 400, 'invalid_request'],
     ['no body', 'POST', '/jobs', undefined, 400, 'invalid_request'],
     ['an oversized body', 'POST', '/jobs', big, 413, 'payload_too_large'],

@@ -42,6 +42,7 @@ function jobRecord(fields: Partial<JobRecord> & Pick<JobRecord, 'id'>): JobRecor
     input: { to: `${fields.id}@example.com`, subject: 'Welcome', tags: ['a', 'b'] },
     result: null,
     error: null,
+    priority: 0,
     state: 'pending.queued',
     failures: 0,
     retry: { maxRetries: 3, backoffMs: 1_000, factor: 2, maxBackoffMs: 60_000 },

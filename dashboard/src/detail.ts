@@ -14,7 +14,7 @@ import { RejectionList } from './rejections.js';
 /** In rows of the 4-column grid. */
 const FIELDS = [
   ...['Status', 'Progress', 'Type', 'Attempt', 'Created', 'Started', 'Finished', 'Next retry'],
-  ...['Key', 'Node', 'Message', 'Error', 'Input', 'Result'],
+  ...['Key', 'Node', 'Priority', 'Message', 'Error', 'Input', 'Result'],
 ] as const;
 type Field = (typeof FIELDS)[number];
 /** How many of the grid's columns a field spans. */
@@ -107,6 +107,7 @@ export class Detail {
     set('Attempt', String(job.attempt));
     // The node of its latest attempt (a cluster); none before its first.
     set('Node', job.node ?? '—');
+    set('Priority', String(job.priority));
     set('Message', job.message ?? '—');
     this.tick(Date.now());
     set('Started', time(job.startedAt));

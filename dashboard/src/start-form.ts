@@ -1,6 +1,7 @@
 /**
- * The start form: a registered type, an optional key and a JSON input. Input that is not JSON, or
- * an answer with an error (a 400 with the server's code and message), is shown and starts nothing.
+ * The start form: a registered type, an optional key and priority, and a JSON input. Input that is
+ * not JSON, a priority that is not a whole number, or an answer with an error (a 400 with the
+ * server's code and message), is shown and starts nothing.
  */
 import {
   JobvisorClientError,
@@ -15,6 +16,7 @@ import { skeleton } from './schema.js';
 export class StartForm {
   readonly #type = byId('start-type', HTMLSelectElement);
   readonly #key = byId('start-key', HTMLInputElement);
+  readonly #priority = byId('start-priority', HTMLInputElement);
   readonly #input = byId('start-input', HTMLTextAreaElement);
   readonly #schema = byId('start-schema', HTMLElement);
   readonly #schemaBox = byId('start-schema-box', HTMLElement);
@@ -81,12 +83,17 @@ export class StartForm {
       return this.#fail(`The input is not valid JSON: ${(error as Error).message}`);
     }
     const key = this.#key.value.trim();
+    const priorityText = this.#priority.value.trim();
+    const priority = priorityText === '' ? undefined : Number(priorityText);
+    if (priority !== undefined && !Number.isInteger(priority))
+      return this.#fail('The priority must be a whole number (higher starts first).');
     this.#submit.disabled = true;
     try {
       const answer = await client.start({
         type,
         ...(input === undefined ? {} : { input }),
         ...(key === '' ? {} : { key }),
+        ...(priority === undefined ? {} : { priority }),
       });
       this.#lastStarted = answer.job;
       this.#result.replaceChildren(

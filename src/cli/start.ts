@@ -11,6 +11,7 @@ const options = {
   input: { type: 'string' },
   key: { type: 'string' },
   'on-conflict': { type: 'string' },
+  priority: { type: 'string' },
   watch: { type: 'boolean', short: 'w', default: false },
 } as const;
 
@@ -24,6 +25,7 @@ export async function startCommand(argv: readonly string[]): Promise<number> {
       input: jsonText.optional(),
       key: z.string().min(1, 'must not be empty').max(500).optional(),
       'on-conflict': z.enum(['join', 'reject', 'replace']).optional(),
+      priority: z.coerce.number().int('must be a whole number').min(-1_000_000).max(1_000_000).optional(),
       watch: z.boolean(),
     }),
   );
@@ -33,6 +35,7 @@ export async function startCommand(argv: readonly string[]): Promise<number> {
       input: args.input,
       key: args.key,
       onConflict: args['on-conflict'],
+      priority: args.priority,
     });
     if (args.json) printJson({ job, deduplicated });
     else if (deduplicated)

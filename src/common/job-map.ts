@@ -45,6 +45,8 @@ export type TypedStartRequest<M extends AnyJobTypes, K extends JobTypeName<M>> =
   readonly type: K;
   readonly key?: string;
   readonly onConflict?: 'join' | 'reject' | 'replace';
+  /** Higher starts first; FIFO within one priority. */
+  readonly priority?: number;
 } & (undefined extends M[K]['input']
   ? { readonly input?: M[K]['input'] }
   : { readonly input: M[K]['input'] });

@@ -36,6 +36,8 @@ export interface JobView<I = unknown, R = unknown> {
   readonly error: JobErrorInfo | null;
   /** The node (supervisor process) that ran the latest attempt; null before the first. */
   readonly node: string | null;
+  /** Higher starts first among queued jobs; fixed at creation (0 by default). */
+  readonly priority: number;
 }
 
 /** One accepted change of one job, delivered to subscribers in `seq` order with no gaps. */

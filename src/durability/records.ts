@@ -41,6 +41,7 @@ function record(view: JobView, m: MachineFields, kind: ChangeKind): JobRecordDra
     result: view.result,
     error: view.error,
     node: view.node,
+    priority: view.priority,
     state: m.state,
     failures: m.failures,
     retry: m.retry,
@@ -112,6 +113,8 @@ export function toView(record: JobRecord): JobView {
     result: record.result,
     error: record.error,
     node: record.node ?? null,
+    // Records written before priorities have none: 0.
+    priority: record.priority ?? 0,
   });
 }
 
@@ -133,6 +136,7 @@ export function resumeInput(
     heartbeatTimeoutMs: record.heartbeatTimeoutMs,
     timeoutMs: record.timeoutMs,
     createdAt: record.createdAt,
+    priority: record.priority ?? 0,
     restore: {
       attempt: record.attempt,
       failures: record.failures,

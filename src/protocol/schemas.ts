@@ -50,6 +50,8 @@ export const jobViewSchema = z.object({
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   /** The node that ran the latest attempt (older servers do not send it). */
   node: z.string().nullable().optional(),
+  /** Higher starts first (older servers do not send it: 0). */
+  priority: z.number().int().default(0),
 });
 export type WireJob = z.infer<typeof jobViewSchema>;
 
@@ -77,6 +79,8 @@ export const createJobBodySchema = z.strictObject({
   input: z.unknown().optional(),
   key: z.string().min(1).max(500).optional(),
   onConflict: z.enum(['join', 'reject', 'replace']).optional(),
+  /** Higher starts first; FIFO within one priority. */
+  priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
 });
 export type CreateJobBody = z.infer<typeof createJobBodySchema>;
 

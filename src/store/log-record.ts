@@ -116,6 +116,8 @@ export function fromLogRecord(
     timeoutMs: job.timeoutMs,
     deadlines: { heartbeatAt: v[16], timeoutAt: v[17], retryAt: v[18] },
     lastChange: v[19],
+    // Fixed at creation, so in the job's row (0 in a row written before priorities).
+    priority: job.priority ?? 0,
     offset,
   };
 }

@@ -26,7 +26,7 @@ const RS = '\x1e';
 const FENCED = 'jobvisor_row_not_written';
 
 /** The name of the commit function; a change to its text takes a new one (nodes of two versions share a schema). */
-export const COMMIT_FUNCTION = 'jobvisor_commit_v1';
+export const COMMIT_FUNCTION = 'jobvisor_commit_v2';
 
 /**
  * The commit, as a function of the schema (created or replaced at every open, postgres-schema.ts):
@@ -45,7 +45,7 @@ export function commitFunction(s: string): string {
   return `CREATE OR REPLACE FUNCTION ${s}.${COMMIT_FUNCTION}(
       int, text, text[], int[], text[], text[], text[], text[], int[], int8[], int8[], int8[], text, int8[],
       text[], text[], text[], text[], text[], int[], int8[], int8[], int8[], text, int8[],
-      text[], int[], text[], int8[], text, text, text, boolean, int, text[], int[], int)
+      text[], int[], text[], int8[], text, text, text, boolean, int, text[], int[], int, int[])
     RETURNS TABLE (o_first bigint, o_updated text[], o_inserted text[], o_record text, o_offset bigint)
     LANGUAGE plpgsql VOLATILE AS $fn$
     DECLARE
@@ -71,12 +71,14 @@ export function commitFunction(s: string): string {
            RETURNING j.id
        ), inserted AS (
          INSERT INTO ${s}.jobs (id, type, key, status, state, seq, created_at, finished_at, record, retry_at,
-                                  owner, "offset")
+                                  owner, "offset", priority)
            SELECT v.id, v.type, v.key, v.status, v.state, v.seq, v.created_at, v.finished_at, v.record,
-                  v.retry_at, CASE WHEN v.status = 'running' THEN $2::text END, head.before + v.ord
+                  v.retry_at, CASE WHEN v.status = 'running' THEN $2::text END, head.before + v.ord,
+                  v.priority
            FROM head, unnest($15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::int[],
-                             $21::int8[], $22::int8[], $23::int8[], string_to_array($24::text, chr(30)), $25::int8[])
-             AS v(id, type, key, status, state, seq, created_at, finished_at, retry_at, record, ord)
+                             $21::int8[], $22::int8[], $23::int8[], string_to_array($24::text, chr(30)), $25::int8[],
+                             $38::int[])
+             AS v(id, type, key, status, state, seq, created_at, finished_at, retry_at, record, ord, priority)
            ON CONFLICT DO NOTHING
            RETURNING id
        ), logged AS (
@@ -159,8 +161,10 @@ export async function commitBatch(
     target.channel,
     claimable ? '1' : '0',
   ];
-  // $1–$32 above, then $33 (fail on a row not written) and the claim's $34–$37.
-  const args = (check: boolean, claimed: readonly unknown[]) => [...values, check, ...claimed];
+  // The inserted jobs' priorities (fixed at creation: only a new row takes one), in the inserts' order.
+  const priorities = inserts.map(([, j]) => j.last.record.priority);
+  // $1–$32 above, then $33 (fail on a row not written), the claim's $34–$37 and $38 (priorities).
+  const args = (check: boolean, claimed: readonly unknown[]) => [...values, check, ...claimed, priorities];
   const call = `SELECT * FROM ${s}.${COMMIT_FUNCTION}(${args(false, NO_CLAIM)
     .map((_, i) => `$${i + 1}`)
     .join(', ')})`;

@@ -101,6 +101,50 @@ const MIGRATIONS: readonly string[] = [
   END
   $fn$;
   `,
+  // 4: priorities. A job's priority (fixed at creation: the commit function writes it with the
+  // job's row; 0 for the jobs already there, made before priorities) in a column of its own, and
+  // claims in priority order (higher first), then queue order, through an index in that order.
+  `
+  ALTER TABLE $S.jobs ADD COLUMN priority integer NOT NULL DEFAULT 0;
+  DROP INDEX $S.jobs_claimable;
+  CREATE INDEX jobs_claimable ON $S.jobs (priority DESC, "offset") WHERE status = 'pending' AND owner IS NULL;
+  CREATE OR REPLACE FUNCTION $S.claim_jobs(p_node text, p_max int, p_types text[], p_limits int[], p_concurrency int)
+  RETURNS TABLE (claimed_id text, claimed_record text, claimed_offset bigint)
+  LANGUAGE plpgsql VOLATILE AS $fn$
+  DECLARE
+    v_free int;
+  BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('jobvisor:claim:$S'));
+    SELECT least(p_max, p_concurrency - count(*))::int INTO v_free
+      FROM $S.jobs j WHERE j.owner IS NOT NULL AND j.status IN ('pending', 'running');
+    IF v_free <= 0 THEN
+      RETURN;
+    END IF;
+    RETURN QUERY
+      WITH busy AS (
+        SELECT j.type, count(*)::int AS n FROM $S.jobs j
+        WHERE j.owner IS NOT NULL AND j.status IN ('pending', 'running') GROUP BY j.type
+      ), candidates AS (
+        SELECT j.id, j.type, j.priority, j."offset" FROM $S.jobs j
+        WHERE j.status = 'pending' AND j.owner IS NULL AND j.type = ANY(p_types)
+          AND (j.retry_at IS NULL OR j.retry_at <= (extract(epoch FROM now()) * 1000)::float8)
+        ORDER BY j.priority DESC, j."offset" LIMIT greatest(v_free * 4, 32) FOR UPDATE SKIP LOCKED
+      ), ranked AS (
+        SELECT c.id, c.type, c.priority, c."offset",
+               row_number() OVER (PARTITION BY c.type ORDER BY c.priority DESC, c."offset") AS rn
+        FROM candidates c
+      ), chosen AS (
+        SELECT r.id FROM ranked r
+          JOIN unnest(p_types, p_limits) AS l(type, n) ON l.type = r.type
+          LEFT JOIN busy b ON b.type = r.type
+        WHERE r.rn + coalesce(b.n, 0) <= l.n
+        ORDER BY r.priority DESC, r."offset" LIMIT v_free
+      )
+      UPDATE $S.jobs j SET owner = p_node FROM chosen WHERE j.id = chosen.id
+      RETURNING j.id, j.record, j."offset";
+  END
+  $fn$;
+  `,
 ];
 
 /** The channel a schema's events go out on (NOTIFY): at most 63 bytes. */

@@ -93,6 +93,7 @@ export class Admission {
       heartbeatTimeoutMs: type.heartbeatTimeoutMs,
       timeoutMs: type.timeoutMs,
       createdAt: now,
+      priority: request.priority ?? 0,
     });
     registry.add(cell);
     const { shared } = this.#deps;

@@ -33,6 +33,8 @@ export class JobCell implements HandlerMoments {
   readonly id: string;
   readonly type: string;
   readonly key: string | null;
+  /** Higher starts first among queued jobs (fixed at creation). */
+  readonly priority: number;
   /**
    * A shared store: this cell only creates its job (or only cancels a pending one) and never runs
    * it here; the engine does not count it as this node's.
@@ -83,6 +85,7 @@ export class JobCell implements HandlerMoments {
     this.id = input.id;
     this.type = input.type;
     this.key = input.key;
+    this.priority = input.priority ?? 0;
     this.#machine = machine;
     this.#input = input;
     this.#clock = options.clock;

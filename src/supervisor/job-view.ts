@@ -39,6 +39,7 @@ export function initialView(input: JobInput, node: string | null): JobView {
     result: null,
     error: null,
     node,
+    priority: input.priority ?? 0,
   });
 }
 
@@ -63,5 +64,6 @@ export function toView(snapshot: JobSnapshot, status: JobStatus, node: string | 
     result: outcome.result,
     error: outcome.error,
     node,
+    priority: spec.priority,
   });
 }

@@ -146,11 +146,17 @@ export const jobTypeName = z
   .max(200)
   .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only');
 
+/** A job's priority: an integer, higher first (0 by default). */
+export const PRIORITY_RANGE = 1_000_000;
+export const jobPriority = z.number().int().min(-PRIORITY_RANGE).max(PRIORITY_RANGE);
+
 export const startRequestSchema = z.strictObject({
   type: jobTypeName,
   input: z.unknown().optional(),
   key: z.string().min(1).max(500).optional(),
   onConflict: z.enum(['join', 'reject', 'replace']).default('join'),
+  /** Higher starts first; FIFO within one priority. */
+  priority: jobPriority.default(0),
 });
 
 export type StartRequest = z.input<typeof startRequestSchema>;

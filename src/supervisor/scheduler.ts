@@ -1,19 +1,25 @@
 /**
- * Slots and the pending queue. Jobs start in FIFO order across all types as slots free up,
- * within the global limit and each type's own limit. Every operation is O(1) in the number of
- * jobs (O(types) to pick the next one).
+ * Slots and the pending queue. Jobs start highest priority first and, within one priority, in
+ * FIFO order across all types, as slots free up, within the global limit and each type's own
+ * limit. Each type's queue is a heap: O(log n) per operation in the number of queued jobs
+ * (O(types) to pick the next one).
  */
-import { Deque } from '../common/deque.js';
+import { Heap } from '../common/heap.js';
 import type { JobCell } from './job-cell.js';
 
 interface Entry {
   /** Null once the job left the queue another way (cancelled): skipped when reached. */
   cell: JobCell | null;
+  readonly priority: number;
   readonly ticket: number;
 }
 
+/** Whether `a` starts before `b`: higher priority, then the older ticket. */
+const before = (a: Entry, b: Entry): boolean =>
+  a.priority !== b.priority ? a.priority > b.priority : a.ticket < b.ticket;
+
 export class Scheduler {
-  readonly #queues = new Map<string, Deque<Entry>>();
+  readonly #queues = new Map<string, Heap<Entry>>();
   /** Queued entries by job id, so a cancelled job's cell is released at once. */
   readonly #entries = new Map<string, Entry>();
   readonly #runningByType = new Map<string, number>();
@@ -45,8 +51,8 @@ export class Scheduler {
 
   enqueue(cell: JobCell): void {
     let queue = this.#queues.get(cell.type);
-    if (!queue) this.#queues.set(cell.type, (queue = new Deque()));
-    const entry: Entry = { cell, ticket: this.#ticket++ };
+    if (!queue) this.#queues.set(cell.type, (queue = new Heap(before)));
+    const entry: Entry = { cell, priority: cell.priority, ticket: this.#ticket++ };
     queue.push(entry);
     this.#entries.set(cell.id, entry);
     this.#queued++;
@@ -62,19 +68,20 @@ export class Scheduler {
   }
 
   /**
-   * Takes the oldest queued job that a free slot may run and reserves the slot for it.
-   * Entries for which `isRunnable` is false (cancelled meanwhile) are dropped on the way.
+   * Takes the first queued job (highest priority, then oldest) that a free slot may run and
+   * reserves the slot for it. Entries for which `isRunnable` is false (cancelled meanwhile) are
+   * dropped on the way.
    */
   take(isRunnable: (cell: JobCell) => boolean): JobCell | undefined {
     if (this.#running >= this.#limit) return undefined;
-    let best: Deque<Entry> | undefined;
-    let bestTicket = Infinity;
+    let best: Heap<Entry> | undefined;
+    let bestHead: Entry | undefined;
     for (const [type, queue] of this.#queues) {
       const head = this.#dropStale(queue, isRunnable);
-      if (!head || head.ticket >= bestTicket) continue;
+      if (!head || (bestHead && !before(head, bestHead))) continue;
       if ((this.#runningByType.get(type) ?? 0) >= this.#limitOf(type)) continue;
       best = queue;
-      bestTicket = head.ticket;
+      bestHead = head;
     }
     if (!best) return undefined;
     const cell = best.shift()!.cell!;
@@ -94,7 +101,7 @@ export class Scheduler {
     this.#runningByType.set(type, (this.#runningByType.get(type) ?? 0) + 1);
   }
 
-  #dropStale(queue: Deque<Entry>, isRunnable: (cell: JobCell) => boolean): Entry | undefined {
+  #dropStale(queue: Heap<Entry>, isRunnable: (cell: JobCell) => boolean): Entry | undefined {
     let head = queue.peek();
     while (head && (head.cell === null || !isRunnable(head.cell))) {
       queue.shift();

@@ -149,8 +149,14 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
     // A literal (not a spread of `parsed`): this runs for every start.
     const startRequest: StartJobRequest =
       parsed.key === undefined
-        ? { type: parsed.type, input, onConflict: parsed.onConflict }
-        : { type: parsed.type, input, key: parsed.key, onConflict: parsed.onConflict };
+        ? { type: parsed.type, input, onConflict: parsed.onConflict, priority: parsed.priority }
+        : {
+            type: parsed.type,
+            input,
+            key: parsed.key,
+            onConflict: parsed.onConflict,
+            priority: parsed.priority,
+          };
     if (this.#parts.cluster) return startShared(this.#parts, startRequest);
     const { id, answer } = replies.open();
     actor.send({ type: 'START_JOB', requestId: id, request: startRequest });
