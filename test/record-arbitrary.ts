@@ -25,6 +25,7 @@ export const record = fc.record({
   result: json,
   error: fc.option(fc.record({ code: fc.string(), message: fc.string() }), { nil: null }),
   node: fc.option(fc.uuid(), { nil: null }),
+  priority: fc.integer({ min: -1_000_000, max: 1_000_000 }),
   state: fc.constantFrom('pending.queued', 'pending.backoff', 'running', 'completed', 'failed'),
   failures: fc.nat(),
   retry: fc.record({ maxRetries: fc.nat(), backoffMs: fc.nat(), factor: fc.nat(), maxBackoffMs: fc.nat() }),
