@@ -50,4 +50,3 @@ export type Notice =
   | { readonly crash: unknown }
   | { readonly launch: number }
   | { readonly halt: number };
-
