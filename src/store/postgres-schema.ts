@@ -7,6 +7,54 @@ import type pg from 'pg';
 import { JobvisorError, type ErrorCode } from '../common/errors.js';
 import { commitFunction } from './postgres-commit.js';
 
+/**
+ * `claim_jobs` (see migrations 3 and 4): one claimer at a time, then the claimable jobs in queue
+ * order — by offset (3), or by priority, higher first, then offset (4) — within the cluster-wide and
+ * per-type limits, owned by the node.
+ */
+function claimJobs(create: 'CREATE' | 'CREATE OR REPLACE', byPriority: boolean): string {
+  const cols = byPriority ? 'j.priority, ' : '';
+  const order = (t: string) => (byPriority ? `${t}.priority DESC, ${t}."offset"` : `${t}."offset"`);
+  return `
+  ${create} FUNCTION $S.claim_jobs(p_node text, p_max int, p_types text[], p_limits int[], p_concurrency int)
+  RETURNS TABLE (claimed_id text, claimed_record text, claimed_offset bigint)
+  LANGUAGE plpgsql VOLATILE AS $fn$
+  DECLARE
+    v_free int;
+  BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('jobvisor:claim:$S'));
+    SELECT least(p_max, p_concurrency - count(*))::int INTO v_free
+      FROM $S.jobs j WHERE j.owner IS NOT NULL AND j.status IN ('pending', 'running');
+    IF v_free <= 0 THEN
+      RETURN;
+    END IF;
+    RETURN QUERY
+      WITH busy AS (
+        SELECT j.type, count(*)::int AS n FROM $S.jobs j
+        WHERE j.owner IS NOT NULL AND j.status IN ('pending', 'running') GROUP BY j.type
+      ), candidates AS (
+        SELECT j.id, j.type, ${cols}j."offset" FROM $S.jobs j
+        WHERE j.status = 'pending' AND j.owner IS NULL AND j.type = ANY(p_types)
+          AND (j.retry_at IS NULL OR j.retry_at <= (extract(epoch FROM now()) * 1000)::float8)
+        ORDER BY ${order('j')} LIMIT greatest(v_free * 4, 32) FOR UPDATE SKIP LOCKED
+      ), ranked AS (
+        SELECT c.id, c.type, ${cols.replaceAll('j.', 'c.')}c."offset",
+               row_number() OVER (PARTITION BY c.type ORDER BY ${order('c')}) AS rn
+        FROM candidates c
+      ), chosen AS (
+        SELECT r.id FROM ranked r
+          JOIN unnest(p_types, p_limits) AS l(type, n) ON l.type = r.type
+          LEFT JOIN busy b ON b.type = r.type
+        WHERE r.rn + coalesce(b.n, 0) <= l.n
+        ORDER BY ${order('r')} LIMIT v_free
+      )
+      UPDATE $S.jobs j SET owner = p_node FROM chosen WHERE j.id = chosen.id
+      RETURNING j.id, j.record, j."offset";
+  END
+  $fn$;
+  `;
+}
+
 /** Migration `i` brings the schema from version `i` to `i + 1`; `$S` stands for the schema's name. */
 const MIGRATIONS: readonly string[] = [
   `
@@ -65,41 +113,9 @@ const MIGRATIONS: readonly string[] = [
   // of a type is taken if its rank among its type's candidates plus that type's running attempts
   // stays within the type's limit), first `free` of them in queue order, owned by the node.
   `
-  CREATE FUNCTION $S.claim_jobs(p_node text, p_max int, p_types text[], p_limits int[], p_concurrency int)
-  RETURNS TABLE (claimed_id text, claimed_record text, claimed_offset bigint)
-  LANGUAGE plpgsql VOLATILE AS $fn$
-  DECLARE
-    v_free int;
-  BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('jobvisor:claim:$S'));
-    SELECT least(p_max, p_concurrency - count(*))::int INTO v_free
-      FROM $S.jobs j WHERE j.owner IS NOT NULL AND j.status IN ('pending', 'running');
-    IF v_free <= 0 THEN
-      RETURN;
-    END IF;
-    RETURN QUERY
-      WITH busy AS (
-        SELECT j.type, count(*)::int AS n FROM $S.jobs j
-        WHERE j.owner IS NOT NULL AND j.status IN ('pending', 'running') GROUP BY j.type
-      ), candidates AS (
-        SELECT j.id, j.type, j."offset" FROM $S.jobs j
-        WHERE j.status = 'pending' AND j.owner IS NULL AND j.type = ANY(p_types)
-          AND (j.retry_at IS NULL OR j.retry_at <= (extract(epoch FROM now()) * 1000)::float8)
-        ORDER BY j."offset" LIMIT greatest(v_free * 4, 32) FOR UPDATE SKIP LOCKED
-      ), ranked AS (
-        SELECT c.id, c.type, c."offset", row_number() OVER (PARTITION BY c.type ORDER BY c."offset") AS rn
-        FROM candidates c
-      ), chosen AS (
-        SELECT r.id FROM ranked r
-          JOIN unnest(p_types, p_limits) AS l(type, n) ON l.type = r.type
-          LEFT JOIN busy b ON b.type = r.type
-        WHERE r.rn + coalesce(b.n, 0) <= l.n
-        ORDER BY r."offset" LIMIT v_free
-      )
-      UPDATE $S.jobs j SET owner = p_node FROM chosen WHERE j.id = chosen.id
-      RETURNING j.id, j.record, j."offset";
-  END
-  $fn$;
+  ` +
+    claimJobs('CREATE', false) +
+    `
   `,
   // 4: priorities. A job's priority (fixed at creation: the commit function writes it with the
   // job's row; 0 for the jobs already there, made before priorities) in a column of its own, and
@@ -108,42 +124,9 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE $S.jobs ADD COLUMN priority integer NOT NULL DEFAULT 0;
   DROP INDEX $S.jobs_claimable;
   CREATE INDEX jobs_claimable ON $S.jobs (priority DESC, "offset") WHERE status = 'pending' AND owner IS NULL;
-  CREATE OR REPLACE FUNCTION $S.claim_jobs(p_node text, p_max int, p_types text[], p_limits int[], p_concurrency int)
-  RETURNS TABLE (claimed_id text, claimed_record text, claimed_offset bigint)
-  LANGUAGE plpgsql VOLATILE AS $fn$
-  DECLARE
-    v_free int;
-  BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('jobvisor:claim:$S'));
-    SELECT least(p_max, p_concurrency - count(*))::int INTO v_free
-      FROM $S.jobs j WHERE j.owner IS NOT NULL AND j.status IN ('pending', 'running');
-    IF v_free <= 0 THEN
-      RETURN;
-    END IF;
-    RETURN QUERY
-      WITH busy AS (
-        SELECT j.type, count(*)::int AS n FROM $S.jobs j
-        WHERE j.owner IS NOT NULL AND j.status IN ('pending', 'running') GROUP BY j.type
-      ), candidates AS (
-        SELECT j.id, j.type, j.priority, j."offset" FROM $S.jobs j
-        WHERE j.status = 'pending' AND j.owner IS NULL AND j.type = ANY(p_types)
-          AND (j.retry_at IS NULL OR j.retry_at <= (extract(epoch FROM now()) * 1000)::float8)
-        ORDER BY j.priority DESC, j."offset" LIMIT greatest(v_free * 4, 32) FOR UPDATE SKIP LOCKED
-      ), ranked AS (
-        SELECT c.id, c.type, c.priority, c."offset",
-               row_number() OVER (PARTITION BY c.type ORDER BY c.priority DESC, c."offset") AS rn
-        FROM candidates c
-      ), chosen AS (
-        SELECT r.id FROM ranked r
-          JOIN unnest(p_types, p_limits) AS l(type, n) ON l.type = r.type
-          LEFT JOIN busy b ON b.type = r.type
-        WHERE r.rn + coalesce(b.n, 0) <= l.n
-        ORDER BY r.priority DESC, r."offset" LIMIT v_free
-      )
-      UPDATE $S.jobs j SET owner = p_node FROM chosen WHERE j.id = chosen.id
-      RETURNING j.id, j.record, j."offset";
-  END
-  $fn$;
+  ` +
+    claimJobs('CREATE OR REPLACE', true) +
+    `
   `,
 ];
 
