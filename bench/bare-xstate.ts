@@ -19,7 +19,7 @@ import type { JobInput } from '../machines/job.types.js';
 import { now } from './util.js';
 import { percents, RESULT, type Sample, type WorkloadSpec } from './workload.js';
 
-const machine = jobMachine;
+const machine = freshJobLogic(jobMachine);
 
 const RETRY = Object.freeze({ maxRetries: 0, backoffMs: 1_000, factor: 2, maxBackoffMs: 300_000 });
 
@@ -37,7 +37,7 @@ export function bareInput(id: string): JobInput {
 }
 
 export function createBareActor(id: string): Actor<typeof machine> {
-  const actor = createActor(freshJobLogic(machine), { input: bareInput(id) });
+  const actor = createActor(machine, { input: bareInput(id) });
   installActorTimers(actor, systemClock);
   return actor;
 }

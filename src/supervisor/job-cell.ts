@@ -17,7 +17,6 @@ import type { Clock } from '../common/clock.js';
 import type { EventSource, JobView, Outcome } from '../common/types.js';
 import type { CellHooks, CellOptions, Notice } from './cell-types.js';
 import { installActorTimers } from './actor-timers.js';
-import { freshJobLogic } from './fresh-snapshot.js';
 import { attachCell, HandlerSlot, type HandlerMoments } from './handler-slot.js';
 import { initialView, statusOf, toView, type JobSnapshot } from './job-view.js';
 
@@ -101,7 +100,7 @@ export class JobCell implements HandlerMoments {
   start(): void {
     if (this.#actor) return;
     const clock = this.#stepClock();
-    const actor = createActor(freshJobLogic(this.#machine), { input: this.#input, clock });
+    const actor = createActor(this.#machine, { input: this.#input, clock });
     installActorTimers(actor, clock); // XState's own scheduler is slow for an actor per job
     this.#actor = actor;
     attachCell(actor, this);

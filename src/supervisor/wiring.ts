@@ -11,6 +11,7 @@
  */
 import { createActor, type Actor } from 'xstate';
 import { jobMachine } from '../../machines/job.machine.js';
+import { freshJobLogic } from './fresh-snapshot.js';
 import type { JobInput } from '../../machines/job.types.js';
 import type { SupervisorMachine } from '../../machines/supervisor.machine.js';
 import { Durability } from '../durability/durability.js';
@@ -192,7 +193,8 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     bind,
     durable: (input) => durability?.started(() => registry.live(input.jobId), input.attempt),
   });
-  const machine = jobMachine.provide({ actions: handlerActions });
+  // Fresh jobs' actors start from a copy of the machine's initial snapshot (fresh-snapshot.ts).
+  const machine = freshJobLogic(jobMachine.provide({ actions: handlerActions }));
   const inspection = new Inspection({
     liveJobs: () => registry.liveCells(),
     liveJob: (id) => registry.live(id),
