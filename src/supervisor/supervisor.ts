@@ -146,17 +146,9 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
     if (this.lifecycle === 'stopped')
       throw new JobvisorError('shutting_down', 'The supervisor has shut down');
     durability?.assertWritable();
-    // A literal (not a spread of `parsed`): this runs for every start.
-    const startRequest: StartJobRequest =
-      parsed.key === undefined
-        ? { type: parsed.type, input, onConflict: parsed.onConflict, priority: parsed.priority }
-        : {
-            type: parsed.type,
-            input,
-            key: parsed.key,
-            onConflict: parsed.onConflict,
-            priority: parsed.priority,
-          };
+    // A literal (not a spread of `parsed`): this runs for every start. No key: `key` is undefined.
+    const { type, key, onConflict, priority } = parsed;
+    const startRequest: StartJobRequest = { type, input, key, onConflict, priority };
     if (this.#parts.cluster) return startShared(this.#parts, startRequest);
     const { id, answer } = replies.open();
     actor.send({ type: 'START_JOB', requestId: id, request: startRequest });
