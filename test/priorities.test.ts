@@ -70,7 +70,7 @@ function oneSlot(options: { store?: ReturnType<typeof sqliteStore>; cluster?: bo
     Promise.race([
       gate.promise,
       new Promise((_resolve, reject) =>
-        ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))),
+        ctx.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
       ),
     ]),
   );

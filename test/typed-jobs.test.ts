@@ -28,7 +28,7 @@ function typedSupervisor() {
 
 const opened: { close(): Promise<void> }[] = [];
 afterEach(async () => {
-  for (const it of opened.splice(0)) await it.close();
+  for (const entry of opened.splice(0)) await entry.close();
 });
 
 describe('typed jobs', () => {

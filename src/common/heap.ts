@@ -25,7 +25,7 @@ export class Heap<T> {
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!this.#before(items[i]!, items[parent]!)) break;
-      [items[i], items[parent]] = [items[parent]!, items[i]!];
+      this.#swap(i, parent);
       i = parent;
     }
   }
@@ -44,9 +44,16 @@ export class Heap<T> {
       if (left < items.length && this.#before(items[left]!, items[first]!)) first = left;
       if (right < items.length && this.#before(items[right]!, items[first]!)) first = right;
       if (first === i) break;
-      [items[i], items[first]] = [items[first]!, items[i]!];
+      this.#swap(i, first);
       i = first;
     }
     return top;
+  }
+
+  #swap(a: number, b: number): void {
+    const items = this.#items;
+    const held = items[a]!;
+    items[a] = items[b]!;
+    items[b] = held;
   }
 }
