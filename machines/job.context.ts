@@ -128,6 +128,16 @@ export function ended(
   };
 }
 
+/** Whether a fresh job created from `input` waits for a time of its own first (`pending.scheduled`). */
+export function isScheduled(input: JobInput): boolean {
+  return input.runAt != null && input.runAt > input.createdAt;
+}
+
+/** The deadlines of a fresh job: none, or its scheduled time as the time it may start. */
+export function freshDeadlines(input: JobInput): JobDeadlines {
+  return isScheduled(input) ? { heartbeatAt: null, timeoutAt: null, retryAt: input.runAt! } : NO_DEADLINES;
+}
+
 /** The context of a job created from `input`, with the restored fields of a job resumed after a restart. */
 export function initialContext(input: JobInput): JobContext {
   const r = input.restore ?? NOTHING_RESTORED;
@@ -142,6 +152,7 @@ export function initialContext(input: JobInput): JobContext {
       timeoutMs: input.timeoutMs,
       createdAt: input.createdAt,
       priority: input.priority ?? 0,
+      runAt: input.runAt ?? null,
     },
     run: {
       seq: r.seq ?? 1,
@@ -163,6 +174,6 @@ export function initialContext(input: JobInput): JobContext {
       finishedAt: r.finishedAt ?? null,
       resumedFromRunning: r.resumedFromRunning ?? false,
     },
-    deadlines: r.deadlines ?? NO_DEADLINES,
+    deadlines: r.deadlines ?? freshDeadlines(input),
   };
 }

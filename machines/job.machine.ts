@@ -1,7 +1,7 @@
 /**
  * The job machine: one actor per job, the only writer of that job's record.
  *
- * pending (queued | backoff) → running → completed | failed | cancelled
+ * pending (scheduled | queued | backoff) → running → completed | failed | cancelled
  *
  * Every accepted change increments `seq` by exactly 1. Every event the current state does not
  * accept reaches the root catch-all, which emits `rejected` with a reason. Timers are XState
@@ -53,6 +53,11 @@ export const jobMachine = setup({
     canRetry: ({ context }) =>
       context.outcome.retryable && context.outcome.failures <= context.spec.retry.maxRetries,
     wasInterrupted: ({ context }) => context.outcome.resumedFromRunning,
+    /** A delayed job before its first attempt, its time not come yet. */
+    awaitingRunAt: ({ context }) =>
+      context.run.attempt === 0 &&
+      context.deadlines.retryAt !== null &&
+      context.deadlines.retryAt > context.run.at,
     awaitingRetry: ({ context }) =>
       context.deadlines.retryAt !== null && context.deadlines.retryAt > context.run.at,
     timeoutDue: ({ context }) =>
@@ -63,6 +68,7 @@ export const jobMachine = setup({
     watchdog: ({ context }) => Math.max(0, watchdogAt(context) - context.run.at),
     retryBackoff: ({ context }) =>
       Math.max(0, (context.deadlines.retryAt ?? context.run.at) - context.run.at),
+    untilRunAt: ({ context }) => Math.max(0, (context.deadlines.retryAt ?? context.run.at) - context.run.at),
   },
   actions: {
     /**
@@ -181,6 +187,11 @@ export const jobMachine = setup({
         deadlines: { heartbeatAt, timeoutAt, retryAt: null },
       };
     }),
+    /** A delayed job's time came: it joins the queue (at its scheduled time, which a restart keeps). */
+    markDue: assign(({ context }) => ({
+      run: bump(context.run, 'due', context.deadlines.retryAt ?? context.run.at),
+      deadlines: NO_DEADLINES,
+    })),
     markFailed: assign(({ context }) => {
       const { run, outcome } = context;
       return {
@@ -224,15 +235,23 @@ export const jobMachine = setup({
       },
       states: {
         queued: {
-          // Both false for a fresh job: a supervisor starts a fresh job's actor from a copy of this
-          // initial state (src/supervisor/fresh-snapshot.ts). A guard here that reads something a
-          // fresh input can set must come with a case in test/fresh-snapshot.test.ts.
+          // All false for a fresh job that is not delayed: a supervisor starts such a job's actor
+          // from a copy of this initial state (src/supervisor/fresh-snapshot.ts; a delayed one takes
+          // XState's path). A guard here that reads something a fresh input can set must come with
+          // a case in test/fresh-snapshot.test.ts.
           always: [
             { guard: 'wasInterrupted', target: '#job.attemptFailed', actions: 'recordInterruption' },
+            { guard: 'awaitingRunAt', target: 'scheduled' },
             { guard: 'awaitingRetry', target: 'backoff' },
           ],
           on: {
             START: { target: '#job.running', actions: 'startAttempt' },
+          },
+        },
+        /** A delayed job waits for its time (`deadlines.retryAt`, re-armed after a restart). */
+        scheduled: {
+          after: {
+            untilRunAt: { target: 'queued', actions: 'markDue' },
           },
         },
         backoff: {

@@ -13,6 +13,8 @@ export type ChangeKind =
   | 'created'
   | 'started'
   | 'progress'
+  /** A delayed job's time came: it left `pending.scheduled` for the queue. */
+  | 'due'
   | 'retrying'
   | 'requeued'
   | 'interrupted'
@@ -40,6 +42,11 @@ export interface JobDeadlines {
    */
   readonly heartbeatAt: number | null;
   readonly timeoutAt: number | null;
+  /**
+   * When the pending job may start next: the end of its retry backoff, or — before its first
+   * attempt (attempt 0) — the time it was scheduled for (`pending.scheduled`). One deadline for both,
+   * so a store keeps, re-arms and (shared) claims by one "not before" time.
+   */
   readonly retryAt: number | null;
 }
 
@@ -63,6 +70,8 @@ export interface JobSpec {
   readonly createdAt: number;
   /** Higher starts first among queued jobs; fixed at creation. */
   readonly priority: number;
+  /** When it was scheduled to start (a delayed job); null: as soon as a slot is free. */
+  readonly runAt: number | null;
 }
 
 /**
@@ -126,6 +135,11 @@ export interface JobInput {
   readonly createdAt: number;
   /** Higher starts first among queued jobs (default 0). */
   readonly priority?: number;
+  /**
+   * A delayed job: not started before this time (ms since the epoch). Later than `createdAt`, a
+   * fresh job waits in `pending.scheduled` until then; otherwise it is queued at once.
+   */
+  readonly runAt?: number | null;
   /**
    * Restoring a job after a restart: the fields it had. A stored future `deadlines.retryAt`
    * re-arms the backoff; `resumedFromRunning` fails the attempt that the crash interrupted.

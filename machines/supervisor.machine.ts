@@ -22,6 +22,10 @@ export interface StartJobRequest {
   readonly onConflict: 'join' | 'reject' | 'replace';
   /** Higher starts first; 0 when not given. */
   readonly priority?: number;
+  /** A delayed job: not started before this time (ms since the epoch)… */
+  readonly runAt?: number;
+  /** …or before this many ms after its creation. */
+  readonly delayMs?: number;
 }
 
 export interface SupervisorInput {
@@ -40,7 +44,7 @@ export interface SupervisorContext {
 export type SupervisorEvent =
   /** A start; the facade answers request `requestId` when `admitJob` (or `rejectStart`) runs. */
   | { readonly type: 'START_JOB'; readonly requestId: number; readonly request: StartJobRequest }
-  /** A job entered `pending.queued` (after a retry backoff or an interruption). */
+  /** A job entered `pending.queued` (after a retry backoff, an interruption, or its scheduled time). */
   | { readonly type: 'JOB_QUEUED'; readonly jobId: string }
   /** A job left `running` without finishing (waiting to retry, or interrupted). `handlers`: in flight now. */
   | {

@@ -68,6 +68,7 @@ const job = (over: Partial<WireJob> = {}): WireJob =>
     error: null,
     node: null,
     priority: 0,
+    runAt: null,
     ...over,
   });
 

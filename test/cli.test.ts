@@ -59,6 +59,24 @@ describe('jobvisor CLI against a running server', { timeout: 30_000 }, () => {
     expect(fractional.code).toBe(2);
     expect(fractional.stderr).toContain('--priority');
 
+    const delayed = await cli(['start', 'sleep', '--input', '{"ms":1}', '--delay', '2h', '--json', ...url]);
+    expect(delayed.code, delayed.stderr).toBe(0);
+    const later = (JSON.parse(delayed.stdout) as { job: { runAt: number; createdAt: number } }).job;
+    expect(later).toMatchObject({ state: 'pending.scheduled' });
+    expect(later.runAt - later.createdAt).toBeGreaterThanOrEqual(2 * 3_600_000 - 1_000);
+    const at = await cli(['start', 'sleep', '--input', '{"ms":1}', '--at', '2100-01-01T00:00:00Z', ...url]);
+    expect(at.code, at.stderr).toBe(0);
+    expect(at.stdout).toMatch(/^scheduled job \S+ \(sleep\) for 2100-01-01T00:00:00\.000Z/);
+    for (const bad of [
+      ['--delay', 'soon'],
+      ['--at', 'tomorrow'],
+      ['--delay', '5m', '--at', '2100-01-01T00:00:00Z'],
+    ]) {
+      const refused = await cli(['start', 'sleep', ...bad, ...url]);
+      expect(refused.code, bad.join(' ')).toBe(2);
+      expect(refused.stderr).toMatch(/--delay|--at/);
+    }
+
     const watched = await cli(['start', 'sleep', '--input', '{"ms":200}', '--watch', '--json', ...url]);
     expect(watched.code, watched.stderr).toBe(0);
     const final = lastJson(watched.stdout).job;

@@ -134,6 +134,7 @@ function job(id: string, seq: number): WireJob {
     result: null,
     error: null,
     priority: 0,
+    runAt: null,
   };
 }
 

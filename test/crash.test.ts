@@ -3,7 +3,7 @@
  * thousand keyed jobs (slow handlers, progress, heartbeats, duplicate keys), is killed with SIGKILL
  * mid-run at a random moment, and a second process recovers on the same file. Afterwards: every
  * job whose start was answered exists, every job is final, no key had two executions at once,
- * and the change log has no gap.
+ * no delayed job began before its time, and the change log has no gap.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -88,6 +88,16 @@ describe('kill -9 mid-run and restart on the same SQLite file', () => {
       }
       for (const job of all) expect(seqs.get(job.id)).toBe(job.seq);
       await store.close();
+
+      // A delayed job never began before its time, across the kill and the restart.
+      const delayed = all.filter((job) => job.runAt !== null);
+      expect(delayed.length).toBeGreaterThan(0);
+      const runAtOf = new Map(delayed.map((job) => [job.id, job.runAt!]));
+      for (const line of readFileSync(execLog, 'utf8').split('\n')) {
+        const [what, jobId, , , , at] = line.split(' ');
+        const runAt = runAtOf.get(jobId ?? '');
+        if (what === 'start' && runAt !== undefined) expect(Number(at)).toBeGreaterThanOrEqual(runAt);
+      }
 
       // No key ever had two executions at once. The two processes never overlap in time (the
       // second starts after the first died), so check each process's executions on their own.

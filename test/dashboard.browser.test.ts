@@ -223,4 +223,34 @@ describe('dashboard', () => {
       .locator('xpath=following-sibling::dd[1]');
     await priority.getByText('7', { exact: true }).waitFor();
   });
+
+  it('schedules a job with a delay from the form: the table, the detail and the diagram show pending.scheduled', async () => {
+    const s = await d.site();
+    const page = await d.open(`${s.url}/`);
+    await live(page);
+    const form = startForm(page);
+    await form.getByLabel('Type').selectOption('echo');
+    await form.getByLabel(/^Delay/).fill('soon');
+    await form.getByRole('button', { name: 'Start' }).click();
+    await form
+      .getByRole('alert')
+      .getByText(/The delay must be a duration/)
+      .waitFor();
+    expect(s.supervisor.list()).toEqual([]);
+
+    await form.getByLabel(/^Delay/).fill('2h');
+    await form.getByLabel('Input (JSON)').fill('{"n":2}');
+    await form.getByRole('button', { name: 'Start' }).click();
+    const answer = form.getByRole('status');
+    await answer.getByText('Scheduled job').waitFor();
+    const id = /Scheduled job (\S+)/.exec((await answer.textContent()) ?? '')![1]!;
+    const job = s.supervisor.get(id)!;
+    expect(job).toMatchObject({ state: 'pending.scheduled', status: 'pending' });
+    expect(job.runAt! - job.createdAt).toBe(2 * 3_600_000);
+    await page.getByRole('row').filter({ hasText: 'scheduled for' }).first().waitFor();
+    const dialog = await openDetail(page, id);
+    await dialog.getByText('this job is in pending.scheduled').waitFor();
+    const runAt = dialog.locator('dt', { hasText: /^Run at$/ }).locator('xpath=following-sibling::dd[1]');
+    expect(await runAt.textContent()).not.toBe('—');
+  });
 });

@@ -13,22 +13,28 @@ import { installActorTimers } from '../src/supervisor/actor-timers.js';
 import { freshJobLogic, SNAPSHOT_KEYS } from '../src/supervisor/fresh-snapshot.js';
 import { SteppingClock, type JobSnapshot } from './machine-helpers.js';
 
-const inputArb: fc.Arbitrary<JobInput> = fc.record({
-  id: fc.string({ minLength: 1, maxLength: 40 }),
-  type: fc.string({ minLength: 1, maxLength: 20 }),
-  key: fc.option(fc.string({ maxLength: 20 }), { nil: null }),
-  input: fc.jsonValue({ maxDepth: 3 }),
-  retry: fc.record({
-    maxRetries: fc.integer({ min: 0, max: 3 }),
-    backoffMs: fc.integer({ min: 0, max: 1_000 }),
-    factor: fc.integer({ min: 1, max: 3 }),
-    maxBackoffMs: fc.integer({ min: 0, max: 5_000 }),
-  }),
-  heartbeatTimeoutMs: fc.integer({ min: 1, max: 5_000 }),
-  timeoutMs: fc.option(fc.integer({ min: 1, max: 10_000 }), { nil: null }),
-  createdAt: fc.integer({ min: 0, max: 2_000_000_000_000 }),
-  priority: fc.option(fc.integer({ min: -1_000_000, max: 1_000_000 }), { nil: undefined }),
-});
+const inputArb: fc.Arbitrary<JobInput> = fc
+  .record({
+    id: fc.string({ minLength: 1, maxLength: 40 }),
+    type: fc.string({ minLength: 1, maxLength: 20 }),
+    key: fc.option(fc.string({ maxLength: 20 }), { nil: null }),
+    input: fc.jsonValue({ maxDepth: 3 }),
+    retry: fc.record({
+      maxRetries: fc.integer({ min: 0, max: 3 }),
+      backoffMs: fc.integer({ min: 0, max: 1_000 }),
+      factor: fc.integer({ min: 1, max: 3 }),
+      maxBackoffMs: fc.integer({ min: 0, max: 5_000 }),
+    }),
+    heartbeatTimeoutMs: fc.integer({ min: 1, max: 5_000 }),
+    timeoutMs: fc.option(fc.integer({ min: 1, max: 10_000 }), { nil: null }),
+    createdAt: fc.integer({ min: 0, max: 2_000_000_000_000 }),
+    priority: fc.option(fc.integer({ min: -1_000_000, max: 1_000_000 }), { nil: undefined }),
+    // A delayed job's time, relative to its creation: past, now, or later (`pending.scheduled`).
+    runAtIn: fc.option(fc.integer({ min: -3_000, max: 8_000 }), { nil: undefined }),
+  })
+  .map(({ runAtIn, ...input }) =>
+    runAtIn === undefined ? input : { ...input, runAt: input.createdAt + runAtIn },
+  );
 
 /** Everything a snapshot holds that XState or a reader can see, as plain data. */
 function plain(snapshot: JobSnapshot) {

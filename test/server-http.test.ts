@@ -31,6 +31,23 @@ describe('HTTP routes', () => {
     expect(first.body.job).toMatchObject({ priority: 0 });
   });
 
+  it('POST /jobs with delayMs or runAt (ms or ISO 8601) creates a job waiting in pending.scheduled', async () => {
+    const s = await start();
+    const before = Date.now();
+    const delayed = await http(s, 'POST', '/jobs', { type: 'echo', input: 1, delayMs: 3_600_000 });
+    expect(delayed.status).toBe(201);
+    expect(delayed.body.job).toMatchObject({ status: 'pending', state: 'pending.scheduled', attempt: 0 });
+    expect(delayed.body.job.runAt).toBeGreaterThanOrEqual(before + 3_600_000);
+    const at = Date.UTC(2100, 0, 1);
+    for (const runAt of [at, '2100-01-01T00:00:00Z', '2100-01-01T01:00:00+01:00']) {
+      const answer = await http(s, 'POST', '/jobs', { type: 'echo', runAt });
+      expect(answer.status).toBe(201);
+      expect(answer.body.job).toMatchObject({ runAt: at, state: 'pending.scheduled' });
+    }
+    const got = await http(s, 'GET', `/jobs/${encodeURIComponent(delayed.body.job.id)}`);
+    expect(got.body.job).toMatchObject({ runAt: delayed.body.job.runAt, state: 'pending.scheduled' });
+  });
+
   it('GET /jobs/:id answers the job, 404 job_not_found for an unknown id', async () => {
     const s = await start();
     const { body } = await http(s, 'POST', '/jobs', { type: 'echo', input: 'hi' });
@@ -148,6 +165,9 @@ describe('bad input: a coded error, and afterwards the server serves and no job 
     ['a wrong type', 'POST', '/jobs', { type: 5 }, 400, 'invalid_request'],
     ['an unknown field', 'POST', '/jobs', { type: 'echo', urgency: 1 }, 400, 'invalid_request'],
     ['a fractional priority', 'POST', '/jobs', { type: 'echo', priority: 1.5 }, 400, 'invalid_request'],
+    ['both runAt and delayMs', 'POST', '/jobs', { type: 'echo', runAt: 1, delayMs: 1 }, 400, 'invalid_request'],
+    ['a negative delay', 'POST', '/jobs', { type: 'echo', delayMs: -5 }, 400, 'invalid_request'],
+    ['a time without offset', 'POST', '/jobs', { type: 'echo', runAt: '2100-01-01T00:00' }, 400, 'invalid_request'],
     ['a bad onConflict', 'POST', '/jobs', { type: 'echo', onConflict: 'maybe' }, 400, 'invalid_request'],
     ['no body', 'POST', '/jobs', undefined, 400, 'invalid_request'],
     ['an oversized body', 'POST', '/jobs', big, 413, 'payload_too_large'],

@@ -83,6 +83,12 @@ describe('WebSocket /ws', () => {
       deduplicated: true,
       job: { id: job.id },
     });
+    client.send({ type: 'start', id: 'd1', job: { type: 'gated', delayMs: 60_000 } });
+    const delayed = (await client.until(isType('reply', 'd1'))).result as { job: { id: string } };
+    expect(delayed.job).toMatchObject({ state: 'pending.scheduled' });
+    expect((await s.supervisor.cancel(delayed.job.id)).cancelled).toBe(true);
+    client.send({ type: 'start', id: 'd2', job: { type: 'gated', runAt: 'soon' } });
+    expect((await client.until(isType('error', 'd2'))).error.code).toBe('invalid_request');
     client.send({ type: 'start', id: 'c3', job: { type: 'nope' } });
     expect((await client.until(isType('error', 'c3'))).error.code).toBe('unknown_job_type');
     client.send({ type: 'cancel', id: 'c4', jobId: 'ghost' });
@@ -98,7 +104,7 @@ describe('WebSocket /ws', () => {
     expect((await client.until(isType('error', 'c6'))).error.code).toBe('invalid_request');
     client.send({ type: 'subscribe', id: 'c7', topic: { all: true }, since: 0 });
     expect((await client.until(isType('error', 'c7'))).error.message).toMatch(/store/);
-    expect(s.supervisor.list()).toHaveLength(1);
+    expect(s.supervisor.list()).toHaveLength(2);
     client.send({ type: 'cancel', id: 'c8', jobId: job.id, reason: 'done' });
     expect((await client.until(isType('reply', 'c8'))).result).toMatchObject({ cancelled: true });
     client.send({ type: 'subscribe', id: 's', topic: { all: true } });

@@ -43,6 +43,7 @@ function jobRecord(fields: Partial<JobRecord> & Pick<JobRecord, 'id'>): JobRecor
     result: null,
     error: null,
     priority: 0,
+    runAt: null,
     state: 'pending.queued',
     failures: 0,
     retry: { maxRetries: 3, backoffMs: 1_000, factor: 2, maxBackoffMs: 60_000 },
@@ -98,6 +99,7 @@ function nextRecord(prev: JobRecord, kind: ChangeKind, at: number, offset: numbe
       };
     case 'requeued':
     case 'interrupted':
+    case 'due':
       return {
         ...base,
         status: 'pending',

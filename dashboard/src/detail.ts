@@ -14,7 +14,7 @@ import { RejectionList } from './rejections.js';
 /** In rows of the 4-column grid. */
 const FIELDS = [
   ...['Status', 'Progress', 'Type', 'Attempt', 'Created', 'Started', 'Finished', 'Next retry'],
-  ...['Key', 'Node', 'Priority', 'Message', 'Error', 'Input', 'Result'],
+  ...['Key', 'Node', 'Priority', 'Run at', 'Message', 'Error', 'Input', 'Result'],
 ] as const;
 type Field = (typeof FIELDS)[number];
 /** How many of the grid's columns a field spans. */
@@ -108,6 +108,8 @@ export class Detail {
     // The node of its latest attempt (a cluster); none before its first.
     set('Node', job.node ?? '—');
     set('Priority', String(job.priority));
+    // A delayed job's time (it waited in pending.scheduled until then).
+    set('Run at', time(job.runAt));
     set('Message', job.message ?? '—');
     this.tick(Date.now());
     set('Started', time(job.startedAt));

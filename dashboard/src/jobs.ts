@@ -45,7 +45,9 @@ export function visibleJobs(jobs: Iterable<WireJob>, filters: Filters): WireJob[
  * The job machine state a job is in, as the id of a state node under `job.`: a pending job with a
  * retry time waits in `pending.backoff`, a running one is `running`, final states by name.
  */
-export function machineState(job: Pick<WireJob, 'status' | 'nextRetryAt'>): string {
+export function machineState(job: Pick<WireJob, 'status' | 'nextRetryAt' | 'state'>): string {
+  // The server says (older servers do not: then worked out from the status).
+  if (job.state) return job.state;
   switch (job.status) {
     case 'pending':
       return job.nextRetryAt === null ? 'pending.queued' : 'pending.backoff';

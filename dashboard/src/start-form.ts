@@ -1,7 +1,7 @@
 /**
- * The start form: a registered type, an optional key and priority, and a JSON input. Input that is
- * not JSON, a priority that is not a whole number, or an answer with an error (a 400 with the
- * server's code and message), is shown and starts nothing.
+ * The start form: a registered type, an optional key, priority and delay, and a JSON input. Input
+ * that is not JSON, a priority that is not a whole number, a delay that is not a duration, or an
+ * answer with an error (a 400 with the server's code and message), is shown and starts nothing.
  */
 import {
   JobvisorClientError,
@@ -9,14 +9,16 @@ import {
   type WireJob,
   type WireJobType,
 } from '../../src/client/index.js';
+import { DURATION_HINT, parseDuration } from '../../src/common/schedule.js';
 import { byId, h, setText } from './dom.js';
-import { json } from './format.js';
+import { json, time } from './format.js';
 import { skeleton } from './schema.js';
 
 export class StartForm {
   readonly #type = byId('start-type', HTMLSelectElement);
   readonly #key = byId('start-key', HTMLInputElement);
   readonly #priority = byId('start-priority', HTMLInputElement);
+  readonly #delay = byId('start-delay', HTMLInputElement);
   readonly #input = byId('start-input', HTMLTextAreaElement);
   readonly #schema = byId('start-schema', HTMLElement);
   readonly #schemaBox = byId('start-schema-box', HTMLElement);
@@ -87,6 +89,9 @@ export class StartForm {
     const priority = priorityText === '' ? undefined : Number(priorityText);
     if (priority !== undefined && !Number.isInteger(priority))
       return this.#fail('The priority must be a whole number (higher starts first).');
+    const delayText = this.#delay.value.trim();
+    const delayMs = delayText === '' ? undefined : parseDuration(delayText);
+    if (delayMs === null) return this.#fail(`The delay must be ${DURATION_HINT}.`);
     this.#submit.disabled = true;
     try {
       const answer = await client.start({
@@ -94,12 +99,17 @@ export class StartForm {
         ...(input === undefined ? {} : { input }),
         ...(key === '' ? {} : { key }),
         ...(priority === undefined ? {} : { priority }),
+        ...(delayMs === undefined ? {} : { delayMs }),
       });
       this.#lastStarted = answer.job;
       this.#result.replaceChildren(
-        answer.deduplicated ? 'Joined job ' : 'Started job ',
+        answer.deduplicated ? 'Joined job ' : answer.job.runAt !== null ? 'Scheduled job ' : 'Started job ',
         h('button', { type: 'button', class: 'link', 'data-job-id': answer.job.id }, answer.job.id),
-        answer.deduplicated ? ' (it holds that key)' : '',
+        answer.deduplicated
+          ? ' (it holds that key)'
+          : answer.job.runAt !== null
+            ? ` for ${time(answer.job.runAt)}`
+            : '',
       );
     } catch (error) {
       if (error instanceof JobvisorClientError) this.#fail(`${error.code}: ${error.message}`, error.code);

@@ -95,7 +95,13 @@ export class JobsTable {
     setStatusBadge(row.status, job.status);
     row.progress.update(job);
     const retry =
-      job.status === 'pending' && job.nextRetryAt !== null ? `retry at ${time(job.nextRetryAt)} · ` : '';
+      job.status !== 'pending'
+        ? ''
+        : job.state === 'pending.scheduled' && job.runAt !== null
+          ? `scheduled for ${time(job.runAt)} · `
+          : job.nextRetryAt !== null
+            ? `retry at ${time(job.nextRetryAt)} · `
+            : '';
     const message = retry + (job.error ? `${job.error.code}: ${job.error.message}` : (job.message ?? ''));
     setText(row.message, message);
     row.message.title = message;

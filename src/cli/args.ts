@@ -4,6 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import * as z from 'zod';
+import { DURATION_HINT, parseDuration, wireTime } from '../common/schedule.js';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -50,6 +51,25 @@ export function intString(min: number, max: number) {
     .transform(Number)
     .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 }
+
+/** A duration (`1500`, `90s`, `5m`, `1.5h`, `2d`; a bare number is ms), as whole ms within `max`. */
+export function durationText(max: number) {
+  return z
+    .string()
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms !== null) return ms;
+      ctx.addIssue({ code: 'custom', message: `must be ${DURATION_HINT}` });
+      return z.NEVER;
+    })
+    .pipe(z.number().max(max, `must be at most ${max} ms`));
+}
+
+/** A time: ms since the epoch, or an ISO 8601 date-time with its offset (`2026-12-24T18:00:00Z`). */
+export const timeText = z
+  .string()
+  .transform((text) => (/^\d+$/.test(text) ? Number(text) : text))
+  .pipe(wireTime);
 
 /** A JSON text, parsed. */
 export const jsonText = z.string().transform((text, ctx) => {

@@ -25,7 +25,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     help: async () => (await import('./serve-options.js')).serveHelp(),
   },
   start: {
-    usage: `jobvisor start TYPE [--input JSON] [--key K] [--on-conflict join|reject|replace] [--priority N] [--watch] ${CLIENT}`,
+    usage: `jobvisor start TYPE [--input JSON] [--key K] [--on-conflict join|reject|replace] [--priority N] [--delay D | --at TIME] [--watch] ${CLIENT}`,
     load: async () => (await import('./start.js')).startCommand,
   },
   watch: {

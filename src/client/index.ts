@@ -75,6 +75,9 @@ export type TypedWireJob<M extends AnyJobTypes, K extends JobTypeName<M>> = Omit
   readonly result: M[K]['result'] | null;
 };
 
+/** A start as the client takes it: the wire's body, whose `runAt` may also be a `Date` (sent as ISO 8601). */
+export type StartBody = Omit<CreateJobBody, 'runAt'> & { readonly runAt?: number | string | Date };
+
 /**
  * `M`: the server's map of job types, shared at compile time with the supervisor that registered
  * them (`createClient<JobTypesOf<typeof supervisor>>(…)`, common/job-map.ts); by default untyped.
@@ -84,7 +87,7 @@ export interface JobvisorClient<M extends AnyJobTypes = NoJobTypes> {
   start<K extends JobTypeName<M>>(
     body: TypedStartRequest<M, K>,
   ): Promise<{ job: TypedWireJob<M, K>; deduplicated: boolean }>;
-  start(body: IfUntyped<M, CreateJobBody>): Promise<{ job: WireJob; deduplicated: boolean }>;
+  start(body: IfUntyped<M, StartBody>): Promise<{ job: WireJob; deduplicated: boolean }>;
   get(id: string): Promise<WireJob>;
   list(query?: ListQuery): Promise<{ jobs: WireJob[]; next: string | null }>;
   cancel(id: string, reason?: string): Promise<{ job: WireJob; cancelled: boolean }>;
@@ -136,7 +139,7 @@ export function createClient<M extends AnyJobTypes = NoJobTypes>(options: Client
   const path = (id: string) => `/jobs/${encodeURIComponent(id)}`;
 
   const client: JobvisorClient = {
-    start: (body: CreateJobBody) => request(http, 'POST', '/jobs', createJobAnswerSchema, { body }),
+    start: (body: StartBody) => request(http, 'POST', '/jobs', createJobAnswerSchema, { body }),
     get: (id) => request(http, 'GET', path(id), getAnswerSchema),
     list: (query = {}) =>
       request(http, 'GET', '/jobs', listAnswerSchema, {

@@ -47,6 +47,10 @@ export type TypedStartRequest<M extends AnyJobTypes, K extends JobTypeName<M>> =
   readonly onConflict?: 'join' | 'reject' | 'replace';
   /** Higher starts first; FIFO within one priority. */
   readonly priority?: number;
+  /** A delayed job: not started before this time (ms since the epoch, a `Date`, an ISO string). */
+  readonly runAt?: number | string | Date;
+  /** A delayed job: not started before this many ms from now (not with `runAt`). */
+  readonly delayMs?: number;
 } & (undefined extends M[K]['input']
   ? { readonly input?: M[K]['input'] }
   : { readonly input: M[K]['input'] });

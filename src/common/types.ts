@@ -16,6 +16,11 @@ export interface JobView<I = unknown, R = unknown> {
   readonly key: string | null;
   readonly type: string;
   readonly status: JobStatus;
+  /**
+   * The job machine's state as a dotted path (`pending.scheduled`, `pending.queued`,
+   * `pending.backoff`, `running`, `completed`, …): the state the job is in right after its change.
+   */
+  readonly state: string;
   /** 0..100; never decreases within an attempt. */
   readonly progress: number;
   readonly message: string | null;
@@ -38,6 +43,11 @@ export interface JobView<I = unknown, R = unknown> {
   readonly node: string | null;
   /** Higher starts first among queued jobs; fixed at creation (0 by default). */
   readonly priority: number;
+  /**
+   * A delayed job: the time (ms since the epoch) before which it does not start; null for a job
+   * started as soon as a slot is free. Fixed at creation.
+   */
+  readonly runAt: number | null;
 }
 
 /** One accepted change of one job, delivered to subscribers in `seq` order with no gaps. */

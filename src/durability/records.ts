@@ -1,8 +1,7 @@
 /** Converting between a job actor's snapshot and the record a store keeps, in both directions. */
 import type { SnapshotFrom } from 'xstate';
 import type { JobMachine } from '../../machines/job.machine.js';
-import { stateName } from '../../machines/job.rejection.js';
-import { NO_DEADLINES } from '../../machines/job.context.js';
+import { freshDeadlines } from '../../machines/job.context.js';
 import type { ChangeKind, JobDeadlines, JobInput } from '../../machines/job.types.js';
 import type { JobView } from '../common/types.js';
 import type { JobRecord, JobRecordDraft } from '../store/port.js';
@@ -27,6 +26,7 @@ function record(view: JobView, m: MachineFields, kind: ChangeKind): JobRecordDra
     key: view.key,
     type: view.type,
     status: view.status,
+    state: m.state,
     progress: view.progress,
     message: view.message,
     attempt: view.attempt,
@@ -42,7 +42,7 @@ function record(view: JobView, m: MachineFields, kind: ChangeKind): JobRecordDra
     error: view.error,
     node: view.node,
     priority: view.priority,
-    state: m.state,
+    runAt: view.runAt,
     failures: m.failures,
     retry: m.retry,
     heartbeatTimeoutMs: m.heartbeatTimeoutMs,
@@ -63,8 +63,8 @@ export function toRecord(
   return record(
     view,
     {
-      // A job failed outside its machine (its actor crashed, the store refused it) is `failed`.
-      state: view.status === 'failed' ? 'failed' : stateName(snapshot.value),
+      // A job failed outside its machine (its actor crashed, the store refused it) says `failed`.
+      state: view.state,
       failures: c.outcome.failures,
       retry: spec.retry,
       heartbeatTimeoutMs: spec.heartbeatTimeoutMs,
@@ -77,17 +77,18 @@ export function toRecord(
 
 /**
  * The record of a job just created from `input` (no restore), before its actor exists: what
- * `toRecord` gives for the machine's initial snapshot (`pending.queued`, no failures, no deadlines).
+ * `toRecord` gives for the machine's initial snapshot (`pending.queued`, or `pending.scheduled` with
+ * its time as the deadline; no failures).
  */
 export function toCreatedRecord(input: JobInput, view: JobView): JobRecordDraft {
   const { retry, heartbeatTimeoutMs, timeoutMs } = input;
   const fields = {
-    state: 'pending.queued',
+    state: view.state,
     failures: 0,
     retry,
     heartbeatTimeoutMs,
     timeoutMs,
-    deadlines: NO_DEADLINES,
+    deadlines: freshDeadlines(input),
   };
   return record(view, fields, 'created');
 }
@@ -99,6 +100,7 @@ export function toView(record: JobRecord): JobView {
     key: record.key,
     type: record.type,
     status: record.status,
+    state: record.state,
     progress: record.progress,
     message: record.message,
     attempt: record.attempt,
@@ -113,8 +115,9 @@ export function toView(record: JobRecord): JobView {
     result: record.result,
     error: record.error,
     node: record.node ?? null,
-    // Records written before priorities have none: 0.
+    // Records written before priorities have none: 0; before delayed jobs, no runAt.
     priority: record.priority ?? 0,
+    runAt: record.runAt ?? null,
   });
 }
 
@@ -137,6 +140,7 @@ export function resumeInput(
     timeoutMs: record.timeoutMs,
     createdAt: record.createdAt,
     priority: record.priority ?? 0,
+    runAt: record.runAt ?? null,
     restore: {
       attempt: record.attempt,
       failures: record.failures,

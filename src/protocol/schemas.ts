@@ -4,6 +4,7 @@
  * only this folder, never server or supervisor internals.
  */
 import * as z from 'zod';
+import { ONE_SCHEDULE_MESSAGE, oneScheduleAtMost, startDelay, wireTime } from '../common/schedule.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -22,6 +23,7 @@ export const changeKindSchema = z.enum([
   'created',
   'started',
   'progress',
+  'due',
   'retrying',
   'requeued',
   'interrupted',
@@ -35,6 +37,8 @@ export const jobViewSchema = z.object({
   key: z.string().nullable(),
   type: z.string(),
   status: jobStatusSchema,
+  /** The job machine's state, dotted (`pending.scheduled`); older servers do not send it. */
+  state: z.string().optional(),
   progress: z.number(),
   message: z.string().nullable(),
   attempt: z.number(),
@@ -52,6 +56,8 @@ export const jobViewSchema = z.object({
   node: z.string().nullable().optional(),
   /** Higher starts first (older servers do not send it: 0). */
   priority: z.number().int().default(0),
+  /** A delayed job's time (older servers do not send it: null). */
+  runAt: z.number().nullable().default(null),
 });
 export type WireJob = z.infer<typeof jobViewSchema>;
 
@@ -74,14 +80,20 @@ export type ErrorBody = z.infer<typeof errorBodySchema>;
 // ---- HTTP -----------------------------------------------------------------------------------
 
 /** POST /jobs */
-export const createJobBodySchema = z.strictObject({
-  type: z.string().min(1).max(200),
-  input: z.unknown().optional(),
-  key: z.string().min(1).max(500).optional(),
-  onConflict: z.enum(['join', 'reject', 'replace']).optional(),
-  /** Higher starts first; FIFO within one priority. */
-  priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
-});
+export const createJobBodySchema = z
+  .strictObject({
+    type: z.string().min(1).max(200),
+    input: z.unknown().optional(),
+    key: z.string().min(1).max(500).optional(),
+    onConflict: z.enum(['join', 'reject', 'replace']).optional(),
+    /** Higher starts first; FIFO within one priority. */
+    priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
+    /** A delayed job: not started before this time (ms since the epoch, or an ISO 8601 date-time). */
+    runAt: wireTime.optional(),
+    /** A delayed job: not started before this many ms from now (the server's clock). */
+    delayMs: startDelay.optional(),
+  })
+  .refine(oneScheduleAtMost, { message: ONE_SCHEDULE_MESSAGE, path: ['delayMs'] });
 export type CreateJobBody = z.infer<typeof createJobBodySchema>;
 
 /** 201 (created) or 200 (deduplicated) answer of POST /jobs. */

@@ -118,6 +118,7 @@ export function fromLogRecord(
     lastChange: v[19],
     // Fixed at creation, so in the job's row (0 in a row written before priorities).
     priority: job.priority ?? 0,
+    runAt: job.runAt ?? null,
     offset,
   };
 }

@@ -142,6 +142,7 @@ export interface ClaimRequest {
  */
 export const CLAIMABLE_CHANGES: ReadonlySet<ChangeKind> = new Set<ChangeKind>([
   'created',
+  'due',
   'requeued',
   'retrying',
   'interrupted',

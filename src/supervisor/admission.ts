@@ -94,15 +94,19 @@ export class Admission {
       timeoutMs: type.timeoutMs,
       createdAt: now,
       priority: request.priority ?? 0,
+      runAt: runAtOf(request, now),
     });
     registry.add(cell);
     const { shared } = this.#deps;
     if (shared) cell.onlyCreates = true;
     // The job's actor is made when first needed (its START, a cancel, a tap): a pending job is its cell.
+    // A delayed job's actor is made at once here (its timer is armed); shared, the claimer's arms it.
+    const scheduled = cell.scheduled;
     effects.push(() => {
-      if (this.#deps.watched(cell)) cell.start();
+      if (this.#deps.watched(cell) || (scheduled && !shared)) cell.start();
       router.publish(cell, 'created', undefined, cell.view);
-      if (!shared) scheduler.enqueue(cell);
+      // A delayed job joins the queue when its time comes (its `due` change: JOB_QUEUED).
+      if (!shared && !scheduled) scheduler.enqueue(cell);
     });
     return { job: cell.view, deduplicated: false, cell };
   }
@@ -140,3 +144,12 @@ export class Admission {
 }
 
 const isQueued = (cell: JobCell): boolean => cell.isQueued;
+
+/**
+ * When a start created at `now` may run: its `runAt`, or `delayMs` after `now`. A time already come
+ * is no delay (null): the job is queued at once, as an undelayed one (and copies the initial snapshot).
+ */
+function runAtOf(request: StartJobRequest, now: number): number | null {
+  const at = request.runAt ?? (request.delayMs === undefined ? undefined : now + request.delayMs);
+  return at !== undefined && at > now ? at : null;
+}

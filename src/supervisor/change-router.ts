@@ -93,6 +93,7 @@ export class ChangeRouter {
     }
     const { released } = this.#deps;
     if (released && status === 'pending' && RELEASING.has(kind)) return released(cell);
-    if (kind === 'requeued' || kind === 'interrupted') notify({ type: 'JOB_QUEUED', jobId: cell.id });
+    if (kind === 'requeued' || kind === 'interrupted' || kind === 'due')
+      notify({ type: 'JOB_QUEUED', jobId: cell.id });
   }
 }

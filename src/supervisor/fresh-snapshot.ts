@@ -1,7 +1,7 @@
 /**
  * A fresh job's initial snapshot without XState's initial macrostep.
  *
- * Every fresh job (one not restored from a store) starts the same way: `pending.queued`, its
+ * Every fresh job (one not restored from a store, and not delayed) starts the same way: `pending.queued`, its
  * context built from its input by `initialContext`, no entry action, and neither `always` of
  * `queued` enabled (a fresh job was not interrupted and waits for no retry). XState works that out
  * again for every actor — the init event, the pre-initial context, the initial microstep, the
@@ -17,7 +17,7 @@
  * XState's own initial snapshot for arbitrary fresh inputs.
  */
 import { initialTransition } from 'xstate';
-import { initialContext } from '../../machines/job.context.js';
+import { initialContext, isScheduled } from '../../machines/job.context.js';
 import type { JobMachine } from '../../machines/job.machine.js';
 import type { JobInput } from '../../machines/job.types.js';
 import type { JobSnapshot } from './job-view.js';
@@ -37,7 +37,8 @@ const cache = new WeakMap<JobMachine, JobMachine>();
 
 /**
  * The logic to create a fresh job's actor from: `machine`, with its initial snapshot copied from
- * one worked out once. Restored inputs (and a machine whose initial step would act) go the usual way.
+ * one worked out once. Restored inputs, delayed ones (their initial step enters `pending.scheduled`)
+ * and a machine whose initial step would act go the usual way.
  */
 export function freshJobLogic(machine: JobMachine): JobMachine {
   let logic = cache.get(machine);
@@ -61,7 +62,7 @@ function withCopiedInitialSnapshot(machine: JobMachine): JobMachine {
   const initial = machine.getInitialSnapshot.bind(machine);
   const copy = copier(template);
   const getInitialSnapshot: JobMachine['getInitialSnapshot'] = (scope, input) =>
-    input === undefined || input.restore ? initial(scope, input) : copy(input);
+    input === undefined || input.restore || isScheduled(input) ? initial(scope, input) : copy(input);
   return Object.create(machine, { getInitialSnapshot: { value: getInitialSnapshot } }) as JobMachine;
 }
 

@@ -19,6 +19,7 @@ import type { CellHooks, CellOptions, Notice } from './cell-types.js';
 import { installActorTimers } from './actor-timers.js';
 import { attachCell, HandlerSlot, type HandlerMoments } from './handler-slot.js';
 import { initialView, statusOf, toView, type JobSnapshot } from './job-view.js';
+import { isScheduled } from '../../machines/job.context.js';
 
 export type { JobSnapshot };
 
@@ -171,9 +172,14 @@ export class JobCell implements HandlerMoments {
     return this.#input;
   }
 
-  /** Waiting for a slot (not waiting out a retry backoff). */
+  /** A fresh job created to wait for its time first (`pending.scheduled`). */
+  get scheduled(): boolean {
+    return !this.#input.restore && isScheduled(this.#input);
+  }
+
+  /** Waiting for a slot (not waiting out a retry backoff or a delayed job's time). */
   get isQueued(): boolean {
-    if (this.#unmade) return true;
+    if (this.#unmade) return !this.scheduled;
     const value = this.#snapshot().value;
     return typeof value === 'object' && 'pending' in value && value.pending === 'queued';
   }
@@ -367,6 +373,7 @@ export class JobCell implements HandlerMoments {
     this.#crashView = Object.freeze({
       ...before,
       status: 'failed',
+      state: 'failed',
       seq: this.#seq,
       updatedAt: at,
       finishedAt: at,

@@ -2,6 +2,8 @@
 import type { SnapshotFrom } from 'xstate';
 import type { JobMachine } from '../../machines/job.machine.js';
 import { TERMINAL_STATUSES, type JobInput, type JobStatus } from '../../machines/job.types.js';
+import { isScheduled } from '../../machines/job.context.js';
+import { stateName } from '../../machines/job.rejection.js';
 import type { JobView } from '../common/types.js';
 
 export type JobSnapshot = SnapshotFrom<JobMachine>;
@@ -25,6 +27,7 @@ export function initialView(input: JobInput, node: string | null): JobView {
     key: input.key,
     type: input.type,
     status: 'pending',
+    state: isScheduled(input) ? 'pending.scheduled' : 'pending.queued',
     progress: 0,
     message: null,
     attempt: 0,
@@ -40,6 +43,7 @@ export function initialView(input: JobInput, node: string | null): JobView {
     error: null,
     node,
     priority: input.priority ?? 0,
+    runAt: input.runAt ?? null,
   });
 }
 
@@ -50,6 +54,7 @@ export function toView(snapshot: JobSnapshot, status: JobStatus, node: string | 
     key: spec.key,
     type: spec.type,
     status,
+    state: stateName(snapshot.value),
     progress: run.progress,
     message: run.message,
     attempt: run.attempt,
@@ -59,11 +64,13 @@ export function toView(snapshot: JobSnapshot, status: JobStatus, node: string | 
     updatedAt: run.updatedAt,
     finishedAt: outcome.finishedAt,
     lastHeartbeatAt: run.lastHeartbeatAt,
-    nextRetryAt: deadlines.retryAt,
+    // Before the first attempt the deadline is a delayed job's scheduled time (its `runAt`), no retry.
+    nextRetryAt: run.attempt === 0 ? null : deadlines.retryAt,
     input: spec.input,
     result: outcome.result,
     error: outcome.error,
     node,
     priority: spec.priority,
+    runAt: spec.runAt,
   });
 }

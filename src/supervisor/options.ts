@@ -8,6 +8,7 @@ import * as z from 'zod';
 import { isClock, systemClock, type Clock } from '../common/clock.js';
 import { isJobStore, type JobStore } from '../store/port.js';
 import { MAX_DELAY_MS, parseOrThrow } from '../common/validation.js';
+import { ONE_SCHEDULE_MESSAGE, oneScheduleAtMost, startDelay, timeInput } from '../common/schedule.js';
 import { inspectOptionSchema } from '../inspection/selection.js';
 import { CLUSTER_DEFAULTS } from '../cluster/node.js';
 
@@ -150,14 +151,20 @@ export const jobTypeName = z
 export const PRIORITY_RANGE = 1_000_000;
 export const jobPriority = z.number().int().min(-PRIORITY_RANGE).max(PRIORITY_RANGE);
 
-export const startRequestSchema = z.strictObject({
-  type: jobTypeName,
-  input: z.unknown().optional(),
-  key: z.string().min(1).max(500).optional(),
-  onConflict: z.enum(['join', 'reject', 'replace']).default('join'),
-  /** Higher starts first; FIFO within one priority. */
-  priority: jobPriority.default(0),
-});
+export const startRequestSchema = z
+  .strictObject({
+    type: jobTypeName,
+    input: z.unknown().optional(),
+    key: z.string().min(1).max(500).optional(),
+    onConflict: z.enum(['join', 'reject', 'replace']).default('join'),
+    /** Higher starts first; FIFO within one priority. */
+    priority: jobPriority.default(0),
+    /** A delayed job: not started before this time (ms since the epoch, a `Date`, an ISO string). */
+    runAt: timeInput.optional(),
+    /** A delayed job: not started before this many ms from now. */
+    delayMs: startDelay.optional(),
+  })
+  .refine(oneScheduleAtMost, { message: ONE_SCHEDULE_MESSAGE, path: ['delayMs'] });
 
 export type StartRequest = z.input<typeof startRequestSchema>;
 export type ParsedStartRequest = z.output<typeof startRequestSchema>;

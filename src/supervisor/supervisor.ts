@@ -17,6 +17,7 @@ import type {
 } from '../common/job-map.js';
 import { JobvisorError } from '../common/errors.js';
 import { parseOrThrow } from '../common/validation.js';
+import { toEpochMs } from '../common/schedule.js';
 import type { InspectionSelection } from '../inspection/selection.js';
 import type { InspectionObserver } from '../inspection/types.js';
 import type {
@@ -147,8 +148,9 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
       throw new JobvisorError('shutting_down', 'The supervisor has shut down');
     durability?.assertWritable();
     // A literal (not a spread of `parsed`): this runs for every start. No key: `key` is undefined.
-    const { type, key, onConflict, priority } = parsed;
-    const startRequest: StartJobRequest = { type, input, key, onConflict, priority };
+    const { type, key, onConflict, priority, delayMs } = parsed;
+    const runAt = parsed.runAt === undefined ? undefined : toEpochMs(parsed.runAt);
+    const startRequest: StartJobRequest = { type, input, key, onConflict, priority, runAt, delayMs };
     if (this.#parts.cluster) return startShared(this.#parts, startRequest);
     const { id, answer } = replies.open();
     actor.send({ type: 'START_JOB', requestId: id, request: startRequest });
