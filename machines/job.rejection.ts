@@ -8,8 +8,9 @@ import type { JobContext, JobEvent, RejectionReason } from './job.types.js';
 export function stateName(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object') {
-    const entry: [string, unknown] | undefined = Object.entries(value as Record<string, unknown>)[0];
-    return entry ? `${entry[0]}.${stateName(entry[1])}` : '';
+    // The first (only) key: no entries array, as this runs for every change's view.
+    for (const key in value) return `${key}.${stateName((value as Record<string, unknown>)[key])}`;
+    return '';
   }
   return String(value);
 }
