@@ -49,6 +49,13 @@ export type {
 } from './inspection/stately.js';
 export type { InspectionSelection, InspectOption } from './inspection/selection.js';
 export type {
+  CancelManyRequest,
+  CancelManyResult,
+  StartManyItem,
+  StartManyResult,
+} from './supervisor/bulk.js';
+export { MAX_BULK } from './supervisor/bulk.js';
+export type {
   InspectionObserver,
   JobvisorInspectionEvent,
   JobvisorRejectedEvent,

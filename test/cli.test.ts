@@ -2,7 +2,7 @@
  * The CLI end to end: real `jobvisor serve` children (port 0, temp SQLite file, the bundled example
  * handlers) and real CLI invocations as child processes. Waits on output lines and exit events only.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +111,54 @@ describe('jobvisor CLI against a running server', { timeout: 30_000 }, () => {
     const cancelled = await cli(['cancel', id, '--reason', 'not needed', '--json', ...url]);
     expect(cancelled.code, cancelled.stderr).toBe(0);
     expect(JSON.parse(cancelled.stdout)).toMatchObject({ cancelled: true, job: { id, status: 'cancelled' } });
+
+    // start-many from JSON Lines, then cancel in bulk: by ids, and by a filter.
+    const file = join(tempDir(), 'batch.jsonl');
+    const lines = [0, 1, 2].map((i) =>
+      JSON.stringify({ type: 'sleep', input: { ms: 600_000 }, key: `many-${i}` }),
+    );
+    writeFileSync(file, `${lines.join('\n')}\n\n${lines[0]!}\n`);
+    const many = await cli(['start-many', file, '--json', ...url]);
+    expect(many.code, many.stderr).toBe(0);
+    const batch = JSON.parse(many.stdout) as {
+      created: number;
+      deduplicated: number;
+      results: { job: { id: string } }[];
+    };
+    expect(batch).toMatchObject({ created: 3, deduplicated: 1 });
+    const text = await cli(['start-many', file, ...url]);
+    expect(text.stdout).toContain('started 0 jobs, joined 4, 0 failed');
+    const badFile = join(tempDir(), 'bad.jsonl');
+    writeFileSync(badFile, `${lines[0]!}\n{"type":\n`);
+    const bad = await cli(['start-many', badFile, ...url]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('line 2 is not valid JSON');
+
+    const [first, second] = batch.results.map((r) => r.job.id);
+    const byIds = await cli(['cancel', first!, second!, 'ghost', ...url]);
+    expect(byIds.code, byIds.stderr).toBe(0);
+    expect(byIds.stdout).toContain('cancelled 2 of 3 jobs (1 not found)');
+    const byFilter = await cli([
+      'cancel',
+      '--type',
+      'sleep',
+      '--status',
+      'pending,running',
+      '--json',
+      ...url,
+    ]);
+    expect(byFilter.code, byFilter.stderr).toBe(0);
+    expect(JSON.parse(byFilter.stdout)).toMatchObject({ cancelled: expect.any(Number) as number });
+    expect(
+      (await cli(['ls', '--status', 'pending,running', '--type', 'sleep', '--json', ...url])).stdout,
+    ).toContain('"jobs":[]');
+    for (const wrong of [
+      ['cancel', ...url],
+      ['cancel', first!, '--type', 'sleep', ...url],
+      ['cancel', '--status', 'done', ...url],
+    ]) {
+      expect((await cli(wrong)).code, wrong.join(' ')).toBe(2);
+    }
 
     const [listed, table, watched] = await Promise.all([
       cli(['ls', '--status', 'cancelled', '--json', ...url]),

@@ -127,6 +127,30 @@ describe('client SDK: HTTP calls', () => {
     expect(await api.health()).toMatchObject({ status: 'ok' });
   });
 
+  it('starts a batch and cancels in bulk, by ids and by filter, with counts; a bad batch starts nothing', async () => {
+    const { url, supervisor } = await startServer();
+    const api = client({ url });
+    const batch = await api.startMany([
+      { type: 'steps', key: 'b1' },
+      { type: 'steps', key: 'b1' },
+      { type: 'steps', delayMs: 60_000, runAt: undefined },
+      { type: 'steps', key: 'b2', runAt: new Date(Date.now() + 60_000) },
+    ]);
+    expect(batch).toMatchObject({ created: 3, deduplicated: 1, failed: 0 });
+    const ids = batch.results.map((r) => ('job' in r ? r.job.id : ''));
+    expect(ids[1]).toBe(ids[0]);
+    const refused = await rejection(api.startMany([{ type: 'steps' }, { type: 'steps', priority: 0.5 }]));
+    expect(refused.code).toBe('invalid_request');
+    expect(supervisor.list()).toHaveLength(3);
+
+    const byIds = await api.cancelMany({ ids: [ids[0]!, 'ghost'], reason: 'bulk' });
+    expect(byIds).toMatchObject({ matched: 2, cancelled: 1, notFound: 1, jobIds: [ids[0]] });
+    const byFilter = await api.cancelMany({ type: 'steps', status: 'pending' });
+    expect(byFilter).toMatchObject({ matched: 2, cancelled: 2 });
+    expect(supervisor.list({ status: ['pending', 'running'] })).toEqual([]);
+    expect((await rejection(api.cancelMany({}))).code).toBe('invalid_request');
+  });
+
   it('turns coded server errors into JobvisorClientError with code, status and details', async () => {
     const { url } = await startServer();
     const api = client({ url });

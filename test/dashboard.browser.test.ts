@@ -253,4 +253,38 @@ describe('dashboard', () => {
     const runAt = dialog.locator('dt', { hasText: /^Run at$/ }).locator('xpath=following-sibling::dd[1]');
     expect(await runAt.textContent()).not.toBe('—');
   });
+
+  it('cancels the ticked jobs in one request from the bulk bar, and leaves the others running', async () => {
+    const s = await d.site();
+    const jobs = [];
+    for (let i = 0; i < 4; i++) jobs.push((await s.supervisor.start({ type: 'block', input: i })).job);
+    const page = await d.open(`${s.url}/`);
+    await live(page);
+    const bar = page.getByRole('toolbar', { name: 'Selected jobs' });
+    expect(await bar.isVisible()).toBe(false);
+    for (const job of jobs.slice(0, 3))
+      await page.getByRole('checkbox', { name: `Select job ${job.id}` }).check();
+    await bar.getByText('3 selected').waitFor();
+    await page.getByRole('checkbox', { name: `Select job ${jobs[2]!.id}` }).uncheck();
+    await bar.getByText('2 selected').waitFor();
+    await bar.getByRole('button', { name: 'Cancel selected' }).click();
+    await page.getByRole('status').getByText('Cancelled 2 of 2 selected jobs').waitFor();
+    expect(await bar.isVisible()).toBe(false);
+    expect(jobs.map((job) => s.supervisor.get(job.id)?.status)).toEqual([
+      'cancelled',
+      'cancelled',
+      'running',
+      'running',
+    ]);
+
+    // Select-all ticks every row shown; the cancel leaves the finished ones as they are.
+    await page.getByRole('checkbox', { name: 'Select every job shown' }).check();
+    await bar.getByText('4 selected').waitFor();
+    await bar.getByRole('button', { name: 'Cancel selected' }).click();
+    await page
+      .getByRole('status')
+      .getByText('Cancelled 2 of 4 selected jobs (2 had already finished or gone)')
+      .waitFor();
+    expect(s.supervisor.list({ status: ['pending', 'running'] })).toEqual([]);
+  });
 });

@@ -89,6 +89,23 @@ describe('WebSocket /ws', () => {
     expect((await s.supervisor.cancel(delayed.job.id)).cancelled).toBe(true);
     client.send({ type: 'start', id: 'd2', job: { type: 'gated', runAt: 'soon' } });
     expect((await client.until(isType('error', 'd2'))).error.code).toBe('invalid_request');
+    client.send({
+      type: 'startMany',
+      id: 'm1',
+      jobs: [
+        { type: 'gated', key: 'm' },
+        { type: 'gated', key: 'm' },
+      ],
+    });
+    const many = (await client.until(isType('reply', 'm1'))).result as {
+      created: number;
+      deduplicated: number;
+    };
+    expect(many).toMatchObject({ created: 1, deduplicated: 1 });
+    client.send({ type: 'cancelMany', id: 'm2', query: { key: 'm' } });
+    expect((await client.until(isType('reply', 'm2'))).result).toMatchObject({ matched: 1, cancelled: 1 });
+    client.send({ type: 'cancelMany', id: 'm3', query: {} });
+    expect((await client.until(isType('error', 'm3'))).error.code).toBe('invalid_request');
     client.send({ type: 'start', id: 'c3', job: { type: 'nope' } });
     expect((await client.until(isType('error', 'c3'))).error.code).toBe('unknown_job_type');
     client.send({ type: 'cancel', id: 'c4', jobId: 'ghost' });
@@ -104,7 +121,7 @@ describe('WebSocket /ws', () => {
     expect((await client.until(isType('error', 'c6'))).error.code).toBe('invalid_request');
     client.send({ type: 'subscribe', id: 'c7', topic: { all: true }, since: 0 });
     expect((await client.until(isType('error', 'c7'))).error.message).toMatch(/store/);
-    expect(s.supervisor.list()).toHaveLength(2);
+    expect(s.supervisor.list()).toHaveLength(3);
     client.send({ type: 'cancel', id: 'c8', jobId: job.id, reason: 'done' });
     expect((await client.until(isType('reply', 'c8'))).result).toMatchObject({ cancelled: true });
     client.send({ type: 'subscribe', id: 's', topic: { all: true } });

@@ -19,6 +19,7 @@ interface Row {
   readonly attempt: HTMLTableCellElement;
   readonly age: HTMLTableCellElement;
   readonly cancel: HTMLButtonElement;
+  readonly select: HTMLInputElement;
   readonly createdAt: number;
   seq: number;
 }
@@ -26,6 +27,8 @@ interface Row {
 export interface TableActions {
   open(id: string): void;
   cancel(id: string): void;
+  /** The selection changed (a row's box, or select-all). */
+  selected(ids: readonly string[]): void;
 }
 
 export class JobsTable {
@@ -34,10 +37,37 @@ export class JobsTable {
   readonly #note: HTMLElement;
   /** Jobs whose cancel was sent and not answered yet: their button stays disabled. */
   readonly #cancelling = new Set<string>();
+  /** Rows ticked for a bulk action, among the rows shown. */
+  readonly #selected = new Set<string>();
+  readonly #selectAll: HTMLInputElement;
+  readonly #actions: TableActions;
 
-  constructor(body: HTMLTableSectionElement, note: HTMLElement, actions: TableActions) {
+  constructor(
+    body: HTMLTableSectionElement,
+    note: HTMLElement,
+    selectAll: HTMLInputElement,
+    actions: TableActions,
+  ) {
     this.#body = body;
     this.#note = note;
+    this.#selectAll = selectAll;
+    this.#actions = actions;
+    body.addEventListener('change', (event) => {
+      const box = event.target as HTMLInputElement;
+      const id = box.closest('tr')?.dataset.jobId;
+      if (box.dataset.action !== 'select' || id === undefined) return;
+      if (box.checked) this.#selected.add(id);
+      else this.#selected.delete(id);
+      this.#selectionChanged();
+    });
+    selectAll.addEventListener('change', () => {
+      for (const [id, row] of this.#rows) {
+        row.select.checked = selectAll.checked;
+        if (selectAll.checked) this.#selected.add(id);
+        else this.#selected.delete(id);
+      }
+      this.#selectionChanged();
+    });
     body.addEventListener('click', (event) => {
       const button = (event.target as Element).closest<HTMLButtonElement>('button[data-action]');
       const id = button?.closest('tr')?.dataset.jobId;
@@ -51,12 +81,15 @@ export class JobsTable {
   update(jobs: readonly WireJob[], total: number, now: number): void {
     const shown = jobs.slice(0, MAX_ROWS);
     const keep = new Set(shown.map((job) => job.id));
+    let dropped = false;
     for (const [id, row] of this.#rows) {
       if (!keep.has(id)) {
         row.tr.remove();
         this.#rows.delete(id);
+        dropped = this.#selected.delete(id) || dropped;
       }
     }
+    if (dropped) this.#selectionChanged();
     const trs = shown.map((job) => this.#row(job, now).tr);
     const inOrder = trs.every((tr, i) => this.#body.children[i] === tr);
     if (!inOrder || this.#body.children.length !== trs.length) this.#body.replaceChildren(...trs);
@@ -70,6 +103,23 @@ export class JobsTable {
             ? `Showing the newest ${shown.length} of ${jobs.length} matching jobs.`
             : '',
     );
+  }
+
+  /** Unticks every row. */
+  clearSelection(): void {
+    for (const id of this.#selected) {
+      const row = this.#rows.get(id);
+      if (row) row.select.checked = false;
+    }
+    this.#selected.clear();
+    this.#selectionChanged();
+  }
+
+  #selectionChanged(): void {
+    const count = this.#selected.size;
+    this.#selectAll.checked = count > 0 && count === this.#rows.size;
+    this.#selectAll.indeterminate = count > 0 && count < this.#rows.size;
+    this.#actions.selected([...this.#selected]);
   }
 
   markCancelling(id: string, on: boolean): void {
@@ -134,11 +184,17 @@ export class JobsTable {
       },
       shortId(job.id),
     );
+    const select = h('input', {
+      type: 'checkbox',
+      'data-action': 'select',
+      'aria-label': `Select job ${job.id}`,
+    });
     const key =
       job.key === null ? null : h('div', { class: 'note mono key', title: job.key }, `key ${job.key}`);
     const tr = h(
       'tr',
       { 'data-job-id': job.id },
+      h('td', { class: 'select' }, select),
       h('td', {}, open, key),
       h('td', {}, job.type),
       h('td', {}, status),
@@ -156,6 +212,7 @@ export class JobsTable {
       attempt,
       age: ageCell,
       cancel,
+      select,
       createdAt: job.createdAt,
       seq: -1,
     };

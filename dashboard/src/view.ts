@@ -17,6 +17,7 @@ import { countByStatus, visibleJobs } from './jobs.js';
 import { RejectionList } from './rejections.js';
 import { StartForm } from './start-form.js';
 import { JobsTable } from './table.js';
+import { BulkBar } from './bulk-bar.js';
 
 export class Dashboard {
   readonly #notice = byId('notice', HTMLElement);
@@ -26,6 +27,7 @@ export class Dashboard {
   readonly #rejections: RejectionList;
   readonly #detail: Detail;
   readonly #start: StartForm;
+  readonly #bulk: BulkBar;
   #context: LiveContext | null = null;
   #typeNames: string[] = [];
   #scheduled = false;
@@ -38,10 +40,13 @@ export class Dashboard {
       this.#filters.pickStatus(status);
       this.#schedule();
     });
-    this.#table = new JobsTable(byId('jobs-body', HTMLTableSectionElement), byId('jobs-note', HTMLElement), {
-      open,
-      cancel,
-    });
+    this.#table = new JobsTable(
+      byId('jobs-body', HTMLTableSectionElement),
+      byId('jobs-note', HTMLElement),
+      byId('select-all', HTMLInputElement),
+      { open, cancel, selected: (ids) => this.#bulk.show(ids) },
+    );
+    this.#bulk = new BulkBar(client, this.#notice, () => this.#table.clearSelection());
     this.#rejections = new RejectionList(
       byId('rejections', HTMLUListElement),
       byId('rejections-note', HTMLElement),

@@ -36,8 +36,12 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: `jobvisor ls [--status running,pending] [--type T] [--key K] [--limit N] [--after CURSOR] ${CLIENT}`,
     load: async () => (await import('./ls.js')).lsCommand,
   },
+  'start-many': {
+    usage: `jobvisor start-many [FILE|-] (JSON Lines or a JSON array of POST /jobs bodies) ${CLIENT}`,
+    load: async () => (await import('./start-many.js')).startManyCommand,
+  },
   cancel: {
-    usage: `jobvisor cancel ID [--reason R] ${CLIENT}`,
+    usage: `jobvisor cancel ID… | --status S --type T --key K --older-than D [--reason R] ${CLIENT}`,
     load: async () => (await import('./cancel.js')).cancelCommand,
   },
 };

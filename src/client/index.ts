@@ -5,7 +5,12 @@
  */
 import {
   cancelAnswerSchema,
+  cancelManyAnswerSchema,
   changesAnswerSchema,
+  startManyAnswerSchema,
+  type CancelManyAnswer,
+  type CancelManyBody,
+  type StartManyAnswer,
   createJobAnswerSchema,
   jobViewSchema,
   listAnswerSchema,
@@ -37,6 +42,9 @@ export type { AnyJobTypes, JobTypeName, NoJobTypes, TypedStartRequest } from '..
 export type { LiveSubscription, SubscribeOptions, WebSocketCtor, WebSocketLike } from './live.js';
 export type { LiveContext, LiveError, LiveStatus, LiveStore } from './live-store.js';
 export type {
+  CancelManyAnswer,
+  CancelManyBody,
+  StartManyAnswer,
   CreateJobBody,
   Topic,
   WireChange,
@@ -91,6 +99,13 @@ export interface JobvisorClient<M extends AnyJobTypes = NoJobTypes> {
   get(id: string): Promise<WireJob>;
   list(query?: ListQuery): Promise<{ jobs: WireJob[]; next: string | null }>;
   cancel(id: string, reason?: string): Promise<{ job: WireJob; cancelled: boolean }>;
+  /**
+   * POST /bulk/start: 1 to 1,000 starts; a bad one refuses the batch (nothing is started), else each
+   * start's outcome in order (its job, or its coded error) with counts.
+   */
+  startMany(jobs: readonly StartBody[]): Promise<StartManyAnswer>;
+  /** POST /bulk/cancel: ids, or a filter over the live jobs (status, type, key, createdBefore); counts. */
+  cancelMany(query: CancelManyBody): Promise<CancelManyAnswer>;
   changes(id: string, options?: { since?: number; limit?: number }): Promise<WireChange[]>;
   health(): Promise<unknown>;
   /** GET /types: the registered job types with their limits and input JSON Schema. */
@@ -140,6 +155,8 @@ export function createClient<M extends AnyJobTypes = NoJobTypes>(options: Client
 
   const client: JobvisorClient = {
     start: (body: StartBody) => request(http, 'POST', '/jobs', createJobAnswerSchema, { body }),
+    startMany: (jobs) => request(http, 'POST', '/bulk/start', startManyAnswerSchema, { body: { jobs } }),
+    cancelMany: (query) => request(http, 'POST', '/bulk/cancel', cancelManyAnswerSchema, { body: query }),
     get: (id) => request(http, 'GET', path(id), getAnswerSchema),
     list: (query = {}) =>
       request(http, 'GET', '/jobs', listAnswerSchema, {

@@ -4,6 +4,7 @@
  * only this folder, never server or supervisor internals.
  */
 import * as z from 'zod';
+import { cancelManySchema, MAX_BULK } from '../common/bulk.js';
 import { ONE_SCHEDULE_MESSAGE, oneScheduleAtMost, startDelay, wireTime } from '../common/schedule.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -98,6 +99,38 @@ export type CreateJobBody = z.infer<typeof createJobBodySchema>;
 
 /** 201 (created) or 200 (deduplicated) answer of POST /jobs. */
 export const createJobAnswerSchema = z.object({ job: jobViewSchema, deduplicated: z.boolean() });
+
+/** POST /bulk/start: 1 to 1,000 starts; any bad one refuses the batch (400), nothing is started. */
+export const startManyBodySchema = z.strictObject({
+  jobs: z.array(createJobBodySchema).min(1).max(MAX_BULK),
+});
+export type StartManyBody = z.infer<typeof startManyBodySchema>;
+
+/** 200: each start's outcome in order (its job, or its coded error), with counts. */
+export const startManyAnswerSchema = z.object({
+  results: z.array(
+    z.union([
+      createJobAnswerSchema,
+      z.object({ error: z.object({ code: z.string(), message: z.string() }) }),
+    ]),
+  ),
+  created: z.number(),
+  deduplicated: z.number(),
+  failed: z.number(),
+});
+export type StartManyAnswer = z.infer<typeof startManyAnswerSchema>;
+
+/** POST /bulk/cancel: ids, or a filter over the live jobs (status, type, key, createdBefore). */
+export const cancelManyBodySchema = cancelManySchema;
+export type CancelManyBody = z.input<typeof cancelManyBodySchema>;
+export const cancelManyAnswerSchema = z.object({
+  matched: z.number(),
+  cancelled: z.number(),
+  unchanged: z.number(),
+  notFound: z.number(),
+  jobIds: z.array(z.string()),
+});
+export type CancelManyAnswer = z.infer<typeof cancelManyAnswerSchema>;
 
 /** POST /jobs/:id/cancel */
 export const cancelBodySchema = z.strictObject({ reason: z.string().max(1_000).optional() });
@@ -242,6 +275,16 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     id: z.string().min(1).max(100),
     jobId: z.string().min(1).max(200),
     reason: z.string().max(1_000).optional(),
+  }),
+  z.strictObject({
+    type: z.literal('startMany'),
+    id: z.string().min(1).max(100),
+    jobs: startManyBodySchema.shape.jobs,
+  }),
+  z.strictObject({
+    type: z.literal('cancelMany'),
+    id: z.string().min(1).max(100),
+    query: cancelManyBodySchema,
   }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;

@@ -6,7 +6,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JobvisorError } from '../common/errors.js';
 import {
   cancelBodySchema,
+  cancelManyBodySchema,
   changesQuerySchema,
+  startManyBodySchema,
   createJobBodySchema,
   listQuerySchema,
   type HealthAnswer,
@@ -38,6 +40,8 @@ const ROUTES: readonly (readonly [RegExp, Readonly<Record<string, Route>>])[] = 
   [/^\/jobs\/([^/]+)$/, { GET: getJob }],
   [/^\/jobs\/([^/]+)\/cancel$/, { POST: cancelJob }],
   [/^\/jobs\/([^/]+)\/changes$/, { GET: jobChanges }],
+  [/^\/bulk\/start$/, { POST: startMany }],
+  [/^\/bulk\/cancel$/, { POST: cancelMany }],
   [/^\/types$/, { GET: listTypes }],
   [/^\/health$/, { GET: health }],
   [/^\/nodes$/, { GET: listNodes }],
@@ -87,6 +91,16 @@ async function createJob(ctx: RouteContext, { req, res }: Request): Promise<void
   const body = parseWire(createJobBodySchema, await readJsonBody(req, ctx.maxBodyBytes), 'job');
   const answer = await ctx.supervisor.start(body);
   sendJson(res, answer.deduplicated ? 200 : 201, answer);
+}
+
+async function startMany(ctx: RouteContext, { req, res }: Request): Promise<void> {
+  const body = parseWire(startManyBodySchema, await readJsonBody(req, ctx.maxBodyBytes), 'batch');
+  sendJson(res, 200, await ctx.supervisor.startMany(body.jobs));
+}
+
+async function cancelMany(ctx: RouteContext, { req, res }: Request): Promise<void> {
+  const body = parseWire(cancelManyBodySchema, await readJsonBody(req, ctx.maxBodyBytes), 'bulk cancel');
+  sendJson(res, 200, await ctx.supervisor.cancelMany(body));
 }
 
 /** Cursor pages in creation order, through the store's index (or the supervisor's own order). */

@@ -109,6 +109,10 @@ export class Connection {
         return this.#reply(message.id, await supervisor.start(message.job));
       case 'cancel':
         return this.#reply(message.id, await supervisor.cancel(message.jobId, message.reason));
+      case 'startMany':
+        return this.#reply(message.id, await supervisor.startMany(message.jobs));
+      case 'cancelMany':
+        return this.#reply(message.id, await supervisor.cancelMany(message.query));
     }
   }
 

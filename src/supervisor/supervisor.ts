@@ -57,6 +57,14 @@ import {
   type WorkerHandler,
 } from './options.js';
 import { cancelShared, startShared } from './shared-ops.js';
+import {
+  cancelMany,
+  checkBatch,
+  startManyResult,
+  type CancelManyRequest,
+  type CancelManyResult,
+  type StartManyResult,
+} from './bulk.js';
 import type { NodeRecord } from '../store/port.js';
 import type { StartJobRequest } from '../../machines/supervisor.machine.js';
 import { describeType } from './type-info.js';
@@ -140,17 +148,45 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
     request: IfUntyped<JobTypesOf<S>, StartRequest>,
   ): Promise<StartResult>;
   async start(request: StartRequest): Promise<StartResult> {
-    const { types, actor, replies, durability, registry, views } = this.#parts;
+    return this.#admit(this.#checkStart(request));
+  }
+
+  /**
+   * Starts a batch (at most 1,000): every start is validated first — one bad start refuses the
+   * batch and makes nothing (`invalid_request`, each bad one named by index) — then all are admitted
+   * in one turn, so their creations are one durable batch; dedup by key as for `start`, also within
+   * the batch. Answers each start's outcome in order (its job, or its coded error) with counts.
+   */
+  async startMany(requests: readonly StartRequest[]): Promise<StartManyResult> {
+    const checked = checkBatch(requests, (request) => this.#checkStart(request as StartRequest));
+    return startManyResult(await Promise.allSettled(checked.map((request) => this.#admit(request))));
+  }
+
+  /**
+   * Cancels the jobs named by `ids`, or the live jobs matching a filter (`status`, `type`, `key`,
+   * `createdBefore`; an empty filter is refused), each as `cancel` does. Answers with counts and the
+   * ids it cancelled.
+   */
+  async cancelMany(request: CancelManyRequest): Promise<CancelManyResult> {
+    return cancelMany(this, request);
+  }
+
+  /** A start validated (request, input against its type's schema), ready for the mailbox. */
+  #checkStart(request: StartRequest): StartJobRequest {
     const parsed = parseOrThrow(startRequestSchema, request, 'invalid_request', 'Invalid start request');
-    const { input } = types.resolve(parsed.type, parsed.input);
+    const { input } = this.#parts.types.resolve(parsed.type, parsed.input);
+    // A literal (not a spread of `parsed`): this runs for every start. No key: `key` is undefined.
+    const { type, key, onConflict, priority, delayMs } = parsed;
+    const runAt = parsed.runAt === undefined ? undefined : toEpochMs(parsed.runAt);
+    return { type, input, key, onConflict, priority, runAt, delayMs };
+  }
+
+  async #admit(startRequest: StartJobRequest): Promise<StartResult> {
+    const { actor, replies, durability, registry, views } = this.#parts;
     await this.#parts.ready;
     if (this.lifecycle === 'stopped')
       throw new JobvisorError('shutting_down', 'The supervisor has shut down');
     durability?.assertWritable();
-    // A literal (not a spread of `parsed`): this runs for every start. No key: `key` is undefined.
-    const { type, key, onConflict, priority, delayMs } = parsed;
-    const runAt = parsed.runAt === undefined ? undefined : toEpochMs(parsed.runAt);
-    const startRequest: StartJobRequest = { type, input, key, onConflict, priority, runAt, delayMs };
     if (this.#parts.cluster) return startShared(this.#parts, startRequest);
     const { id, answer } = replies.open();
     actor.send({ type: 'START_JOB', requestId: id, request: startRequest });

@@ -1,0 +1,29 @@
+/**
+ * The shape of a bulk cancel, shared by the library (supervisor/bulk.ts) and the wire
+ * (protocol/schemas.ts): ids, or a filter over the live jobs — never both, never neither.
+ */
+import * as z from 'zod';
+
+/** At most this many starts or ids in one bulk call. */
+export const MAX_BULK = 1_000;
+
+const liveStatus = z.enum(['pending', 'running']);
+
+export const cancelManySchema = z
+  .strictObject({
+    /** These jobs… */
+    ids: z.array(z.string().min(1).max(200)).min(1).max(MAX_BULK).optional(),
+    /** …or the live jobs matching all of these. */
+    status: z.union([liveStatus, z.array(liveStatus).min(1)]).optional(),
+    type: z.string().min(1).max(200).optional(),
+    key: z.string().min(1).max(500).optional(),
+    /** Created before this time (ms since the epoch): jobs older than an age. */
+    createdBefore: z.number().int().min(0).optional(),
+    reason: z.string().max(1_000).optional(),
+  })
+  .refine(
+    (q) => (q.ids !== undefined) !== [q.status, q.type, q.key, q.createdBefore].some((f) => f !== undefined),
+    {
+      message: 'give ids, or a filter (status, type, key, createdBefore), not both and not neither',
+    },
+  );

@@ -1,0 +1,121 @@
+/**
+ * Bulk operations: `startMany` (every start validated before any is made, then all admitted in one
+ * turn, so their creations are one durable batch) and `cancelMany` (by ids, or by a filter over the
+ * live jobs), each answered with per-item outcomes and counts.
+ */
+import * as z from 'zod';
+import { JobvisorError } from '../common/errors.js';
+import type { CancelResult, JobStatus, JobView, StartResult } from '../common/types.js';
+import { parseOrThrow } from '../common/validation.js';
+import { cancelManySchema, MAX_BULK } from '../common/bulk.js';
+
+export { cancelManySchema, MAX_BULK };
+
+/** One start of a batch: its job, or the coded error that start met (a key held with `reject`, a store down). */
+export type StartManyItem =
+  StartResult | { readonly error: { readonly code: string; readonly message: string } };
+
+export interface StartManyResult {
+  /** In the order of the requests. */
+  readonly results: readonly StartManyItem[];
+  readonly created: number;
+  readonly deduplicated: number;
+  readonly failed: number;
+}
+
+export type CancelManyRequest = z.input<typeof cancelManySchema>;
+
+export interface CancelManyResult {
+  /** Jobs named (ids) or found by the filter. */
+  readonly matched: number;
+  readonly cancelled: number;
+  /** Already finished: left as they were. */
+  readonly unchanged: number;
+  /** Ids no job has. */
+  readonly notFound: number;
+  /** The jobs this call cancelled. */
+  readonly jobIds: readonly string[];
+}
+
+/** What `cancelMany` uses of the supervisor. */
+export interface CancelDeps {
+  cancel(id: string, reason?: string): Promise<CancelResult>;
+  list(filter: { status: JobStatus[]; type?: string; key?: string; limit: number }): JobView[];
+}
+
+export async function cancelMany(deps: CancelDeps, request: CancelManyRequest): Promise<CancelManyResult> {
+  const q = parseOrThrow(cancelManySchema, request, 'invalid_request', 'Invalid bulk cancel');
+  const ids =
+    q.ids ??
+    deps
+      .list({
+        status: q.status === undefined ? ['pending', 'running'] : [q.status].flat(),
+        ...(q.type === undefined ? {} : { type: q.type }),
+        ...(q.key === undefined ? {} : { key: q.key }),
+        limit: 1_000_000,
+      })
+      .filter((job) => q.createdBefore === undefined || job.createdAt < q.createdBefore)
+      .map((job) => job.id);
+  const unique = [...new Set(ids)];
+  const outcomes = await Promise.allSettled(unique.map((id) => deps.cancel(id, q.reason)));
+  const jobIds: string[] = [];
+  let unchanged = 0;
+  let notFound = 0;
+  outcomes.forEach((outcome, i) => {
+    if (outcome.status === 'fulfilled') {
+      if (outcome.value.cancelled) jobIds.push(unique[i]!);
+      else unchanged++;
+    } else if (outcome.reason instanceof JobvisorError && outcome.reason.code === 'job_not_found') notFound++;
+    else throw outcome.reason;
+  });
+  return { matched: unique.length, cancelled: jobIds.length, unchanged, notFound, jobIds };
+}
+
+/** The answers of a batch's starts, counted. */
+export function startManyResult(outcomes: readonly PromiseSettledResult<StartResult>[]): StartManyResult {
+  let created = 0;
+  let deduplicated = 0;
+  let failed = 0;
+  const results = outcomes.map((outcome): StartManyItem => {
+    if (outcome.status === 'fulfilled') {
+      if (outcome.value.deduplicated) deduplicated++;
+      else created++;
+      return outcome.value;
+    }
+    failed++;
+    const error = outcome.reason instanceof JobvisorError ? outcome.reason : null;
+    return {
+      error: {
+        code: error?.code ?? 'internal_error',
+        message: error?.message ?? String(outcome.reason),
+      },
+    };
+  });
+  return { results, created, deduplicated, failed };
+}
+
+/** A batch: an array of 1 to MAX_BULK starts (each one is checked on its own). */
+export const startManySchema = z.array(z.unknown()).min(1).max(MAX_BULK);
+
+/**
+ * Validates every start of a batch with `check`; any that fails refuses the whole batch (nothing is
+ * made): `invalid_request` naming each bad item by index, with its code and message in `details`.
+ */
+export function checkBatch<T>(requests: unknown, check: (request: unknown) => T): T[] {
+  const list = parseOrThrow(startManySchema, requests, 'invalid_request', 'Invalid batch');
+  const problems: { index: number; code: string; message: string }[] = [];
+  const checked = list.map((request, index) => {
+    try {
+      return check(request);
+    } catch (error) {
+      if (!(error instanceof JobvisorError)) throw error;
+      problems.push({ index, code: error.code, message: error.message });
+      return undefined as T;
+    }
+  });
+  if (problems.length > 0) {
+    const summary = problems.map((p) => `[${p.index}] ${p.message} (${p.code})`).join('; ');
+    throw new JobvisorError('invalid_request', `Invalid batch, nothing was started: ${summary}`, problems);
+  }
+  return checked;
+}
