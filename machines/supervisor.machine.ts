@@ -63,6 +63,8 @@ export type SupervisorEvent =
     }
   /** A handler promise settled; `handlers` are still in flight. */
   | { readonly type: 'HANDLER_SETTLED'; readonly handlers: number }
+  /** A pause was lifted: the queued jobs it held may start. */
+  | { readonly type: 'RESUMED' }
   /** A job type was registered: queued jobs of that type may start. */
   | { readonly type: 'TYPE_REGISTERED'; readonly jobType: string }
   /** Stop accepting; `running` attempts and `handlers` in flight are what draining waits for. */
@@ -162,6 +164,7 @@ export const supervisorMachine = setup({
         // send it while accepting: SHUTDOWN carries the count).
         HANDLER_SETTLED: {},
         TYPE_REGISTERED: { actions: 'dispatchQueued' },
+        RESUMED: { actions: 'dispatchQueued' },
         SHUTDOWN: { target: 'draining', actions: 'recordShutdown' },
       },
     },

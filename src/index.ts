@@ -55,6 +55,7 @@ export type {
   StartManyResult,
 } from './supervisor/bulk.js';
 export { MAX_BULK } from './supervisor/bulk.js';
+export type { PauseState } from './supervisor/pauses.js';
 export type {
   InspectionObserver,
   JobvisorInspectionEvent,

@@ -256,6 +256,7 @@ describe('startMany and cancelMany on the durable stores', () => {
       expect(ids.size).toBe(30);
       for (const id of ids) expect((await supervisor.find(id))?.key).toMatch(/^k\d+$/);
       const cancelled = await supervisor.cancelMany({ ids: [...ids], reason: 'bulk' });
+      if (cancelled.cancelled !== 30) console.log("DEBUG", JSON.stringify({ ...cancelled, jobIds: undefined }), JSON.stringify(await Promise.all([...ids].filter((id) => !cancelled.jobIds.includes(id)).map((id) => supervisor.find(id)))));
       expect(cancelled).toMatchObject({ matched: 30, cancelled: 30 });
       for (const id of ids) expect((await supervisor.find(id))?.status).toBe('cancelled');
     },

@@ -160,6 +160,20 @@ describe('jobvisor CLI against a running server', { timeout: 30_000 }, () => {
       expect((await cli(wrong)).code, wrong.join(' ')).toBe(2);
     }
 
+    // pause / resume: a type, then the whole supervisor; --list shows them.
+    expect((await cli(['pause', 'sleep', ...url])).stdout).toContain('paused: sleep');
+    expect((await cli(['pause', ...url])).stdout).toContain('the whole supervisor is paused (and sleep)');
+    expect(JSON.parse((await cli(['pause', '--list', '--json', ...url])).stdout)).toEqual({
+      all: true,
+      types: ['sleep'],
+    });
+    expect((await cli(['resume', ...url])).stdout).toContain('paused: sleep');
+    expect((await cli(['resume', 'sleep', ...url])).stdout).toContain('nothing is paused');
+    const unknown = await cli(['pause', 'nope', ...url]);
+    expect(unknown.code).toBe(5);
+    expect(unknown.stderr).toContain('unknown_job_type');
+    expect((await cli(['pause', 'a', 'b', ...url])).code).toBe(2);
+
     const [listed, table, watched] = await Promise.all([
       cli(['ls', '--status', 'cancelled', '--json', ...url]),
       cli(['ls', '--type', 'sleep', ...url]),

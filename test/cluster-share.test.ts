@@ -62,6 +62,7 @@ async function fakeNode(options: {
     abandonAll: () => 0,
     catchUp: () => undefined,
     reachable: () => undefined,
+    refreshPauses: async () => undefined,
     active: () => true,
     reportError: (error) => {
       throw error;

@@ -287,4 +287,30 @@ describe('dashboard', () => {
       .waitFor();
     expect(s.supervisor.list({ status: ['pending', 'running'] })).toEqual([]);
   });
+
+  it('pauses and resumes the type chosen in the filter, and the whole supervisor, from the jobs card', async () => {
+    const s = await d.site();
+    const page = await d.open(`${s.url}/`);
+    await live(page);
+    const state = page.locator('#pause-state');
+    await state.getByText('Nothing is paused').waitFor();
+    await page.locator('#filter-type').selectOption('echo');
+    await page.getByRole('button', { name: 'Pause echo' }).click();
+    await state.getByText('Paused: echo').waitFor();
+    expect(s.supervisor.paused()).toEqual({ all: false, types: ['echo'] });
+    const { job } = await s.supervisor.start({ type: 'echo', input: 1 });
+    await page.getByRole('button', { name: 'Resume echo' }).click();
+    await state.getByText('Nothing is paused').waitFor();
+    expect((await s.supervisor.waitFor(job.id)).status).toBe('completed');
+
+    await page.locator('#filter-type').selectOption('');
+    await page.getByRole('button', { name: 'Pause all' }).click();
+    await state.getByText('Paused: every type').waitFor();
+    expect(s.supervisor.paused().all).toBe(true);
+    // Paused elsewhere (another client): the card shows it within its refresh.
+    await s.supervisor.pause('typed');
+    await state.getByText('Paused: every type, typed').waitFor();
+    await page.getByRole('button', { name: 'Resume all' }).click();
+    await state.getByText('Paused: typed').waitFor();
+  });
 });

@@ -125,6 +125,28 @@ describe('HTTP routes', () => {
     expect(answer.body.error.code).toBe('invalid_request');
   });
 
+  it('POST /pause and /resume, GET /pauses: a paused type waits and /health and /metrics say so', async () => {
+    const s = await start();
+    expect((await http(s, 'GET', '/pauses')).body).toEqual({ all: false, types: [] });
+    const paused = await http(s, 'POST', '/pause', { type: 'echo' });
+    expect(paused).toMatchObject({ status: 200, body: { all: false, types: ['echo'] } });
+    const { body } = await http(s, 'POST', '/jobs', { type: 'echo', input: 1 });
+    expect((await http(s, 'POST', '/pause')).body).toEqual({ all: true, types: ['echo'] });
+    const health = await http(s, 'GET', '/health');
+    expect(health).toMatchObject({
+      status: 200,
+      body: { status: 'ok', paused: { all: true, types: ['echo'] } },
+    });
+    const metrics = (await http(s, 'GET', '/metrics')).text;
+    expect(metrics).toContain('jobvisor_paused 1');
+    expect(metrics).toContain('jobvisor_paused_type{type="echo"} 1');
+    expect(s.supervisor.get(body.job.id)?.status).toBe('pending');
+    await http(s, 'POST', '/resume', {});
+    expect((await http(s, 'POST', '/resume', { type: 'echo' })).body).toEqual({ all: false, types: [] });
+    expect((await s.supervisor.waitFor(body.job.id)).status).toBe('completed');
+    expect((await http(s, 'GET', '/metrics')).text).toContain('jobvisor_paused 0');
+  });
+
   it('GET /health and GET /metrics', async () => {
     const s = await start();
     const { body } = await http(s, 'POST', '/jobs', { type: 'echo', key: 'x' });
@@ -139,6 +161,7 @@ describe('HTTP routes', () => {
       live: 1,
       offset: s.supervisor.offset,
       node: s.supervisor.node,
+      paused: { all: false, types: [] },
     });
     const metrics = await http(s, 'GET', '/metrics');
     expect(metrics.status).toBe(200);
@@ -182,6 +205,9 @@ describe('bad input: a coded error, and afterwards the server serves and no job 
       400,
       'invalid_request',
     ],
+    ['a pause of an unknown type', 'POST', '/pause', { type: 'nope' }, 400, 'unknown_job_type'],
+    ['a pause with a wrong field', 'POST', '/pause', { types: ['echo'] }, 400, 'invalid_request'],
+    ['a resume of an empty type', 'POST', '/resume', { type: '' }, 400, 'invalid_request'],
     ['an empty bulk cancel', 'POST', '/bulk/cancel', {}, 400, 'invalid_request'],
     ['a bulk cancel of finished jobs', 'POST', '/bulk/cancel', { status: 'failed' }, 400, 'invalid_request'],
     [

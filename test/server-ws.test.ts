@@ -104,6 +104,12 @@ describe('WebSocket /ws', () => {
     expect(many).toMatchObject({ created: 1, deduplicated: 1 });
     client.send({ type: 'cancelMany', id: 'm2', query: { key: 'm' } });
     expect((await client.until(isType('reply', 'm2'))).result).toMatchObject({ matched: 1, cancelled: 1 });
+    client.send({ type: 'pause', id: 'p1', jobType: 'gated' });
+    expect((await client.until(isType('reply', 'p1'))).result).toEqual({ all: false, types: ['gated'] });
+    client.send({ type: 'resume', id: 'p2', jobType: 'gated' });
+    expect((await client.until(isType('reply', 'p2'))).result).toEqual({ all: false, types: [] });
+    client.send({ type: 'pause', id: 'p3', jobType: 'nope' });
+    expect((await client.until(isType('error', 'p3'))).error.code).toBe('unknown_job_type');
     client.send({ type: 'cancelMany', id: 'm3', query: {} });
     expect((await client.until(isType('error', 'm3'))).error.code).toBe('invalid_request');
     client.send({ type: 'start', id: 'c3', job: { type: 'nope' } });

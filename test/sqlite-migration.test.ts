@@ -25,8 +25,8 @@ function indexes(path: string): { version: number; names: string[] } {
 }
 
 describe('SQLite schema migrations', () => {
-  it('a version-1 file (no changes_job index) is migrated to the current version with its jobs and history', async () => {
-    expect(SCHEMA_VERSION).toBe(2);
+  it('a version-1 file (no changes_job index, no pauses) is migrated to the current version with its jobs and history', async () => {
+    expect(SCHEMA_VERSION).toBe(3);
     const dir = mkdtempSync(join(tmpdir(), 'jobvisor-migrate-'));
     dirs.push(dir);
     const path = join(dir, 'jobs.db');
@@ -41,9 +41,10 @@ describe('SQLite schema migrations', () => {
     const before = await first.history(done.id);
     await first.shutdown();
 
-    // Back to exactly what version 1 wrote: migration 2 only added this index.
+    // Back to exactly what version 1 wrote: migration 2 only added this index, 3 the pauses table.
     const db = new Database(path);
     db.exec('DROP INDEX changes_job');
+    db.exec('DROP TABLE paused');
     db.pragma('user_version = 1');
     db.close();
     expect(indexes(path).version).toBe(1);
@@ -61,5 +62,8 @@ describe('SQLite schema migrations', () => {
 
     expect(indexes(path)).toMatchObject({ version: SCHEMA_VERSION });
     expect(indexes(path).names).toContain('changes_job');
+    const migrated = new Database(path, { readonly: true });
+    expect(migrated.prepare('SELECT scope FROM paused').all()).toEqual([]);
+    migrated.close();
   });
 });

@@ -388,6 +388,20 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       return store;
     }
 
+    it('keeps pauses (types and the whole scope) across a reopen; pausing twice or resuming an unpaused scope is harmless', async () => {
+      expect(await store.paused?.()).toEqual([]);
+      await store.setPaused!('email.send', true);
+      await store.setPaused!('*', true);
+      await store.setPaused!('email.send', true);
+      await store.setPaused!('report', false);
+      expect(await store.paused!()).toEqual(['*', 'email.send']);
+      const again = await reopened();
+      await again.open({ recentLimit: 10 });
+      expect(await again.paused!()).toEqual(['*', 'email.send']);
+      await again.setPaused!('*', false);
+      expect(await again.paused!()).toEqual(['email.send']);
+    });
+
     it('commits a created job and reads it back', async () => {
       const w = new Writer();
       const created = w.change('a', 'created', { key: 'user-1', type: 'email.send' });

@@ -61,6 +61,7 @@ async function connect(token: string | undefined): Promise<void> {
   if (types === 'unauthorized') return refuse(c, token);
   view.setTypes(types);
   nodesPanel.start();
+  view.started();
 
   const live = c.subscribe({ all: true }, { rejections: true });
   // Types are (re)loaded each time the stream comes back: the server may have restarted with others.

@@ -18,6 +18,7 @@ import { RejectionList } from './rejections.js';
 import { StartForm } from './start-form.js';
 import { JobsTable } from './table.js';
 import { BulkBar } from './bulk-bar.js';
+import { PauseBar } from './pause-bar.js';
 
 export class Dashboard {
   readonly #notice = byId('notice', HTMLElement);
@@ -28,6 +29,7 @@ export class Dashboard {
   readonly #detail: Detail;
   readonly #start: StartForm;
   readonly #bulk: BulkBar;
+  readonly #pauses: PauseBar;
   #context: LiveContext | null = null;
   #typeNames: string[] = [];
   #scheduled = false;
@@ -47,6 +49,7 @@ export class Dashboard {
       { open, cancel, selected: (ids) => this.#bulk.show(ids) },
     );
     this.#bulk = new BulkBar(client, this.#notice, () => this.#table.clearSelection());
+    this.#pauses = new PauseBar(client, this.#notice);
     this.#rejections = new RejectionList(
       byId('rejections', HTMLUListElement),
       byId('rejections-note', HTMLElement),
@@ -69,6 +72,11 @@ export class Dashboard {
     this.#start.setTypes(types);
     if (types !== null) this.#typeNames = types.map((t) => t.name);
     this.#schedule();
+  }
+
+  /** Connected: what is paused is loaded now and every few seconds. */
+  started(): void {
+    this.#pauses.start();
   }
 
   open(id: string): void {
@@ -111,6 +119,7 @@ export class Dashboard {
     const filters = this.#filters.value;
     showConnection(context.status, context.error);
     this.#filters.setTypes([...this.#typeNames, ...jobs.map((job) => job.type)]);
+    this.#pauses.setType(filters.type);
     this.#counts.update(countByStatus(jobs), jobs.length, filters.status);
     this.#table.update(visibleJobs(jobs, filters), jobs.length, Date.now());
     this.#rejections.update(context.rejections);

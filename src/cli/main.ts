@@ -36,6 +36,14 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: `jobvisor ls [--status running,pending] [--type T] [--key K] [--limit N] [--after CURSOR] ${CLIENT}`,
     load: async () => (await import('./ls.js')).lsCommand,
   },
+  pause: {
+    usage: `jobvisor pause [TYPE] | --list (no TYPE: the whole supervisor) ${CLIENT}`,
+    load: async () => (await import('./pause.js')).pauseCommand,
+  },
+  resume: {
+    usage: `jobvisor resume [TYPE] (no TYPE: the whole supervisor) ${CLIENT}`,
+    load: async () => (await import('./pause.js')).resumeCommand,
+  },
   'start-many': {
     usage: `jobvisor start-many [FILE|-] (JSON Lines or a JSON array of POST /jobs bodies) ${CLIENT}`,
     load: async () => (await import('./start-many.js')).startManyCommand,

@@ -8,6 +8,8 @@ import {
   cancelManyAnswerSchema,
   changesAnswerSchema,
   startManyAnswerSchema,
+  pauseStateSchema,
+  type PauseStateAnswer,
   type CancelManyAnswer,
   type CancelManyBody,
   type StartManyAnswer,
@@ -45,6 +47,7 @@ export type {
   CancelManyAnswer,
   CancelManyBody,
   StartManyAnswer,
+  PauseStateAnswer,
   CreateJobBody,
   Topic,
   WireChange,
@@ -106,6 +109,12 @@ export interface JobvisorClient<M extends AnyJobTypes = NoJobTypes> {
   startMany(jobs: readonly StartBody[]): Promise<StartManyAnswer>;
   /** POST /bulk/cancel: ids, or a filter over the live jobs (status, type, key, createdBefore); counts. */
   cancelMany(query: CancelManyBody): Promise<CancelManyAnswer>;
+  /** POST /pause: pauses a job type, or the whole supervisor; answers what is paused now. */
+  pause(type?: string): Promise<PauseStateAnswer>;
+  /** POST /resume: lifts the pause of a job type, or of the whole supervisor. */
+  resume(type?: string): Promise<PauseStateAnswer>;
+  /** GET /pauses: what is paused now. */
+  pauses(): Promise<PauseStateAnswer>;
   changes(id: string, options?: { since?: number; limit?: number }): Promise<WireChange[]>;
   health(): Promise<unknown>;
   /** GET /types: the registered job types with their limits and input JSON Schema. */
@@ -157,6 +166,11 @@ export function createClient<M extends AnyJobTypes = NoJobTypes>(options: Client
     start: (body: StartBody) => request(http, 'POST', '/jobs', createJobAnswerSchema, { body }),
     startMany: (jobs) => request(http, 'POST', '/bulk/start', startManyAnswerSchema, { body: { jobs } }),
     cancelMany: (query) => request(http, 'POST', '/bulk/cancel', cancelManyAnswerSchema, { body: query }),
+    pause: (type) =>
+      request(http, 'POST', '/pause', pauseStateSchema, { body: type === undefined ? {} : { type } }),
+    resume: (type) =>
+      request(http, 'POST', '/resume', pauseStateSchema, { body: type === undefined ? {} : { type } }),
+    pauses: () => request(http, 'GET', '/pauses', pauseStateSchema),
     get: (id) => request(http, 'GET', path(id), getAnswerSchema),
     list: (query = {}) =>
       request(http, 'GET', '/jobs', listAnswerSchema, {

@@ -207,6 +207,16 @@ export class ClusterNode {
     this.#claimedInCommit = records.length < request.max && !this.#shareCapped.has(request);
   }
 
+  /**
+   * A cell of a job this node owns was dropped after a refused write (another writer of the same
+   * job here, such as a cancel of a job it had not claimed yet, lost the compare-and-set and took
+   * this cell's changes with it): adopt again what the store says this node still owns and runs
+   * nowhere here, with any cancellation asked meanwhile. A job another node owns is not touched.
+   */
+  reclaimOwn(): void {
+    if (this.holds) void this.#track(this.#adoptOwn());
+  }
+
   /** Claims pending jobs now (a slot freed, a job became claimable); one claim at a time. */
   claimSoon(): void {
     if (this.#claiming) {
@@ -267,8 +277,22 @@ export class ClusterNode {
     this.#cancelling = this.#track(
       (async () => {
         const asked = await this.#cluster.cancelRequests(this.#host.node.id);
-        for (const { jobId, reason } of asked)
+        const orphans = new Set<string>();
+        for (const { jobId, reason } of asked) {
           if (this.#host.isLocal(jobId)) this.#host.cancel(jobId, reason);
+          else orphans.add(jobId);
+        }
+        // Owned here, asked to cancel, and no cell for it here (its cells were dropped after a
+        // refused write): adopt it with its cancellation, so that it ends cancelled (never run).
+        if (orphans.size > 0 && this.holds) {
+          const own = await this.#cluster.takeover(this.#host.node.id, TAKEOVER_PAGE, { own: true });
+          this.#adoptTaken(
+            own.filter(
+              (t) =>
+                orphans.has(t.record.id) && t.cancelRequested !== null && !this.#host.isLocal(t.record.id),
+            ),
+          );
+        }
       })(),
     ).finally(() => {
       this.#cancelling = undefined;
@@ -339,6 +363,7 @@ export class ClusterNode {
     try {
       this.#host.catchUp();
       await this.#listen();
+      await this.#host.refreshPauses();
       if (this.holds && this.#host.active()) {
         for (;;) {
           const taken = await this.#cluster.takeover(this.#host.node.id, TAKEOVER_PAGE);

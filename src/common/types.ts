@@ -131,6 +131,8 @@ export type Lifecycle = 'starting' | 'recovering' | 'accepting' | 'draining' | '
 
 export interface Stats {
   readonly lifecycle: Lifecycle;
+  /** What is paused: the whole supervisor (`all`) and job types by name. */
+  readonly paused: { readonly all: boolean; readonly types: readonly string[] };
   readonly jobs: Readonly<Record<JobStatus, number>>;
   readonly live: number;
   readonly retained: number;

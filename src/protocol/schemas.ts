@@ -182,6 +182,13 @@ export const clusterStatusSchema = z.object({
   abandoned: z.number(),
 });
 
+/** GET /pauses, and the answer of POST /pause and /resume: what is paused now. */
+export const pauseStateSchema = z.object({ all: z.boolean(), types: z.array(z.string()) });
+export type PauseStateAnswer = z.infer<typeof pauseStateSchema>;
+
+/** POST /pause and /resume: a job type, or none for the whole supervisor. */
+export const pauseBodySchema = z.strictObject({ type: z.string().min(1).max(200).optional() });
+
 export const healthAnswerSchema = z.object({
   status: z.enum(['ok', 'unavailable']),
   lifecycle: z.enum(['starting', 'recovering', 'accepting', 'draining', 'stopped']),
@@ -192,6 +199,8 @@ export const healthAnswerSchema = z.object({
   node: z.object({ id: z.string(), label: z.string() }).optional(),
   /** Its lease, when several nodes share the store; 503 while it is not held. */
   cluster: clusterStatusSchema.optional(),
+  /** What is paused (older servers do not say). A paused supervisor is healthy: it answers 200. */
+  paused: pauseStateSchema.optional(),
 });
 
 /** GET /nodes: the live nodes of the cluster, each with its lease and the jobs running on it. */
@@ -285,6 +294,11 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('cancelMany'),
     id: z.string().min(1).max(100),
     query: cancelManyBodySchema,
+  }),
+  z.strictObject({
+    type: z.enum(['pause', 'resume']),
+    id: z.string().min(1).max(100),
+    jobType: z.string().min(1).max(200).optional(),
   }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;

@@ -9,6 +9,7 @@ import {
   cancelManyBodySchema,
   changesQuerySchema,
   startManyBodySchema,
+  pauseBodySchema,
   createJobBodySchema,
   listQuerySchema,
   type HealthAnswer,
@@ -41,6 +42,9 @@ const ROUTES: readonly (readonly [RegExp, Readonly<Record<string, Route>>])[] = 
   [/^\/jobs\/([^/]+)\/cancel$/, { POST: cancelJob }],
   [/^\/jobs\/([^/]+)\/changes$/, { GET: jobChanges }],
   [/^\/bulk\/start$/, { POST: startMany }],
+  [/^\/pauses$/, { GET: pauses }],
+  [/^\/pause$/, { POST: pause }],
+  [/^\/resume$/, { POST: resume }],
   [/^\/bulk\/cancel$/, { POST: cancelMany }],
   [/^\/types$/, { GET: listTypes }],
   [/^\/health$/, { GET: health }],
@@ -103,6 +107,20 @@ async function cancelMany(ctx: RouteContext, { req, res }: Request): Promise<voi
   sendJson(res, 200, await ctx.supervisor.cancelMany(body));
 }
 
+async function pauses(ctx: RouteContext, { res }: Request): Promise<void> {
+  sendJson(res, 200, ctx.supervisor.paused());
+}
+
+async function pause(ctx: RouteContext, { req, res }: Request): Promise<void> {
+  const body = parseWire(pauseBodySchema, (await readJsonBody(req, ctx.maxBodyBytes)) ?? {}, 'pause body');
+  sendJson(res, 200, await ctx.supervisor.pause(body.type));
+}
+
+async function resume(ctx: RouteContext, { req, res }: Request): Promise<void> {
+  const body = parseWire(pauseBodySchema, (await readJsonBody(req, ctx.maxBodyBytes)) ?? {}, 'resume body');
+  sendJson(res, 200, await ctx.supervisor.resume(body.type));
+}
+
 /** Cursor pages in creation order, through the store's index (or the supervisor's own order). */
 async function listJobs(ctx: RouteContext, { res, url }: Request): Promise<void> {
   const q = parseWire(listQuerySchema, query(url), 'list query');
@@ -134,7 +152,7 @@ async function listTypes(ctx: RouteContext, { res }: Request): Promise<void> {
 
 /** 503 while the supervisor drains or has stopped, and while the store fails writes. */
 async function health(ctx: RouteContext, { res }: Request): Promise<void> {
-  const { lifecycle, live, offset, store, cluster } = ctx.supervisor.stats();
+  const { lifecycle, live, offset, store, cluster, paused } = ctx.supervisor.stats();
   const ok =
     lifecycle !== 'draining' &&
     lifecycle !== 'stopped' &&
@@ -148,6 +166,7 @@ async function health(ctx: RouteContext, { res }: Request): Promise<void> {
     ...(store ? { store } : {}),
     node: ctx.supervisor.node,
     ...(cluster ? { cluster } : {}),
+    paused: { all: paused.all, types: [...paused.types] },
   };
   sendJson(res, ok ? 200 : 503, body);
 }

@@ -53,6 +53,20 @@ export function renderMetrics(
   ]);
   metric(
     out,
+    'jobvisor_paused',
+    'gauge',
+    'Whether the whole supervisor is paused (1) or not (0).',
+    one(stats.paused.all ? 1 : 0),
+  );
+  metric(
+    out,
+    'jobvisor_paused_type',
+    'gauge',
+    'A paused job type (1): its pending jobs wait; types not paused have no sample.',
+    stats.paused.types.map((type) => [`{type="${labelValue(type)}"}`, 1]),
+  );
+  metric(
+    out,
     'jobvisor_jobs',
     'gauge',
     'Jobs in the registry by status (live and retained).',

@@ -22,6 +22,8 @@ class MemoryStore implements JobStore {
   readonly name = 'memory';
   readonly #jobs = new Map<string, JobRecord>();
   readonly #liveKeys = new Map<string, string>();
+  /** Pauses in force: type names, and `*` for all. */
+  readonly #paused = new Set<string>();
   #log: StoredChange[] = [];
   #lastOffset = 0;
 
@@ -122,6 +124,15 @@ class MemoryStore implements JobStore {
     const kept = keepFrom < 0 ? [] : this.#log.slice(keepFrom);
     this.#log = removed.size === 0 ? kept : kept.filter((c) => !removed.has(c.jobId));
     return removed.size;
+  }
+
+  async paused(): Promise<readonly string[]> {
+    return [...this.#paused].sort();
+  }
+
+  async setPaused(scope: string, paused: boolean): Promise<void> {
+    if (paused) this.#paused.add(scope);
+    else this.#paused.delete(scope);
   }
 
   async close(): Promise<void> {}

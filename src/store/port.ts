@@ -113,6 +113,14 @@ export interface JobStore {
    * it leaves running (and nobody the owner of one it leaves pending or finished).
    */
   readonly cluster?: ClusterStore;
+  /**
+   * Optional: the pauses in force (job type names, and `*` for the whole supervisor), kept across
+   * restarts; a store without them keeps pauses in memory only. On a store several nodes share,
+   * claims skip paused types (`ClusterStore.claim`).
+   */
+  paused?(): Promise<readonly string[]>;
+  /** Optional: pauses (`paused: true`) or resumes `scope` (a type, or `*`): durable when it answers. */
+  setPaused?(scope: string, paused: boolean): Promise<void>;
 }
 
 /** A node of a cluster, as the store keeps it. */

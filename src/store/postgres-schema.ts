@@ -8,12 +8,19 @@ import { JobvisorError, type ErrorCode } from '../common/errors.js';
 import { commitFunction } from './postgres-commit.js';
 
 /**
- * `claim_jobs` (see migrations 3 and 4): one claimer at a time, then the claimable jobs in queue
- * order — by offset (3), or by priority, higher first, then offset (4) — within the cluster-wide and
- * per-type limits, owned by the node.
+ * `claim_jobs` (see migrations 3, 4 and 5): one claimer at a time, then the claimable jobs in queue
+ * order — by offset (3), or by priority, higher first, then offset (4) — of types not paused (5),
+ * within the cluster-wide and per-type limits, owned by the node.
  */
-function claimJobs(create: 'CREATE' | 'CREATE OR REPLACE', byPriority: boolean): string {
+function claimJobs(
+  create: 'CREATE' | 'CREATE OR REPLACE',
+  { byPriority, pauses }: { readonly byPriority: boolean; readonly pauses: boolean },
+): string {
   const cols = byPriority ? 'j.priority, ' : '';
+  const notPaused = pauses
+    ? `
+          AND NOT EXISTS (SELECT 1 FROM $S.paused p WHERE p.scope = j.type OR p.scope = '*')`
+    : '';
   const order = (t: string) => (byPriority ? `${t}.priority DESC, ${t}."offset"` : `${t}."offset"`);
   return `
   ${create} FUNCTION $S.claim_jobs(p_node text, p_max int, p_types text[], p_limits int[], p_concurrency int)
@@ -35,7 +42,7 @@ function claimJobs(create: 'CREATE' | 'CREATE OR REPLACE', byPriority: boolean):
       ), candidates AS (
         SELECT j.id, j.type, ${cols}j."offset" FROM $S.jobs j
         WHERE j.status = 'pending' AND j.owner IS NULL AND j.type = ANY(p_types)
-          AND (j.retry_at IS NULL OR j.retry_at <= (extract(epoch FROM now()) * 1000)::float8)
+          AND (j.retry_at IS NULL OR j.retry_at <= (extract(epoch FROM now()) * 1000)::float8)${notPaused}
         ORDER BY ${order('j')} LIMIT greatest(v_free * 4, 32) FOR UPDATE SKIP LOCKED
       ), ranked AS (
         SELECT c.id, c.type, ${cols.replaceAll('j.', 'c.')}c."offset",
@@ -114,7 +121,7 @@ const MIGRATIONS: readonly string[] = [
   // stays within the type's limit), first `free` of them in queue order, owned by the node.
   `
   ` +
-    claimJobs('CREATE', false) +
+    claimJobs('CREATE', { byPriority: false, pauses: false }) +
     `
   `,
   // 4: priorities. A job's priority (fixed at creation: the commit function writes it with the
@@ -125,7 +132,15 @@ const MIGRATIONS: readonly string[] = [
   DROP INDEX $S.jobs_claimable;
   CREATE INDEX jobs_claimable ON $S.jobs (priority DESC, "offset") WHERE status = 'pending' AND owner IS NULL;
   ` +
-    claimJobs('CREATE OR REPLACE', true) +
+    claimJobs('CREATE OR REPLACE', { byPriority: true, pauses: false }) +
+    `
+  `,
+  // 5: pauses that outlive the processes (a job type's name, or `*` for every type): claims skip
+  // the jobs of a paused type, so no node starts them while the pause holds.
+  `
+  CREATE TABLE $S.paused (scope text COLLATE "C" PRIMARY KEY, at timestamptz NOT NULL DEFAULT now());
+  ` +
+    claimJobs('CREATE OR REPLACE', { byPriority: true, pauses: true }) +
     `
   `,
 ];

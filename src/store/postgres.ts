@@ -211,6 +211,24 @@ class PostgresStore implements JobStore {
     return decodeChanges(changes, (id) => jobs.get(id));
   }
 
+  async paused(): Promise<readonly string[]> {
+    const pool = this.#use();
+    const { rows } = await this.#run('paused', () =>
+      pool.query<{ scope: string }>(`SELECT scope FROM ${this.#schema}.paused ORDER BY scope`),
+    );
+    return rows.map((row) => row.scope);
+  }
+
+  async setPaused(scope: string, paused: boolean): Promise<void> {
+    const pool = this.#use();
+    const s = this.#schema;
+    await this.#run('setPaused', () =>
+      paused
+        ? pool.query(`INSERT INTO ${s}.paused (scope) VALUES ($1) ON CONFLICT DO NOTHING`, [scope])
+        : pool.query(`DELETE FROM ${s}.paused WHERE scope = $1`, [scope]),
+    );
+  }
+
   async firstOffset(): Promise<number> {
     const pool = this.#use();
     const s = this.#schema;

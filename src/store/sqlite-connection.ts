@@ -77,6 +77,9 @@ function prepareStatements(db: Database.Database) {
        WHERE job_id = ? AND "offset" > ? ORDER BY "offset" LIMIT ?`,
     ),
     firstOffset: db.prepare<[], { first: number | null }>(`SELECT min("offset") AS first FROM changes`),
+    paused: db.prepare<[], { scope: string }>(`SELECT scope FROM paused ORDER BY scope`),
+    pause: db.prepare<[string, number]>(`INSERT OR IGNORE INTO paused (scope, at) VALUES (?, ?)`),
+    resume: db.prepare<[string]>(`DELETE FROM paused WHERE scope = ?`),
     countFinished: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM jobs WHERE ${FINISHED}`),
     // Retention removes a job with its change history: first the changes, then the row.
     expireOldestChanges: db.prepare<[number]>(`DELETE FROM changes WHERE job_id IN (${OLDEST_FINISHED})`),
@@ -348,6 +351,16 @@ export class SqliteStore implements JobStore {
   #job(sql: Connection['sql'], id: string): JobRecord | undefined {
     const row = sql.get.get(id);
     return row && decodeJob(row);
+  }
+
+  async paused(): Promise<readonly string[]> {
+    const { sql } = this.#use();
+    return this.#run('paused', () => sql.paused.all().map((row) => row.scope));
+  }
+
+  async setPaused(scope: string, paused: boolean): Promise<void> {
+    const { sql } = this.#use();
+    this.#run('setPaused', () => (paused ? sql.pause.run(scope, Date.now()) : sql.resume.run(scope)));
   }
 
   async firstOffset(): Promise<number> {

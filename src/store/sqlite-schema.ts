@@ -45,6 +45,8 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 2: the change history of one job (GET /jobs/:id/changes) without a scan of the log.
   `CREATE INDEX changes_job ON changes (job_id, "offset");`,
+  // 3: pauses that outlive the process: a job type's name, or `*` for the whole supervisor.
+  `CREATE TABLE paused (scope TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -192,6 +192,14 @@ export class ThreadedSqliteStore implements JobStore {
     return this.#call('firstOffset', []);
   }
 
+  paused(): Promise<readonly string[]> {
+    return this.#call<readonly string[]>('paused', []);
+  }
+
+  async setPaused(scope: string, paused: boolean): Promise<void> {
+    await this.#call('setPaused', [scope, paused]);
+  }
+
   expire(policy: { readonly before: number; readonly maxCount: number }): Promise<number> {
     return this.#call('expire', [policy]);
   }

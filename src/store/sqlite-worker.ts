@@ -17,6 +17,8 @@ export type StoreMethod =
   | 'changesOf'
   | 'firstOffset'
   | 'expire'
+  | 'paused'
+  | 'setPaused'
   | 'close';
 
 export interface StoreRequest {

@@ -31,6 +31,8 @@ export interface ClusterHostDeps {
   readonly accepting: () => boolean;
   readonly catchUp: () => void;
   readonly reachable: () => void;
+  /** Reads the store's pauses again (another node may have paused or resumed). */
+  readonly refreshPauses: () => Promise<void>;
   /** Drops the job's changes not yet written. */
   readonly discard: (jobId: string) => void;
 }
@@ -115,6 +117,7 @@ export function clusterHost(deps: ClusterHostDeps): ClusterHost {
     },
     catchUp: deps.catchUp,
     reachable: deps.reachable,
+    refreshPauses: deps.refreshPauses,
     active: deps.accepting,
     reportError: (error) => deps.telemetry.error('store', error),
   };

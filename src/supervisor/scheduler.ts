@@ -1,7 +1,7 @@
 /**
  * Slots and the pending queue. Jobs start highest priority first and, within one priority, in
  * FIFO order across all types, as slots free up, within the global limit and each type's own
- * limit. Each type's queue is a heap: O(log n) per operation in the number of queued jobs
+ * limit; a paused type's jobs wait in their queue. Each type's queue is a heap: O(log n) per operation in the number of queued jobs
  * (O(types) to pick the next one).
  */
 import { Heap } from '../common/heap.js';
@@ -25,13 +25,20 @@ export class Scheduler {
   readonly #runningByType = new Map<string, number>();
   readonly #limit: number;
   readonly #limitOf: (type: string) => number;
+  readonly #paused: (type: string) => boolean;
   #running = 0;
   #ticket = 0;
   #queued = 0;
 
-  constructor(limit: number, limitOf: (type: string) => number) {
+  /** `paused`: whether a type's queued jobs must wait (supervisor/pauses.ts); none by default. */
+  constructor(
+    limit: number,
+    limitOf: (type: string) => number,
+    paused: (type: string) => boolean = () => false,
+  ) {
     this.#limit = limit;
     this.#limitOf = limitOf;
+    this.#paused = paused;
   }
 
   /** Jobs holding a slot. */
@@ -77,6 +84,7 @@ export class Scheduler {
     let best: Heap<Entry> | undefined;
     let bestHead: Entry | undefined;
     for (const [type, queue] of this.#queues) {
+      if (this.#paused(type)) continue;
       const head = this.#dropStale(queue, isRunnable);
       if (!head || (bestHead && !before(head, bestHead))) continue;
       if ((this.#runningByType.get(type) ?? 0) >= this.#limitOf(type)) continue;

@@ -57,6 +57,7 @@ import {
   type WorkerHandler,
 } from './options.js';
 import { cancelShared, startShared } from './shared-ops.js';
+import type { PauseState } from './pauses.js';
 import {
   cancelMany,
   checkBatch,
@@ -265,9 +266,35 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
     }
     durability?.assertWritable();
     const outcome = cell.send({ type: 'CANCEL', reason, at: clock.now() }, 'api');
-    await durability?.flushed();
+    // Durable, and told here: in a cluster the log follower tells changes in offset order, so the
+    // view may lag the commit; the answer must say what readers now see.
+    await durability?.created(undefined);
     const job = views.get(id) ?? cell.view;
     return { job, cancelled: outcome.accepted && job.status === 'cancelled' };
+  }
+
+  /**
+   * Pauses `type`, or the whole supervisor when no type is given: its pending jobs wait (a delayed
+   * one too, once due), running ones go on. Durable: answers the pauses in force once the store
+   * holds it, and a restart keeps it; in a cluster, no node claims a paused type's jobs.
+   */
+  async pause(type?: string): Promise<PauseState> {
+    return this.#setPaused(type, true);
+  }
+
+  /** Lifts the pause of `type`, or of the whole supervisor: the waiting jobs start as slots free up. */
+  async resume(type?: string): Promise<PauseState> {
+    return this.#setPaused(type, false);
+  }
+
+  /** The pauses in force. */
+  paused(): PauseState {
+    return this.#parts.pauses.state;
+  }
+
+  async #setPaused(type: string | undefined, paused: boolean): Promise<PauseState> {
+    await this.#parts.ready;
+    return this.#parts.pauses.set(type, paused, (name) => this.#parts.types.get(name) !== undefined);
   }
 
   /** Calls `listener` with every change (or those of one job or type), in `seq` order per job. */
@@ -385,6 +412,7 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
     const { views, scheduler, runtime, pool, telemetry, durability, inspection } = this.#parts;
     return {
       lifecycle: this.lifecycle,
+      paused: this.#parts.pauses.state,
       jobs: views.counts,
       live: views.liveCount,
       retained: views.retainedCount,

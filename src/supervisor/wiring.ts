@@ -39,6 +39,7 @@ import { Registry } from './registry.js';
 import { Replies } from './replies.js';
 import { Retention } from './retention.js';
 import { Scheduler } from './scheduler.js';
+import { Pauses } from './pauses.js';
 import { provideSupervisorMachine } from './supervisor-actions.js';
 import { Telemetry } from './telemetry.js';
 import { JobViews } from './views.js';
@@ -57,6 +58,7 @@ export interface Parts {
   /** None without a store. */
   readonly durability: JobDurability | undefined;
   readonly scheduler: Scheduler;
+  readonly pauses: Pauses;
   readonly runtime: InProcessRuntime;
   readonly pool: WorkerPool;
   readonly inFlight: InFlight;
@@ -118,6 +120,8 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
               { registry, scheduler, notify: (e) => mailbox.send(e), inFlight: () => inFlight.count },
               cell,
             );
+            // If the store says the job is still this node's, it runs here again (not orphaned).
+            cluster?.reclaimOwn();
             return;
           }
           if (!cell.refuse(error, durable)) telemetry.error('store', error, cell.id);
@@ -140,7 +144,13 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
   if (durability) retention.onForgot(() => durability.expire());
 
   // A recovered job whose type is not registered (yet) waits: its type has no slot.
-  const scheduler = new Scheduler(options.concurrency, (type) => types.get(type)?.concurrency ?? 0);
+  // A pause lifted: the queued jobs it held may start (the mailbox dispatches them).
+  const pauses = new Pauses(store, () => mailbox.send({ type: 'RESUMED' }));
+  const scheduler = new Scheduler(
+    options.concurrency,
+    (type) => types.get(type)?.concurrency ?? 0,
+    (type) => pauses.isPaused(type),
+  );
   const host: RuntimeHost = {
     handlerOf: (type) => types.get(type)?.handler,
     // Only a draining supervisor counts handlers down (SHUTDOWN tells it how many there are).
@@ -256,6 +266,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     // In a cluster, ready once the node has also tried to join (its first renewal).
     recover: async () => {
       await recover(recoverDeps);
+      await pauses.refresh();
       await cluster?.start();
     },
     beforeClose: async () => {
@@ -283,6 +294,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
       catchUp: () => durability.catchUp(),
       discard: (jobId) => durability.discard(jobId),
       reachable: () => durability.reachable(),
+      refreshPauses: () => pauses.refresh(),
     });
     cluster = new ClusterNode(store.cluster, host, clock, options.cluster);
   }
@@ -303,6 +315,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     registry,
     durability,
     scheduler,
+    pauses,
     runtime,
     pool,
     inFlight,

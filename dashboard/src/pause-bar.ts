@@ -1,0 +1,86 @@
+/**
+ * Pause and resume from the jobs card: what is paused (from `GET /pauses` every few seconds and after
+ * each action), and one button that pauses or resumes the type chosen in the type filter — or the
+ * whole supervisor when the filter shows every type.
+ */
+import { JobvisorClientError, type JobvisorClient } from '../../src/client/index.js';
+import { byId, setText } from './dom.js';
+
+type PauseState = Awaited<ReturnType<JobvisorClient['pauses']>>;
+
+const EVERY_MS = 3_000;
+
+export class PauseBar {
+  readonly #state = byId('pause-state', HTMLElement);
+  readonly #toggle = byId('pause-toggle', HTMLButtonElement);
+  readonly #client: () => JobvisorClient | null;
+  readonly #notice: HTMLElement;
+  #paused: PauseState = { all: false, types: [] };
+  /** The type the button acts on; '' for the whole supervisor. */
+  #type = '';
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(client: () => JobvisorClient | null, notice: HTMLElement) {
+    this.#client = client;
+    this.#notice = notice;
+    this.#toggle.addEventListener('click', () => void this.#act());
+    this.#show();
+  }
+
+  /** Loads now, then every few seconds; a failed load keeps what is shown. */
+  start(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    void this.#load();
+  }
+
+  /** The type filter's choice: what the button pauses or resumes. */
+  setType(type: string): void {
+    if (type === this.#type) return;
+    this.#type = type;
+    this.#show();
+  }
+
+  async #load(): Promise<void> {
+    const client = this.#client();
+    try {
+      if (client) this.#set(await client.pauses());
+    } catch {
+      // The connection status says why; the next load tries again.
+    } finally {
+      this.#timer = setTimeout(() => void this.#load(), EVERY_MS);
+    }
+  }
+
+  async #act(): Promise<void> {
+    const client = this.#client();
+    if (client === null) return;
+    const type = this.#type === '' ? undefined : this.#type;
+    this.#toggle.disabled = true;
+    try {
+      this.#set(await (this.#isPaused() ? client.resume(type) : client.pause(type)));
+    } catch (error) {
+      const text = error instanceof JobvisorClientError ? `${error.code}: ${error.message}` : String(error);
+      setText(this.#notice, `Could not change the pause: ${text}`);
+    } finally {
+      this.#toggle.disabled = false;
+    }
+  }
+
+  #isPaused(): boolean {
+    return this.#type === '' ? this.#paused.all : this.#paused.types.includes(this.#type);
+  }
+
+  #set(state: PauseState): void {
+    this.#paused = state;
+    this.#show();
+  }
+
+  #show(): void {
+    const { all, types } = this.#paused;
+    const parts = [...(all ? ['every type'] : []), ...types];
+    setText(this.#state, parts.length === 0 ? 'Nothing is paused' : `Paused: ${parts.join(', ')}`);
+    this.#state.classList.toggle('is-paused', parts.length > 0);
+    const what = this.#type === '' ? 'all' : this.#type;
+    setText(this.#toggle, `${this.#isPaused() ? 'Resume' : 'Pause'} ${what}`);
+  }
+}
