@@ -51,6 +51,8 @@ export type { InspectionSelection, InspectOption } from './inspection/selection.
 export type {
   CancelManyRequest,
   CancelManyResult,
+  RemoveManyRequest,
+  RemoveManyResult,
   StartManyItem,
   StartManyResult,
 } from './supervisor/bulk.js';

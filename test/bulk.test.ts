@@ -220,6 +220,86 @@ describe('cancelMany', () => {
   });
 });
 
+describe('remove and removeMany', () => {
+  it('removes a finished job with its history; a live one is job_not_finished, an unknown id job_not_found', async () => {
+    const h = harness({ idempotencyMs: 60_000, store: memoryStore() });
+    open.push(h.supervisor);
+    h.supervisor.register('quick', () => 'ok');
+    h.supervisor.register(
+      'hold',
+      (ctx) =>
+        new Promise((_r, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+        ),
+    );
+    const done = await h.supervisor.start({ type: 'quick', key: 'once' });
+    await h.supervisor.waitFor(done.job.id);
+    // Within its idempotency window the key joins the finished job…
+    expect((await h.supervisor.start({ type: 'quick', key: 'once' })).deduplicated).toBe(true);
+    const live = await h.supervisor.start({ type: 'hold' });
+    expect(await h.supervisor.remove(done.job.id)).toMatchObject({ removed: true, job: { id: done.job.id } });
+    expect(h.supervisor.get(done.job.id)).toBeUndefined();
+    expect(await h.supervisor.history(done.job.id)).toEqual([]);
+    expect(h.supervisor.stats().jobs.completed).toBe(0);
+    // …and once removed it no longer does.
+    expect((await h.supervisor.start({ type: 'quick', key: 'once' })).deduplicated).toBe(false);
+    expect((await rejectionOf(h.supervisor.remove(live.job.id))).code).toBe('job_not_finished');
+    expect((await rejectionOf(h.supervisor.remove(done.job.id))).code).toBe('job_not_found');
+    expect((await rejectionOf(h.supervisor.remove(''))).code).toBe('invalid_request');
+    expect(h.supervisor.get(live.job.id)?.status).toBe('running');
+  });
+
+  it('removes in bulk by ids and by a filter (status, type, age), with counts', async () => {
+    const h = harness({ concurrency: 1 });
+    open.push(h.supervisor);
+    h.supervisor.register('ok', () => 'ok');
+    h.supervisor.register('bad', () => {
+      throw new Error('no');
+    });
+    const first = await h.supervisor.start({ type: 'ok' });
+    await h.supervisor.waitFor(first.job.id);
+    h.clock.increment(60_000);
+    const jobs = [];
+    for (const type of ['ok', 'ok', 'bad']) {
+      const { job } = await h.supervisor.start({ type });
+      jobs.push(await h.supervisor.waitFor(job.id));
+    }
+    const byAge = await h.supervisor.removeMany({ finishedBefore: 30_000 });
+    expect(byAge).toMatchObject({ matched: 1, removed: 1, jobIds: [first.job.id] });
+    const byStatus = await h.supervisor.removeMany({ status: 'failed' });
+    expect(byStatus.jobIds).toEqual([jobs[2]!.id]);
+    const byIds = await h.supervisor.removeMany({ ids: [jobs[0]!.id, 'ghost'] });
+    expect(byIds).toMatchObject({ matched: 2, removed: 1, notFound: 1 });
+    expect(h.supervisor.list().map((j) => j.id)).toEqual([jobs[1]!.id]);
+    for (const bad of [{}, { status: 'running' }, { ids: ['a'], type: 'ok' }])
+      expect((await rejectionOf(h.supervisor.removeMany(bad as never))).code).toBe('invalid_request');
+  });
+
+  it('SQLite: a removed job stays removed after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jobvisor-remove-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'jobs.db');
+    const make = () => {
+      const s = createSupervisor({ store: sqliteStore({ path }) });
+      open.push(s);
+      s.register('ok', () => 'ok');
+      return s;
+    };
+    const first = make();
+    const a = await first.start({ type: 'ok' });
+    const b = await first.start({ type: 'ok' });
+    await first.waitFor(a.job.id);
+    await first.waitFor(b.job.id);
+    await first.remove(a.job.id);
+    await first.shutdown();
+    open.splice(open.indexOf(first), 1);
+    const second = make();
+    await second.ready();
+    expect(await second.find(a.job.id)).toBeUndefined();
+    expect((await second.find(b.job.id))?.status).toBe('completed');
+  });
+});
+
 describe('startMany and cancelMany on the durable stores', () => {
   const stores: [string, () => Parameters<typeof createSupervisor>[0]][] = [
     [
@@ -256,7 +336,16 @@ describe('startMany and cancelMany on the durable stores', () => {
       expect(ids.size).toBe(30);
       for (const id of ids) expect((await supervisor.find(id))?.key).toMatch(/^k\d+$/);
       const cancelled = await supervisor.cancelMany({ ids: [...ids], reason: 'bulk' });
-      if (cancelled.cancelled !== 30) console.log("DEBUG", JSON.stringify({ ...cancelled, jobIds: undefined }), JSON.stringify(await Promise.all([...ids].filter((id) => !cancelled.jobIds.includes(id)).map((id) => supervisor.find(id)))));
+      if (cancelled.cancelled !== 30)
+        console.log(
+          'DEBUG',
+          JSON.stringify({ ...cancelled, jobIds: undefined }),
+          JSON.stringify(
+            await Promise.all(
+              [...ids].filter((id) => !cancelled.jobIds.includes(id)).map((id) => supervisor.find(id)),
+            ),
+          ),
+        );
       expect(cancelled).toMatchObject({ matched: 30, cancelled: 30 });
       for (const id of ids) expect((await supervisor.find(id))?.status).toBe('cancelled');
     },

@@ -174,6 +174,19 @@ describe('jobvisor CLI against a running server', { timeout: 30_000 }, () => {
     expect(unknown.stderr).toContain('unknown_job_type');
     expect((await cli(['pause', 'a', 'b', ...url])).code).toBe(2);
 
+    // rm: a finished job, then in bulk (ids and a filter); a live job is left.
+    const finished = await cli(['start', 'sleep', '--input', '{"ms":1}', '--watch', '--json', ...url]);
+    const finishedId = lastJson(finished.stdout).job.id;
+    expect((await cli(['rm', finishedId, ...url])).stdout).toContain(`removed job ${finishedId}`);
+    expect((await cli(['rm', finishedId, ...url])).code).toBe(5);
+    const removedMany = await cli(['rm', first!, second!, '--json', ...url]);
+    expect(removedMany.code, removedMany.stderr).toBe(0);
+    expect(JSON.parse(removedMany.stdout)).toMatchObject({ matched: 2, removed: 2 });
+    const byFilter2 = await cli(['rm', '--status', 'failed', '--type', 'sleep', '--older-than', '1h', ...url]);
+    expect(byFilter2.code, byFilter2.stderr).toBe(0);
+    expect(byFilter2.stdout).toContain('removed 0 of 0 jobs');
+    expect((await cli(['rm', '--status', 'running', ...url])).code).toBe(2);
+
     const [listed, table, watched] = await Promise.all([
       cli(['ls', '--status', 'cancelled', '--json', ...url]),
       cli(['ls', '--type', 'sleep', ...url]),

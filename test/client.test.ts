@@ -149,6 +149,12 @@ describe('client SDK: HTTP calls', () => {
     expect(byFilter).toMatchObject({ matched: 2, cancelled: 2 });
     expect(supervisor.list({ status: ['pending', 'running'] })).toEqual([]);
     expect((await rejection(api.cancelMany({}))).code).toBe('invalid_request');
+
+    const removed = await api.remove(ids[0]!);
+    expect(removed).toMatchObject({ removed: true, job: { id: ids[0], status: 'cancelled' } });
+    expect((await rejection(api.remove(ids[0]!))).code).toBe('job_not_found');
+    expect(await api.removeMany({ status: 'cancelled' })).toMatchObject({ matched: 2, removed: 2 });
+    expect(supervisor.list()).toEqual([]);
   });
 
   it('turns coded server errors into JobvisorClientError with code, status and details', async () => {

@@ -313,4 +313,33 @@ describe('dashboard', () => {
     await page.getByRole('button', { name: 'Resume all' }).click();
     await state.getByText('Paused: typed').waitFor();
   });
+
+  it('removes the ticked finished jobs from the bulk bar, and leaves a live one', async () => {
+    const s = await d.site();
+    const done = [];
+    for (let i = 0; i < 2; i++) {
+      const { job } = await s.supervisor.start({ type: 'echo', input: i });
+      done.push(await s.supervisor.waitFor(job.id));
+    }
+    const running = (await s.supervisor.start({ type: 'block' })).job;
+    const page = await d.open(`${s.url}/`);
+    await live(page);
+    for (const job of [...done, running])
+      await page.getByRole('checkbox', { name: `Select job ${job.id}` }).check();
+    await page
+      .getByRole('toolbar', { name: 'Selected jobs' })
+      .getByRole('button', { name: 'Remove selected' })
+      .click();
+    await page
+      .getByRole('status')
+      .getByText('Removed 2 of 3 selected jobs (1 still pending or running, 0 gone)')
+      .waitFor();
+    for (const job of done) {
+      await page
+        .getByRole('button', { name: `Open job ${job.id}`, exact: true })
+        .waitFor({ state: 'detached' });
+      expect(await s.supervisor.find(job.id)).toBeUndefined();
+    }
+    expect(s.supervisor.get(running.id)?.status).toBe('running');
+  });
 });

@@ -147,6 +147,24 @@ describe('HTTP routes', () => {
     expect((await http(s, 'GET', '/metrics')).text).toContain('jobvisor_paused 0');
   });
 
+  it('DELETE /jobs/:id removes a finished job (409 job_not_finished for a live one); POST /bulk/remove counts', async () => {
+    const s = await start();
+    const { body } = await http(s, 'POST', '/jobs', { type: 'echo', input: 1 });
+    await s.supervisor.waitFor(body.job.id);
+    const live = await http(s, 'POST', '/jobs', { type: 'gated' });
+    const refused = await http(s, 'DELETE', `/jobs/${live.body.job.id}`);
+    expect(refused).toMatchObject({ status: 409, body: { error: { code: 'job_not_finished' } } });
+    const removed = await http(s, 'DELETE', `/jobs/${body.job.id}`);
+    expect(removed).toMatchObject({ status: 200, body: { removed: true, job: { id: body.job.id } } });
+    expect((await http(s, 'GET', `/jobs/${body.job.id}`)).status).toBe(404);
+    expect((await http(s, 'DELETE', `/jobs/${body.job.id}`)).status).toBe(404);
+    const other = await http(s, 'POST', '/jobs', { type: 'echo', input: 2 });
+    await s.supervisor.waitFor(other.body.job.id);
+    const bulk = await http(s, 'POST', '/bulk/remove', { status: ['completed'], type: 'echo' });
+    expect(bulk.body).toEqual({ matched: 1, removed: 1, live: 0, notFound: 0, jobIds: [other.body.job.id] });
+    expect((await http(s, 'POST', '/bulk/remove', {})).status).toBe(400);
+  });
+
   it('GET /health and GET /metrics', async () => {
     const s = await start();
     const { body } = await http(s, 'POST', '/jobs', { type: 'echo', key: 'x' });

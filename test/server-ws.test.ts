@@ -104,6 +104,10 @@ describe('WebSocket /ws', () => {
     expect(many).toMatchObject({ created: 1, deduplicated: 1 });
     client.send({ type: 'cancelMany', id: 'm2', query: { key: 'm' } });
     expect((await client.until(isType('reply', 'm2'))).result).toMatchObject({ matched: 1, cancelled: 1 });
+    client.send({ type: 'remove', id: 'r1', jobId: delayed.job.id }); // cancelled above: finished
+    expect((await client.until(isType('reply', 'r1'))).result).toMatchObject({ removed: true });
+    client.send({ type: 'removeMany', id: 'r2', query: { status: 'running' } });
+    expect((await client.until(isType('error', 'r2'))).error.code).toBe('invalid_request');
     client.send({ type: 'pause', id: 'p1', jobType: 'gated' });
     expect((await client.until(isType('reply', 'p1'))).result).toEqual({ all: false, types: ['gated'] });
     client.send({ type: 'resume', id: 'p2', jobType: 'gated' });
@@ -127,7 +131,7 @@ describe('WebSocket /ws', () => {
     expect((await client.until(isType('error', 'c6'))).error.code).toBe('invalid_request');
     client.send({ type: 'subscribe', id: 'c7', topic: { all: true }, since: 0 });
     expect((await client.until(isType('error', 'c7'))).error.message).toMatch(/store/);
-    expect(s.supervisor.list()).toHaveLength(3);
+    expect(s.supervisor.list()).toHaveLength(2);
     client.send({ type: 'cancel', id: 'c8', jobId: job.id, reason: 'done' });
     expect((await client.until(isType('reply', 'c8'))).result).toMatchObject({ cancelled: true });
     client.send({ type: 'subscribe', id: 's', topic: { all: true } });

@@ -388,6 +388,27 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       return store;
     }
 
+    it('removes finished jobs with their history, leaves live ones, and keeps that across a reopen', async () => {
+      const w = new Writer();
+      const batch = [
+        ...w.life('done', { key: 'k1' }),
+        ...w.life('failed', { end: 'failed' }),
+        w.change('live', 'created'),
+      ];
+      await store.commit(batch);
+      expect(await store.remove!(['done', 'live', 'nobody'])).toBe(1);
+      expect(await store.get('done')).toBeUndefined();
+      expect(await store.get('live')).toEqual(w.record('live'));
+      expect((await store.changesSince(0, ALL)).some((c) => c.jobId === 'done')).toBe(false);
+      expect((await store.changesSince(0, ALL)).filter((c) => c.jobId === 'failed')).toHaveLength(12);
+      const again = await reopened();
+      await again.open({ recentLimit: 10 });
+      expect(await again.get('done')).toBeUndefined();
+      expect(await again.get('failed')).toMatchObject({ status: 'failed' });
+      expect(await again.remove!(['failed'])).toBe(1);
+      expect(await again.get('failed')).toBeUndefined();
+    });
+
     it('keeps pauses (types and the whole scope) across a reopen; pausing twice or resuming an unpaused scope is harmless', async () => {
       expect(await store.paused?.()).toEqual([]);
       await store.setPaused!('email.send', true);

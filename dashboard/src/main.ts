@@ -61,9 +61,9 @@ async function connect(token: string | undefined): Promise<void> {
   if (types === 'unauthorized') return refuse(c, token);
   view.setTypes(types);
   nodesPanel.start();
-  view.started();
 
   const live = c.subscribe({ all: true }, { rejections: true });
+  view.started((jobIds) => live.store.trigger.forget({ jobIds }));
   // Types are (re)loaded each time the stream comes back: the server may have restarted with others.
   let typesFresh = types !== null;
   live.store.subscribe(({ context }) => {

@@ -31,6 +31,8 @@ export class Dashboard {
   readonly #bulk: BulkBar;
   readonly #pauses: PauseBar;
   #context: LiveContext | null = null;
+  /** Drops removed jobs from the live subscription's store (set once subscribed). */
+  #forget: (ids: readonly string[]) => void = () => undefined;
   #typeNames: string[] = [];
   #scheduled = false;
 
@@ -48,7 +50,12 @@ export class Dashboard {
       byId('select-all', HTMLInputElement),
       { open, cancel, selected: (ids) => this.#bulk.show(ids) },
     );
-    this.#bulk = new BulkBar(client, this.#notice, () => this.#table.clearSelection());
+    this.#bulk = new BulkBar(
+      client,
+      this.#notice,
+      () => this.#table.clearSelection(),
+      (ids) => this.#forget(ids),
+    );
     this.#pauses = new PauseBar(client, this.#notice);
     this.#rejections = new RejectionList(
       byId('rejections', HTMLUListElement),
@@ -74,8 +81,9 @@ export class Dashboard {
     this.#schedule();
   }
 
-  /** Connected: what is paused is loaded now and every few seconds. */
-  started(): void {
+  /** Connected: what is paused is loaded now and every few seconds; `forget` drops removed jobs. */
+  started(forget: (ids: readonly string[]) => void): void {
+    this.#forget = forget;
     this.#pauses.start();
   }
 

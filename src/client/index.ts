@@ -9,7 +9,11 @@ import {
   changesAnswerSchema,
   startManyAnswerSchema,
   pauseStateSchema,
+  removeAnswerSchema,
+  removeManyAnswerSchema,
   type PauseStateAnswer,
+  type RemoveManyAnswer,
+  type RemoveManyBody,
   type CancelManyAnswer,
   type CancelManyBody,
   type StartManyAnswer,
@@ -48,6 +52,8 @@ export type {
   CancelManyBody,
   StartManyAnswer,
   PauseStateAnswer,
+  RemoveManyAnswer,
+  RemoveManyBody,
   CreateJobBody,
   Topic,
   WireChange,
@@ -109,6 +115,10 @@ export interface JobvisorClient<M extends AnyJobTypes = NoJobTypes> {
   startMany(jobs: readonly StartBody[]): Promise<StartManyAnswer>;
   /** POST /bulk/cancel: ids, or a filter over the live jobs (status, type, key, createdBefore); counts. */
   cancelMany(query: CancelManyBody): Promise<CancelManyAnswer>;
+  /** DELETE /jobs/:id: removes a finished job with its history (`job_not_finished` for a live one). */
+  remove(id: string): Promise<{ job: WireJob; removed: true }>;
+  /** POST /bulk/remove: ids, or a filter over the finished jobs (status, type, finishedBefore); counts. */
+  removeMany(query: RemoveManyBody): Promise<RemoveManyAnswer>;
   /** POST /pause: pauses a job type, or the whole supervisor; answers what is paused now. */
   pause(type?: string): Promise<PauseStateAnswer>;
   /** POST /resume: lifts the pause of a job type, or of the whole supervisor. */
@@ -166,6 +176,8 @@ export function createClient<M extends AnyJobTypes = NoJobTypes>(options: Client
     start: (body: StartBody) => request(http, 'POST', '/jobs', createJobAnswerSchema, { body }),
     startMany: (jobs) => request(http, 'POST', '/bulk/start', startManyAnswerSchema, { body: { jobs } }),
     cancelMany: (query) => request(http, 'POST', '/bulk/cancel', cancelManyAnswerSchema, { body: query }),
+    remove: (id) => request(http, 'DELETE', path(id), removeAnswerSchema),
+    removeMany: (query) => request(http, 'POST', '/bulk/remove', removeManyAnswerSchema, { body: query }),
     pause: (type) =>
       request(http, 'POST', '/pause', pauseStateSchema, { body: type === undefined ? {} : { type } }),
     resume: (type) =>

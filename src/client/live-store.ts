@@ -66,6 +66,18 @@ export function createLiveStore(initialOffset: number) {
         if (!isNewChange(ctx, change)) return { ...ctx, offset: change.offset };
         return { ...ctx, offset: change.offset, jobs: { ...ctx.jobs, [change.jobId]: change.job } };
       },
+      /**
+       * Finished jobs removed on the server (`remove`, `removeMany`): a removal is no change of the
+       * stream, so whoever removed them drops them here. Live jobs are kept.
+       */
+      forget: (ctx, event: { jobIds: readonly string[] }): LiveContext => {
+        const jobs = { ...ctx.jobs };
+        for (const id of event.jobIds) {
+          const job = jobs[id];
+          if (job && job.status !== 'pending' && job.status !== 'running') delete jobs[id];
+        }
+        return { ...ctx, jobs };
+      },
       /** Kept once per id (the server sends its recent ones again on every reconnect). */
       rejected: (ctx, event: { rejection: WireRejection }): LiveContext => {
         if (ctx.rejections.some((r) => r.id === event.rejection.id)) return ctx;

@@ -9,6 +9,24 @@ export const MAX_BULK = 1_000;
 
 const liveStatus = z.enum(['pending', 'running']);
 
+const finishedStatus = z.enum(['completed', 'failed', 'cancelled']);
+
+/** A bulk removal: ids, or a filter over the finished jobs — never both, never neither. */
+export const removeManySchema = z
+  .strictObject({
+    ids: z.array(z.string().min(1).max(200)).min(1).max(MAX_BULK).optional(),
+    status: z.union([finishedStatus, z.array(finishedStatus).min(1)]).optional(),
+    type: z.string().min(1).max(200).optional(),
+    /** Finished before this time (ms since the epoch): jobs older than an age. */
+    finishedBefore: z.number().int().min(0).optional(),
+  })
+  .refine(
+    (q) => (q.ids !== undefined) !== [q.status, q.type, q.finishedBefore].some((f) => f !== undefined),
+    {
+      message: 'give ids, or a filter (status, type, finishedBefore), not both and not neither',
+    },
+  );
+
 export const cancelManySchema = z
   .strictObject({
     /** These jobs… */

@@ -10,6 +10,10 @@ export const ERROR_CODES = {
   type_already_registered: { status: 409, message: 'A handler is already registered for this job type' },
   duplicate_key: { status: 409, message: 'A pending or running job already holds this key' },
   job_not_found: { status: 404, message: 'No job has this id (it never existed or retention removed it)' },
+  job_not_finished: {
+    status: 409,
+    message: 'The job is pending or running: only a finished job can be removed',
+  },
   wait_timeout: { status: 408, message: 'The job did not finish within the wait timeout' },
   wait_aborted: { status: 499, message: 'Waiting for the job was aborted' },
   shutting_down: { status: 503, message: 'The supervisor is shutting down and accepts no new jobs' },

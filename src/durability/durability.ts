@@ -195,6 +195,12 @@ export class Durability<C extends DurableCell> {
     await this.#follower.told(offset);
   }
 
+  /** Removes these finished jobs with their history from the store (none: it cannot); answers how many. */
+  async remove(ids: readonly string[]): Promise<number> {
+    await this.#commits.flushed(); // their ends first
+    return (await this.#store.remove?.(ids)) ?? 0;
+  }
+
   /** A job as the store has it, with its offset (the record). */
   record(id: string): Promise<JobRecord | undefined> {
     return this.#store.get(id);

@@ -4,7 +4,7 @@
  * only this folder, never server or supervisor internals.
  */
 import * as z from 'zod';
-import { cancelManySchema, MAX_BULK } from '../common/bulk.js';
+import { cancelManySchema, MAX_BULK, removeManySchema } from '../common/bulk.js';
 import { ONE_SCHEDULE_MESSAGE, oneScheduleAtMost, startDelay, wireTime } from '../common/schedule.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -131,6 +131,21 @@ export const cancelManyAnswerSchema = z.object({
   jobIds: z.array(z.string()),
 });
 export type CancelManyAnswer = z.infer<typeof cancelManyAnswerSchema>;
+
+/** DELETE /jobs/:id: a finished job removed with its history. */
+export const removeAnswerSchema = z.object({ job: jobViewSchema, removed: z.literal(true) });
+
+/** POST /bulk/remove: ids, or a filter over the finished jobs (status, type, finishedBefore). */
+export const removeManyBodySchema = removeManySchema;
+export type RemoveManyBody = z.input<typeof removeManyBodySchema>;
+export const removeManyAnswerSchema = z.object({
+  matched: z.number(),
+  removed: z.number(),
+  live: z.number(),
+  notFound: z.number(),
+  jobIds: z.array(z.string()),
+});
+export type RemoveManyAnswer = z.infer<typeof removeManyAnswerSchema>;
 
 /** POST /jobs/:id/cancel */
 export const cancelBodySchema = z.strictObject({ reason: z.string().max(1_000).optional() });
@@ -294,6 +309,16 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('cancelMany'),
     id: z.string().min(1).max(100),
     query: cancelManyBodySchema,
+  }),
+  z.strictObject({
+    type: z.literal('remove'),
+    id: z.string().min(1).max(100),
+    jobId: z.string().min(1).max(200),
+  }),
+  z.strictObject({
+    type: z.literal('removeMany'),
+    id: z.string().min(1).max(100),
+    query: removeManyBodySchema,
   }),
   z.strictObject({
     type: z.enum(['pause', 'resume']),

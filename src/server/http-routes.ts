@@ -10,6 +10,7 @@ import {
   changesQuerySchema,
   startManyBodySchema,
   pauseBodySchema,
+  removeManyBodySchema,
   createJobBodySchema,
   listQuerySchema,
   type HealthAnswer,
@@ -38,10 +39,11 @@ type Route = (ctx: RouteContext, r: Request) => Promise<void>;
 /** Path pattern → method → route. `:id` is the one path parameter. */
 const ROUTES: readonly (readonly [RegExp, Readonly<Record<string, Route>>])[] = [
   [/^\/jobs$/, { GET: listJobs, POST: createJob }],
-  [/^\/jobs\/([^/]+)$/, { GET: getJob }],
+  [/^\/jobs\/([^/]+)$/, { GET: getJob, DELETE: removeJob }],
   [/^\/jobs\/([^/]+)\/cancel$/, { POST: cancelJob }],
   [/^\/jobs\/([^/]+)\/changes$/, { GET: jobChanges }],
   [/^\/bulk\/start$/, { POST: startMany }],
+  [/^\/bulk\/remove$/, { POST: removeMany }],
   [/^\/pauses$/, { GET: pauses }],
   [/^\/pause$/, { POST: pause }],
   [/^\/resume$/, { POST: resume }],
@@ -105,6 +107,15 @@ async function startMany(ctx: RouteContext, { req, res }: Request): Promise<void
 async function cancelMany(ctx: RouteContext, { req, res }: Request): Promise<void> {
   const body = parseWire(cancelManyBodySchema, await readJsonBody(req, ctx.maxBodyBytes), 'bulk cancel');
   sendJson(res, 200, await ctx.supervisor.cancelMany(body));
+}
+
+async function removeJob(ctx: RouteContext, { res, id }: Request): Promise<void> {
+  sendJson(res, 200, await ctx.supervisor.remove(id));
+}
+
+async function removeMany(ctx: RouteContext, { req, res }: Request): Promise<void> {
+  const body = parseWire(removeManyBodySchema, await readJsonBody(req, ctx.maxBodyBytes), 'bulk removal');
+  sendJson(res, 200, await ctx.supervisor.removeMany(body));
 }
 
 async function pauses(ctx: RouteContext, { res }: Request): Promise<void> {

@@ -113,6 +113,10 @@ export class Connection {
         return this.#reply(message.id, await supervisor.startMany(message.jobs));
       case 'cancelMany':
         return this.#reply(message.id, await supervisor.cancelMany(message.query));
+      case 'remove':
+        return this.#reply(message.id, await supervisor.remove(message.jobId));
+      case 'removeMany':
+        return this.#reply(message.id, await supervisor.removeMany(message.query));
       case 'pause':
         return this.#reply(message.id, await supervisor.pause(message.jobType));
       case 'resume':

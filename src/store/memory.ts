@@ -126,6 +126,18 @@ class MemoryStore implements JobStore {
     return removed.size;
   }
 
+  async remove(ids: readonly string[]): Promise<number> {
+    const removed = new Set<string>();
+    for (const id of ids) {
+      const record = this.#jobs.get(id);
+      if (!record || isLive(record)) continue;
+      this.#jobs.delete(id);
+      removed.add(id);
+    }
+    if (removed.size > 0) this.#log = this.#log.filter((c) => !removed.has(c.jobId));
+    return removed.size;
+  }
+
   async paused(): Promise<readonly string[]> {
     return [...this.#paused].sort();
   }

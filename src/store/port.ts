@@ -119,6 +119,11 @@ export interface JobStore {
    * claims skip paused types (`ClusterStore.claim`).
    */
   paused?(): Promise<readonly string[]>;
+  /**
+   * Optional: removes these jobs, if finished, with their change history (live ones are left as
+   * they are); answers how many it removed. A store without it keeps them until retention.
+   */
+  remove?(ids: readonly string[]): Promise<number>;
   /** Optional: pauses (`paused: true`) or resumes `scope` (a type, or `*`): durable when it answers. */
   setPaused?(scope: string, paused: boolean): Promise<void>;
 }

@@ -211,6 +211,30 @@ class PostgresStore implements JobStore {
     return decodeChanges(changes, (id) => jobs.get(id));
   }
 
+  async remove(ids: readonly string[]): Promise<number> {
+    const pool = this.#use();
+    const s = this.#schema;
+    return this.#run('remove', async () => {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const { rows } = await client.query<{ id: string }>(
+          `DELETE FROM ${s}.jobs WHERE id = ANY($1::text[]) AND ${FINISHED} RETURNING id`,
+          [ids],
+        );
+        const removed = rows.map((row) => row.id);
+        await client.query(`DELETE FROM ${s}.changes WHERE job_id = ANY($1::text[])`, [removed]);
+        await client.query('COMMIT');
+        return removed.length;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    });
+  }
+
   async paused(): Promise<readonly string[]> {
     const pool = this.#use();
     const { rows } = await this.#run('paused', () =>

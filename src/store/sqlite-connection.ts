@@ -77,6 +77,10 @@ function prepareStatements(db: Database.Database) {
        WHERE job_id = ? AND "offset" > ? ORDER BY "offset" LIMIT ?`,
     ),
     firstOffset: db.prepare<[], { first: number | null }>(`SELECT min("offset") AS first FROM changes`),
+    removeChanges: db.prepare<[string]>(
+      `DELETE FROM changes WHERE job_id = ? AND EXISTS (SELECT 1 FROM jobs WHERE id = changes.job_id AND ${FINISHED})`,
+    ),
+    removeJob: db.prepare<[string]>(`DELETE FROM jobs WHERE id = ? AND ${FINISHED}`),
     paused: db.prepare<[], { scope: string }>(`SELECT scope FROM paused ORDER BY scope`),
     pause: db.prepare<[string, number]>(`INSERT OR IGNORE INTO paused (scope, at) VALUES (?, ?)`),
     resume: db.prepare<[string]>(`DELETE FROM paused WHERE scope = ?`),
@@ -351,6 +355,20 @@ export class SqliteStore implements JobStore {
   #job(sql: Connection['sql'], id: string): JobRecord | undefined {
     const row = sql.get.get(id);
     return row && decodeJob(row);
+  }
+
+  async remove(ids: readonly string[]): Promise<number> {
+    const { db, sql } = this.#use();
+    return this.#run('remove', () =>
+      db.transaction(() => {
+        let removed = 0;
+        for (const id of ids) {
+          sql.removeChanges.run(id);
+          removed += sql.removeJob.run(id).changes;
+        }
+        return removed;
+      })(),
+    );
   }
 
   async paused(): Promise<readonly string[]> {

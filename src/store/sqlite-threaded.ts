@@ -196,6 +196,10 @@ export class ThreadedSqliteStore implements JobStore {
     return this.#call<readonly string[]>('paused', []);
   }
 
+  remove(ids: readonly string[]): Promise<number> {
+    return this.#call<number>('remove', [ids]);
+  }
+
   async setPaused(scope: string, paused: boolean): Promise<void> {
     await this.#call('setPaused', [scope, paused]);
   }

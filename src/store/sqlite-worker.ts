@@ -19,6 +19,7 @@ export type StoreMethod =
   | 'expire'
   | 'paused'
   | 'setPaused'
+  | 'remove'
   | 'close';
 
 export interface StoreRequest {

@@ -7,9 +7,9 @@ import * as z from 'zod';
 import { JobvisorError } from '../common/errors.js';
 import type { CancelResult, JobStatus, JobView, StartResult } from '../common/types.js';
 import { parseOrThrow } from '../common/validation.js';
-import { cancelManySchema, MAX_BULK } from '../common/bulk.js';
+import { cancelManySchema, MAX_BULK, removeManySchema } from '../common/bulk.js';
 
-export { cancelManySchema, MAX_BULK };
+export { cancelManySchema, MAX_BULK, removeManySchema };
 
 /** One start of a batch: its job, or the coded error that start met (a key held with `reject`, a store down). */
 export type StartManyItem =
@@ -69,6 +69,56 @@ export async function cancelMany(deps: CancelDeps, request: CancelManyRequest): 
     else throw outcome.reason;
   });
   return { matched: unique.length, cancelled: jobIds.length, unchanged, notFound, jobIds };
+}
+
+export type RemoveManyRequest = z.input<typeof removeManySchema>;
+
+export interface RemoveManyResult {
+  /** Jobs named (ids) or found by the filter. */
+  readonly matched: number;
+  readonly removed: number;
+  /** Pending or running: left as they are. */
+  readonly live: number;
+  readonly notFound: number;
+  /** The jobs this call removed. */
+  readonly jobIds: readonly string[];
+}
+
+/** What `removeMany` uses of the supervisor. */
+export interface RemoveDeps {
+  remove(id: string): Promise<{ readonly job: JobView }>;
+  list(filter: { status: JobStatus[]; type?: string; limit: number }): JobView[];
+}
+
+export async function removeMany(deps: RemoveDeps, request: RemoveManyRequest): Promise<RemoveManyResult> {
+  const q = parseOrThrow(removeManySchema, request, 'invalid_request', 'Invalid bulk removal');
+  const ids =
+    q.ids ??
+    deps
+      .list({
+        status: q.status === undefined ? ['completed', 'failed', 'cancelled'] : [q.status].flat(),
+        ...(q.type === undefined ? {} : { type: q.type }),
+        limit: 1_000_000,
+      })
+      .filter((job) => q.finishedBefore === undefined || (job.finishedAt ?? 0) < q.finishedBefore)
+      .map((job) => job.id);
+  const unique = [...new Set(ids)];
+  const jobIds: string[] = [];
+  let live = 0;
+  let notFound = 0;
+  // One at a time: each removal is one store transaction, and the answer counts what happened.
+  for (const id of unique) {
+    try {
+      await deps.remove(id);
+      jobIds.push(id);
+    } catch (error) {
+      if (!(error instanceof JobvisorError)) throw error;
+      if (error.code === 'job_not_finished') live++;
+      else if (error.code === 'job_not_found') notFound++;
+      else throw error;
+    }
+  }
+  return { matched: unique.length, removed: jobIds.length, live, notFound, jobIds };
 }
 
 /** The answers of a batch's starts, counted. */

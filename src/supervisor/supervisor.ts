@@ -61,6 +61,9 @@ import type { PauseState } from './pauses.js';
 import {
   cancelMany,
   checkBatch,
+  removeMany,
+  type RemoveManyRequest,
+  type RemoveManyResult,
   startManyResult,
   type CancelManyRequest,
   type CancelManyResult,
@@ -170,6 +173,36 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
    */
   async cancelMany(request: CancelManyRequest): Promise<CancelManyResult> {
     return cancelMany(this, request);
+  }
+
+  /**
+   * Removes a finished job with its change history, here and in the store (`job_not_finished` for a
+   * pending or running one, `job_not_found` for an unknown one). Its key no longer deduplicates.
+   */
+  async remove(id: string): Promise<{ job: JobView; removed: true }> {
+    parseOrThrow(jobIdSchema, id, 'invalid_request', 'Invalid job id');
+    const { views, registry, durability } = this.#parts;
+    await durability?.flushed();
+    const job = views.get(id) ?? (await durability?.get(id));
+    if (!job) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
+    if (!isTerminal(job.status))
+      throw new JobvisorError(
+        'job_not_finished',
+        `Job ${id} is ${job.status}: cancel it first, or wait for its end`,
+      );
+    durability?.assertWritable();
+    await durability?.remove([id]);
+    views.remove(id);
+    registry.forget(job);
+    return { job, removed: true };
+  }
+
+  /**
+   * Removes the finished jobs named by `ids`, or those matching a filter (`status`: finished ones,
+   * `type`, `finishedBefore`), each as `remove` does; answers with counts and the removed ids.
+   */
+  async removeMany(request: RemoveManyRequest): Promise<RemoveManyResult> {
+    return removeMany(this, request);
   }
 
   /** A start validated (request, input against its type's schema), ready for the mailbox. */

@@ -98,6 +98,16 @@ export class JobViews {
     this.#counts[view.status]++;
   }
 
+  /** Forgets a finished job (removed by request); answers its view, or undefined if none is kept. */
+  remove(id: string): JobView | undefined {
+    const view = this.#retained.get(id);
+    if (!view) return undefined;
+    this.#retained.delete(id);
+    this.#created.remove(view);
+    this.#counts[view.status]--;
+    return view; // its place in the finish order is skipped when reached
+  }
+
   /** When the oldest finished view was finished: the next to expire by age; undefined when none is kept. */
   oldestFinish(): number | undefined {
     for (let view = this.#finishOrder.peek(); view; view = this.#finishOrder.peek()) {
