@@ -15,6 +15,8 @@ export type ChangeKind =
   | 'progress'
   /** A delayed job's time came: it left `pending.scheduled` for the queue. */
   | 'due'
+  /** A failed or cancelled job was retried by request: pending again, its history kept. */
+  | 'retried'
   | 'retrying'
   | 'requeued'
   | 'interrupted'

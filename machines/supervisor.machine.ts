@@ -12,6 +12,7 @@
  * children map on every spawn, so jobs are not children of this machine. The actions that
  * touch the registry are named here and implemented by the facade with `.provide()`.
  */
+import type { JobInput } from './job.types.js';
 import { assign, fromPromise, setup } from 'xstate';
 
 /** A start as the supervisor's mailbox receives it: plain data, its input already validated. */
@@ -26,6 +27,11 @@ export interface StartJobRequest {
   readonly runAt?: number;
   /** …or before this many ms after its creation. */
   readonly delayMs?: number;
+  /**
+   * A retry by request: the failed or cancelled job to make pending again (its input, restored as
+   * it was with a new `retried` change), instead of a new job. Its key is checked as a start's.
+   */
+  readonly retryOf?: JobInput;
 }
 
 export interface SupervisorInput {

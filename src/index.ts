@@ -53,6 +53,8 @@ export type {
   CancelManyResult,
   RemoveManyRequest,
   RemoveManyResult,
+  RetryManyRequest,
+  RetryManyResult,
   StartManyItem,
   StartManyResult,
 } from './supervisor/bulk.js';

@@ -179,10 +179,29 @@ describe('jobvisor CLI against a running server', { timeout: 30_000 }, () => {
     const finishedId = lastJson(finished.stdout).job.id;
     expect((await cli(['rm', finishedId, ...url])).stdout).toContain(`removed job ${finishedId}`);
     expect((await cli(['rm', finishedId, ...url])).code).toBe(5);
+    // retry: a cancelled job runs again (the same job), then in bulk; a live one is refused.
+    const again = await cli(['retry', first!, ...url]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`retried job ${first!}`);
+    expect((await cli(['retry', first!, ...url])).code).toBe(5); // live now
+    await cli(['cancel', first!, ...url]);
+    const retriedMany = await cli(['retry', '--status', 'cancelled', '--type', 'nosuchtype', ...url]);
+    expect(retriedMany.stdout).toContain('retried 0 of 0 jobs');
+    expect((await cli(['retry', '--status', 'completed', ...url])).code).toBe(2);
+
     const removedMany = await cli(['rm', first!, second!, '--json', ...url]);
     expect(removedMany.code, removedMany.stderr).toBe(0);
     expect(JSON.parse(removedMany.stdout)).toMatchObject({ matched: 2, removed: 2 });
-    const byFilter2 = await cli(['rm', '--status', 'failed', '--type', 'sleep', '--older-than', '1h', ...url]);
+    const byFilter2 = await cli([
+      'rm',
+      '--status',
+      'failed',
+      '--type',
+      'sleep',
+      '--older-than',
+      '1h',
+      ...url,
+    ]);
     expect(byFilter2.code, byFilter2.stderr).toBe(0);
     expect(byFilter2.stdout).toContain('removed 0 of 0 jobs');
     expect((await cli(['rm', '--status', 'running', ...url])).code).toBe(2);

@@ -150,6 +150,11 @@ describe('client SDK: HTTP calls', () => {
     expect(supervisor.list({ status: ['pending', 'running'] })).toEqual([]);
     expect((await rejection(api.cancelMany({}))).code).toBe('invalid_request');
 
+    expect(await api.retry(ids[0]!)).toMatchObject({ retried: true, job: { id: ids[0], status: 'pending' } });
+    expect((await rejection(api.retry(ids[0]!))).code).toBe('job_not_retryable');
+    await api.cancel(ids[0]!);
+    expect(await api.retryMany({ ids: [ids[0]!] })).toMatchObject({ matched: 1, retried: 1 });
+    await api.cancel(ids[0]!);
     const removed = await api.remove(ids[0]!);
     expect(removed).toMatchObject({ removed: true, job: { id: ids[0], status: 'cancelled' } });
     expect((await rejection(api.remove(ids[0]!))).code).toBe('job_not_found');

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LONG_MESSAGE } from './dashboard-site.js';
+import type { JobView } from '../src/index.js';
 import {
   attribute,
   bar,
@@ -332,7 +333,7 @@ describe('dashboard', () => {
       .click();
     await page
       .getByRole('status')
-      .getByText('Removed 2 of 3 selected jobs (1 still pending or running, 0 gone)')
+      .getByText('Removed 2 of 3 selected jobs (1 still pending or running)')
       .waitFor();
     for (const job of done) {
       await page
@@ -341,5 +342,36 @@ describe('dashboard', () => {
       expect(await s.supervisor.find(job.id)).toBeUndefined();
     }
     expect(s.supervisor.get(running.id)?.status).toBe('running');
+  });
+
+  it('retries a cancelled job from its detail, and the ticked ones from the bulk bar', async () => {
+    const s = await d.site();
+    const jobs: JobView[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { job } = await s.supervisor.start({ type: 'block', input: i });
+      await s.supervisor.cancel(job.id);
+      jobs.push(job);
+    }
+    const page = await d.open(`${s.url}/`);
+    await live(page);
+    const dialog = await openDetail(page, jobs[0]!.id);
+    await dialog.getByRole('button', { name: 'Retry job' }).click();
+    await dialog.getByText('this job is in running').waitFor();
+    expect(await dialog.getByRole('button', { name: 'Retry job' }).isVisible()).toBe(false);
+    expect(s.supervisor.get(jobs[0]!.id)).toMatchObject({ status: 'running', attempt: 2 });
+    await dialog.getByRole('button', { name: 'Close details' }).click();
+
+    for (const job of jobs) await page.getByRole('checkbox', { name: `Select job ${job.id}` }).check();
+    await page
+      .getByRole('toolbar', { name: 'Selected jobs' })
+      .getByRole('button', { name: 'Retry selected' })
+      .click();
+    await page
+      .getByRole('status')
+      .getByText('Retried 2 of 3 selected jobs (1 not failed or cancelled)')
+      .waitFor();
+    await expect
+      .poll(() => jobs.map((job) => s.supervisor.get(job.id)?.status))
+      .toEqual(['running', 'running', 'running']);
   });
 });

@@ -64,7 +64,8 @@ export async function until(predicate: () => boolean, turns = 1_000): Promise<vo
 
 /**
  * The change-stream invariants of docs/ARCHITECTURE.md ("The job machine"): per job, `seq` starts at 1 and grows by exactly 1;
- * nothing follows a final change; progress never decreases within an attempt; offsets are gap-free.
+ * nothing follows a final change but a `retried` one (a retry by request); progress never decreases
+ * within an attempt; offsets are gap-free.
  */
 export function expectValidChangeStream(changes: readonly JobChange[]): void {
   const last = new Map<string, JobChange>();
@@ -78,7 +79,14 @@ export function expectValidChangeStream(changes: readonly JobChange[]): void {
     expect(change.job.progress).toBeGreaterThanOrEqual(0);
     expect(change.job.progress).toBeLessThanOrEqual(100);
     if (previous) {
-      expect(['completed', 'failed', 'cancelled']).not.toContain(previous.job.status);
+      const final = ['completed', 'failed', 'cancelled'].includes(previous.job.status);
+      // Only a failed or cancelled job is retried, and a retry is its only change after the end.
+      if (final)
+        expect([previous.job.status, change.kind]).toEqual([
+          expect.stringMatching(/^(failed|cancelled)$/),
+          'retried',
+        ]);
+      if (change.kind === 'retried') expect(previous.job.status).toMatch(/^(failed|cancelled)$/);
       if (previous.job.attempt === change.job.attempt && change.kind === 'progress') {
         expect(change.job.progress).toBeGreaterThanOrEqual(previous.job.progress);
       }

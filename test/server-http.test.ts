@@ -147,6 +147,23 @@ describe('HTTP routes', () => {
     expect((await http(s, 'GET', '/metrics')).text).toContain('jobvisor_paused 0');
   });
 
+  it('POST /jobs/:id/retry makes a cancelled job pending again; 409 for a live one; POST /bulk/retry counts', async () => {
+    const s = await start();
+    const { body } = await http(s, 'POST', '/jobs', { type: 'gated', key: 'r' });
+    expect((await http(s, 'POST', `/jobs/${body.job.id}/retry`)).body.error.code).toBe('job_not_retryable');
+    await s.supervisor.cancel(body.job.id);
+    const retried = await http(s, 'POST', `/jobs/${body.job.id}/retry`);
+    expect(retried).toMatchObject({
+      status: 200,
+      body: { retried: true, job: { id: body.job.id, status: 'pending' } },
+    });
+    await s.supervisor.cancel(body.job.id);
+    const bulk = await http(s, 'POST', '/bulk/retry', { ids: [body.job.id, 'ghost'] });
+    expect(bulk.body).toMatchObject({ matched: 2, retried: 1, notFound: 1 });
+    expect((await http(s, 'POST', '/bulk/retry', { status: 'completed' })).status).toBe(400);
+    expect((await http(s, 'POST', '/jobs/ghost/retry')).status).toBe(404);
+  });
+
   it('DELETE /jobs/:id removes a finished job (409 job_not_finished for a live one); POST /bulk/remove counts', async () => {
     const s = await start();
     const { body } = await http(s, 'POST', '/jobs', { type: 'echo', input: 1 });

@@ -104,7 +104,12 @@ describe('WebSocket /ws', () => {
     expect(many).toMatchObject({ created: 1, deduplicated: 1 });
     client.send({ type: 'cancelMany', id: 'm2', query: { key: 'm' } });
     expect((await client.until(isType('reply', 'm2'))).result).toMatchObject({ matched: 1, cancelled: 1 });
-    client.send({ type: 'remove', id: 'r1', jobId: delayed.job.id }); // cancelled above: finished
+    client.send({ type: 'retry', id: 't1', jobId: delayed.job.id }); // cancelled above
+    expect((await client.until(isType('reply', 't1'))).result).toMatchObject({ retried: true });
+    await s.supervisor.cancel(delayed.job.id);
+    client.send({ type: 'retryMany', id: 't2', query: {} });
+    expect((await client.until(isType('error', 't2'))).error.code).toBe('invalid_request');
+    client.send({ type: 'remove', id: 'r1', jobId: delayed.job.id }); // cancelled again: finished
     expect((await client.until(isType('reply', 'r1'))).result).toMatchObject({ removed: true });
     client.send({ type: 'removeMany', id: 'r2', query: { status: 'running' } });
     expect((await client.until(isType('error', 'r2'))).error.code).toBe('invalid_request');

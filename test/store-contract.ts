@@ -100,6 +100,7 @@ function nextRecord(prev: JobRecord, kind: ChangeKind, at: number, offset: numbe
     case 'requeued':
     case 'interrupted':
     case 'due':
+    case 'retried':
       return {
         ...base,
         status: 'pending',

@@ -29,6 +29,7 @@ export class Detail {
   readonly #dialog = byId('detail', HTMLDialogElement);
   readonly #title = byId('detail-title', HTMLElement);
   readonly #cancel = byId('detail-cancel', HTMLButtonElement);
+  readonly #retry = byId('detail-retry', HTMLButtonElement);
   readonly #caption = byId('detail-state', HTMLElement);
   readonly #fields = new Map<Field, HTMLElement>();
   readonly #status = statusBadge('pending');
@@ -46,7 +47,11 @@ export class Detail {
   #seq = -1;
   #createdAt = 0;
 
-  constructor(client: () => JobvisorClient | null, cancel: (id: string) => void) {
+  constructor(
+    client: () => JobvisorClient | null,
+    cancel: (id: string) => void,
+    retry: (id: string) => void,
+  ) {
     this.#history = new History(client);
     const list = byId('detail-fields', HTMLDListElement);
     for (const field of FIELDS) {
@@ -64,6 +69,9 @@ export class Detail {
     });
     this.#cancel.addEventListener('click', () => {
       if (this.#jobId !== null) cancel(this.#jobId);
+    });
+    this.#retry.addEventListener('click', () => {
+      if (this.#jobId !== null) retry(this.#jobId);
     });
   }
 
@@ -125,5 +133,7 @@ export class Detail {
     highlight(this.#diagram, state);
     setText(this.#caption, `State machine — this job is in ${state}`);
     this.#cancel.hidden = !isActive(job);
+    // A failed or cancelled job can run again (the same job: its history goes on).
+    this.#retry.hidden = job.status !== 'failed' && job.status !== 'cancelled';
   }
 }

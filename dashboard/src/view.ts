@@ -66,7 +66,7 @@ export class Dashboard {
         open,
       },
     );
-    this.#detail = new Detail(client, cancel);
+    this.#detail = new Detail(client, cancel, (id) => void this.retry(id));
     this.#start = new StartForm(client, (job) => this.open(job.id));
   }
 
@@ -103,6 +103,18 @@ export class Dashboard {
       setText(this.#notice, `Could not cancel job ${id}: ${text}`);
     } finally {
       this.#table.markCancelling(id, false);
+    }
+  }
+
+  async retry(id: string): Promise<void> {
+    const client = this.client();
+    if (client === null) return;
+    setText(this.#notice, '');
+    try {
+      await client.retry(id);
+    } catch (error) {
+      const text = error instanceof JobvisorClientError ? `${error.code}: ${error.message}` : String(error);
+      setText(this.#notice, `Could not retry job ${id}: ${text}`);
     }
   }
 

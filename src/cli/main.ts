@@ -36,6 +36,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: `jobvisor ls [--status running,pending] [--type T] [--key K] [--limit N] [--after CURSOR] ${CLIENT}`,
     load: async () => (await import('./ls.js')).lsCommand,
   },
+  retry: {
+    usage: `jobvisor retry ID… | --status S --type T --older-than D (failed or cancelled jobs) ${CLIENT}`,
+    load: async () => (await import('./retry.js')).retryCommand,
+  },
   rm: {
     usage: `jobvisor rm ID… | --status S --type T --older-than D (finished jobs only) ${CLIENT}`,
     load: async () => (await import('./rm.js')).rmCommand,

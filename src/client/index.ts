@@ -11,6 +11,10 @@ import {
   pauseStateSchema,
   removeAnswerSchema,
   removeManyAnswerSchema,
+  retryAnswerSchema,
+  retryManyAnswerSchema,
+  type RetryManyAnswer,
+  type RetryManyBody,
   type PauseStateAnswer,
   type RemoveManyAnswer,
   type RemoveManyBody,
@@ -54,6 +58,8 @@ export type {
   PauseStateAnswer,
   RemoveManyAnswer,
   RemoveManyBody,
+  RetryManyAnswer,
+  RetryManyBody,
   CreateJobBody,
   Topic,
   WireChange,
@@ -115,6 +121,10 @@ export interface JobvisorClient<M extends AnyJobTypes = NoJobTypes> {
   startMany(jobs: readonly StartBody[]): Promise<StartManyAnswer>;
   /** POST /bulk/cancel: ids, or a filter over the live jobs (status, type, key, createdBefore); counts. */
   cancelMany(query: CancelManyBody): Promise<CancelManyAnswer>;
+  /** POST /jobs/:id/retry: makes a failed or cancelled job pending again (same id, history kept). */
+  retry(id: string): Promise<{ job: WireJob; retried: true }>;
+  /** POST /bulk/retry: ids, or a filter over the failed and cancelled jobs; counts. */
+  retryMany(query: RetryManyBody): Promise<RetryManyAnswer>;
   /** DELETE /jobs/:id: removes a finished job with its history (`job_not_finished` for a live one). */
   remove(id: string): Promise<{ job: WireJob; removed: true }>;
   /** POST /bulk/remove: ids, or a filter over the finished jobs (status, type, finishedBefore); counts. */
@@ -176,6 +186,8 @@ export function createClient<M extends AnyJobTypes = NoJobTypes>(options: Client
     start: (body: StartBody) => request(http, 'POST', '/jobs', createJobAnswerSchema, { body }),
     startMany: (jobs) => request(http, 'POST', '/bulk/start', startManyAnswerSchema, { body: { jobs } }),
     cancelMany: (query) => request(http, 'POST', '/bulk/cancel', cancelManyAnswerSchema, { body: query }),
+    retry: (id) => request(http, 'POST', `${path(id)}/retry`, retryAnswerSchema, { body: {} }),
+    retryMany: (query) => request(http, 'POST', '/bulk/retry', retryManyAnswerSchema, { body: query }),
     remove: (id) => request(http, 'DELETE', path(id), removeAnswerSchema),
     removeMany: (query) => request(http, 'POST', '/bulk/remove', removeManyAnswerSchema, { body: query }),
     pause: (type) =>

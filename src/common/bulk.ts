@@ -27,6 +27,24 @@ export const removeManySchema = z
     },
   );
 
+const retryableStatus = z.enum(['failed', 'cancelled']);
+
+/** A bulk retry: ids, or a filter over the failed and cancelled jobs — never both, never neither. */
+export const retryManySchema = z
+  .strictObject({
+    ids: z.array(z.string().min(1).max(200)).min(1).max(MAX_BULK).optional(),
+    status: z.union([retryableStatus, z.array(retryableStatus).min(1)]).optional(),
+    type: z.string().min(1).max(200).optional(),
+    /** Finished before this time (ms since the epoch). */
+    finishedBefore: z.number().int().min(0).optional(),
+  })
+  .refine(
+    (q) => (q.ids !== undefined) !== [q.status, q.type, q.finishedBefore].some((f) => f !== undefined),
+    {
+      message: 'give ids, or a filter (status, type, finishedBefore), not both and not neither',
+    },
+  );
+
 export const cancelManySchema = z
   .strictObject({
     /** These jobs… */

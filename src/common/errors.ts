@@ -10,6 +10,10 @@ export const ERROR_CODES = {
   type_already_registered: { status: 409, message: 'A handler is already registered for this job type' },
   duplicate_key: { status: 409, message: 'A pending or running job already holds this key' },
   job_not_found: { status: 404, message: 'No job has this id (it never existed or retention removed it)' },
+  job_not_retryable: {
+    status: 409,
+    message: 'Only a failed or cancelled job can be retried (a completed or live one is not)',
+  },
   job_not_finished: {
     status: 409,
     message: 'The job is pending or running: only a finished job can be removed',

@@ -1,7 +1,7 @@
 /** Converting between a job actor's snapshot and the record a store keeps, in both directions. */
 import type { SnapshotFrom } from 'xstate';
 import type { JobMachine } from '../../machines/job.machine.js';
-import { freshDeadlines } from '../../machines/job.context.js';
+import { freshDeadlines, NO_DEADLINES } from '../../machines/job.context.js';
 import type { ChangeKind, JobDeadlines, JobInput } from '../../machines/job.types.js';
 import type { JobView } from '../common/types.js';
 import type { JobRecord, JobRecordDraft } from '../store/port.js';
@@ -161,6 +161,45 @@ export function resumeInput(
       at: now,
       // `cancelling`: taken over with a cancellation asked: it ends cancelled, not retried first.
       resumedFromRunning: record.status === 'running' && !options.cancelling,
+    },
+  };
+}
+
+/**
+ * The machine input that makes a failed or cancelled job pending again (a retry by request) at
+ * `now`: its id, input, key, priority and history kept, its next attempt `attempt + 1`, a fresh
+ * retry budget and no error, under its type's current options; its `retried` change is `seq + 1`.
+ */
+export function retryInput(
+  view: JobView,
+  options: Pick<JobInput, 'retry' | 'heartbeatTimeoutMs' | 'timeoutMs'>,
+  now: number,
+): JobInput {
+  return {
+    id: view.id,
+    type: view.type,
+    key: view.key,
+    input: view.input,
+    retry: options.retry,
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    timeoutMs: options.timeoutMs,
+    createdAt: view.createdAt,
+    priority: view.priority,
+    runAt: view.runAt,
+    restore: {
+      attempt: view.attempt,
+      failures: 0,
+      progress: 0,
+      message: null,
+      seq: view.seq + 1,
+      lastChange: 'retried',
+      startedAt: view.startedAt,
+      updatedAt: now,
+      lastHeartbeatAt: null,
+      error: null,
+      deadlines: NO_DEADLINES,
+      at: now,
+      resumedFromRunning: false,
     },
   };
 }

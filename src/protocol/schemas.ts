@@ -4,7 +4,7 @@
  * only this folder, never server or supervisor internals.
  */
 import * as z from 'zod';
-import { cancelManySchema, MAX_BULK, removeManySchema } from '../common/bulk.js';
+import { cancelManySchema, MAX_BULK, removeManySchema, retryManySchema } from '../common/bulk.js';
 import { ONE_SCHEDULE_MESSAGE, oneScheduleAtMost, startDelay, wireTime } from '../common/schedule.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -25,6 +25,7 @@ export const changeKindSchema = z.enum([
   'started',
   'progress',
   'due',
+  'retried',
   'retrying',
   'requeued',
   'interrupted',
@@ -131,6 +132,22 @@ export const cancelManyAnswerSchema = z.object({
   jobIds: z.array(z.string()),
 });
 export type CancelManyAnswer = z.infer<typeof cancelManyAnswerSchema>;
+
+/** POST /jobs/:id/retry: a failed or cancelled job made pending again (as of its `retried` change). */
+export const retryAnswerSchema = z.object({ job: jobViewSchema, retried: z.literal(true) });
+
+/** POST /bulk/retry: ids, or a filter over the failed and cancelled jobs (status, type, finishedBefore). */
+export const retryManyBodySchema = retryManySchema;
+export type RetryManyBody = z.input<typeof retryManyBodySchema>;
+export const retryManyAnswerSchema = z.object({
+  matched: z.number(),
+  retried: z.number(),
+  notRetryable: z.number(),
+  keyHeld: z.number(),
+  notFound: z.number(),
+  jobIds: z.array(z.string()),
+});
+export type RetryManyAnswer = z.infer<typeof retryManyAnswerSchema>;
 
 /** DELETE /jobs/:id: a finished job removed with its history. */
 export const removeAnswerSchema = z.object({ job: jobViewSchema, removed: z.literal(true) });
@@ -309,6 +326,16 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('cancelMany'),
     id: z.string().min(1).max(100),
     query: cancelManyBodySchema,
+  }),
+  z.strictObject({
+    type: z.literal('retry'),
+    id: z.string().min(1).max(100),
+    jobId: z.string().min(1).max(200),
+  }),
+  z.strictObject({
+    type: z.literal('retryMany'),
+    id: z.string().min(1).max(100),
+    query: retryManyBodySchema,
   }),
   z.strictObject({
     type: z.literal('remove'),

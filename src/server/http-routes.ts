@@ -11,6 +11,7 @@ import {
   startManyBodySchema,
   pauseBodySchema,
   removeManyBodySchema,
+  retryManyBodySchema,
   createJobBodySchema,
   listQuerySchema,
   type HealthAnswer,
@@ -41,9 +42,11 @@ const ROUTES: readonly (readonly [RegExp, Readonly<Record<string, Route>>])[] = 
   [/^\/jobs$/, { GET: listJobs, POST: createJob }],
   [/^\/jobs\/([^/]+)$/, { GET: getJob, DELETE: removeJob }],
   [/^\/jobs\/([^/]+)\/cancel$/, { POST: cancelJob }],
+  [/^\/jobs\/([^/]+)\/retry$/, { POST: retryJob }],
   [/^\/jobs\/([^/]+)\/changes$/, { GET: jobChanges }],
   [/^\/bulk\/start$/, { POST: startMany }],
   [/^\/bulk\/remove$/, { POST: removeMany }],
+  [/^\/bulk\/retry$/, { POST: retryMany }],
   [/^\/pauses$/, { GET: pauses }],
   [/^\/pause$/, { POST: pause }],
   [/^\/resume$/, { POST: resume }],
@@ -107,6 +110,15 @@ async function startMany(ctx: RouteContext, { req, res }: Request): Promise<void
 async function cancelMany(ctx: RouteContext, { req, res }: Request): Promise<void> {
   const body = parseWire(cancelManyBodySchema, await readJsonBody(req, ctx.maxBodyBytes), 'bulk cancel');
   sendJson(res, 200, await ctx.supervisor.cancelMany(body));
+}
+
+async function retryJob(ctx: RouteContext, { res, id }: Request): Promise<void> {
+  sendJson(res, 200, await ctx.supervisor.retry(id));
+}
+
+async function retryMany(ctx: RouteContext, { req, res }: Request): Promise<void> {
+  const body = parseWire(retryManyBodySchema, await readJsonBody(req, ctx.maxBodyBytes), 'bulk retry');
+  sendJson(res, 200, await ctx.supervisor.retryMany(body));
 }
 
 async function removeJob(ctx: RouteContext, { res, id }: Request): Promise<void> {

@@ -113,6 +113,10 @@ export class Connection {
         return this.#reply(message.id, await supervisor.startMany(message.jobs));
       case 'cancelMany':
         return this.#reply(message.id, await supervisor.cancelMany(message.query));
+      case 'retry':
+        return this.#reply(message.id, await supervisor.retry(message.jobId));
+      case 'retryMany':
+        return this.#reply(message.id, await supervisor.retryMany(message.query));
       case 'remove':
         return this.#reply(message.id, await supervisor.remove(message.jobId));
       case 'removeMany':

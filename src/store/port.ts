@@ -156,6 +156,7 @@ export interface ClaimRequest {
 export const CLAIMABLE_CHANGES: ReadonlySet<ChangeKind> = new Set<ChangeKind>([
   'created',
   'due',
+  'retried',
   'requeued',
   'retrying',
   'interrupted',

@@ -55,8 +55,32 @@ export class Admission {
     return this.#interrupted;
   }
 
+  /**
+   * A retry: the finished job made pending again, if no live job holds its key (`duplicate_key`
+   * then). In one step of the mailbox, as a start's check and insert.
+   */
+  #retry(input: JobInput): Admitted {
+    const { registry, effects, router, scheduler, shared } = this.#deps;
+    const { key } = input;
+    const found = key === null ? undefined : registry.holder(key);
+    if (found && !isTerminal(found.status) && found.id !== input.id) {
+      const message = `Job ${found.id} (${found.status}) holds key "${key}": job ${input.id} is not retried`;
+      throw new JobvisorError('duplicate_key', message, { jobId: found.id });
+    }
+    if (registry.live(input.id)) throw new JobvisorError('job_not_retryable', `Job ${input.id} is live`);
+    const cell = this.#deps.newCell(input);
+    registry.add(cell);
+    if (shared) cell.onlyCreates = true;
+    effects.push(() => {
+      router.publish(cell, 'retried', cell.snapshot, cell.view);
+      if (!shared) scheduler.enqueue(cell);
+    });
+    return { job: cell.view, deduplicated: false, cell };
+  }
+
   /** The dedup check and the insert, in one step of the supervisor's mailbox. */
   admit(request: StartJobRequest): Admitted {
+    if (request.retryOf) return this.#retry(request.retryOf);
     const { clock, types, registry, telemetry, effects, router, scheduler } = this.#deps;
     const now = clock.now();
     const type = types.get(request.type)!;

@@ -7,9 +7,9 @@ import * as z from 'zod';
 import { JobvisorError } from '../common/errors.js';
 import type { CancelResult, JobStatus, JobView, StartResult } from '../common/types.js';
 import { parseOrThrow } from '../common/validation.js';
-import { cancelManySchema, MAX_BULK, removeManySchema } from '../common/bulk.js';
+import { cancelManySchema, MAX_BULK, removeManySchema, retryManySchema } from '../common/bulk.js';
 
-export { cancelManySchema, MAX_BULK, removeManySchema };
+export { cancelManySchema, MAX_BULK, removeManySchema, retryManySchema };
 
 /** One start of a batch: its job, or the coded error that start met (a key held with `reject`, a store down). */
 export type StartManyItem =
@@ -119,6 +119,56 @@ export async function removeMany(deps: RemoveDeps, request: RemoveManyRequest): 
     }
   }
   return { matched: unique.length, removed: jobIds.length, live, notFound, jobIds };
+}
+
+export type RetryManyRequest = z.input<typeof retryManySchema>;
+
+export interface RetryManyResult {
+  /** Jobs named (ids) or found by the filter. */
+  readonly matched: number;
+  readonly retried: number;
+  /** Completed or live: left as they are. */
+  readonly notRetryable: number;
+  /** Another live job holds the key. */
+  readonly keyHeld: number;
+  readonly notFound: number;
+  /** The jobs this call retried. */
+  readonly jobIds: readonly string[];
+}
+
+/** What `retryMany` uses of the supervisor. */
+export interface RetryDeps {
+  retry(id: string): Promise<{ readonly job: JobView }>;
+  list(filter: { status: JobStatus[]; type?: string; limit: number }): JobView[];
+}
+
+export async function retryMany(deps: RetryDeps, request: RetryManyRequest): Promise<RetryManyResult> {
+  const q = parseOrThrow(retryManySchema, request, 'invalid_request', 'Invalid bulk retry');
+  const ids =
+    q.ids ??
+    deps
+      .list({
+        status: q.status === undefined ? ['failed', 'cancelled'] : [q.status].flat(),
+        ...(q.type === undefined ? {} : { type: q.type }),
+        limit: 1_000_000,
+      })
+      .filter((job) => q.finishedBefore === undefined || (job.finishedAt ?? 0) < q.finishedBefore)
+      .map((job) => job.id);
+  const unique = [...new Set(ids)];
+  const outcomes = await Promise.allSettled(unique.map((id) => deps.retry(id)));
+  const jobIds: string[] = [];
+  let notRetryable = 0;
+  let keyHeld = 0;
+  let notFound = 0;
+  outcomes.forEach((outcome, i) => {
+    if (outcome.status === 'fulfilled') return void jobIds.push(unique[i]!);
+    const code = outcome.reason instanceof JobvisorError ? outcome.reason.code : undefined;
+    if (code === 'job_not_retryable') notRetryable++;
+    else if (code === 'duplicate_key') keyHeld++;
+    else if (code === 'job_not_found') notFound++;
+    else throw outcome.reason;
+  });
+  return { matched: unique.length, retried: jobIds.length, notRetryable, keyHeld, notFound, jobIds };
 }
 
 /** The answers of a batch's starts, counted. */

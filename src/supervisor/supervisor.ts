@@ -57,11 +57,15 @@ import {
   type WorkerHandler,
 } from './options.js';
 import { cancelShared, startShared } from './shared-ops.js';
+import { retryInput } from '../durability/records.js';
 import type { PauseState } from './pauses.js';
 import {
   cancelMany,
   checkBatch,
   removeMany,
+  retryMany,
+  type RetryManyRequest,
+  type RetryManyResult,
   type RemoveManyRequest,
   type RemoveManyResult,
   startManyResult,
@@ -173,6 +177,63 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
    */
   async cancelMany(request: CancelManyRequest): Promise<CancelManyResult> {
     return cancelMany(this, request);
+  }
+
+  /**
+   * Retries a failed or cancelled job: the same job (its id, input, key and history) becomes pending
+   * again with a `retried` change, and runs as attempt + 1 with a fresh retry budget under its type's
+   * current options. Its key is re-acquired — `duplicate_key` when another live job holds it.
+   * `job_not_retryable` for a completed or live job. Answers once the change is durable.
+   */
+  async retry(id: string): Promise<{ job: JobView; retried: true }> {
+    parseOrThrow(jobIdSchema, id, 'invalid_request', 'Invalid job id');
+    const { views, durability, types, actor, replies, clock } = this.#parts;
+    await this.#parts.ready;
+    await durability?.flushed();
+    const job = views.get(id) ?? (await durability?.get(id));
+    if (!job) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
+    if (job.status !== 'failed' && job.status !== 'cancelled')
+      throw new JobvisorError(
+        'job_not_retryable',
+        `Job ${id} is ${job.status}: only a failed or cancelled job is retried`,
+      );
+    const type = types.get(job.type);
+    if (!type)
+      throw new JobvisorError(
+        'unknown_job_type',
+        `No job type "${job.type}" is registered to retry job ${id}`,
+      );
+    durability?.assertWritable();
+    const request: StartJobRequest = {
+      type: job.type,
+      input: job.input,
+      onConflict: 'reject',
+      retryOf: retryInput(job, type, clock.now()),
+    };
+    const { id: requestId, answer } = replies.open();
+    actor.send({ type: 'START_JOB', requestId, request });
+    const { cell, job: retried } = await answer;
+    try {
+      await durability?.created(cell);
+    } catch (error) {
+      // Shared: another node's live job holds the key (the store refused the change).
+      if (error instanceof JobvisorError && error.code === 'store_conflict')
+        throw new JobvisorError(
+          'duplicate_key',
+          `Another live job holds key "${job.key ?? ''}": job ${id} is not retried`,
+        );
+      throw error;
+    }
+    if (this.#parts.cluster && cell) {
+      this.#parts.registry.drop(cell); // it only wrote the retry; a node that claims the job runs it
+      cell.stop();
+    }
+    return { job: retried, retried: true };
+  }
+
+  /** Retries the jobs named by `ids`, or the failed / cancelled ones matching a filter; with counts. */
+  async retryMany(request: RetryManyRequest): Promise<RetryManyResult> {
+    return retryMany(this, request);
   }
 
   /**

@@ -63,8 +63,13 @@ export class JobViews {
   apply(view: JobView): void {
     const { id, status } = view;
     const before = this.#live.get(id);
+    const finished = before ? undefined : this.#retained.get(id);
     if (before) this.#counts[before.status]--;
-    else this.#created.add(view);
+    else if (finished) {
+      // Retried: live again (its place in the finish order is skipped when reached).
+      this.#counts[finished.status]--;
+      this.#retained.delete(id);
+    } else this.#created.add(view);
     this.#counts[status]++;
     if (!TERMINAL[status]) {
       this.#live.set(id, view);
