@@ -374,4 +374,35 @@ describe('dashboard', () => {
       .poll(() => jobs.map((job) => s.supervisor.get(job.id)?.status))
       .toEqual(['running', 'running', 'running']);
   });
+
+  it('time travel: a change picked in the history shows the machine as it was right after it, with its event', async () => {
+    const s = await d.site();
+    const page = await d.open(`${s.url}/`);
+    await live(page);
+    const id = await startFromForm(page, 'echo', '{"n":3}');
+    await s.supervisor.waitFor(id);
+    const dialog = await openDetail(page, id);
+    await dialog.locator('svg g.state.current[data-state="completed"]').waitFor();
+    const now = dialog.getByRole('button', { name: 'Back to now' });
+    expect(await now.isVisible()).toBe(false);
+
+    await dialog.getByRole('button', { name: 'Show the machine after change 1' }).click();
+    await dialog.locator('svg g.state.current[data-state="pending.queued"]').waitFor();
+    await dialog
+      .getByText(
+        'after change #1 (created, by the job was created (its initial state)) this job was in pending.queued',
+      )
+      .waitFor();
+    expect(await dialog.locator('tr[aria-current="true"]').getAttribute('data-seq')).toBe('1');
+
+    await dialog.getByRole('button', { name: 'Show the machine after change 2' }).click();
+    await dialog.locator('svg g.state.current[data-state="running"]').waitFor();
+    await dialog.getByText('after change #2 (started, by START) this job was in running').waitFor();
+    expect(await dialog.locator('svg g.state.current').count()).toBe(1);
+
+    await now.click();
+    await dialog.locator('svg g.state.current[data-state="completed"]').waitFor();
+    await dialog.getByText('this job is in completed').waitFor();
+    expect(await dialog.locator('tr[aria-current="true"]').count()).toBe(0);
+  });
 });

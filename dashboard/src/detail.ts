@@ -2,7 +2,8 @@
  * The job detail dialog: every field of the job, the job machine with the job's state highlighted,
  * its change history and its rejected events; kept live while open.
  */
-import type { JobvisorClient, LiveContext, WireJob } from '../../src/client/index.js';
+import type { JobvisorClient, LiveContext, WireChange, WireJob } from '../../src/client/index.js';
+import { pickedCaption } from './time-travel.js';
 import { highlight, renderDiagram } from './diagram.js';
 import { byId, h, setStatusBadge, setText, statusBadge } from './dom.js';
 import { age, json, time } from './format.js';
@@ -30,6 +31,10 @@ export class Detail {
   readonly #title = byId('detail-title', HTMLElement);
   readonly #cancel = byId('detail-cancel', HTMLButtonElement);
   readonly #retry = byId('detail-retry', HTMLButtonElement);
+  readonly #now = byId('detail-now', HTMLButtonElement);
+  /** The change whose state the diagram shows (time travel); null: the job as it is now. */
+  #picked: WireChange | null = null;
+  #state = '';
   readonly #caption = byId('detail-state', HTMLElement);
   readonly #fields = new Map<Field, HTMLElement>();
   readonly #status = statusBadge('pending');
@@ -52,7 +57,8 @@ export class Detail {
     cancel: (id: string) => void,
     retry: (id: string) => void,
   ) {
-    this.#history = new History(client);
+    this.#history = new History(client, (change) => this.#travel(change));
+    this.#now.addEventListener('click', () => this.#history.unpick());
     const list = byId('detail-fields', HTMLDListElement);
     for (const field of FIELDS) {
       const dd = h('dd');
@@ -95,6 +101,24 @@ export class Detail {
     this.#history.seen(job);
   }
 
+  /** Time travel: the diagram in the state right after `change` (null: as the job is now). */
+  #travel(change: WireChange | null): void {
+    this.#picked = change;
+    this.#drawState();
+  }
+
+  #drawState(): void {
+    const picked = this.#picked;
+    this.#now.hidden = picked === null;
+    if (picked === null) {
+      highlight(this.#diagram, this.#state);
+      setText(this.#caption, `State machine — this job is in ${this.#state}`);
+      return;
+    }
+    highlight(this.#diagram, machineState(picked.job));
+    setText(this.#caption, pickedCaption(picked));
+  }
+
   /** The job's age, once a second. */
   tick(now: number): void {
     const dd = this.#fields.get('Created');
@@ -129,9 +153,8 @@ export class Detail {
         .get(field)
         ?.replaceChildren(h('pre', {}, json(field === 'Input' ? job.input : job.result)));
     }
-    const state = machineState(job);
-    highlight(this.#diagram, state);
-    setText(this.#caption, `State machine — this job is in ${state}`);
+    this.#state = machineState(job);
+    this.#drawState();
     this.#cancel.hidden = !isActive(job);
     // A failed or cancelled job can run again (the same job: its history goes on).
     this.#retry.hidden = job.status !== 'failed' && job.status !== 'cancelled';

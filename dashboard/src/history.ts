@@ -17,13 +17,42 @@ export class History {
   #again = false;
   #wanted = 0;
 
-  constructor(private readonly client: () => JobvisorClient | null) {}
+  /** `pick`: a change was chosen (time travel), or null for none. */
+  constructor(
+    private readonly client: () => JobvisorClient | null,
+    private readonly pick: (change: WireChange | null) => void,
+  ) {
+    this.#body.addEventListener('click', (event) => {
+      const button = (event.target as Element).closest<HTMLButtonElement>('button[data-pick]');
+      if (!button) return;
+      const seq = Number(button.dataset.pick);
+      const change = this.#changes.find((c) => c.seq === seq);
+      if (change) this.#choose(change);
+    });
+  }
+
+  /** Marks `change` as the one shown (none: the job as it is now). */
+  #choose(change: WireChange | null): void {
+    for (const tr of this.#body.querySelectorAll('tr')) {
+      const picked = change !== null && tr.dataset.seq === String(change.seq);
+      tr.classList.toggle('picked', picked);
+      if (picked) tr.setAttribute('aria-current', 'true');
+      else tr.removeAttribute('aria-current');
+    }
+    this.pick(change);
+  }
+
+  /** Back to the job as it is now. */
+  unpick(): void {
+    this.#choose(null);
+  }
 
   open(jobId: string): void {
     this.#jobId = jobId;
     this.#changes = [];
     this.#wanted = 1;
     this.#body.replaceChildren();
+    this.pick(null);
     setText(this.#note, 'Loading…');
     this.#request();
   }
@@ -77,7 +106,20 @@ function row(c: WireChange): HTMLTableRowElement {
   return h(
     'tr',
     { 'data-seq': c.seq },
-    h('td', { class: 'num' }, String(c.seq)),
+    h(
+      'td',
+      { class: 'num' },
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'link',
+          'data-pick': c.seq,
+          'aria-label': `Show the machine after change ${c.seq}`,
+        },
+        String(c.seq),
+      ),
+    ),
     h('td', {}, h('code', {}, c.kind)),
     h('td', {}, time(c.at)),
     h('td', {}, statusBadge(c.job.status)),
