@@ -405,4 +405,36 @@ describe('dashboard', () => {
     await dialog.getByText('this job is in completed').waitFor();
     expect(await dialog.locator('tr[aria-current="true"]').count()).toBe(0);
   });
+
+  it('shows a per-type overview: counts by status, throughput over the last minutes, paused or not', async () => {
+    const s = await d.site();
+    for (let i = 0; i < 3; i++)
+      await s.supervisor.waitFor((await s.supervisor.start({ type: 'echo', input: i })).job.id);
+    const blocked = await s.supervisor.start({ type: 'block' });
+    await s.supervisor.cancel((await s.supervisor.start({ type: 'block' })).job.id);
+    const page = await d.open(`${s.url}/`);
+    await live(page);
+    const table = page.getByRole('table', { name: 'Job types' });
+    const echo = table.locator('tr[data-type="echo"]');
+    await echo.locator('td[data-status="completed"]').getByText('3', { exact: true }).waitFor();
+    // Three completions within the last five minutes: 0.6 per minute.
+    await echo.getByText('0.6', { exact: true }).waitFor();
+    const block = table.locator('tr[data-type="block"]');
+    await block.locator('td[data-status="running"]').getByText('1', { exact: true }).waitFor();
+    await block.locator('td[data-status="cancelled"]').getByText('1', { exact: true }).waitFor();
+    // A registered type with no job is listed too.
+    await table
+      .locator('tr[data-type="typed"]')
+      .locator('td[data-status="pending"]')
+      .getByText('0')
+      .waitFor();
+
+    await table.getByRole('button', { name: 'Pause type echo' }).click();
+    await echo.getByText('paused', { exact: true }).waitFor();
+    expect(s.supervisor.paused().types).toEqual(['echo']);
+    await table.getByRole('button', { name: 'Resume type echo' }).click();
+    await echo.getByText('running', { exact: true }).waitFor();
+    expect(s.supervisor.paused().types).toEqual([]);
+    await s.supervisor.cancel(blocked.job.id);
+  });
 });

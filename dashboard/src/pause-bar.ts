@@ -20,9 +20,13 @@ export class PauseBar {
   #type = '';
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(client: () => JobvisorClient | null, notice: HTMLElement) {
+  readonly #changed: () => void;
+
+  /** `changed`: what is paused changed (the overview shows it too). */
+  constructor(client: () => JobvisorClient | null, notice: HTMLElement, changed: () => void) {
     this.#client = client;
     this.#notice = notice;
+    this.#changed = changed;
     this.#toggle.addEventListener('click', () => void this.#act());
     this.#show();
   }
@@ -51,16 +55,29 @@ export class PauseBar {
     }
   }
 
-  async #act(): Promise<void> {
+  /** What is paused, as last loaded. */
+  get state(): PauseState {
+    return this.#paused;
+  }
+
+  /** Pauses `type` ('' : every type) if it is not paused, else resumes it. */
+  async toggle(type: string): Promise<void> {
     const client = this.#client();
     if (client === null) return;
-    const type = this.#type === '' ? undefined : this.#type;
-    this.#toggle.disabled = true;
+    const paused = type === '' ? this.#paused.all : this.#paused.types.includes(type);
+    const scope = type === '' ? undefined : type;
     try {
-      this.#set(await (this.#isPaused() ? client.resume(type) : client.pause(type)));
+      this.#set(await (paused ? client.resume(scope) : client.pause(scope)));
     } catch (error) {
       const text = error instanceof JobvisorClientError ? `${error.code}: ${error.message}` : String(error);
       setText(this.#notice, `Could not change the pause: ${text}`);
+    }
+  }
+
+  async #act(): Promise<void> {
+    this.#toggle.disabled = true;
+    try {
+      await this.toggle(this.#type);
     } finally {
       this.#toggle.disabled = false;
     }
@@ -71,8 +88,10 @@ export class PauseBar {
   }
 
   #set(state: PauseState): void {
+    const changed = JSON.stringify(state) !== JSON.stringify(this.#paused);
     this.#paused = state;
     this.#show();
+    if (changed) this.#changed();
   }
 
   #show(): void {

@@ -19,6 +19,7 @@ import { StartForm } from './start-form.js';
 import { JobsTable } from './table.js';
 import { BulkBar } from './bulk-bar.js';
 import { PauseBar } from './pause-bar.js';
+import { TypeOverview, typeRows } from './type-overview.js';
 
 export class Dashboard {
   readonly #notice = byId('notice', HTMLElement);
@@ -30,6 +31,7 @@ export class Dashboard {
   readonly #start: StartForm;
   readonly #bulk: BulkBar;
   readonly #pauses: PauseBar;
+  readonly #types: TypeOverview;
   #context: LiveContext | null = null;
   /** Drops removed jobs from the live subscription's store (set once subscribed). */
   #forget: (ids: readonly string[]) => void = () => undefined;
@@ -56,7 +58,8 @@ export class Dashboard {
       () => this.#table.clearSelection(),
       (ids) => this.#forget(ids),
     );
-    this.#pauses = new PauseBar(client, this.#notice);
+    this.#pauses = new PauseBar(client, this.#notice, () => this.#schedule());
+    this.#types = new TypeOverview((type) => void this.#pauses.toggle(type));
     this.#rejections = new RejectionList(
       byId('rejections', HTMLUListElement),
       byId('rejections-note', HTMLElement),
@@ -120,6 +123,12 @@ export class Dashboard {
 
   tick(now: number): void {
     this.#table.tick(now);
+    // The throughput window moves with the clock.
+    if (this.#context)
+      this.#types.update(
+        typeRows(Object.values(this.#context.jobs), this.#typeNames, now),
+        this.#pauses.state,
+      );
     this.#detail.tick(now);
   }
 
@@ -140,6 +149,7 @@ export class Dashboard {
     showConnection(context.status, context.error);
     this.#filters.setTypes([...this.#typeNames, ...jobs.map((job) => job.type)]);
     this.#pauses.setType(filters.type);
+    this.#types.update(typeRows(jobs, this.#typeNames, Date.now()), this.#pauses.state);
     this.#counts.update(countByStatus(jobs), jobs.length, filters.status);
     this.#table.update(visibleJobs(jobs, filters), jobs.length, Date.now());
     this.#rejections.update(context.rejections);
