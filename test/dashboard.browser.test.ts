@@ -437,4 +437,23 @@ describe('dashboard', () => {
     expect(s.supervisor.paused().types).toEqual([]);
     await s.supervisor.cancel(blocked.job.id);
   });
+
+  it("lists a job's attempts in its detail, each with its own error", async () => {
+    const s = await d.site();
+    const { job } = await s.supervisor.start({ type: 'second' });
+    await s.supervisor.waitFor(job.id);
+    const page = await d.open(`${s.url}/`);
+    await live(page);
+    const dialog = await openDetail(page, job.id);
+    const attempts = dialog.getByRole('list', { name: 'Attempts' });
+    await attempts
+      .locator('li[data-attempt="2"]')
+      .getByText(/completed after/)
+      .waitFor();
+    const first = attempts.locator('li[data-attempt="1"]');
+    await first.getByText(/retrying after/).waitFor();
+    await first.getByText('test_failure: the first try fails').waitFor();
+    expect(await attempts.locator('li').count()).toBe(2);
+    expect(await attempts.locator('li[data-attempt="2"] .error').count()).toBe(0);
+  });
 });

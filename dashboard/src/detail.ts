@@ -4,6 +4,7 @@
  */
 import type { JobvisorClient, LiveContext, WireChange, WireJob } from '../../src/client/index.js';
 import { pickedCaption } from './time-travel.js';
+import { AttemptList } from './attempts.js';
 import { highlight, renderDiagram } from './diagram.js';
 import { byId, h, setStatusBadge, setText, statusBadge } from './dom.js';
 import { age, json, time } from './format.js';
@@ -34,6 +35,7 @@ export class Detail {
   readonly #now = byId('detail-now', HTMLButtonElement);
   /** The change whose state the diagram shows (time travel); null: the job as it is now. */
   #picked: WireChange | null = null;
+  readonly #attempts = new AttemptList();
   #state = '';
   readonly #caption = byId('detail-state', HTMLElement);
   readonly #fields = new Map<Field, HTMLElement>();
@@ -57,7 +59,11 @@ export class Detail {
     cancel: (id: string) => void,
     retry: (id: string) => void,
   ) {
-    this.#history = new History(client, (change) => this.#travel(change));
+    this.#history = new History(
+      client,
+      (change) => this.#travel(change),
+      (changes) => this.#attempts.show(changes),
+    );
     this.#now.addEventListener('click', () => this.#history.unpick());
     const list = byId('detail-fields', HTMLDListElement);
     for (const field of FIELDS) {

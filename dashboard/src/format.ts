@@ -16,6 +16,11 @@ export function age(at: number, now: number): string {
   return `${Math.floor(hours / 24)} d`;
 }
 
+/** `250 ms`, `4 s`, `3 min`, … — how long something took. */
+export function duration(ms: number): string {
+  return ms < 1000 ? `${Math.max(0, Math.round(ms))} ms` : age(0, ms);
+}
+
 /** `14:03:07` (today) or `2026-10-01 14:03:07`. */
 export function time(at: number | null, now = Date.now()): string {
   if (at === null) return '—';

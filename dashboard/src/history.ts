@@ -17,10 +17,11 @@ export class History {
   #again = false;
   #wanted = 0;
 
-  /** `pick`: a change was chosen (time travel), or null for none. */
+  /** `pick`: a change was chosen (time travel), or null for none; `loaded`: the changes so far. */
   constructor(
     private readonly client: () => JobvisorClient | null,
     private readonly pick: (change: WireChange | null) => void,
+    private readonly loaded: (changes: readonly WireChange[]) => void,
   ) {
     this.#body.addEventListener('click', (event) => {
       const button = (event.target as Element).closest<HTMLButtonElement>('button[data-pick]');
@@ -53,6 +54,7 @@ export class History {
     this.#wanted = 1;
     this.#body.replaceChildren();
     this.pick(null);
+    this.loaded([]);
     setText(this.#note, 'Loading…');
     this.#request();
   }
@@ -86,6 +88,7 @@ export class History {
       const fresh = changes.filter((c) => !known.has(c.offset));
       this.#changes.push(...fresh);
       this.#body.append(...fresh.map((c) => row(c)));
+      this.loaded(this.#changes);
       setText(this.#note, this.#changes.length === 0 ? 'No stored changes.' : '');
     } catch (error) {
       if (jobId !== this.#jobId) return;
