@@ -456,4 +456,53 @@ describe('dashboard', () => {
     expect(await attempts.locator('li').count()).toBe(2);
     expect(await attempts.locator('li[data-attempt="2"] .error').count()).toBe(0);
   });
+
+  it('pages through every matching job with a cursor (100 a page), and filters by creation time', async () => {
+    const s = await d.site();
+    const answer = await s.supervisor.startMany(
+      Array.from({ length: 230 }, (_, i) => ({ type: 'echo', input: i })),
+    );
+    expect(answer.created).toBe(230);
+    const page = await d.open(`${s.url}/`);
+    await live(page);
+    const pager = page.getByRole('group', { name: 'Pages of jobs' });
+    const rows = page.locator('#jobs-body tr');
+    await pager.getByText('Jobs 1–100 of 230').waitFor();
+    expect(await rows.count()).toBe(100);
+    const newer = pager.getByRole('button', { name: 'Newer' });
+    const older = pager.getByRole('button', { name: 'Older' });
+    expect(await newer.isDisabled()).toBe(true);
+    const firstPage = await rows.evaluateAll((trs) =>
+      trs.map((tr) => (tr as { dataset: { jobId: string } }).dataset.jobId),
+    );
+    await older.click();
+    await pager.getByText('Jobs 101–200 of 230').waitFor();
+    await older.click();
+    await pager.getByText('Jobs 201–230 of 230').waitFor();
+    expect(await rows.count()).toBe(30);
+    expect(await older.isDisabled()).toBe(true);
+    const lastPage = await rows.evaluateAll((trs) =>
+      trs.map((tr) => (tr as { dataset: { jobId: string } }).dataset.jobId),
+    );
+    // An older page stays put while new jobs arrive on top.
+    await s.supervisor.start({ type: 'echo', input: 'new' });
+    await pager.getByText('Jobs 202–231 of 231').waitFor();
+    expect(
+      await rows.evaluateAll((trs) => trs.map((tr) => (tr as { dataset: { jobId: string } }).dataset.jobId)),
+    ).toEqual(lastPage);
+    await newer.click();
+    await newer.click();
+    await pager.getByText('Jobs 1–100 of 231').waitFor();
+    const all = new Set([...firstPage, ...lastPage]);
+    expect(all.size).toBe(130); // the pages did not overlap
+
+    // Created within the last hour: all of them; with the page's clock two hours ahead: none.
+    await page.locator('#filter-created').selectOption('3600000');
+    await pager.getByText('Jobs 1–100 of 231').waitFor();
+    await page.clock.install({ time: Date.now() + 2 * 3_600_000 });
+    await page.locator('#filter-created').selectOption('900000');
+    await page.getByText('No job matches the filters.').waitFor();
+    await page.locator('#filter-created').selectOption('86400000');
+    await pager.getByText('Jobs 1–100 of 231').waitFor();
+  });
 });

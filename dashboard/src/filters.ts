@@ -7,6 +7,7 @@ export class FilterBar {
   readonly #status = byId('filter-status', HTMLSelectElement);
   readonly #type = byId('filter-type', HTMLSelectElement);
   readonly #text = byId('filter-text', HTMLInputElement);
+  readonly #within = byId('filter-created', HTMLSelectElement);
   #types = '';
 
   constructor(onChange: () => void) {
@@ -22,6 +23,7 @@ export class FilterBar {
       status: (STATUSES as readonly string[]).includes(status) ? (status as JobStatus) : '',
       type: this.#type.value,
       text: this.#text.value,
+      within: Number(this.#within.value) || 0,
     };
   }
 

@@ -22,9 +22,12 @@ export interface Filters {
   readonly type: string;
   /** Matched case-insensitively against the id and the key. */
   readonly text: string;
+  /** Created within this many ms before now; 0 = any time. */
+  readonly within: number;
 }
 
-export function matches(job: WireJob, filters: Filters): boolean {
+export function matches(job: WireJob, filters: Filters, now: number): boolean {
+  if (filters.within > 0 && job.createdAt < now - filters.within) return false;
   if (filters.status !== '' && job.status !== filters.status) return false;
   if (filters.type !== '' && job.type !== filters.type) return false;
   const text = filters.text.trim().toLowerCase();
@@ -33,12 +36,12 @@ export function matches(job: WireJob, filters: Filters): boolean {
 }
 
 /** Newest first (by creation, then id). */
-export function byNewest(a: WireJob, b: WireJob): number {
+export function byNewest(a: Pick<WireJob, 'createdAt' | 'id'>, b: Pick<WireJob, 'createdAt' | 'id'>): number {
   return b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }
 
-export function visibleJobs(jobs: Iterable<WireJob>, filters: Filters): WireJob[] {
-  return [...jobs].filter((job) => matches(job, filters)).sort(byNewest);
+export function visibleJobs(jobs: Iterable<WireJob>, filters: Filters, now: number): WireJob[] {
+  return [...jobs].filter((job) => matches(job, filters, now)).sort(byNewest);
 }
 
 /**

@@ -8,9 +8,6 @@ import { age, shortId, time } from './format.js';
 import { isActive } from './jobs.js';
 import { progressBar, type ProgressBar } from './progress.js';
 
-/** More rows than this are not drawn (the counts and filters still cover every job). */
-export const MAX_ROWS = 500;
-
 interface Row {
   readonly tr: HTMLTableRowElement;
   readonly status: HTMLSpanElement;
@@ -77,9 +74,8 @@ export class JobsTable {
     });
   }
 
-  /** `jobs`: filtered and sorted; `total`: how many jobs the store has. */
-  update(jobs: readonly WireJob[], total: number, now: number): void {
-    const shown = jobs.slice(0, MAX_ROWS);
+  /** `shown`: the page of the filtered, sorted jobs; `matching`: how many match; `total`: how many the store has. */
+  update(shown: readonly WireJob[], matching: number, total: number, now: number): void {
     const keep = new Set(shown.map((job) => job.id));
     let dropped = false;
     for (const [id, row] of this.#rows) {
@@ -97,11 +93,9 @@ export class JobsTable {
       this.#note,
       total === 0
         ? 'No jobs yet. Start one with the form.'
-        : jobs.length === 0
+        : matching === 0
           ? 'No job matches the filters.'
-          : jobs.length > shown.length
-            ? `Showing the newest ${shown.length} of ${jobs.length} matching jobs.`
-            : '',
+          : '',
     );
   }
 

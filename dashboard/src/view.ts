@@ -20,6 +20,7 @@ import { JobsTable } from './table.js';
 import { BulkBar } from './bulk-bar.js';
 import { PauseBar } from './pause-bar.js';
 import { TypeOverview, typeRows } from './type-overview.js';
+import { Pager } from './pager.js';
 
 export class Dashboard {
   readonly #notice = byId('notice', HTMLElement);
@@ -32,6 +33,7 @@ export class Dashboard {
   readonly #bulk: BulkBar;
   readonly #pauses: PauseBar;
   readonly #types: TypeOverview;
+  readonly #pager: Pager;
   #context: LiveContext | null = null;
   /** Drops removed jobs from the live subscription's store (set once subscribed). */
   #forget: (ids: readonly string[]) => void = () => undefined;
@@ -41,7 +43,11 @@ export class Dashboard {
   constructor(private readonly client: () => JobvisorClient | null) {
     const open = (id: string) => this.open(id);
     const cancel = (id: string) => void this.cancel(id);
-    this.#filters = new FilterBar(() => this.#schedule());
+    this.#pager = new Pager(() => this.#schedule());
+    this.#filters = new FilterBar(() => {
+      this.#pager.reset();
+      this.#schedule();
+    });
     this.#counts = new Counts((status: JobStatus | '') => {
       this.#filters.pickStatus(status);
       this.#schedule();
@@ -151,7 +157,9 @@ export class Dashboard {
     this.#pauses.setType(filters.type);
     this.#types.update(typeRows(jobs, this.#typeNames, Date.now()), this.#pauses.state);
     this.#counts.update(countByStatus(jobs), jobs.length, filters.status);
-    this.#table.update(visibleJobs(jobs, filters), jobs.length, Date.now());
+    const now = Date.now();
+    const matching = visibleJobs(jobs, filters, now);
+    this.#table.update(this.#pager.page(matching), matching.length, jobs.length, now);
     this.#rejections.update(context.rejections);
     this.#detail.update(context);
   }
