@@ -43,7 +43,6 @@ import {
   listFilterSchema,
   matchesList,
   pageQuerySchema,
-  reasonSchema,
   subscribeFilterSchema,
 } from './filters.js';
 import { isTerminal } from './job-cell.js';
@@ -56,8 +55,8 @@ import {
   type SupervisorOptions,
   type WorkerHandler,
 } from './options.js';
-import { cancelShared, startShared } from './shared-ops.js';
-import { retryInput } from '../durability/records.js';
+import { startShared } from './shared-ops.js';
+import { cancelJob, removeJob, retryJob } from './job-ops.js';
 import type { PauseState } from './pauses.js';
 import {
   cancelMany,
@@ -186,49 +185,7 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
    * `job_not_retryable` for a completed or live job. Answers once the change is durable.
    */
   async retry(id: string): Promise<{ job: JobView; retried: true }> {
-    parseOrThrow(jobIdSchema, id, 'invalid_request', 'Invalid job id');
-    const { views, durability, types, actor, replies, clock } = this.#parts;
-    await this.#parts.ready;
-    await durability?.flushed();
-    const job = views.get(id) ?? (await durability?.get(id));
-    if (!job) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
-    if (job.status !== 'failed' && job.status !== 'cancelled')
-      throw new JobvisorError(
-        'job_not_retryable',
-        `Job ${id} is ${job.status}: only a failed or cancelled job is retried`,
-      );
-    const type = types.get(job.type);
-    if (!type)
-      throw new JobvisorError(
-        'unknown_job_type',
-        `No job type "${job.type}" is registered to retry job ${id}`,
-      );
-    durability?.assertWritable();
-    const request: StartJobRequest = {
-      type: job.type,
-      input: job.input,
-      onConflict: 'reject',
-      retryOf: retryInput(job, type, clock.now()),
-    };
-    const { id: requestId, answer } = replies.open();
-    actor.send({ type: 'START_JOB', requestId, request });
-    const { cell, job: retried } = await answer;
-    try {
-      await durability?.created(cell);
-    } catch (error) {
-      // Shared: another node's live job holds the key (the store refused the change).
-      if (error instanceof JobvisorError && error.code === 'store_conflict')
-        throw new JobvisorError(
-          'duplicate_key',
-          `Another live job holds key "${job.key ?? ''}": job ${id} is not retried`,
-        );
-      throw error;
-    }
-    if (this.#parts.cluster && cell) {
-      this.#parts.registry.drop(cell); // it only wrote the retry; a node that claims the job runs it
-      cell.stop();
-    }
-    return { job: retried, retried: true };
+    return retryJob(this.#parts, id);
   }
 
   /** Retries the jobs named by `ids`, or the failed / cancelled ones matching a filter; with counts. */
@@ -241,21 +198,7 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
    * pending or running one, `job_not_found` for an unknown one). Its key no longer deduplicates.
    */
   async remove(id: string): Promise<{ job: JobView; removed: true }> {
-    parseOrThrow(jobIdSchema, id, 'invalid_request', 'Invalid job id');
-    const { views, registry, durability } = this.#parts;
-    await durability?.flushed();
-    const job = views.get(id) ?? (await durability?.get(id));
-    if (!job) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
-    if (!isTerminal(job.status))
-      throw new JobvisorError(
-        'job_not_finished',
-        `Job ${id} is ${job.status}: cancel it first, or wait for its end`,
-      );
-    durability?.assertWritable();
-    await durability?.remove([id]);
-    views.remove(id);
-    registry.forget(job);
-    return { job, removed: true };
+    return removeJob(this.#parts, id);
   }
 
   /**
@@ -344,27 +287,7 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
    * With a store, it answers once the cancellation is durable.
    */
   async cancel(id: string, reason?: string): Promise<CancelResult> {
-    parseOrThrow(jobIdSchema, id, 'invalid_request', 'Invalid job id');
-    if (reason !== undefined) parseOrThrow(reasonSchema, reason, 'invalid_request', 'Invalid cancel reason');
-    const { registry, views, durability, clock } = this.#parts;
-    const cell = registry.live(id);
-    if (this.#parts.cluster && (!cell || cell.onlyCreates)) {
-      durability?.assertWritable();
-      return cancelShared(this.#parts, id, reason);
-    }
-    if (!cell) {
-      await durability?.flushed(); // a job that just finished: answer with its durable end
-      const view = views.get(id);
-      if (!view) throw new JobvisorError('job_not_found', `No job has id "${id}"`);
-      return { job: view, cancelled: false };
-    }
-    durability?.assertWritable();
-    const outcome = cell.send({ type: 'CANCEL', reason, at: clock.now() }, 'api');
-    // Durable, and told here: in a cluster the log follower tells changes in offset order, so the
-    // view may lag the commit; the answer must say what readers now see.
-    await durability?.created(undefined);
-    const job = views.get(id) ?? cell.view;
-    return { job, cancelled: outcome.accepted && job.status === 'cancelled' };
+    return cancelJob(this.#parts, id, reason);
   }
 
   /**
