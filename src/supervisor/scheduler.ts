@@ -1,8 +1,8 @@
 /**
  * Slots and the pending queue. Jobs start highest priority first and, within one priority, in
  * FIFO order across all types, as slots free up, within the global limit and each type's own
- * limit; a paused type's jobs wait in their queue. Each type's queue is a heap: O(log n) per operation in the number of queued jobs
- * (O(types) to pick the next one).
+ * limit; a paused type's jobs wait in their queue. Each type's queue is a heap: O(log n) per
+ * operation in the number of queued jobs (O(types) to pick the next one).
  */
 import { Heap } from '../common/heap.js';
 import type { JobCell } from './job-cell.js';
