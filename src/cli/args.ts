@@ -5,6 +5,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import * as z from 'zod';
 import { DURATION_HINT, parseDuration, wireTime } from '../common/schedule.js';
+import { MAX_BULK } from '../common/bulk.js';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -70,6 +71,17 @@ export const timeText = z
   .string()
   .transform((text) => (/^\d+$/.test(text) ? Number(text) : text))
   .pipe(wireTime);
+
+/** Comma-separated job statuses (`--status pending,running`), each one of `statuses`. */
+export function statusList<S extends string>(statuses: readonly [S, ...S[]]) {
+  return z
+    .string()
+    .transform((text) => text.split(','))
+    .pipe(z.array(z.enum(statuses, `must be ${statuses.join(', ')} (comma-separated)`)));
+}
+
+/** Job ids as positional arguments: at most a bulk call's worth. */
+export const jobIdList = z.array(z.string().min(1)).max(MAX_BULK, `at most ${MAX_BULK} ids`);
 
 /** A JSON text, parsed. */
 export const jsonText = z.string().transform((text, ctx) => {

@@ -4,11 +4,10 @@
  * in bulk (POST /bulk/cancel) and print the counts.
  */
 import * as z from 'zod';
-import { clientFields, clientOptions, durationText, parseCommand } from './args.js';
+import { clientFields, clientOptions, durationText, jobIdList, parseCommand, statusList } from './args.js';
 import { withClient } from './connect.js';
 import { EXIT } from './exit.js';
 import { printJson, printLine } from './render.js';
-import { MAX_BULK } from '../common/bulk.js';
 
 const options = {
   ...clientOptions,
@@ -19,11 +18,6 @@ const options = {
   'older-than': { type: 'string' },
 } as const;
 
-const liveStatuses = z
-  .string()
-  .transform((s) => s.split(','))
-  .pipe(z.array(z.enum(['pending', 'running'], 'must be pending, running or both (pending,running)')));
-
 export async function cancelCommand(argv: readonly string[]): Promise<number> {
   const args = parseCommand(
     argv,
@@ -31,9 +25,9 @@ export async function cancelCommand(argv: readonly string[]): Promise<number> {
     z
       .object({
         ...clientFields(process.env),
-        positionals: z.array(z.string().min(1)).max(MAX_BULK, `at most ${MAX_BULK} ids`),
+        positionals: jobIdList,
         reason: z.string().max(1_000, 'must be at most 1000 characters').optional(),
-        status: liveStatuses.optional(),
+        status: statusList(['pending', 'running']).optional(),
         type: z.string().min(1).optional(),
         key: z.string().min(1).optional(),
         'older-than': durationText(Number.MAX_SAFE_INTEGER).optional(),

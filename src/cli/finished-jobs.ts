@@ -3,8 +3,7 @@
  * (`--status`, `--type`, `--older-than`), never both and never neither; and how their counts print.
  */
 import * as z from 'zod';
-import { clientFields, clientOptions, durationText, parseCommand } from './args.js';
-import { MAX_BULK } from '../common/bulk.js';
+import { clientFields, clientOptions, durationText, jobIdList, parseCommand, statusList } from './args.js';
 
 const options = {
   ...clientOptions,
@@ -14,18 +13,14 @@ const options = {
 } as const;
 
 export function parseFinishedJobs<S extends string>(argv: readonly string[], statuses: readonly [S, ...S[]]) {
-  const statusList = z
-    .string()
-    .transform((s) => s.split(','))
-    .pipe(z.array(z.enum(statuses, `must be ${statuses.join(', ')} (comma-separated)`)));
   const args = parseCommand(
     argv,
     options,
     z
       .object({
         ...clientFields(process.env),
-        positionals: z.array(z.string().min(1)).max(MAX_BULK, `at most ${MAX_BULK} ids`),
-        status: statusList.optional(),
+        positionals: jobIdList,
+        status: statusList(statuses).optional(),
         type: z.string().min(1).optional(),
         'older-than': durationText(Number.MAX_SAFE_INTEGER).optional(),
       })

@@ -9,41 +9,30 @@ export const MAX_BULK = 1_000;
 
 const liveStatus = z.enum(['pending', 'running']);
 
-const finishedStatus = z.enum(['completed', 'failed', 'cancelled']);
+/** Ids, or a filter over finished jobs of `statuses` (status, type, finishedBefore): never both, never neither. */
+function finishedJobsSchema<S extends string>(statuses: readonly [S, ...S[]]) {
+  const status = z.enum(statuses);
+  return z
+    .strictObject({
+      ids: z.array(z.string().min(1).max(200)).min(1).max(MAX_BULK).optional(),
+      status: z.union([status, z.array(status).min(1)]).optional(),
+      type: z.string().min(1).max(200).optional(),
+      /** Finished before this time (ms since the epoch): jobs older than an age. */
+      finishedBefore: z.number().int().min(0).optional(),
+    })
+    .refine(
+      (q) => (q.ids !== undefined) !== [q.status, q.type, q.finishedBefore].some((f) => f !== undefined),
+      {
+        message: 'give ids, or a filter (status, type, finishedBefore), not both and not neither',
+      },
+    );
+}
 
-/** A bulk removal: ids, or a filter over the finished jobs — never both, never neither. */
-export const removeManySchema = z
-  .strictObject({
-    ids: z.array(z.string().min(1).max(200)).min(1).max(MAX_BULK).optional(),
-    status: z.union([finishedStatus, z.array(finishedStatus).min(1)]).optional(),
-    type: z.string().min(1).max(200).optional(),
-    /** Finished before this time (ms since the epoch): jobs older than an age. */
-    finishedBefore: z.number().int().min(0).optional(),
-  })
-  .refine(
-    (q) => (q.ids !== undefined) !== [q.status, q.type, q.finishedBefore].some((f) => f !== undefined),
-    {
-      message: 'give ids, or a filter (status, type, finishedBefore), not both and not neither',
-    },
-  );
+/** A bulk removal: ids, or a filter over the finished jobs. */
+export const removeManySchema = finishedJobsSchema(['completed', 'failed', 'cancelled']);
 
-const retryableStatus = z.enum(['failed', 'cancelled']);
-
-/** A bulk retry: ids, or a filter over the failed and cancelled jobs — never both, never neither. */
-export const retryManySchema = z
-  .strictObject({
-    ids: z.array(z.string().min(1).max(200)).min(1).max(MAX_BULK).optional(),
-    status: z.union([retryableStatus, z.array(retryableStatus).min(1)]).optional(),
-    type: z.string().min(1).max(200).optional(),
-    /** Finished before this time (ms since the epoch). */
-    finishedBefore: z.number().int().min(0).optional(),
-  })
-  .refine(
-    (q) => (q.ids !== undefined) !== [q.status, q.type, q.finishedBefore].some((f) => f !== undefined),
-    {
-      message: 'give ids, or a filter (status, type, finishedBefore), not both and not neither',
-    },
-  );
+/** A bulk retry: ids, or a filter over the failed and cancelled jobs. */
+export const retryManySchema = finishedJobsSchema(['failed', 'cancelled']);
 
 export const cancelManySchema = z
   .strictObject({

@@ -11,6 +11,38 @@ import { cancelManySchema, MAX_BULK, removeManySchema, retryManySchema } from '.
 
 export { cancelManySchema, MAX_BULK, removeManySchema, retryManySchema };
 
+/** How bulk verbs find jobs: the supervisor's `list`. */
+type Lister = (filter: { status: JobStatus[]; type?: string; key?: string; limit: number }) => JobView[];
+
+/**
+ * The ids a bulk request names: its `ids`, or the jobs its filter finds (of `statuses` when it names
+ * no status, and that `keep` keeps), each once.
+ */
+function targets(
+  list: Lister,
+  q: { ids?: string[]; status?: JobStatus | JobStatus[]; type?: string; key?: string },
+  statuses: JobStatus[],
+  keep: (job: JobView) => boolean,
+): string[] {
+  const ids =
+    q.ids ??
+    list({
+      status: q.status === undefined ? statuses : [q.status].flat(),
+      ...(q.type === undefined ? {} : { type: q.type }),
+      ...(q.key === undefined ? {} : { key: q.key }),
+      limit: 1_000_000,
+    })
+      .filter(keep)
+      .map((job) => job.id);
+  return [...new Set(ids)];
+}
+
+/** Keeps the jobs that finished before `before` (all when none is given). */
+const finishedBefore =
+  (before: number | undefined) =>
+  (job: JobView): boolean =>
+    before === undefined || (job.finishedAt ?? 0) < before;
+
 /** One start of a batch: its job, or the coded error that start met (a key held with `reject`, a store down). */
 export type StartManyItem =
   StartResult | { readonly error: { readonly code: string; readonly message: string } };
@@ -40,23 +72,17 @@ export interface CancelManyResult {
 /** What `cancelMany` uses of the supervisor. */
 export interface CancelDeps {
   cancel(id: string, reason?: string): Promise<CancelResult>;
-  list(filter: { status: JobStatus[]; type?: string; key?: string; limit: number }): JobView[];
+  list: Lister;
 }
 
 export async function cancelMany(deps: CancelDeps, request: CancelManyRequest): Promise<CancelManyResult> {
   const q = parseOrThrow(cancelManySchema, request, 'invalid_request', 'Invalid bulk cancel');
-  const ids =
-    q.ids ??
-    deps
-      .list({
-        status: q.status === undefined ? ['pending', 'running'] : [q.status].flat(),
-        ...(q.type === undefined ? {} : { type: q.type }),
-        ...(q.key === undefined ? {} : { key: q.key }),
-        limit: 1_000_000,
-      })
-      .filter((job) => q.createdBefore === undefined || job.createdAt < q.createdBefore)
-      .map((job) => job.id);
-  const unique = [...new Set(ids)];
+  const unique = targets(
+    (f) => deps.list(f),
+    q,
+    ['pending', 'running'],
+    (job) => q.createdBefore === undefined || job.createdAt < q.createdBefore,
+  );
   const outcomes = await Promise.allSettled(unique.map((id) => deps.cancel(id, q.reason)));
   const jobIds: string[] = [];
   let unchanged = 0;
@@ -87,22 +113,17 @@ export interface RemoveManyResult {
 /** What `removeMany` uses of the supervisor. */
 export interface RemoveDeps {
   remove(id: string): Promise<{ readonly job: JobView }>;
-  list(filter: { status: JobStatus[]; type?: string; limit: number }): JobView[];
+  list: Lister;
 }
 
 export async function removeMany(deps: RemoveDeps, request: RemoveManyRequest): Promise<RemoveManyResult> {
   const q = parseOrThrow(removeManySchema, request, 'invalid_request', 'Invalid bulk removal');
-  const ids =
-    q.ids ??
-    deps
-      .list({
-        status: q.status === undefined ? ['completed', 'failed', 'cancelled'] : [q.status].flat(),
-        ...(q.type === undefined ? {} : { type: q.type }),
-        limit: 1_000_000,
-      })
-      .filter((job) => q.finishedBefore === undefined || (job.finishedAt ?? 0) < q.finishedBefore)
-      .map((job) => job.id);
-  const unique = [...new Set(ids)];
+  const unique = targets(
+    (f) => deps.list(f),
+    q,
+    ['completed', 'failed', 'cancelled'],
+    finishedBefore(q.finishedBefore),
+  );
   const jobIds: string[] = [];
   let live = 0;
   let notFound = 0;
@@ -139,22 +160,12 @@ export interface RetryManyResult {
 /** What `retryMany` uses of the supervisor. */
 export interface RetryDeps {
   retry(id: string): Promise<{ readonly job: JobView }>;
-  list(filter: { status: JobStatus[]; type?: string; limit: number }): JobView[];
+  list: Lister;
 }
 
 export async function retryMany(deps: RetryDeps, request: RetryManyRequest): Promise<RetryManyResult> {
   const q = parseOrThrow(retryManySchema, request, 'invalid_request', 'Invalid bulk retry');
-  const ids =
-    q.ids ??
-    deps
-      .list({
-        status: q.status === undefined ? ['failed', 'cancelled'] : [q.status].flat(),
-        ...(q.type === undefined ? {} : { type: q.type }),
-        limit: 1_000_000,
-      })
-      .filter((job) => q.finishedBefore === undefined || (job.finishedAt ?? 0) < q.finishedBefore)
-      .map((job) => job.id);
-  const unique = [...new Set(ids)];
+  const unique = targets((f) => deps.list(f), q, ['failed', 'cancelled'], finishedBefore(q.finishedBefore));
   const outcomes = await Promise.allSettled(unique.map((id) => deps.retry(id)));
   const jobIds: string[] = [];
   let notRetryable = 0;
