@@ -62,6 +62,21 @@ describe('typed jobs', () => {
       // @ts-expect-error -- the type's schema needs an input
       supervisor.start({ type: 'report' }),
     ).rejects.toBeInstanceOf(JobvisorError);
+
+    // A batch is checked item by item against the same map.
+    const batch = await supervisor.startMany([
+      { type: 'report', input: { month: '2026-12' } },
+      { type: 'ping' },
+    ]);
+    expect(batch).toMatchObject({ created: 2, failed: 0 });
+    await expect(
+      // @ts-expect-error -- one item's input does not match its type's schema
+      supervisor.startMany([{ type: 'ping' }, { type: 'report', input: { month: 12 } }]),
+    ).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(
+      // @ts-expect-error -- a type that was never registered, in a batch
+      supervisor.startMany([{ type: 'nope' }]),
+    ).rejects.toMatchObject({ code: 'invalid_request' });
   });
 
   it('keeps the untyped start of a supervisor whose register calls were not chained', async () => {

@@ -55,6 +55,11 @@ export type TypedStartRequest<M extends AnyJobTypes, K extends JobTypeName<M>> =
   ? { readonly input?: M[K]['input'] }
   : { readonly input: M[K]['input'] });
 
+/** A start of any job type of `M` (a batch's item): the union of each type's typed start. */
+export type AnyTypedStartRequest<M extends AnyJobTypes> = {
+  [K in JobTypeName<M>]: TypedStartRequest<M, K>;
+}[JobTypeName<M>];
+
 /** A job of type `K` as readers see it: its parsed input and its handler's result (and `type`, for `waitFor`). */
 export type TypedJobView<M extends AnyJobTypes, K extends JobTypeName<M>> = JobView<
   M[K]['parsed'],

@@ -7,6 +7,7 @@ import type * as z from 'zod';
 import type { Unsubscribe } from '../common/emitter.js';
 import type {
   AnyJobTypes,
+  AnyTypedStartRequest,
   IfUntyped,
   JobTypeName,
   NoJobTypes,
@@ -164,6 +165,14 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
    * in one turn, so their creations are one durable batch; dedup by key as for `start`, also within
    * the batch. Answers each start's outcome in order (its job, or its coded error) with counts.
    */
+  async startMany<S extends Supervisor<AnyJobTypes>>(
+    this: S,
+    requests: readonly AnyTypedStartRequest<JobTypesOf<S>>[],
+  ): Promise<StartManyResult>;
+  async startMany<S extends Supervisor<AnyJobTypes>>(
+    this: S,
+    requests: IfUntyped<JobTypesOf<S>, readonly StartRequest[]>,
+  ): Promise<StartManyResult>;
   async startMany(requests: readonly StartRequest[]): Promise<StartManyResult> {
     const checked = checkBatch(requests, (request) => this.#checkStart(request as StartRequest));
     return startManyResult(await Promise.allSettled(checked.map((request) => this.#admit(request))));
