@@ -16,7 +16,7 @@ import type { StartJobRequest } from '../../machines/supervisor.machine.js';
 import type { Registry } from './registry.js';
 import type { Scheduler } from './scheduler.js';
 import type { Telemetry } from './telemetry.js';
-import type { StartResult } from '../common/types.js';
+import type { JobView, StartResult } from '../common/types.js';
 
 export interface AdmissionDeps {
   readonly clock: Clock;
@@ -71,11 +71,22 @@ export class Admission {
     const cell = this.#deps.newCell(input);
     registry.add(cell);
     if (shared) cell.onlyCreates = true;
+    // The restored job's view needs its actor, which no supervisor action may create (XState warns
+    // of the restored machine's `assign`s run inside this step): made in the effect after the step,
+    // and the answer is that view (the `retried` change's), whatever the job did since.
+    let retried: JobView | undefined;
     effects.push(() => {
-      router.publish(cell, 'retried', cell.snapshot, cell.view);
+      retried = cell.view;
+      router.publish(cell, 'retried', cell.snapshot, retried);
       if (!shared) scheduler.enqueue(cell);
     });
-    return { job: cell.view, deduplicated: false, cell };
+    return {
+      get job() {
+        return retried ?? cell.view;
+      },
+      deduplicated: false,
+      cell,
+    };
   }
 
   /** The dedup check and the insert, in one step of the supervisor's mailbox. */
