@@ -54,6 +54,7 @@ describe('start({ delayMs | runAt })', () => {
       nextRetryAt: null,
     });
     expect(supervisor.get(job.id)?.state).toBe('pending.scheduled');
+    expect(supervisor.stats()).toMatchObject({ scheduled: 1, queued: 0 });
 
     clock.increment(4_999);
     await settle();
@@ -64,6 +65,7 @@ describe('start({ delayMs | runAt })', () => {
     await supervisor.waitFor(job.id);
     expect(ran).toEqual([{ input: 'later', at: 6_000 }]);
     expect(kinds(changes, job.id)).toEqual(['created', 'due', 'started', 'completed']);
+    expect(supervisor.stats().scheduled).toBe(0);
     const due = changes.find((c) => c.jobId === job.id && c.kind === 'due')!;
     expect(due.at).toBe(6_000);
     expect(supervisor.get(job.id)).toMatchObject({ status: 'completed', runAt: 6_000, attempt: 1 });
@@ -110,6 +112,7 @@ describe('start({ delayMs | runAt })', () => {
     await settle();
     expect(ran).toEqual([]);
     expect(kinds(changes, job.id)).toEqual(['created', 'cancelled']);
+    expect(supervisor.stats().scheduled).toBe(0);
   });
 
   it('starts due jobs by priority, then in the order they became due, as slots free up', async () => {

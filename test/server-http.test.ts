@@ -44,6 +44,7 @@ describe('HTTP routes', () => {
       expect(answer.status).toBe(201);
       expect(answer.body.job).toMatchObject({ runAt: at, state: 'pending.scheduled' });
     }
+    expect((await http(s, 'GET', '/metrics')).text).toContain('jobvisor_jobs_scheduled 4');
     const got = await http(s, 'GET', `/jobs/${encodeURIComponent(delayed.body.job.id)}`);
     expect(got.body.job).toMatchObject({ runAt: delayed.body.job.runAt, state: 'pending.scheduled' });
   });

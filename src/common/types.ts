@@ -137,6 +137,8 @@ export interface Stats {
   readonly live: number;
   readonly retained: number;
   readonly queued: number;
+  /** Pending jobs waiting for their scheduled time (delayed jobs in `pending.scheduled`). */
+  readonly scheduled: number;
   readonly handlersInFlight: number;
   /** Handlers whose attempt ended (cancel, stall, timeout) but whose promise has not settled. */
   readonly handlersAbandoned: number;

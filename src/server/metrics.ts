@@ -75,6 +75,13 @@ export function renderMetrics(
   metric(out, 'jobvisor_jobs_queued', 'gauge', 'Pending jobs waiting for a slot.', one(stats.queued));
   metric(
     out,
+    'jobvisor_jobs_scheduled',
+    'gauge',
+    'Pending jobs waiting for their scheduled time (delayed jobs).',
+    one(stats.scheduled),
+  );
+  metric(
+    out,
     'jobvisor_handlers_in_flight',
     'gauge',
     'Handler promises not settled yet.',

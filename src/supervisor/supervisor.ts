@@ -443,6 +443,7 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
       live: views.liveCount,
       retained: views.retainedCount,
       queued: scheduler.queued,
+      scheduled: views.scheduled,
       handlersInFlight: runtime.inflight,
       handlersAbandoned: runtime.abandoned,
       threadCount: pool.threadCount,

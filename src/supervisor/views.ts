@@ -20,6 +20,8 @@ const TERMINAL: Readonly<Record<JobStatus, boolean>> = {
   cancelled: true,
 };
 
+const SCHEDULED = 'pending.scheduled';
+
 export class JobViews {
   /** The offset of the latest change applied: 0 before the first. */
   offset = 0;
@@ -29,6 +31,7 @@ export class JobViews {
   readonly #finishOrder = new Deque<JobView>();
   /** Every job kept, in the order it was created: what a page goes through. */
   readonly #created = new CreationOrder();
+  #scheduled = 0;
   readonly #counts: Record<JobStatus, number> = {
     pending: 0,
     running: 0,
@@ -43,6 +46,11 @@ export class JobViews {
 
   get retainedCount(): number {
     return this.#retained.size;
+  }
+
+  /** Pending jobs waiting for their scheduled time (`pending.scheduled`), among the live ones. */
+  get scheduled(): number {
+    return this.#scheduled;
   }
 
   get counts(): Readonly<Record<JobStatus, number>> {
@@ -64,6 +72,8 @@ export class JobViews {
     const { id, status } = view;
     const before = this.#live.get(id);
     const finished = before ? undefined : this.#retained.get(id);
+    if (before?.state === SCHEDULED) this.#scheduled--;
+    if (view.state === SCHEDULED) this.#scheduled++;
     if (before) this.#counts[before.status]--;
     else if (finished) {
       // Retried: live again (its place in the finish order is skipped when reached).
