@@ -43,6 +43,34 @@ const finishedBefore =
   (job: JobView): boolean =>
     before === undefined || (job.finishedAt ?? 0) < before;
 
+async function settled<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> {
+  return promise.then(
+    (value) => ({ status: 'fulfilled', value }),
+    (reason: unknown) => ({ status: 'rejected', reason }),
+  );
+}
+
+/**
+ * The ids whose verb succeeded, and how many failed with each expected code (counted under the name
+ * `expected` gives it); any other failure is thrown.
+ */
+function tally<C extends string>(
+  ids: readonly string[],
+  outcomes: readonly PromiseSettledResult<unknown>[],
+  expected: Readonly<Record<string, C>>,
+): { jobIds: string[]; counts: Record<C, number> } {
+  const jobIds: string[] = [];
+  const counts = Object.fromEntries(Object.values(expected).map((name) => [name, 0])) as Record<C, number>;
+  outcomes.forEach((outcome, i) => {
+    if (outcome.status === 'fulfilled') return void jobIds.push(ids[i]!);
+    const code = outcome.reason instanceof JobvisorError ? outcome.reason.code : undefined;
+    const name = code !== undefined && Object.hasOwn(expected, code) ? expected[code] : undefined;
+    if (name === undefined) throw outcome.reason;
+    counts[name]++;
+  });
+  return { jobIds, counts };
+}
+
 /** One start of a batch: its job, or the coded error that start met (a key held with `reject`, a store down). */
 export type StartManyItem =
   StartResult | { readonly error: { readonly code: string; readonly message: string } };
@@ -124,22 +152,17 @@ export async function removeMany(deps: RemoveDeps, request: RemoveManyRequest): 
     ['completed', 'failed', 'cancelled'],
     finishedBefore(q.finishedBefore),
   );
-  const jobIds: string[] = [];
-  let live = 0;
-  let notFound = 0;
   // One at a time: each removal is one store transaction, and the answer counts what happened.
-  for (const id of unique) {
-    try {
-      await deps.remove(id);
-      jobIds.push(id);
-    } catch (error) {
-      if (!(error instanceof JobvisorError)) throw error;
-      if (error.code === 'job_not_finished') live++;
-      else if (error.code === 'job_not_found') notFound++;
-      else throw error;
-    }
-  }
-  return { matched: unique.length, removed: jobIds.length, live, notFound, jobIds };
+  const outcomes: PromiseSettledResult<unknown>[] = [];
+  for (const id of unique) outcomes.push(await settled(deps.remove(id)));
+  const { jobIds, counts } = tally(unique, outcomes, { job_not_finished: 'live', job_not_found: 'notFound' });
+  return {
+    matched: unique.length,
+    removed: jobIds.length,
+    live: counts.live,
+    notFound: counts.notFound,
+    jobIds,
+  };
 }
 
 export type RetryManyRequest = z.input<typeof retryManySchema>;
@@ -167,19 +190,12 @@ export async function retryMany(deps: RetryDeps, request: RetryManyRequest): Pro
   const q = parseOrThrow(retryManySchema, request, 'invalid_request', 'Invalid bulk retry');
   const unique = targets((f) => deps.list(f), q, ['failed', 'cancelled'], finishedBefore(q.finishedBefore));
   const outcomes = await Promise.allSettled(unique.map((id) => deps.retry(id)));
-  const jobIds: string[] = [];
-  let notRetryable = 0;
-  let keyHeld = 0;
-  let notFound = 0;
-  outcomes.forEach((outcome, i) => {
-    if (outcome.status === 'fulfilled') return void jobIds.push(unique[i]!);
-    const code = outcome.reason instanceof JobvisorError ? outcome.reason.code : undefined;
-    if (code === 'job_not_retryable') notRetryable++;
-    else if (code === 'duplicate_key') keyHeld++;
-    else if (code === 'job_not_found') notFound++;
-    else throw outcome.reason;
+  const { jobIds, counts } = tally(unique, outcomes, {
+    job_not_retryable: 'notRetryable',
+    duplicate_key: 'keyHeld',
+    job_not_found: 'notFound',
   });
-  return { matched: unique.length, retried: jobIds.length, notRetryable, keyHeld, notFound, jobIds };
+  return { matched: unique.length, retried: jobIds.length, ...counts, jobIds };
 }
 
 /** The answers of a batch's starts, counted. */
