@@ -12,7 +12,7 @@ import { sqliteStore } from '../src/sqlite.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deferred, harness, rejectionOf } from './helpers.js';
+import { deferred, harness, rejectionOf, untilAborted } from './helpers.js';
 import { dropSchema, POSTGRES_URL, schemaName } from './postgres-helpers.js';
 
 const open: Supervisor[] = [];
@@ -46,14 +46,7 @@ function gated(options: Parameters<typeof createSupervisor>[0] = {}) {
   const supervisor = createSupervisor(options);
   open.push(supervisor);
   const gate = deferred();
-  supervisor.register('hold', (ctx) =>
-    Promise.race([
-      gate.promise,
-      new Promise((_resolve, reject) =>
-        ctx.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
-      ),
-    ]),
-  );
+  supervisor.register('hold', (ctx) => Promise.race([gate.promise, untilAborted(ctx.signal)]));
   return { supervisor, release: () => gate.resolve() };
 }
 
@@ -148,13 +141,7 @@ describe('cancelMany', () => {
     const h = harness({ concurrency: 1 });
     open.push(h.supervisor);
     h.supervisor.register('quick', () => 'ok');
-    h.supervisor.register(
-      'hold',
-      (ctx) =>
-        new Promise((_r, reject) =>
-          ctx.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
-        ),
-    );
+    h.supervisor.register('hold', (ctx) => untilAborted(ctx.signal));
     const done = await h.supervisor.start({ type: 'quick' });
     await h.supervisor.waitFor(done.job.id);
     const a = await h.supervisor.start({ type: 'hold' });
@@ -177,10 +164,7 @@ describe('cancelMany', () => {
   it('cancels the live jobs a filter matches (status, type, key, age) and no other', async () => {
     const h = harness({ concurrency: 1 });
     open.push(h.supervisor);
-    const hold = (ctx: { signal: AbortSignal }) =>
-      new Promise((_r, reject) =>
-        ctx.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
-      );
+    const hold = (ctx: { signal: AbortSignal }) => untilAborted(ctx.signal);
     h.supervisor.register('a', hold);
     h.supervisor.register('b', hold);
     const running = await h.supervisor.start({ type: 'a' }); // takes the one slot
@@ -225,13 +209,7 @@ describe('remove and removeMany', () => {
     const h = harness({ idempotencyMs: 60_000, store: memoryStore() });
     open.push(h.supervisor);
     h.supervisor.register('quick', () => 'ok');
-    h.supervisor.register(
-      'hold',
-      (ctx) =>
-        new Promise((_r, reject) =>
-          ctx.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
-        ),
-    );
+    h.supervisor.register('hold', (ctx) => untilAborted(ctx.signal));
     const done = await h.supervisor.start({ type: 'quick', key: 'once' });
     await h.supervisor.waitFor(done.job.id);
     // Within its idempotency window the key joins the finished job…

@@ -10,7 +10,7 @@ import { createSupervisor, type Supervisor } from '../src/index.js';
 import { createJobvisorServer, type JobvisorServer } from '../src/server/index.js';
 import { sqliteStore } from '../src/sqlite.js';
 import { injectedChromium } from './chromium.js';
-import { Gate } from './helpers.js';
+import { Gate, untilAborted } from './helpers.js';
 
 export interface Site {
   readonly url: string;
@@ -19,13 +19,6 @@ export interface Site {
   readonly server: JobvisorServer;
   readonly gate: Gate;
   close(): Promise<void>;
-}
-
-function untilAborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_resolve, reject) => {
-    if (signal.aborted) reject(signal.reason as Error);
-    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
-  });
 }
 
 /** A message with no place to break it: a path, a URL or a token does this to a layout. */

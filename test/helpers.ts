@@ -48,6 +48,14 @@ export function deferred<T = void>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/** A handler's wait that ends only when its attempt is aborted (rejecting with the signal's reason). */
+export function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (signal.aborted) reject(signal.reason as Error);
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+  });
+}
+
 /** Lets every queued microtask and I/O callback run (no timers involved). */
 export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSupervisor, JobFailure, memoryStore, type Supervisor } from '../src/index.js';
 import { postgresStore } from '../src/postgres.js';
 import { sqliteStore } from '../src/sqlite.js';
-import { expectValidChangeStream, harness, rejectionOf } from './helpers.js';
+import { expectValidChangeStream, harness, rejectionOf, untilAborted } from './helpers.js';
 import { dropSchema, POSTGRES_URL, schemaName } from './postgres-helpers.js';
 
 const open: Supervisor[] = [];
@@ -31,13 +31,7 @@ function flaky(options: Parameters<typeof harness>[0] = {}) {
     if (!state.healed) throw new JobFailure('broken', 'not yet');
     return { attempt: ctx.attempt };
   });
-  h.supervisor.register(
-    'hold',
-    (ctx) =>
-      new Promise((_resolve, reject) =>
-        ctx.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
-      ),
-  );
+  h.supervisor.register('hold', (ctx) => untilAborted(ctx.signal));
   return { ...h, state };
 }
 
