@@ -32,6 +32,11 @@ export interface StartJobRequest {
    * it was with a new `retried` change), instead of a new job. Its key is checked as a start's.
    */
   readonly retryOf?: JobInput;
+  /**
+   * The new job's id, chosen by the engine (a schedule's occurrence: derived from its name and
+   * time, so a second creation is refused); a new UUID when not given.
+   */
+  readonly id?: string;
 }
 
 export interface SupervisorInput {

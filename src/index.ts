@@ -24,6 +24,8 @@ export type {
   JobStore,
   ListQuery,
   Page,
+  ScheduleRecord,
+  ScheduleStore,
   StoredChange,
   StoreSnapshot,
 } from './store/port.js';
@@ -60,6 +62,8 @@ export type {
 } from './supervisor/bulk.js';
 export { MAX_BULK } from './supervisor/bulk.js';
 export type { PauseState } from './supervisor/pauses.js';
+export type { MissedPolicy, ScheduleOptions, ScheduleSpec, ScheduleView } from './common/repeatable.js';
+export type { TypedScheduleOptions } from './common/job-map.js';
 export type {
   InspectionObserver,
   JobvisorInspectionEvent,

@@ -62,7 +62,7 @@ async function fakeNode(options: {
     abandonAll: () => 0,
     catchUp: () => undefined,
     reachable: () => undefined,
-    refreshPauses: async () => undefined,
+    refreshShared: async () => undefined,
     active: () => true,
     reportError: (error) => {
       throw error;

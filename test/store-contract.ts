@@ -57,6 +57,18 @@ function jobRecord(fields: Partial<JobRecord> & Pick<JobRecord, 'id'>): JobRecor
   };
 }
 
+/** A schedule's definition for the schedule verbs' tests. */
+const SPEC = {
+  type: 'email.send',
+  input: null,
+  cron: null,
+  everyMs: 1_000,
+  timezone: null,
+  key: null,
+  priority: 0,
+  missed: 'latest' as const,
+};
+
 const NO_DEADLINES = { heartbeatAt: null, timeoutAt: null, retryAt: null };
 
 /** The record after `kind` happened to `prev` at `at`, written at `offset`. */
@@ -422,6 +434,73 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await again.paused!()).toEqual(['*', 'email.send']);
       await again.setPaused!('*', false);
       expect(await again.paused!()).toEqual(['email.send']);
+    });
+
+    it('keeps schedules across a reopen: a definition replaced keeps its latest occurrence; removal answers whether one was there', async () => {
+      const schedules = store.schedules!;
+      const spec = (type: string) => ({
+        type,
+        input: { deep: { list: [1, 2, { three: 'é' }] } },
+        cron: '*/5 * * * *',
+        everyMs: null,
+        timezone: 'Europe/Berlin',
+        key: null,
+        priority: 3,
+        missed: 'latest' as const,
+        anchor: T0,
+      });
+      expect(await schedules.list()).toEqual([]);
+      await schedules.put('nightly', spec('report'));
+      await schedules.put('a.first', spec('email.send'));
+      expect(await schedules.take('nightly', T0 + 300_000, 'job-1', T0 + 300_001)).toBe(true);
+      await schedules.put('nightly', spec('report.v2'));
+      const again = await reopened();
+      await again.open({ recentLimit: 10 });
+      expect(await again.schedules!.list()).toEqual([
+        {
+          name: 'a.first',
+          spec: spec('email.send'),
+          lastAt: null,
+          lastJobId: null,
+          takenAt: null,
+          started: true,
+        },
+        {
+          name: 'nightly',
+          spec: spec('report.v2'),
+          lastAt: T0 + 300_000,
+          lastJobId: 'job-1',
+          takenAt: T0 + 300_001,
+          started: false,
+        },
+      ]);
+      await again.schedules!.started('nightly', T0 + 300_000);
+      expect((await again.schedules!.list())[1]).toMatchObject({ started: true, lastJobId: 'job-1' });
+      expect(await again.schedules!.remove('nightly')).toBe(true);
+      expect(await again.schedules!.remove('nightly')).toBe(false);
+      expect((await again.schedules!.list()).map((r) => r.name)).toEqual(['a.first']);
+    });
+
+    it('lets one taker have each occurrence: never an earlier or equal one again, and a skipped one is started at once', async () => {
+      const schedules = store.schedules!;
+      await schedules.put('s', { ...SPEC, anchor: T0 });
+      expect(await schedules.take('nobody', T0, 'x', T0)).toBe(false);
+      const racers = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => schedules.take('s', T0 + 1_000, `job-${i}`, T0)),
+      );
+      expect(racers.filter(Boolean)).toHaveLength(1);
+      expect(await schedules.take('s', T0 + 1_000, 'again', T0)).toBe(false);
+      expect(await schedules.take('s', T0 + 500, 'earlier', T0)).toBe(false);
+      expect(await schedules.take('s', T0 + 2_000, null, T0 + 2_500)).toBe(true);
+      expect((await schedules.list())[0]).toMatchObject({
+        lastAt: T0 + 2_000,
+        lastJobId: null,
+        started: true,
+      });
+      // `started` marks only the occurrence it names.
+      expect(await schedules.take('s', T0 + 3_000, 'job-3', T0 + 3_000)).toBe(true);
+      await schedules.started('s', T0 + 2_000);
+      expect((await schedules.list())[0]).toMatchObject({ lastAt: T0 + 3_000, started: false });
     });
 
     it('commits a created job and reads it back', async () => {

@@ -46,8 +46,8 @@ export interface ClusterHost {
   abandonAll(): number;
   /** Another node committed (or a notification may have been missed): read the log. */
   catchUp(): void;
-  /** Reads the pauses from the store (another node may have changed them): claims skip paused types. */
-  refreshPauses(): Promise<void>;
+  /** Reads again what the nodes share (another node may have changed it): pauses and schedules. */
+  refreshShared(): Promise<void>;
   /** A renewal succeeded: the store answers. */
   reachable(): void;
   /** Accepting work (not draining or stopped). */

@@ -363,7 +363,7 @@ export class ClusterNode {
     try {
       this.#host.catchUp();
       await this.#listen();
-      await this.#host.refreshPauses();
+      await this.#host.refreshShared();
       if (this.holds && this.#host.active()) {
         for (;;) {
           const taken = await this.#cluster.takeover(this.#host.node.id, TAKEOVER_PAGE);

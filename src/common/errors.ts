@@ -18,6 +18,7 @@ export const ERROR_CODES = {
     status: 409,
     message: 'The job is pending or running: only a finished job can be removed',
   },
+  schedule_not_found: { status: 404, message: 'No schedule has this name' },
   wait_timeout: { status: 408, message: 'The job did not finish within the wait timeout' },
   wait_aborted: { status: 499, message: 'Waiting for the job was aborted' },
   shutting_down: { status: 503, message: 'The supervisor is shutting down and accepts no new jobs' },

@@ -14,6 +14,7 @@
  * type is in the map, a `start` of a type not in it does not compile. Inputs are still validated
  * at run time.
  */
+import type { ScheduleOptions } from './repeatable.js';
 import type { JobView } from './types.js';
 
 /** One job type: what `start` takes (`input`), what the handler and the job hold (`parsed`), what it returns. */
@@ -41,6 +42,13 @@ export type IfUntyped<M extends AnyJobTypes, R> = [keyof M] extends [never] ? R 
 export type JobTypeName<M extends AnyJobTypes> = keyof M & string;
 
 /** A start of a job of type `K`: its input required unless the type's schema accepts none. */
+/** `schedule(name, options)` of a typed supervisor: its occurrences' input checked against the type. */
+export type TypedScheduleOptions<M extends AnyJobTypes, K extends JobTypeName<M>> = Omit<
+  ScheduleOptions,
+  'type' | 'input'
+> &
+  Pick<TypedStartRequest<M, K>, 'type' | 'input'>;
+
 export type TypedStartRequest<M extends AnyJobTypes, K extends JobTypeName<M>> = {
   readonly type: K;
   readonly key?: string;

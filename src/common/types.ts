@@ -221,7 +221,7 @@ export interface ShutdownResult {
 export interface SupervisorEventMap {
   rejected: Rejection;
   error: {
-    readonly where: 'subscriber' | 'inspector' | 'handler' | 'store' | 'internal';
+    readonly where: 'subscriber' | 'inspector' | 'handler' | 'store' | 'schedule' | 'internal';
     readonly jobId?: string;
     readonly error: unknown;
   };

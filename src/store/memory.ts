@@ -12,6 +12,7 @@ import type {
   StoredChange,
   StoreSnapshot,
 } from './port.js';
+import { MemorySchedules } from './memory-schedules.js';
 import { BatchKeys, byFinished, isLive, matchesQuery, recordsAfterCursor } from './query.js';
 
 export function memoryStore(): JobStore {
@@ -24,6 +25,7 @@ class MemoryStore implements JobStore {
   readonly #liveKeys = new Map<string, string>();
   /** Pauses in force: type names, and `*` for all. */
   readonly #paused = new Set<string>();
+  readonly schedules = new MemorySchedules();
   #log: StoredChange[] = [];
   #lastOffset = 0;
 

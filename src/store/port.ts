@@ -4,6 +4,7 @@
  * (PostgreSQL, several processes sharing one database) fits without changing callers.
  */
 import type { ChangeKind, JobDeadlines, JobStatus, RetryPolicy } from '../../machines/job.types.js';
+import type { ScheduleSpec } from '../common/repeatable.js';
 import type { JobView } from '../common/types.js';
 
 /** Everything needed to show a job and to re-create its actor after a restart. */
@@ -126,6 +127,47 @@ export interface JobStore {
   remove?(ids: readonly string[]): Promise<number>;
   /** Optional: pauses (`paused: true`) or resumes `scope` (a type, or `*`): durable when it answers. */
   setPaused?(scope: string, paused: boolean): Promise<void>;
+  /**
+   * Optional: repeatable jobs' schedules, kept across restarts and shared by the nodes of a
+   * cluster; a store without them keeps schedules in memory only.
+   */
+  readonly schedules?: ScheduleStore;
+}
+
+/** A schedule as the store keeps it: its definition and the latest occurrence taken. */
+export interface ScheduleRecord {
+  readonly name: string;
+  readonly spec: ScheduleSpec;
+  /** The latest occurrence taken (ms); null before the first. */
+  readonly lastAt: number | null;
+  /** The job id that occurrence starts (derived from the name and time); null: skipped as missed. */
+  readonly lastJobId: string | null;
+  /** When it was taken, on the taker's clock; null before the first. */
+  readonly takenAt: number | null;
+  /** Whether the taken occurrence's job is durable (false: its taker may have died before creating it). */
+  readonly started: boolean;
+}
+
+/**
+ * The schedules of repeatable jobs. Each occurrence is taken once (`take`: compare-and-set on the
+ * latest occurrence), then its job is created, then marked `started`: so across restarts and nodes
+ * an occurrence starts at most once, and one taken but never created is found and created (with
+ * the same id: a second creation is refused) by whoever reads it later.
+ */
+export interface ScheduleStore {
+  /** Every schedule, by name. */
+  list(): Promise<readonly ScheduleRecord[]>;
+  /** Creates the schedule or replaces its definition, keeping its latest occurrence. Durable when it answers. */
+  put(name: string, spec: ScheduleSpec): Promise<void>;
+  /** Removes it; false when there was none. */
+  remove(name: string): Promise<boolean>;
+  /**
+   * Takes occurrence `at` if no later or equal one was taken (true), for job `jobId` (null: skipped,
+   * and then `started` at once); false when another taker (a node, an earlier run) had it.
+   */
+  take(name: string, at: number, jobId: string | null, takenAt: number): Promise<boolean>;
+  /** The job of occurrence `at` is durable. */
+  started(name: string, at: number): Promise<void>;
 }
 
 /** A node of a cluster, as the store keeps it. */

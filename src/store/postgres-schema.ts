@@ -143,6 +143,18 @@ const MIGRATIONS: readonly string[] = [
     claimJobs('CREATE OR REPLACE', { byPriority: true, pauses: true }) +
     `
   `,
+  // 6: repeatable jobs' schedules: the definition and the latest occurrence taken, which one
+  // compare-and-set moves (so one node takes each occurrence).
+  `
+  CREATE TABLE $S.schedules (
+    name text COLLATE "C" PRIMARY KEY,
+    spec jsonb NOT NULL,
+    last_at int8,
+    last_job text,
+    taken_at int8,
+    started boolean NOT NULL DEFAULT true
+  );
+  `,
 ];
 
 /** The channel a schema's events go out on (NOTIFY): at most 63 bytes. */

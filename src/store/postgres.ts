@@ -20,8 +20,10 @@ import {
   type Page,
   type StoredChange,
   type StoreSnapshot,
+  type ScheduleStore,
 } from './port.js';
 import { PostgresCluster } from './postgres-cluster.js';
+import { postgresSchedules } from './postgres-schedules.js';
 import { decodeChanges, decodeJob, type ChangeRow, type JobRow } from './encode.js';
 import { commitBatch } from './postgres-commit.js';
 import { channelOf, migrate, SCHEMA_NAME, toStoreError } from './postgres-schema.js';
@@ -81,6 +83,7 @@ class PostgresStore implements JobStore {
   #opened = false;
   /** The verbs of several nodes sharing the schema. */
   readonly cluster: PostgresCluster;
+  readonly schedules: ScheduleStore;
 
   constructor(options: Readonly<Options>) {
     this.#options = options;
@@ -92,6 +95,7 @@ class PostgresStore implements JobStore {
       channel: this.#channel,
       connect: () => this.#listenClient(),
     });
+    this.schedules = postgresSchedules(() => this.#use(), this.#schema);
   }
 
   async open(options: { readonly recentLimit: number }): Promise<StoreSnapshot> {

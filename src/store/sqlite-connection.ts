@@ -21,6 +21,7 @@ import type {
 } from './port.js';
 import { BatchKeys, decodeCursor, encodeCursor } from './query.js';
 import { prepareSchema, toStoreError } from './sqlite-schema.js';
+import { sqliteSchedules } from './sqlite-schedules.js';
 import {
   checkNextSeq,
   encodeBatch,
@@ -167,6 +168,7 @@ export class SqliteStore implements JobStore {
   readonly name = 'sqlite';
   readonly #options: SqliteConnectionOptions;
   #conn: Connection | null = null;
+  readonly schedules = sqliteSchedules(() => this.#use().db);
 
   constructor(options: SqliteConnectionOptions) {
     this.#options = options;

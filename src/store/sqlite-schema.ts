@@ -47,6 +47,15 @@ const MIGRATIONS: readonly string[] = [
   `CREATE INDEX changes_job ON changes (job_id, "offset");`,
   // 3: pauses that outlive the process: a job type's name, or `*` for the whole supervisor.
   `CREATE TABLE paused (scope TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;`,
+  // 4: repeatable jobs' schedules: the definition (JSON) and the latest occurrence taken.
+  `CREATE TABLE schedules (
+    name TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    last_at INTEGER,
+    last_job TEXT,
+    taken_at INTEGER,
+    started INTEGER NOT NULL DEFAULT 1
+  ) WITHOUT ROWID;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

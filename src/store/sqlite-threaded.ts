@@ -30,6 +30,7 @@ import type {
   JobStore,
   ListQuery,
   Page,
+  ScheduleStore,
   StoredChange,
   StoreSnapshot,
 } from './port.js';
@@ -139,6 +140,15 @@ export class ThreadedSqliteStore implements JobStore {
   #thread: StoreThread | undefined;
   /** The call id of this store's commit in flight (0: none). */
   #committing = 0;
+
+  /** The schedules, in the thread's store. */
+  readonly schedules: ScheduleStore = {
+    list: () => this.#call('schedules.list', []),
+    put: (name, spec) => this.#call('schedules.put', [name, spec]),
+    remove: (name) => this.#call('schedules.remove', [name]),
+    take: (name, at, jobId, takenAt) => this.#call('schedules.take', [name, at, jobId, takenAt]),
+    started: (name, at) => this.#call('schedules.started', [name, at]),
+  };
 
   constructor(options: SqliteConnectionOptions) {
     this.#options = options;

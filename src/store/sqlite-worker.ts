@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { JobvisorError } from '../common/errors.js';
-import type { JobStore } from './port.js';
+import type { JobStore, ScheduleStore } from './port.js';
 import { SqliteStore, type SqliteConnectionOptions } from './sqlite-connection.js';
 
 export type StoreMethod =
@@ -20,6 +20,7 @@ export type StoreMethod =
   | 'paused'
   | 'setPaused'
   | 'remove'
+  | `schedules.${keyof ScheduleStore}`
   | 'close';
 
 export interface StoreRequest {
@@ -74,8 +75,12 @@ async function serve(request: StoreRequest): Promise<void> {
     const store = storeOf(request);
     let value: unknown;
     if (store) {
-      const call = (store as unknown as Record<StoreMethod, (...a: unknown[]) => Promise<unknown>>)[method];
-      value = await call.call(store, ...args);
+      // `schedules.take`: a verb of the store's schedules.
+      const [target, verb] = method.startsWith('schedules.')
+        ? [store.schedules!, method.slice('schedules.'.length)]
+        : [store, method];
+      const call = (target as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[verb]!;
+      value = await call.call(target, ...args);
       if (method === 'close') stores.delete(request.store);
     } else if (method !== 'close') {
       throw new JobvisorError('store_unavailable', 'The SQLite store is not open');

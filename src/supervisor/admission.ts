@@ -97,6 +97,9 @@ export class Admission {
     const type = types.get(request.type)!;
     telemetry.counters.starts++;
     const { key } = request;
+    // An occurrence of a schedule whose job is here already (live): that job.
+    const same = request.id === undefined ? undefined : registry.live(request.id);
+    if (same) return { job: same.view, deduplicated: true };
     if (key !== undefined) {
       // A holder that just finished keeps the key until its JOB_SETTLED is processed: not a holder.
       const found = registry.holder(key);
@@ -120,7 +123,7 @@ export class Admission {
       }
     }
     const cell = this.#deps.newCell({
-      id: randomUUID(),
+      id: request.id ?? randomUUID(),
       type: type.name,
       key: key ?? null,
       input: request.input,

@@ -31,8 +31,8 @@ export interface ClusterHostDeps {
   readonly accepting: () => boolean;
   readonly catchUp: () => void;
   readonly reachable: () => void;
-  /** Reads the store's pauses again (another node may have paused or resumed). */
-  readonly refreshPauses: () => Promise<void>;
+  /** Reads the store's pauses and schedules again (another node may have changed them). */
+  readonly refreshShared: () => Promise<void>;
   /** Drops the job's changes not yet written. */
   readonly discard: (jobId: string) => void;
 }
@@ -117,7 +117,7 @@ export function clusterHost(deps: ClusterHostDeps): ClusterHost {
     },
     catchUp: deps.catchUp,
     reachable: deps.reachable,
-    refreshPauses: deps.refreshPauses,
+    refreshShared: deps.refreshShared,
     active: deps.accepting,
     reportError: (error) => deps.telemetry.error('store', error),
   };

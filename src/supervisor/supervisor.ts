@@ -13,12 +13,12 @@ import type {
   NoJobTypes,
   TypedJobView,
   TypedStartRequest,
+  TypedScheduleOptions,
   TypedStartResult,
   WithJobType,
 } from '../common/job-map.js';
 import { JobvisorError } from '../common/errors.js';
 import { parseOrThrow } from '../common/validation.js';
-import { toEpochMs } from '../common/schedule.js';
 import type { InspectionSelection } from '../inspection/selection.js';
 import type { InspectionObserver } from '../inspection/types.js';
 import type {
@@ -50,15 +50,15 @@ import { isTerminal } from './job-cell.js';
 import {
   resolveOptions,
   shutdownOptionsSchema,
-  startRequestSchema,
   type RegisterOptions,
   type StartRequest,
   type SupervisorOptions,
   type WorkerHandler,
 } from './options.js';
-import { startShared } from './shared-ops.js';
+import { admitStart, checkStart } from './admit.js';
 import { cancelJob, removeJob, retryJob } from './job-ops.js';
 import type { PauseState } from './pauses.js';
+import type { ScheduleOptions, ScheduleView } from '../common/repeatable.js';
 import {
   cancelMany,
   checkBatch,
@@ -74,7 +74,6 @@ import {
   type StartManyResult,
 } from './bulk.js';
 import type { NodeRecord } from '../store/port.js';
-import type { StartJobRequest } from '../../machines/supervisor.machine.js';
 import { describeType } from './type-info.js';
 import { wireSupervisor, type Parts } from './wiring.js';
 
@@ -124,6 +123,7 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
   ): Supervisor<WithJobType<M, T, z.input<S>, z.output<S>, Awaited<R>>> {
     this.#parts.types.register(type, handler, options);
     this.#parts.actor.send({ type: 'TYPE_REGISTERED', jobType: type });
+    this.#parts.schedules.kick(); // its schedules may be due
     // The same supervisor: only its compile-time map of job types grew.
     return this as unknown as Supervisor<WithJobType<M, T, z.input<S>, z.output<S>, Awaited<R>>>;
   }
@@ -156,7 +156,7 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
     request: IfUntyped<JobTypesOf<S>, StartRequest>,
   ): Promise<StartResult>;
   async start(request: StartRequest): Promise<StartResult> {
-    return this.#admit(this.#checkStart(request));
+    return admitStart(this.#parts, checkStart(this.#parts, request));
   }
 
   /**
@@ -174,8 +174,9 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
     requests: IfUntyped<JobTypesOf<S>, readonly StartRequest[]>,
   ): Promise<StartManyResult>;
   async startMany(requests: readonly StartRequest[]): Promise<StartManyResult> {
-    const checked = checkBatch(requests, (request) => this.#checkStart(request as StartRequest));
-    return startManyResult(await Promise.allSettled(checked.map((request) => this.#admit(request))));
+    const checked = checkBatch(requests, (request) => checkStart(this.#parts, request as StartRequest));
+    const admitted = checked.map((request) => admitStart(this.#parts, request));
+    return startManyResult(await Promise.allSettled(admitted));
   }
 
   /**
@@ -216,35 +217,6 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
    */
   async removeMany(request: RemoveManyRequest): Promise<RemoveManyResult> {
     return removeMany(this, request);
-  }
-
-  /** A start validated (request, input against its type's schema), ready for the mailbox. */
-  #checkStart(request: StartRequest): StartJobRequest {
-    const parsed = parseOrThrow(startRequestSchema, request, 'invalid_request', 'Invalid start request');
-    const { input } = this.#parts.types.resolve(parsed.type, parsed.input);
-    // A literal (not a spread of `parsed`): this runs for every start. No key: `key` is undefined.
-    const { type, key, onConflict, priority, delayMs } = parsed;
-    const runAt = parsed.runAt === undefined ? undefined : toEpochMs(parsed.runAt);
-    return { type, input, key, onConflict, priority, runAt, delayMs };
-  }
-
-  async #admit(startRequest: StartJobRequest): Promise<StartResult> {
-    const { actor, replies, durability, registry, views } = this.#parts;
-    await this.#parts.ready;
-    if (this.lifecycle === 'stopped')
-      throw new JobvisorError('shutting_down', 'The supervisor has shut down');
-    durability?.assertWritable();
-    if (this.#parts.cluster) return startShared(this.#parts, startRequest);
-    const { id, answer } = replies.open();
-    actor.send({ type: 'START_JOB', requestId: id, request: startRequest });
-    const admitted = await answer;
-    const result: StartResult = { job: admitted.job, deduplicated: admitted.deduplicated };
-    if (durability) {
-      await durability.created(result.deduplicated ? undefined : registry.live(result.job.id));
-      if (!views.get(result.job.id))
-        throw new JobvisorError('store_unavailable', `Job ${result.job.id} was not stored`);
-    }
-    return result;
   }
 
   /** The job as readers see it: its latest durable state. */
@@ -321,6 +293,41 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
   async #setPaused(type: string | undefined, paused: boolean): Promise<PauseState> {
     await this.#parts.ready;
     return this.#parts.pauses.set(type, paused, (name) => this.#parts.types.get(name) !== undefined);
+  }
+
+  /**
+   * Creates a repeatable job's schedule, or replaces its definition (`name`: letters, digits and
+   * `._:-`): a `cron` pattern (in `timezone`, UTC by default) or an interval (`everyMs`), each
+   * occurrence starting a job of `type` with `input` (checked now as a start would be). Each
+   * occurrence starts at most once, across restarts and across the nodes of a cluster; occurrences
+   * missed while nothing ran: the latest runs once (`missed: 'latest'`, default) or none (`'skip'`).
+   * The same definition again changes nothing. Durable when it answers.
+   */
+  async schedule<S extends Supervisor<AnyJobTypes>, K extends JobTypeName<JobTypesOf<S>>>(
+    this: S,
+    name: string,
+    options: TypedScheduleOptions<JobTypesOf<S>, K>,
+  ): Promise<ScheduleView>;
+  async schedule<S extends Supervisor<AnyJobTypes>>(
+    this: S,
+    name: string,
+    options: IfUntyped<JobTypesOf<S>, ScheduleOptions>,
+  ): Promise<ScheduleView>;
+  async schedule(name: string, options: ScheduleOptions): Promise<ScheduleView> {
+    await this.#parts.ready;
+    return this.#parts.schedules.set(name, options);
+  }
+
+  /** Removes a schedule (`schedule_not_found` when none has the name); the jobs it started stay. */
+  async unschedule(name: string): Promise<ScheduleView> {
+    await this.#parts.ready;
+    return this.#parts.schedules.remove(name);
+  }
+
+  /** The schedules, by name, each with its latest occurrence taken and its next one. */
+  async schedules(): Promise<ScheduleView[]> {
+    await this.#parts.ready;
+    return this.#parts.schedules.list();
   }
 
   /** Calls `listener` with every change (or those of one job or type), in `seq` order per job. */
@@ -475,6 +482,7 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
     if (this.lifecycle === 'starting' || this.lifecycle === 'recovering') {
       await this.#parts.ready.catch(() => undefined);
     }
+    await this.#parts.schedules.stop();
     // Once stopped (shut down before, or the store failed to open) the actor is done: XState
     // would only warn about an event sent to a stopped actor.
     if (this.lifecycle !== 'stopped') {

@@ -40,6 +40,9 @@ import { Replies } from './replies.js';
 import { Retention } from './retention.js';
 import { Scheduler } from './scheduler.js';
 import { Pauses } from './pauses.js';
+import { Schedules } from './schedules.js';
+import { MemorySchedules } from '../store/memory-schedules.js';
+import { admitStart, checkStart } from './admit.js';
 import { provideSupervisorMachine } from './supervisor-actions.js';
 import { Telemetry } from './telemetry.js';
 import { JobViews } from './views.js';
@@ -59,6 +62,7 @@ export interface Parts {
   readonly durability: JobDurability | undefined;
   readonly scheduler: Scheduler;
   readonly pauses: Pauses;
+  readonly schedules: Schedules;
   readonly runtime: InProcessRuntime;
   readonly pool: WorkerPool;
   readonly inFlight: InFlight;
@@ -267,14 +271,30 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     recover: async () => {
       await recover(recoverDeps);
       await pauses.refresh();
+      await schedules.refresh();
       await cluster?.start();
     },
     beforeClose: async () => {
+      await schedules.stop();
       await durability?.flushed().catch(() => undefined); // the last changes, under the lease
       await cluster?.stop();
     },
     ready: readyResult,
     stopped: () => resolveStopped(),
+  });
+  const schedules = new Schedules({
+    store: store?.schedules ?? new MemorySchedules(),
+    clock,
+    start: (spec, id) => {
+      const { type, input, priority } = spec;
+      const request = checkStart(parts, { type, input, priority, key: spec.key ?? undefined });
+      return admitStart(parts, { ...request, id });
+    },
+    exists: async (id) =>
+      views.get(id) !== undefined || registry.live(id) !== undefined || (await durability?.get(id)) !== undefined,
+    known: (type) => types.get(type) !== undefined,
+    checkInput: (type, input) => void types.resolve(type, input),
+    report: (error) => telemetry.error('schedule', error),
   });
   const actor = createActor(provided, { clock, input: { hasStore: durability !== undefined } });
   mailbox.attach(actor);
@@ -294,7 +314,10 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
       catchUp: () => durability.catchUp(),
       discard: (jobId) => durability.discard(jobId),
       reachable: () => durability.reachable(),
-      refreshPauses: () => pauses.refresh(),
+      refreshShared: async () => {
+        await pauses.refresh();
+        await schedules.refresh();
+      },
     });
     cluster = new ClusterNode(store.cluster, host, clock, options.cluster);
   }
@@ -304,7 +327,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     next: () => effects.drain(),
     error: (error) => telemetry.error('internal', error),
   });
-  return {
+  const parts: Parts = {
     options,
     clock,
     telemetry,
@@ -316,6 +339,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     durability,
     scheduler,
     pauses,
+    schedules,
     runtime,
     pool,
     inFlight,
@@ -328,4 +352,5 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     ready,
     stopped,
   };
+  return parts;
 }
