@@ -220,6 +220,133 @@ describe('jobvisor CLI against a running server', { timeout: 30_000 }, () => {
     expect(watched.code).toBe(3);
   });
 
+  it('schedule sets a repeatable job, schedules lists them (a table or --json), unschedule removes one', async () => {
+    const set = await cli([
+      'schedule',
+      'nightly-report',
+      '--type',
+      'sleep',
+      '--cron',
+      '30 3 * * *',
+      '--tz',
+      'Europe/Berlin',
+      '--input',
+      '{"ms":1}',
+      '--key',
+      'nightly',
+      '--priority',
+      '2',
+      '--missed',
+      'skip',
+      '--json',
+      ...url,
+    ]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({
+      schedule: {
+        name: 'nightly-report',
+        type: 'sleep',
+        cron: '30 3 * * *',
+        timezone: 'Europe/Berlin',
+        everyMs: null,
+        input: { ms: 1 },
+        key: 'nightly',
+        priority: 2,
+        missed: 'skip',
+        lastAt: null,
+      },
+    });
+    const every = await cli([
+      'schedule',
+      'tick',
+      '--type',
+      'sleep',
+      '--every',
+      '90m',
+      '--input',
+      '{"ms":1}',
+      ...url,
+    ]);
+    expect(every.code, every.stderr).toBe(0);
+    expect(every.stdout).toMatch(/^schedule tick: sleep, every 90m, next \d{4}-\d\d-\d\dT[\d:.]+Z\n$/);
+
+    const [table, listed] = await Promise.all([
+      cli(['schedules', ...url]),
+      cli(['schedules', '--json', ...url]),
+    ]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^NAME\s+TYPE\s+SCHEDULE\s+TIME ZONE\s+NEXT\s+LAST\s+LAST JOB\n/);
+    expect(table.stdout).toMatch(
+      /\nnightly-report\s+sleep\s+30 3 \* \* \*\s+Europe\/Berlin\s+\d{4}-\d\d-\d\dT\d\d:30:00\.000Z\s+—/,
+    );
+    expect(table.stdout).toMatch(/\ntick\s+sleep\s+every 90m\s+\d{4}-[\dT:.-]+Z\s+—/);
+    const { schedules } = JSON.parse(listed.stdout) as {
+      schedules: { name: string; everyMs: number | null }[];
+    };
+    expect(schedules.find((x) => x.name === 'tick')?.everyMs).toBe(5_400_000);
+
+    const removed = await cli(['unschedule', 'tick', ...url]);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toBe('removed schedule tick (sleep, every 90m); the jobs it started stay\n');
+    const [again, after] = await Promise.all([
+      cli(['unschedule', 'tick', ...url]),
+      cli(['schedules', '--json', ...url]),
+    ]);
+    expect(again.code).toBe(5);
+    expect(again.stderr).toBe('jobvisor: No schedule is named "tick" (schedule_not_found).\n');
+    expect(
+      (JSON.parse(after.stdout) as { schedules: { name: string }[] }).schedules.map((x) => x.name),
+    ).toEqual(['nightly-report']);
+
+    // What the server refuses exits 5 with its code, on one line and without a stack.
+    const refusals = await Promise.all(
+      [
+        [['--type', 'sleep', '--input', '{"ms":1}', '--cron', '61 * * * *'], 'invalid_request'],
+        [
+          ['--type', 'sleep', '--input', '{"ms":1}', '--cron', '* * * * *', '--tz', 'Mars/Olympus'],
+          'invalid_request',
+        ],
+        [['--type', 'sleep', '--input', '{"ms":"soon"}', '--every', '1h'], 'invalid_input'],
+        [['--type', 'nope', '--every', '1h'], 'unknown_job_type'],
+      ].map(async ([args, code]) => ({ code, result: await cli(['schedule', 'bad', ...args!, ...url]) })),
+    );
+    for (const { code, result } of refusals) {
+      expect(result.code, result.stderr).toBe(5);
+      expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining(`(${code as string})`)]);
+    }
+    expect((await cli(['unschedule', 'nightly-report', ...url])).code).toBe(0);
+  });
+
+  it('schedule, unschedule and schedules refuse bad usage with exit 2 and a line naming the option', async () => {
+    const usage = await Promise.all(
+      [
+        [['schedule', 'x', '--cron', '* * * * *'], '--type: is required'],
+        [['schedule', 'x', '--type', 'sleep'], '--cron: give --cron or --every (exactly one)'],
+        [['schedule', 'x', '--type', 'sleep', '--cron', '* * * * *', '--every', '5m'], 'exactly one'],
+        [
+          ['schedule', 'x', '--type', 'sleep', '--every', '5m', '--tz', 'UTC'],
+          '--tz: a time zone applies to --cron only',
+        ],
+        [['schedule', 'x', '--type', 'sleep', '--every', '50'], '--every: must be at least 100 ms'],
+        [['schedule', 'x', '--type', 'sleep', '--every', 'soon'], '--every: must be a duration'],
+        [
+          ['schedule', 'x', '--type', 'sleep', '--every', '5m', '--missed', 'all'],
+          '--missed: must be latest or skip',
+        ],
+        [['schedule', 'x', '--type', 'sleep', '--every', '5m', '--input', '{'], '--input: is not valid JSON'],
+        [['schedule', 'a b', '--type', 'sleep', '--every', '5m'], 'NAME must be 1 to 100 letters'],
+        [['schedule', '--type', 'sleep', '--every', '5m'], 'NAME (the schedule name) is required'],
+        [['unschedule', 'a', 'b'], 'unexpected argument "b"'],
+        [['schedules', 'extra'], 'this command takes no arguments'],
+      ].map(async ([args, text]) => ({ text, result: await cli([...args!, ...url]) })),
+    );
+    for (const { text, result } of usage) {
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain(text as string);
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+    }
+  });
+
   it('server errors exit 5 with the code: unknown type, invalid input, unknown job', async () => {
     const [unknownType, invalid, missing] = await Promise.all([
       cli(['start', 'nope', ...url]),

@@ -162,6 +162,69 @@ describe('client SDK: HTTP calls', () => {
     expect(supervisor.list()).toEqual([]);
   });
 
+  it('sets, lists and removes schedules with typed answers; a bad name is refused before any request', async () => {
+    const { url, supervisor } = await startServer();
+    const api = client({ url });
+    const set = await api.schedule('daily.steps', {
+      type: 'steps',
+      cron: '0 6 * * 1-5',
+      timezone: 'America/New_York',
+      input: { n: 1 },
+      missed: 'skip',
+    });
+    expect(set).toMatchObject({
+      name: 'daily.steps',
+      type: 'steps',
+      cron: '0 6 * * 1-5',
+      timezone: 'America/New_York',
+      everyMs: null,
+      missed: 'skip',
+      lastJobId: null,
+    });
+    expect(set.nextAt).toBeGreaterThan(set.anchor);
+    expect(
+      await api.schedule('daily.steps', {
+        type: 'steps',
+        cron: '0 6 * * 1-5',
+        timezone: 'America/New_York',
+        input: { n: 1 },
+        missed: 'skip',
+      }),
+    ).toEqual(set);
+    await api.schedule('often', { type: 'instant', everyMs: 60_000 });
+    const listed = await api.schedules();
+    expect(listed).toEqual(JSON.parse(JSON.stringify(await supervisor.schedules())));
+    expect(listed.map((x) => x.name).sort()).toEqual(['daily.steps', 'often']);
+
+    expect(await api.unschedule('often')).toMatchObject({ name: 'often', everyMs: 60_000 });
+    expect((await api.schedules()).map((x) => x.name)).toEqual(['daily.steps']);
+    expect(await rejection(api.unschedule('often'))).toMatchObject({
+      code: 'schedule_not_found',
+      status: 404,
+    });
+    expect(await rejection(api.schedule('x', { type: 'steps' }))).toMatchObject({
+      code: 'invalid_request',
+      status: 400,
+    });
+    const badCron = await rejection(api.schedule('x', { type: 'steps', cron: '* * *' }));
+    expect(badCron).toMatchObject({ code: 'invalid_request', status: 400 });
+
+    // `..` would leave /schedules/ once the URL is resolved: refused here, the server never asked.
+    let asked = 0;
+    const counting = client({ url, fetch: (...args) => (asked++, fetch(...args)) });
+    for (const name of ['..', '', 'a/b', 'x'.repeat(101)]) {
+      const refused = await rejection(counting.unschedule(name));
+      expect(refused).toMatchObject({ code: 'invalid_request', status: 0 });
+      expect(refused.message).toMatch(/^Invalid schedule name/);
+      expect(await rejection(counting.schedule(name, { type: 'steps', everyMs: 1_000 }))).toMatchObject({
+        code: 'invalid_request',
+        status: 0,
+      });
+    }
+    expect(asked).toBe(0);
+    expect((await supervisor.schedules()).map((x) => x.name)).toEqual(['daily.steps']);
+  });
+
   it('turns coded server errors into JobvisorClientError with code, status and details', async () => {
     const { url } = await startServer();
     const api = client({ url });

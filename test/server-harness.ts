@@ -13,7 +13,7 @@ import {
   type Supervisor,
   type SupervisorOptions,
 } from '../src/index.js';
-import type { ServerMessage, WireChange, WireJob } from '../src/protocol/schemas.js';
+import type { ServerMessage, WireChange, WireJob, WireSchedule } from '../src/protocol/schemas.js';
 import { createJobvisorServer, type JobvisorServer, type ServerOptions } from '../src/server/index.js';
 import { sqliteStore } from '../src/sqlite.js';
 import { controlled, type Call } from './helpers.js';
@@ -106,6 +106,8 @@ export interface WireBody {
   changes: WireChange[];
   error: { code: string; message: string; details?: unknown };
   status: string;
+  schedule: WireSchedule;
+  schedules: WireSchedule[];
 }
 
 export interface Answer {

@@ -1,5 +1,7 @@
 /** The HTTP API on a real server (port 0): every route, the bad-input matrix, the token, and a bounded load. */
 import { describe, expect, it } from 'vitest';
+import { occurrenceId } from '../src/supervisor/occurrences.js';
+import { deferred, type Deferred } from './helpers.js';
 import { http, servePerTest } from './server-harness.js';
 
 const start = servePerTest();
@@ -148,6 +150,95 @@ describe('HTTP routes', () => {
     expect((await http(s, 'GET', '/metrics')).text).toContain('jobvisor_paused 0');
   });
 
+  it('PUT /schedules/:name sets a schedule (the same again changes nothing), GET /schedules lists them, DELETE removes one', async () => {
+    const s = await start();
+    const nightly = {
+      type: 'typed',
+      input: { n: 2 },
+      cron: '30 3 * * *',
+      timezone: 'Europe/Berlin',
+      key: 'n',
+    };
+    const put = await http(s, 'PUT', '/schedules/nightly', nightly);
+    expect(put.status).toBe(200);
+    expect(put.body.schedule).toMatchObject({
+      ...nightly,
+      name: 'nightly',
+      everyMs: null,
+      priority: 0,
+      missed: 'latest',
+      lastAt: null,
+      lastJobId: null,
+    });
+    // The next occurrence is 03:30 in Berlin, whatever UTC says.
+    const berlin = new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'Europe/Berlin',
+      hour: '2-digit',
+      minute: '2-digit',
+    });
+    expect(berlin.format(put.body.schedule.nextAt!)).toBe('03:30');
+    const again = await http(s, 'PUT', '/schedules/nightly', nightly);
+    expect(again.body.schedule.anchor).toBe(put.body.schedule.anchor);
+    const hourly = await http(s, 'PUT', '/schedules/hourly.echo', {
+      type: 'echo',
+      everyMs: 3_600_000,
+      missed: 'skip',
+      priority: 3,
+    });
+    expect(hourly.body.schedule).toMatchObject({
+      cron: null,
+      everyMs: 3_600_000,
+      missed: 'skip',
+      priority: 3,
+    });
+    expect(hourly.body.schedule.nextAt).toBe(hourly.body.schedule.anchor + 3_600_000);
+
+    const listed = await http(s, 'GET', '/schedules');
+    expect(listed.status).toBe(200);
+    expect(listed.body.schedules.map((x) => x.name).sort()).toEqual(['hourly.echo', 'nightly']);
+    expect(listed.body.schedules).toEqual(JSON.parse(JSON.stringify(await s.supervisor.schedules())));
+
+    // A bad cron pattern or time zone is refused by the supervisor's check: 400, nothing changed.
+    for (const bad of [
+      { type: 'echo', cron: '61 * * * *' },
+      { type: 'echo', cron: '* * * * *', timezone: 'Mars/Olympus' },
+    ]) {
+      const refused = await http(s, 'PUT', '/schedules/nightly', bad);
+      expect(refused).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
+    }
+    expect((await s.supervisor.schedules()).find((x) => x.name === 'nightly')).toMatchObject(nightly);
+
+    const removed = await http(s, 'DELETE', '/schedules/nightly');
+    expect(removed).toMatchObject({ status: 200, body: { schedule: { name: 'nightly', type: 'typed' } } });
+    expect((await http(s, 'GET', '/schedules')).body.schedules.map((x) => x.name)).toEqual(['hourly.echo']);
+    const gone = await http(s, 'DELETE', '/schedules/nightly');
+    expect(gone).toMatchObject({ status: 404, body: { error: { code: 'schedule_not_found' } } });
+    const garbled = await http(s, 'DELETE', '/schedules/%E0%A4%A');
+    expect(garbled.body.error.message).toBe('The schedule name in the path is not valid percent-encoding');
+  });
+
+  it('a schedule set over HTTP starts its jobs (ids derived from name and time); its removal leaves them', async () => {
+    const s = await start();
+    const completed = new Map<string, Deferred<void>>();
+    const completion = (id: string) => completed.get(id) ?? completed.set(id, deferred()).get(id)!;
+    s.supervisor.subscribe((c) => c.kind === 'completed' && completion(c.jobId).resolve(), { type: 'echo' });
+    const put = await http(s, 'PUT', '/schedules/often', { type: 'echo', everyMs: 100, input: 'tick' });
+    const first = occurrenceId('often', put.body.schedule.anchor + 100);
+    await completion(first).promise;
+    const removed = await http(s, 'DELETE', '/schedules/often');
+    const { lastJobId, lastAt } = removed.body.schedule;
+    expect(lastAt).toBeGreaterThanOrEqual(put.body.schedule.anchor + 100);
+    expect(lastJobId).toBe(occurrenceId('often', lastAt!));
+    await completion(lastJobId!).promise; // taken before the removal: started all the same
+    expect(await s.supervisor.find(first)).toMatchObject({
+      type: 'echo',
+      input: 'tick',
+      status: 'completed',
+    });
+    expect(await s.supervisor.find(lastJobId!)).toMatchObject({ type: 'echo', input: 'tick' });
+    expect((await http(s, 'GET', '/schedules')).body.schedules).toEqual([]);
+  });
+
   it('POST /jobs/:id/retry makes a cancelled job pending again; 409 for a live one; POST /bulk/retry counts', async () => {
     const s = await start();
     const { body } = await http(s, 'POST', '/jobs', { type: 'gated', key: 'r' });
@@ -244,6 +335,94 @@ describe('bad input: a coded error, and afterwards the server serves and no job 
     ['a pause of an unknown type', 'POST', '/pause', { type: 'nope' }, 400, 'unknown_job_type'],
     ['a pause with a wrong field', 'POST', '/pause', { types: ['echo'] }, 400, 'invalid_request'],
     ['a resume of an empty type', 'POST', '/resume', { type: '' }, 400, 'invalid_request'],
+    ['a schedule without cron or everyMs', 'PUT', '/schedules/s1', { type: 'echo' }, 400, 'invalid_request'],
+    [
+      'a schedule with both cron and everyMs',
+      'PUT',
+      '/schedules/s1',
+      { type: 'echo', cron: '* * * * *', everyMs: 1_000 },
+      400,
+      'invalid_request',
+    ],
+    ['a schedule every 50 ms', 'PUT', '/schedules/s1', { type: 'echo', everyMs: 50 }, 400, 'invalid_request'],
+    [
+      'a time zone for an interval',
+      'PUT',
+      '/schedules/s1',
+      { type: 'echo', everyMs: 1_000, timezone: 'UTC' },
+      400,
+      'invalid_request',
+    ],
+    [
+      'an unknown schedule field',
+      'PUT',
+      '/schedules/s1',
+      { type: 'echo', everyMs: 1_000, at: 5 },
+      400,
+      'invalid_request',
+    ],
+    [
+      'a bad missed policy',
+      'PUT',
+      '/schedules/s1',
+      { type: 'echo', everyMs: 1_000, missed: 'all' },
+      400,
+      'invalid_request',
+    ],
+    [
+      'a schedule name with a space',
+      'PUT',
+      '/schedules/a%20b',
+      { type: 'echo', everyMs: 1_000 },
+      400,
+      'invalid_request',
+    ],
+    [
+      'a schedule name of 101 characters',
+      'PUT',
+      `/schedules/${'n'.repeat(101)}`,
+      { type: 'echo', everyMs: 1_000 },
+      400,
+      'invalid_request',
+    ],
+    [
+      'a schedule name in bad percent-encoding',
+      'DELETE',
+      '/schedules/%E0%A4%A',
+      undefined,
+      400,
+      'invalid_request',
+    ],
+    ['a schedule without a body', 'PUT', '/schedules/s1', undefined, 400, 'invalid_request'],
+    [
+      'a schedule of an unknown type',
+      'PUT',
+      '/schedules/s1',
+      { type: 'nope', everyMs: 1_000 },
+      400,
+      'unknown_job_type',
+    ],
+    [
+      'a schedule whose input fails the schema',
+      'PUT',
+      '/schedules/s1',
+      { type: 'typed', everyMs: 1_000, input: { n: 'one' } },
+      400,
+      'invalid_input',
+    ],
+    ['an oversized schedule', 'PUT', '/schedules/s1', big, 413, 'payload_too_large'],
+    ['an unknown schedule', 'DELETE', '/schedules/ghost', undefined, 404, 'schedule_not_found'],
+    ['a POST of schedules', 'POST', '/schedules', { type: 'echo' }, 405, 'method_not_allowed'],
+    ['a GET of one schedule', 'GET', '/schedules/s1', undefined, 405, 'method_not_allowed'],
+    [
+      'a schedule without the token',
+      'PUT',
+      '/schedules/s1',
+      { type: 'echo', everyMs: 1_000 },
+      401,
+      'unauthorized',
+      {},
+    ],
     ['an empty bulk cancel', 'POST', '/bulk/cancel', {}, 400, 'invalid_request'],
     ['a bulk cancel of finished jobs', 'POST', '/bulk/cancel', { status: 'failed' }, 400, 'invalid_request'],
     [
@@ -311,6 +490,7 @@ describe('bad input: a coded error, and afterwards the server serves and no job 
       expect(Array.isArray(answer.body.error.details)).toBe(true);
     expect(s.supervisor.list()).toEqual(before.jobs);
     expect(s.supervisor.offset).toBe(before.offset);
+    expect(await s.supervisor.schedules()).toEqual([]);
     const health = await http(s, 'GET', '/health', undefined, ok);
     expect(health.body.status).toBe('ok');
     const created = await http(s, 'POST', '/jobs', { type: 'echo' }, ok);

@@ -119,6 +119,46 @@ describe('WebSocket /ws', () => {
     expect((await client.until(isType('reply', 'p2'))).result).toEqual({ all: false, types: [] });
     client.send({ type: 'pause', id: 'p3', jobType: 'nope' });
     expect((await client.until(isType('error', 'p3'))).error.code).toBe('unknown_job_type');
+    const hourly = { type: 'echo', everyMs: 3_600_000, input: { n: 1 } };
+    client.send({ type: 'schedule', id: 's1', name: 'hourly', options: hourly });
+    const set = (await client.until(isType('reply', 's1'))).result as { schedule: { anchor: number } };
+    expect(set.schedule).toMatchObject({ ...hourly, name: 'hourly', cron: null, lastAt: null });
+    expect(set.schedule.anchor).toBe((await s.supervisor.schedules())[0]?.anchor);
+    client.send({ type: 'schedules', id: 's2' });
+    expect((await client.until(isType('reply', 's2'))).result).toEqual({
+      schedules: JSON.parse(JSON.stringify(await s.supervisor.schedules())) as unknown,
+    });
+    client.send({
+      type: 'schedule',
+      id: 's3',
+      name: 'hourly',
+      options: { type: 'echo', cron: '* * * * *', everyMs: 1_000 },
+    });
+    const both = await client.until(isType('error', 's3'));
+    expect(both.error.code).toBe('invalid_request');
+    expect(Array.isArray(both.error.details)).toBe(true);
+    client.send({ type: 'schedule', id: 's4', name: '../x', options: hourly });
+    expect((await client.until(isType('error', 's4'))).error.code).toBe('invalid_request');
+    client.send({ type: 'schedule', id: 's5', name: 'x', options: { type: 'echo', cron: 'every day' } });
+    expect((await client.until(isType('error', 's5'))).error.message).toMatch(/Invalid cron pattern/);
+    client.send({ type: 'schedule', id: 's6', name: 'x', options: { type: 'nope', everyMs: 1_000 } });
+    expect((await client.until(isType('error', 's6'))).error.code).toBe('unknown_job_type');
+    client.send({
+      type: 'schedule',
+      id: 's7',
+      name: 'x',
+      options: { type: 'typed', everyMs: 1_000, input: {} },
+    });
+    expect((await client.until(isType('error', 's7'))).error.code).toBe('invalid_input');
+    client.send({ type: 'unschedule', id: 's8', name: 'hourly' });
+    expect((await client.until(isType('reply', 's8'))).result).toMatchObject({
+      schedule: { name: 'hourly' },
+    });
+    client.send({ type: 'unschedule', id: 's9', name: 'hourly' });
+    expect((await client.until(isType('error', 's9'))).error.code).toBe('schedule_not_found');
+    client.send({ type: 'unschedule', id: 's10' });
+    expect((await client.until(isType('error', 's10'))).error.code).toBe('invalid_request');
+    expect(await s.supervisor.schedules()).toEqual([]);
     client.send({ type: 'cancelMany', id: 'm3', query: {} });
     expect((await client.until(isType('error', 'm3'))).error.code).toBe('invalid_request');
     client.send({ type: 'start', id: 'c3', job: { type: 'nope' } });

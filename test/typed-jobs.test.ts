@@ -109,6 +109,22 @@ describe('typed jobs', () => {
       client.start({ type: 'report', input: { month: false } }),
     ).rejects.toMatchObject({ code: 'invalid_input' });
 
+    const schedule = await client.schedule('monthly', {
+      type: 'report',
+      input: { month: '2026-12' },
+      cron: '0 0 1 * *',
+    });
+    expect(schedule).toMatchObject({ name: 'monthly', type: 'report', input: { month: '2026-12' } });
+    await expect(
+      // @ts-expect-error -- a schedule's input is checked against its type too
+      client.schedule('monthly', { type: 'report', input: { month: 12 }, cron: '0 0 1 * *' }),
+    ).rejects.toMatchObject({ code: 'invalid_input' });
+    // @ts-expect-error -- a type that was never registered
+    await expect(client.schedule('other', { type: 'nope', everyMs: 1_000 })).rejects.toMatchObject({
+      code: 'unknown_job_type',
+    });
+    expect((await client.unschedule('monthly')).name).toBe('monthly');
+
     const untyped = createClient({ url }); // no map: any type, as before
     await expect(untyped.start({ type: 'nope' })).rejects.toMatchObject({ code: 'unknown_job_type' });
     client.close();

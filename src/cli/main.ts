@@ -52,6 +52,18 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: `jobvisor resume [TYPE] (no TYPE: the whole supervisor) ${CLIENT}`,
     load: async () => (await import('./pause.js')).resumeCommand,
   },
+  schedules: {
+    usage: `jobvisor schedules ${CLIENT}`,
+    load: async () => (await import('./schedule.js')).schedulesCommand,
+  },
+  schedule: {
+    usage: `jobvisor schedule NAME --type T (--cron EXPR | --every DURATION) [--input JSON] [--tz ZONE] [--key K] [--priority N] [--missed latest|skip] ${CLIENT}`,
+    load: async () => (await import('./schedule.js')).scheduleCommand,
+  },
+  unschedule: {
+    usage: `jobvisor unschedule NAME (the jobs it started stay) ${CLIENT}`,
+    load: async () => (await import('./schedule.js')).unscheduleCommand,
+  },
   'start-many': {
     usage: `jobvisor start-many [FILE|-] (JSON Lines or a JSON array of POST /jobs bodies) ${CLIENT}`,
     load: async () => (await import('./start-many.js')).startManyCommand,

@@ -1,5 +1,5 @@
-/** Terminal output: the progress bar of `watch`, the table of `ls`, one-line job summaries. */
-import type { WireJob } from '../protocol/schemas.js';
+/** Terminal output: the progress bar of `watch`, the tables of `ls` and `schedules`, one-line job summaries. */
+import type { WireJob, WireSchedule } from '../protocol/schemas.js';
 
 const BAR_WIDTH = 30;
 
@@ -122,6 +122,36 @@ export function jobsTable(jobs: readonly WireJob[], now: number): string {
       job.error ? `${job.error.code}: ${job.error.message}` : (job.message ?? ''),
     ]),
   );
+}
+
+/** The rows of `schedules`: times in UTC, ISO 8601. */
+export function schedulesTable(schedules: readonly WireSchedule[]): string {
+  const at = (time: number | null) => (time === null ? '—' : new Date(time).toISOString());
+  return table(
+    ['NAME', 'TYPE', 'SCHEDULE', 'TIME ZONE', 'NEXT', 'LAST', 'LAST JOB'],
+    schedules.map((s) => [
+      s.name,
+      s.type,
+      s.cron ?? `every ${everyText(s.everyMs ?? 0)}`,
+      s.cron === null ? '' : (s.timezone ?? 'UTC'),
+      at(s.nextAt),
+      at(s.lastAt),
+      s.lastJobId ?? '',
+    ]),
+  );
+}
+
+const UNITS: readonly (readonly [string, number])[] = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1_000],
+];
+
+/** An interval as `--every` takes it (`5m`, `90s`, `1500ms`): in the largest unit that divides it. */
+export function everyText(ms: number): string {
+  for (const [unit, size] of UNITS) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
 }
 
 export function printLine(line: string): void {

@@ -13,7 +13,7 @@ export type Query = Record<string, string | number | undefined>;
 
 export async function request<S extends z.ZodType>(
   http: HttpOptions,
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
   schema: S,
   options: { body?: unknown; query?: Query } = {},

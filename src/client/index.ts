@@ -26,7 +26,11 @@ import {
   listAnswerSchema,
   typesAnswerSchema,
   nodesAnswerSchema,
+  scheduleAnswerSchema,
+  schedulesAnswerSchema,
   type NodesAnswer,
+  type ScheduleBody,
+  type WireSchedule,
   type CreateJobBody,
   type Topic,
   type WireChange,
@@ -35,11 +39,13 @@ import {
 } from '../protocol/schemas.js';
 import * as z from 'zod';
 import type { BackoffOptions } from '../common/backoff.js';
+import { scheduleNameSchema } from '../common/repeatable.js';
 import type {
   AnyJobTypes,
   IfUntyped,
   JobTypeName,
   NoJobTypes,
+  TypedScheduleOptions,
   TypedStartRequest,
 } from '../common/job-map.js';
 import { JobvisorClientError } from './errors.js';
@@ -48,7 +54,13 @@ import { subscribeLive, type LiveSubscription, type SubscribeOptions, type WebSo
 
 export { JobvisorClientError } from './errors.js';
 export { backoffDelay, type BackoffOptions } from '../common/backoff.js';
-export type { AnyJobTypes, JobTypeName, NoJobTypes, TypedStartRequest } from '../common/job-map.js';
+export type {
+  AnyJobTypes,
+  JobTypeName,
+  NoJobTypes,
+  TypedScheduleOptions,
+  TypedStartRequest,
+} from '../common/job-map.js';
 export type { LiveSubscription, SubscribeOptions, WebSocketCtor, WebSocketLike } from './live.js';
 export type { LiveContext, LiveError, LiveStatus, LiveStore } from './live-store.js';
 export type {
@@ -61,11 +73,13 @@ export type {
   RetryManyAnswer,
   RetryManyBody,
   CreateJobBody,
+  ScheduleBody,
   Topic,
   WireChange,
   WireJob,
   WireJobType,
   WireRejection,
+  WireSchedule,
 } from '../protocol/schemas.js';
 export type JobStatus = WireJob['status'];
 
@@ -135,6 +149,19 @@ export interface JobvisorClient<M extends AnyJobTypes = NoJobTypes> {
   resume(type?: string): Promise<PauseStateAnswer>;
   /** GET /pauses: what is paused now. */
   pauses(): Promise<PauseStateAnswer>;
+  /** GET /schedules: every schedule, by name, with its latest occurrence taken and its next one. */
+  schedules(): Promise<WireSchedule[]>;
+  /**
+   * PUT /schedules/:name: creates a repeatable job's schedule (a `cron` pattern or `everyMs`) or
+   * replaces its definition; the same definition again changes nothing. Typed against `M` like `start`.
+   */
+  schedule<K extends JobTypeName<M>>(
+    name: string,
+    options: TypedScheduleOptions<M, K>,
+  ): Promise<WireSchedule>;
+  schedule(name: string, options: IfUntyped<M, ScheduleBody>): Promise<WireSchedule>;
+  /** DELETE /schedules/:name: removes a schedule (`schedule_not_found`); the jobs it started stay. */
+  unschedule(name: string): Promise<WireSchedule>;
   changes(id: string, options?: { since?: number; limit?: number }): Promise<WireChange[]>;
   health(): Promise<unknown>;
   /** GET /types: the registered job types with their limits and input JSON Schema. */
@@ -151,6 +178,17 @@ const getAnswerSchema = z.union([
   jobViewSchema,
   z.object({ job: jobViewSchema }).transform((answer) => answer.job),
 ]);
+
+/**
+ * A schedule's name is part of the path: one the server would refuse (`..` would even leave
+ * /schedules/) is refused here, with the server's code, before any request.
+ */
+function checkScheduleName(name: string): string {
+  const parsed = scheduleNameSchema.safeParse(name);
+  if (parsed.success) return parsed.data;
+  const message = `Invalid schedule name: ${parsed.error.issues[0]?.message ?? 'invalid'}`;
+  throw new JobvisorClientError('invalid_request', message, 0, parsed.error.issues);
+}
 
 function baseUrlOf(url: string): URL {
   let parsed: URL;
@@ -181,6 +219,7 @@ export function createClient<M extends AnyJobTypes = NoJobTypes>(options: Client
   const wsUrl = ws.toString();
   const live = new Set<LiveSubscription>();
   const path = (id: string) => `/jobs/${encodeURIComponent(id)}`;
+  const schedulePath = (name: string) => `/schedules/${encodeURIComponent(checkScheduleName(name))}`;
 
   const client: JobvisorClient = {
     start: (body: StartBody) => request(http, 'POST', '/jobs', createJobAnswerSchema, { body }),
@@ -195,6 +234,13 @@ export function createClient<M extends AnyJobTypes = NoJobTypes>(options: Client
     resume: (type) =>
       request(http, 'POST', '/resume', pauseStateSchema, { body: type === undefined ? {} : { type } }),
     pauses: () => request(http, 'GET', '/pauses', pauseStateSchema),
+    schedules: async () => (await request(http, 'GET', '/schedules', schedulesAnswerSchema)).schedules,
+    schedule: async (name: string, options: ScheduleBody) => {
+      const answer = await request(http, 'PUT', schedulePath(name), scheduleAnswerSchema, { body: options });
+      return answer.schedule;
+    },
+    unschedule: async (name) =>
+      (await request(http, 'DELETE', schedulePath(name), scheduleAnswerSchema)).schedule,
     get: (id) => request(http, 'GET', path(id), getAnswerSchema),
     list: (query = {}) =>
       request(http, 'GET', '/jobs', listAnswerSchema, {

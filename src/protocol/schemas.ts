@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { cancelManySchema, MAX_BULK, removeManySchema, retryManySchema } from '../common/bulk.js';
+import { missedPolicySchema, scheduleNameSchema, scheduleOptionsSchema } from '../common/repeatable.js';
 import { ONE_SCHEDULE_MESSAGE, oneScheduleAtMost, startDelay, wireTime } from '../common/schedule.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -221,6 +222,37 @@ export type PauseStateAnswer = z.infer<typeof pauseStateSchema>;
 /** POST /pause and /resume: a job type, or none for the whole supervisor. */
 export const pauseBodySchema = z.strictObject({ type: z.string().min(1).max(200).optional() });
 
+/** PUT /schedules/:name: a repeatable job's definition, as `supervisor.schedule(name, options)` takes it. */
+export const scheduleBodySchema = scheduleOptionsSchema;
+export type ScheduleBody = z.input<typeof scheduleBodySchema>;
+
+/** A schedule as the server answers it: its definition, its latest occurrence taken and its next one. */
+export const scheduleViewSchema = z.object({
+  name: z.string(),
+  type: z.string(),
+  input: z.unknown(),
+  cron: z.string().nullable(),
+  everyMs: z.number().nullable(),
+  timezone: z.string().nullable(),
+  key: z.string().nullable(),
+  priority: z.number(),
+  missed: missedPolicySchema,
+  /** When this definition was set (ms since the epoch). */
+  anchor: z.number(),
+  /** The latest occurrence taken (started, or skipped as missed); null before the first. */
+  lastAt: z.number().nullable(),
+  /** The job that occurrence started; null when it was skipped (or before the first). */
+  lastJobId: z.string().nullable(),
+  /** The next occurrence; null when the pattern has no more. */
+  nextAt: z.number().nullable(),
+});
+export type WireSchedule = z.infer<typeof scheduleViewSchema>;
+
+/** GET /schedules: every schedule, by name. */
+export const schedulesAnswerSchema = z.object({ schedules: z.array(scheduleViewSchema) });
+/** PUT /schedules/:name (the schedule as set) and DELETE /schedules/:name (the one removed). */
+export const scheduleAnswerSchema = z.object({ schedule: scheduleViewSchema });
+
 export const healthAnswerSchema = z.object({
   status: z.enum(['ok', 'unavailable']),
   lifecycle: z.enum(['starting', 'recovering', 'accepting', 'draining', 'stopped']),
@@ -351,6 +383,18 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     type: z.enum(['pause', 'resume']),
     id: z.string().min(1).max(100),
     jobType: z.string().min(1).max(200).optional(),
+  }),
+  z.strictObject({ type: z.literal('schedules'), id: z.string().min(1).max(100) }),
+  z.strictObject({
+    type: z.literal('schedule'),
+    id: z.string().min(1).max(100),
+    name: scheduleNameSchema,
+    options: scheduleBodySchema,
+  }),
+  z.strictObject({
+    type: z.literal('unschedule'),
+    id: z.string().min(1).max(100),
+    name: scheduleNameSchema,
   }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;

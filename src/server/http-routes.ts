@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JobvisorError } from '../common/errors.js';
+import { scheduleNameSchema } from '../common/repeatable.js';
 import {
   cancelBodySchema,
   cancelManyBodySchema,
@@ -14,6 +15,7 @@ import {
   retryManyBodySchema,
   createJobBodySchema,
   listQuerySchema,
+  scheduleBodySchema,
   type HealthAnswer,
   type NodesAnswer,
 } from '../protocol/schemas.js';
@@ -32,13 +34,14 @@ interface Request {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly url: URL;
+  /** The path parameter, decoded: a job's id, or a schedule's name. */
   readonly id: string;
 }
 
 type Route = (ctx: RouteContext, r: Request) => Promise<void>;
 
-/** Path pattern → method → route. `:id` is the one path parameter. */
-const ROUTES: readonly (readonly [RegExp, Readonly<Record<string, Route>>])[] = [
+/** Path pattern → method → route (→ what the one path parameter names, `job id` unless said). */
+const ROUTES: readonly (readonly [RegExp, Readonly<Record<string, Route>>, string?])[] = [
   [/^\/jobs$/, { GET: listJobs, POST: createJob }],
   [/^\/jobs\/([^/]+)$/, { GET: getJob, DELETE: removeJob }],
   [/^\/jobs\/([^/]+)\/cancel$/, { POST: cancelJob }],
@@ -50,6 +53,8 @@ const ROUTES: readonly (readonly [RegExp, Readonly<Record<string, Route>>])[] = 
   [/^\/pauses$/, { GET: pauses }],
   [/^\/pause$/, { POST: pause }],
   [/^\/resume$/, { POST: resume }],
+  [/^\/schedules$/, { GET: listSchedules }],
+  [/^\/schedules\/([^/]+)$/, { PUT: putSchedule, DELETE: removeSchedule }, 'schedule name'],
   [/^\/bulk\/cancel$/, { POST: cancelMany }],
   [/^\/types$/, { GET: listTypes }],
   [/^\/health$/, { GET: health }],
@@ -63,7 +68,7 @@ export async function route(
   res: ServerResponse,
   url: URL,
 ): Promise<void> {
-  for (const [pattern, methods] of ROUTES) {
+  for (const [pattern, methods, param = 'job id'] of ROUTES) {
     const match = pattern.exec(url.pathname);
     if (!match) continue;
     const handler = methods[req.method ?? 'GET'];
@@ -73,18 +78,18 @@ export async function route(
       sendError(res, new JobvisorError('method_not_allowed', message), { allow });
       return;
     }
-    await handler(ctx, { req, res, url, id: decodeId(match[1]) });
+    await handler(ctx, { req, res, url, id: decodeParam(match[1], param) });
     return;
   }
   sendError(res, new JobvisorError('not_found', `No route for ${req.method} ${url.pathname}`));
 }
 
-function decodeId(raw: string | undefined): string {
+function decodeParam(raw: string | undefined, what: string): string {
   if (raw === undefined) return '';
   try {
     return decodeURIComponent(raw);
   } catch {
-    throw new JobvisorError('invalid_request', 'The job id in the path is not valid percent-encoding');
+    throw new JobvisorError('invalid_request', `The ${what} in the path is not valid percent-encoding`);
   }
 }
 
@@ -142,6 +147,22 @@ async function pause(ctx: RouteContext, { req, res }: Request): Promise<void> {
 async function resume(ctx: RouteContext, { req, res }: Request): Promise<void> {
   const body = parseWire(pauseBodySchema, (await readJsonBody(req, ctx.maxBodyBytes)) ?? {}, 'resume body');
   sendJson(res, 200, await ctx.supervisor.resume(body.type));
+}
+
+async function listSchedules(ctx: RouteContext, { res }: Request): Promise<void> {
+  sendJson(res, 200, { schedules: await ctx.supervisor.schedules() });
+}
+
+/** Creates or replaces a schedule; the same definition again changes nothing (200 either way). */
+async function putSchedule(ctx: RouteContext, { req, res, id }: Request): Promise<void> {
+  const name = parseWire(scheduleNameSchema, id, 'schedule name');
+  const body = parseWire(scheduleBodySchema, await readJsonBody(req, ctx.maxBodyBytes), 'schedule');
+  sendJson(res, 200, { schedule: await ctx.supervisor.schedule(name, body) });
+}
+
+async function removeSchedule(ctx: RouteContext, { res, id }: Request): Promise<void> {
+  const name = parseWire(scheduleNameSchema, id, 'schedule name');
+  sendJson(res, 200, { schedule: await ctx.supervisor.unschedule(name) });
 }
 
 /** Cursor pages in creation order, through the store's index (or the supervisor's own order). */

@@ -125,6 +125,14 @@ export class Connection {
         return this.#reply(message.id, await supervisor.pause(message.jobType));
       case 'resume':
         return this.#reply(message.id, await supervisor.resume(message.jobType));
+      case 'schedules':
+        return this.#reply(message.id, { schedules: await supervisor.schedules() });
+      case 'schedule':
+        return this.#reply(message.id, {
+          schedule: await supervisor.schedule(message.name, message.options),
+        });
+      case 'unschedule':
+        return this.#reply(message.id, { schedule: await supervisor.unschedule(message.name) });
     }
   }
 
