@@ -166,10 +166,18 @@ describe('dashboard', () => {
   it('holds its layout at 420 px and at 1440 px with a long message and a long key', async () => {
     const s = await d.site();
     const { job } = await s.supervisor.start({ type: 'long', key: 'k'.repeat(300) });
+    // A schedule's name has no place to break it either (up to 100 characters).
+    const name = `nightly.${'n'.repeat(92)}`;
+    await s.supervisor.schedule(name, {
+      type: 'echo',
+      cron: '0 0 1 1 *',
+      timezone: 'America/Argentina/ComodRivadavia',
+    });
     for (const width of [420, 1440]) {
       const page = await d.open(`${s.url}/`);
       await page.setViewportSize({ width, height: 900 });
       await statusOf(page, job.id, 'running');
+      await page.getByRole('button', { name: `Remove schedule ${name}` }).waitFor();
       await page
         .getByText(LONG_MESSAGE.slice(0, 20))
         .first()
@@ -313,6 +321,44 @@ describe('dashboard', () => {
     await state.getByText('Paused: every type, typed').waitFor();
     await page.getByRole('button', { name: 'Resume all' }).click();
     await state.getByText('Paused: typed').waitFor();
+  });
+
+  it('lists the schedules made through the library and over HTTP, opens the last job of one, removes one', async () => {
+    const s = await d.site();
+    await s.supervisor.schedule('each-second', { type: 'echo', cron: '* * * * * *', input: { n: 1 } });
+    await s.supervisor.schedule('hourly', { type: 'echo', everyMs: 3_600_000 });
+    const put = await fetch(`${s.url}/schedules/nightly.typed`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'typed', input: { n: 2 }, cron: '30 3 * * *', timezone: 'Europe/Berlin' }),
+    });
+    expect(put.status).toBe(200);
+    const page = await d.open(`${s.url}/`);
+    await live(page);
+    const panel = page.getByRole('list', { name: 'Schedules', exact: true });
+    const nightly = panel.locator('li[data-schedule="nightly.typed"]');
+    await nightly.getByText('30 3 * * *', { exact: true }).waitFor();
+    await nightly.getByText('Europe/Berlin').waitFor();
+    expect(await nightly.textContent()).toMatch(/typed.*next .*· last —/);
+    await panel.locator('li[data-schedule="hourly"]').getByText('every 1 h').waitFor();
+    await page.getByRole('heading', { name: 'Schedules 3' }).waitFor();
+
+    // Each second an occurrence starts a job; once one did, the panel names it. Then the schedule
+    // is made yearly (it keeps its latest occurrence), so the job shown stays put.
+    await panel.getByRole('button', { name: 'Open the last job of schedule each-second' }).waitFor();
+    await s.supervisor.schedule('each-second', { type: 'echo', cron: '0 0 1 1 *', input: { n: 1 } });
+    await panel.locator('li[data-schedule="each-second"]').getByText('0 0 1 1 *').waitFor();
+    const last = (await s.supervisor.schedules()).find((x) => x.name === 'each-second')!.lastJobId!;
+    await panel.locator(`button[data-job="${last}"]`).click();
+    const dialog = page.getByRole('dialog', { name: `Job ${last}` });
+    await dialog.waitFor();
+    expect(await s.supervisor.find(last)).toMatchObject({ type: 'echo', input: { n: 1 } });
+    await dialog.getByRole('button', { name: 'Close details' }).click();
+
+    await nightly.getByRole('button', { name: 'Remove schedule nightly.typed' }).click();
+    await nightly.waitFor({ state: 'detached' });
+    await page.getByRole('heading', { name: 'Schedules 2' }).waitFor();
+    expect((await s.supervisor.schedules()).map((x) => x.name).sort()).toEqual(['each-second', 'hourly']);
   });
 
   it('removes the ticked finished jobs from the bulk bar, and leaves a live one', async () => {

@@ -9,8 +9,10 @@ import {
   type JobvisorClient,
   type WireJobType,
 } from '../../src/client/index.js';
+import { byId } from './dom.js';
 import { showConnection } from './header.js';
 import { NodesPanel } from './nodes.js';
+import { SchedulesPanel } from './schedules.js';
 import { initialToken, saveToken, TokenPanel } from './token.js';
 import { Dashboard } from './view.js';
 
@@ -24,6 +26,11 @@ const view = new Dashboard(() => client);
 const tokenPanel = new TokenPanel((token) => void connect(token));
 const nodesPanel = new NodesPanel(
   () => client,
+  (id) => view.open(id),
+);
+const schedulesPanel = new SchedulesPanel(
+  () => client,
+  byId('notice', HTMLElement),
   (id) => view.open(id),
 );
 
@@ -61,6 +68,7 @@ async function connect(token: string | undefined): Promise<void> {
   if (types === 'unauthorized') return refuse(c, token);
   view.setTypes(types);
   nodesPanel.start();
+  schedulesPanel.start();
 
   const live = c.subscribe({ all: true }, { rejections: true });
   view.started((jobIds) => live.store.trigger.forget({ jobIds }));
