@@ -166,4 +166,26 @@ describe('over HTTP, on SQLite: one bad input never stops the writes', () => {
     // Everything answered is in the file.
     expect((await s.store!.list({ limit: 100 })).items).toHaveLength(6);
   });
+
+  it('refuses a schedule whose input is too deep (400 invalid_input) and stores nothing; the next one is kept', async () => {
+    const s = await start({ store: 'sqlite' });
+    const put = (name: string, body: string) =>
+      fetch(`${s.url}/schedules/${name}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+    const deep = `{"type":"echo","everyMs":3600000,"input":${'['.repeat(6_000)}${']'.repeat(6_000)}}`;
+    const refused = await put('deep', deep);
+    expect(refused.status).toBe(400);
+    const body = (await refused.json()) as { error: { code: string; message: string } };
+    expect(body.error).toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringMatching(/limits\.maxDepth/) as unknown,
+    });
+    expect(await s.store!.schedules!.list()).toEqual([]);
+    const kept = await put('fine', JSON.stringify({ type: 'echo', everyMs: 3_600_000, input: { ok: true } }));
+    expect(kept.status).toBe(200);
+    expect((await s.store!.schedules!.list()).map((r) => r.name)).toEqual(['fine']);
+  });
 });
