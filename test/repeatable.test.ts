@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import * as z from 'zod';
-import { createSupervisor, type Supervisor } from '../src/index.js';
+import { createSupervisor, JobvisorError, type Supervisor } from '../src/index.js';
+import { MemorySchedules } from '../src/store/memory-schedules.js';
+import { Schedules } from '../src/supervisor/schedules.js';
 import { sqliteStore } from '../src/sqlite.js';
 import { occurrenceId } from '../src/supervisor/occurrences.js';
 import { deferred, harness, rejectionOf, settle, until, untilAborted } from './helpers.js';
@@ -309,5 +311,68 @@ describe('schedules on SQLite across restarts', () => {
     // The next occurrence ran; the one before it (created before the restart) did not run again.
     expect(second.ran.map((r) => r.id)).toEqual([occurrenceId('made', T0 + 120_000)]);
     expect(second.supervisor.list({ type: 'tick' })).toHaveLength(2);
+  });
+});
+
+describe('an occurrence whose creation fails', () => {
+  function runner(start: (id: string) => Promise<void>) {
+    const clock = new SimulatedClock();
+    clock.set(0);
+    const store = new MemorySchedules();
+    const errors: unknown[] = [];
+    const schedules = new Schedules({
+      store,
+      clock,
+      start: async (_spec, id) => {
+        await start(id);
+        return { job: {} as never, deduplicated: false };
+      },
+      exists: async () => false,
+      known: () => true,
+      checkInput: () => undefined,
+      report: (error) => errors.push(error),
+    });
+    return { clock, store, errors, schedules };
+  }
+
+  it('while the store is unavailable is tried again a second later, and made once', async () => {
+    const calls: string[] = [];
+    const { clock, store, errors, schedules } = runner(async (id) => {
+      calls.push(id);
+      if (calls.length === 1) throw new JobvisorError('store_unavailable', 'disk full');
+    });
+    await schedules.refresh();
+    await schedules.set('s', { type: 't', everyMs: 1_000 });
+    clock.increment(1_000);
+    await until(() => errors.length === 1);
+    expect((errors[0] as JobvisorError).code).toBe('store_unavailable');
+    expect((await store.list())[0]).toMatchObject({ lastAt: 1_000, started: false });
+    clock.increment(999);
+    await settle();
+    expect(calls).toHaveLength(1);
+    // At 2 000: the retry of 1 000's job first, then 2 000's (taken once 1 000's is started).
+    clock.increment(1);
+    await until(() => calls.length === 3);
+    await schedules.stop();
+    expect(calls).toEqual([1_000, 1_000, 2_000].map((at) => occurrenceId('s', at)));
+    expect((await store.list())[0]).toMatchObject({ lastAt: 2_000, started: true });
+  });
+
+  it('for good (its input no longer valid) is reported and given up: the schedule goes on', async () => {
+    const calls: string[] = [];
+    const { clock, store, errors, schedules } = runner(async (id) => {
+      calls.push(id);
+      if (calls.length === 1) throw new JobvisorError('invalid_input', 'no longer valid');
+    });
+    await schedules.refresh();
+    await schedules.set('s', { type: 't', everyMs: 1_000 });
+    clock.increment(1_000);
+    await until(() => errors.length === 1);
+    await until(() => calls.length === 1);
+    clock.increment(1_000);
+    await until(() => calls.length === 2);
+    await schedules.stop();
+    expect(calls).toEqual([occurrenceId('s', 1_000), occurrenceId('s', 2_000)]);
+    expect((await store.list())[0]).toMatchObject({ lastAt: 2_000, started: true });
   });
 });

@@ -481,7 +481,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect((await again.schedules!.list()).map((r) => r.name)).toEqual(['a.first']);
     });
 
-    it('lets one taker have each occurrence: never an earlier or equal one again, and a skipped one is started at once', async () => {
+    it('lets one taker have each occurrence: never an earlier or equal one again, none while the one before is not started, and a skipped one is started at once', async () => {
       const schedules = store.schedules!;
       await schedules.put('s', { ...SPEC, anchor: T0 });
       expect(await schedules.take('nobody', T0, 'x', T0)).toBe(false);
@@ -491,6 +491,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(racers.filter(Boolean)).toHaveLength(1);
       expect(await schedules.take('s', T0 + 1_000, 'again', T0)).toBe(false);
       expect(await schedules.take('s', T0 + 500, 'earlier', T0)).toBe(false);
+      await schedules.started('s', T0 + 1_000);
       expect(await schedules.take('s', T0 + 2_000, null, T0 + 2_500)).toBe(true);
       expect((await schedules.list())[0]).toMatchObject({
         lastAt: T0 + 2_000,
@@ -501,6 +502,10 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await schedules.take('s', T0 + 3_000, 'job-3', T0 + 3_000)).toBe(true);
       await schedules.started('s', T0 + 2_000);
       expect((await schedules.list())[0]).toMatchObject({ lastAt: T0 + 3_000, started: false });
+      // Not before the one taken before is started: its job must not be lost.
+      expect(await schedules.take('s', T0 + 4_000, 'job-4', T0 + 4_000)).toBe(false);
+      await schedules.started('s', T0 + 3_000);
+      expect(await schedules.take('s', T0 + 4_000, 'job-4', T0 + 4_000)).toBe(true);
     });
 
     it('commits a created job and reads it back', async () => {

@@ -24,7 +24,7 @@ export class MemorySchedules implements ScheduleStore {
 
   async take(name: string, at: number, jobId: string | null, takenAt: number): Promise<boolean> {
     const old = this.#records.get(name);
-    if (!old || (old.lastAt !== null && old.lastAt >= at)) return false;
+    if (!old || !old.started || (old.lastAt !== null && old.lastAt >= at)) return false;
     this.#records.set(name, { ...old, lastAt: at, lastJobId: jobId, takenAt, started: jobId === null });
     return true;
   }

@@ -162,8 +162,9 @@ export interface ScheduleStore {
   /** Removes it; false when there was none. */
   remove(name: string): Promise<boolean>;
   /**
-   * Takes occurrence `at` if no later or equal one was taken (true), for job `jobId` (null: skipped,
-   * and then `started` at once); false when another taker (a node, an earlier run) had it.
+   * Takes occurrence `at` if no later or equal one was taken and the one taken before is started
+   * (true), for job `jobId` (null: skipped, and then `started` at once); false when another taker
+   * (a node, an earlier run) had it, or the one before waits for its job (it must not be lost).
    */
   take(name: string, at: number, jobId: string | null, takenAt: number): Promise<boolean>;
   /** The job of occurrence `at` is durable. */

@@ -64,7 +64,7 @@ export function postgresSchedules(pool: () => pg.Pool, schema: string): Schedule
       run('take occurrence', async (p) => {
         const { rowCount } = await p.query(
           `UPDATE ${s}.schedules SET last_at = $2, last_job = $3::text, taken_at = $4, started = $3::text IS NULL
-           WHERE name = $1 AND (last_at IS NULL OR last_at < $2)`,
+           WHERE name = $1 AND (last_at IS NULL OR last_at < $2) AND started`,
           [name, at, jobId, takenAt],
         );
         return rowCount === 1;

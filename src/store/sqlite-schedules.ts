@@ -28,7 +28,7 @@ function prepare(db: Database.Database) {
     remove: db.prepare<[string]>(`DELETE FROM schedules WHERE name = ?`),
     take: db.prepare<[number, string | null, number, number, string, number]>(
       `UPDATE schedules SET last_at = ?, last_job = ?, taken_at = ?, started = ?
-       WHERE name = ? AND (last_at IS NULL OR last_at < ?)`,
+       WHERE name = ? AND (last_at IS NULL OR last_at < ?) AND started = 1`,
     ),
     started: db.prepare<[string, number]>(`UPDATE schedules SET started = 1 WHERE name = ? AND last_at = ?`),
   };

@@ -63,6 +63,10 @@ export class Schedules {
   /** When this supervisor began to run schedules: an occurrence before it was missed. */
   #since: number | undefined;
   #stopped = false;
+  /** A tick waits in `#task` (not begun): another kick adds nothing. */
+  #queued = false;
+  /** Occurrences' jobs this supervisor took and has not yet made: tried again at once, not as orphans. */
+  readonly #mine = new Set<string>();
 
   constructor(deps: SchedulesDeps) {
     this.#deps = deps;
@@ -134,8 +138,14 @@ export class Schedules {
 
   /** Runs what is due now, after the ticks before it, and arms the timer for what comes next. */
   kick(): void {
-    if (this.#stopped) return;
-    this.#task = this.#task.then(() => this.#tick()).catch((error: unknown) => this.#deps.report(error));
+    if (this.#stopped || this.#queued) return; // the tick queued will see what this one would
+    this.#queued = true;
+    this.#task = this.#task
+      .then(() => {
+        this.#queued = false;
+        return this.#tick();
+      })
+      .catch((error: unknown) => this.#deps.report(error));
   }
 
   /** Stops the timer and waits for the tick in progress. */
@@ -182,7 +192,8 @@ export class Schedules {
     const { lastAt, lastJobId, takenAt, started } = record;
     if (started || lastAt === null || lastJobId === null) return;
     const now = this.#deps.clock.now();
-    if (takenAt !== null && takenAt >= this.#since! && now - takenAt < ORPHAN_MS) return;
+    const another = !this.#mine.has(lastJobId) && takenAt !== null && takenAt >= this.#since!;
+    if (another && now - takenAt < ORPHAN_MS) return; // its taker may be creating it now
     if (!(await this.#deps.exists(lastJobId))) await this.#create(record, lastAt, lastJobId);
     else await this.#started(record.name, lastAt);
   }
@@ -190,34 +201,45 @@ export class Schedules {
   /** The latest occurrence due and not taken: taken here, then started (or skipped, as missed). */
   async #due(record: ScheduleRecord): Promise<void> {
     const { name, spec } = record;
+    // The occurrence before waits for its job: the next one is taken once that one is started.
+    if (!(this.#records.get(name)?.started ?? true)) return;
     const now = this.#deps.clock.now();
     const at = this.#of(record).latest(now);
     if (at === null || at <= (record.lastAt ?? -Infinity)) return;
     const missed = at < this.#since! || now - at > LATE_MS;
     const id = missed && spec.missed === 'skip' ? null : occurrenceId(name, at);
     const taken = await this.#deps.store.take(name, at, id, now);
+    if (!taken) return this.#reread(name); // another taker had it, or the one before is not started
     const current = this.#records.get(name);
-    if (current && (current.lastAt ?? -Infinity) < at) {
-      const took = { lastAt: at, lastJobId: id, takenAt: now, started: id === null };
-      // Not taken: another taker had it (or a later one); a refresh reads what it did.
-      this.#records.set(name, taken ? { ...current, ...took } : { ...current, lastAt: at, started: true });
-    }
+    if (current && (current.lastAt ?? -Infinity) < at)
+      this.#records.set(name, { ...current, lastAt: at, lastJobId: id, takenAt: now, started: id === null });
     // Taken: its job is made, even if the schedule was changed or removed meanwhile (it was due).
-    if (taken && id !== null) await this.#create(record, at, id);
+    if (id === null) return;
+    this.#mine.add(id);
+    await this.#create(record, at, id);
   }
 
+  /** What the store says of one schedule now (another taker moved it). */
+  async #reread(name: string): Promise<void> {
+    const found = (await this.#deps.store.list()).find((r) => r.name === name);
+    if (found) this.#records.set(name, found);
+    else this.#records.delete(name);
+  }
+
+  /** Creates the occurrence's job, then marks it started; a transient error throws (tried again). */
   async #create(record: ScheduleRecord, at: number, id: string): Promise<void> {
     try {
       await this.#deps.start(record.spec, id);
     } catch (error) {
       // Created meanwhile by another node (its creation is refused here): started all the same.
       if (!(await this.#deps.exists(id).catch(() => false))) {
+        // Tried again after RETRY_MS; any other error (its input no longer valid…) gives it up.
+        if (error instanceof JobvisorError && TRANSIENT.has(error.code)) throw error;
         this.#deps.report(error);
-        // Tried again at the next tick; any other error (its input no longer valid…) gives it up.
-        if (error instanceof JobvisorError && TRANSIENT.has(error.code)) return;
       }
     }
     await this.#started(record.name, at);
+    this.#mine.delete(id);
   }
 
   async #started(name: string, at: number): Promise<void> {
@@ -237,9 +259,10 @@ export class Schedules {
     for (const record of this.#records.values()) {
       if (!this.#deps.known(record.spec.type)) continue;
       const of = this.#of(record);
-      // One came while this tick ran (or before the timer was armed): due now.
+      // One came while this tick ran (or before the timer was armed): due now — unless the one
+      // before waits for its job (then at its orphan time, or at the next refresh).
       const latest = of.latest(now);
-      if (latest !== null && latest > (record.lastAt ?? -Infinity)) due = now;
+      if (record.started && latest !== null && latest > (record.lastAt ?? -Infinity)) due = now;
       const from = Math.max(record.lastAt ?? -Infinity, record.spec.anchor, now);
       due = Math.min(due, of.next(from) ?? Infinity);
       if (!record.started && record.takenAt !== null) due = Math.min(due, record.takenAt + ORPHAN_MS);
