@@ -3,7 +3,9 @@
  * thousand keyed jobs (slow handlers, progress, heartbeats, duplicate keys), is killed with SIGKILL
  * mid-run at a random moment, and a second process recovers on the same file. Afterwards: every
  * job whose start was answered exists, every job is final, no key had two executions at once,
- * no delayed job began before its time, and the change log has no gap.
+ * no delayed job began before its time, and the change log has no gap. A schedule runs through it
+ * all: each occurrence's job is one of its occurrences, none ran twice in one attempt, and the
+ * occurrence taken last has its job.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,7 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { ScheduleView } from '../src/index.js';
 import { sqliteStore } from '../src/sqlite.js';
+import { occurrenceId } from '../src/supervisor/occurrences.js';
 
 const child = fileURLToPath(new URL('./fixtures/crash-child.ts', import.meta.url));
 const dirs: string[] = [];
@@ -64,7 +68,10 @@ describe('kill -9 mid-run and restart on the same SQLite file', () => {
 
       const recover = launch(['recover', ...args]);
       expect(await recover.exited, recover.output()).toBe(0);
-      const summary = JSON.parse(recover.output().trim().split('\n').at(-1)!) as { resumed: number };
+      const summary = JSON.parse(recover.output().trim().split('\n').at(-1)!) as {
+        resumed: number;
+        pulse: ScheduleView;
+      };
       expect(summary.resumed).toBeGreaterThan(0);
 
       const store = sqliteStore({ path: db });
@@ -98,6 +105,38 @@ describe('kill -9 mid-run and restart on the same SQLite file', () => {
         const runAt = runAtOf.get(jobId ?? '');
         if (what === 'start' && runAt !== undefined) expect(Number(at)).toBeGreaterThanOrEqual(runAt);
       }
+
+      // The schedule: each tick job is one of its occurrences (anchor + n × 100 ms) up to the last
+      // taken, whose job exists; no occurrence's job ran twice in one attempt; each process ran
+      // them in increasing order (occurrences due together — the process was busy — start once:
+      // the latest), and the restart ran some.
+      const { pulse } = summary;
+      expect(pulse.lastJobId).not.toBeNull();
+      const occurrences = new Map<string, number>();
+      for (let n = 1; pulse.anchor + n * 100 <= pulse.lastAt!; n++)
+        occurrences.set(occurrenceId('pulse', pulse.anchor + n * 100), n);
+      const ticks = all.filter((job) => job.type === 'tick');
+      expect(ticks.map((job) => job.id)).toContain(pulse.lastJobId);
+      for (const job of ticks) {
+        expect(occurrences.has(job.id), `tick job ${job.id} is an occurrence`).toBe(true);
+        expect(job.status).toBe('completed');
+      }
+      const tickRuns = readFileSync(execLog, 'utf8')
+        .split('\n')
+        .filter((line) => line.startsWith('tick '))
+        .map((line) => line.split(' ') as [string, string, string, string, string, string]);
+      const runsOf = new Map<string, number>();
+      for (const [, jobId, , attempt] of tickRuns) {
+        const key = `${jobId}#${attempt}`;
+        expect(runsOf.has(key), `tick ${key} ran twice`).toBe(false);
+        runsOf.set(key, 1);
+      }
+      const firstPid = readFileSync(execLog, 'utf8').split(' ')[4]; // the killed process's
+      const before = tickRuns.filter((run) => run[4] === firstPid).map((run) => occurrences.get(run[1])!);
+      expect(before.length).toBeGreaterThan(0);
+      expect(before).toEqual([...before].sort((a, b) => a - b));
+      expect(new Set(before).size).toBe(before.length);
+      expect(tickRuns.some((run) => run[4] !== firstPid)).toBe(true);
 
       // No key ever had two executions at once. The two processes never overlap in time (the
       // second starts after the first died), so check each process's executions on their own.

@@ -122,12 +122,14 @@ describe('schedule runners in random interleavings (fast-check)', () => {
               remove: s.scheduleFunction((name: string) => shared.remove(name)),
               take: (name, at, id, when) =>
                 alone && index > 0 ? new Promise<never>(() => undefined) : take(name, at, id, when),
-              started: s.scheduleFunction((name: string, at: number) => shared.started(name, at)),
+              started: s.scheduleFunction((name: string, at: number, id: string) =>
+                shared.started(name, at, id),
+              ),
             };
             const create = s.scheduleFunction(async (id: string) => {
               if (created.has(id)) throw new JobvisorError('store_conflict', `Job ${id} exists`);
               created.set(id, 1);
-              return { job: {} as never, deduplicated: false };
+              return { job: { id } as never, deduplicated: false };
             });
             return new Schedules({
               store,

@@ -124,6 +124,8 @@ describe('schedule({ everyMs })', () => {
     await advance(clock, 2_000, 1_000);
     expect(started).toHaveLength(1);
     expect(supervisor.list({ type: 'slow' })).toHaveLength(1);
+    // The schedule names the job its latest occurrence joined.
+    expect((await supervisor.schedules())[0]).toMatchObject({ lastAt: T0 + 3_000, lastJobId: started[0] });
     release.resolve();
     await supervisor.waitFor(started[0]!);
     await advance(clock, 1_000);
@@ -325,7 +327,7 @@ describe('an occurrence whose creation fails', () => {
       clock,
       start: async (_spec, id) => {
         await start(id);
-        return { job: {} as never, deduplicated: false };
+        return { job: { id } as never, deduplicated: false };
       },
       exists: async () => false,
       known: () => true,

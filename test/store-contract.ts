@@ -474,7 +474,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           started: false,
         },
       ]);
-      await again.schedules!.started('nightly', T0 + 300_000);
+      await again.schedules!.started('nightly', T0 + 300_000, 'job-1');
       expect((await again.schedules!.list())[1]).toMatchObject({ started: true, lastJobId: 'job-1' });
       expect(await again.schedules!.remove('nightly')).toBe(true);
       expect(await again.schedules!.remove('nightly')).toBe(false);
@@ -491,7 +491,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(racers.filter(Boolean)).toHaveLength(1);
       expect(await schedules.take('s', T0 + 1_000, 'again', T0)).toBe(false);
       expect(await schedules.take('s', T0 + 500, 'earlier', T0)).toBe(false);
-      await schedules.started('s', T0 + 1_000);
+      await schedules.started('s', T0 + 1_000, 'job-0');
       expect(await schedules.take('s', T0 + 2_000, null, T0 + 2_500)).toBe(true);
       expect((await schedules.list())[0]).toMatchObject({
         lastAt: T0 + 2_000,
@@ -500,11 +500,12 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       });
       // `started` marks only the occurrence it names.
       expect(await schedules.take('s', T0 + 3_000, 'job-3', T0 + 3_000)).toBe(true);
-      await schedules.started('s', T0 + 2_000);
+      await schedules.started('s', T0 + 2_000, 'job-2');
       expect((await schedules.list())[0]).toMatchObject({ lastAt: T0 + 3_000, started: false });
       // Not before the one taken before is started: its job must not be lost.
       expect(await schedules.take('s', T0 + 4_000, 'job-4', T0 + 4_000)).toBe(false);
-      await schedules.started('s', T0 + 3_000);
+      await schedules.started('s', T0 + 3_000, 'joined');
+      expect((await schedules.list())[0]).toMatchObject({ lastJobId: 'joined', started: true });
       expect(await schedules.take('s', T0 + 4_000, 'job-4', T0 + 4_000)).toBe(true);
     });
 

@@ -29,8 +29,8 @@ export class MemorySchedules implements ScheduleStore {
     return true;
   }
 
-  async started(name: string, at: number): Promise<void> {
+  async started(name: string, at: number, jobId: string): Promise<void> {
     const old = this.#records.get(name);
-    if (old && old.lastAt === at) this.#records.set(name, { ...old, started: true });
+    if (old && old.lastAt === at) this.#records.set(name, { ...old, lastJobId: jobId, started: true });
   }
 }

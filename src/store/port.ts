@@ -167,8 +167,11 @@ export interface ScheduleStore {
    * (a node, an earlier run) had it, or the one before waits for its job (it must not be lost).
    */
   take(name: string, at: number, jobId: string | null, takenAt: number): Promise<boolean>;
-  /** The job of occurrence `at` is durable. */
-  started(name: string, at: number): Promise<void>;
+  /**
+   * The job of occurrence `at` is durable: `jobId`, its own, or the job holding the schedule's key
+   * that the occurrence joined.
+   */
+  started(name: string, at: number, jobId: string): Promise<void>;
 }
 
 /** A node of a cluster, as the store keeps it. */

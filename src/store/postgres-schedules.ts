@@ -69,12 +69,12 @@ export function postgresSchedules(pool: () => pg.Pool, schema: string): Schedule
         );
         return rowCount === 1;
       }),
-    started: (name, at) =>
+    started: (name, at, jobId) =>
       run('occurrence started', async (p) => {
-        await p.query(`UPDATE ${s}.schedules SET started = true WHERE name = $1 AND last_at = $2`, [
-          name,
-          at,
-        ]);
+        await p.query(
+          `UPDATE ${s}.schedules SET started = true, last_job = $3 WHERE name = $1 AND last_at = $2`,
+          [name, at, jobId],
+        );
       }),
   };
 }

@@ -30,7 +30,9 @@ function prepare(db: Database.Database) {
       `UPDATE schedules SET last_at = ?, last_job = ?, taken_at = ?, started = ?
        WHERE name = ? AND (last_at IS NULL OR last_at < ?) AND started = 1`,
     ),
-    started: db.prepare<[string, number]>(`UPDATE schedules SET started = 1 WHERE name = ? AND last_at = ?`),
+    started: db.prepare<[string, string, number]>(
+      `UPDATE schedules SET started = 1, last_job = ? WHERE name = ? AND last_at = ?`,
+    ),
   };
 }
 
@@ -67,6 +69,7 @@ export function sqliteSchedules(db: () => Database.Database): ScheduleStore {
         'take occurrence',
         (sql) => sql.take.run(at, jobId, takenAt, jobId === null ? 1 : 0, name, at).changes > 0,
       ),
-    started: (name: string, at: number) => run('occurrence started', (sql) => void sql.started.run(name, at)),
+    started: (name: string, at: number, jobId: string) =>
+      run('occurrence started', (sql) => void sql.started.run(jobId, name, at)),
   };
 }

@@ -147,7 +147,7 @@ export class ThreadedSqliteStore implements JobStore {
     put: (name, spec) => this.#call('schedules.put', [name, spec]),
     remove: (name) => this.#call('schedules.remove', [name]),
     take: (name, at, jobId, takenAt) => this.#call('schedules.take', [name, at, jobId, takenAt]),
-    started: (name, at) => this.#call('schedules.started', [name, at]),
+    started: (name, at, jobId) => this.#call('schedules.started', [name, at, jobId]),
   };
 
   constructor(options: SqliteConnectionOptions) {

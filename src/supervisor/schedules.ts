@@ -195,7 +195,7 @@ export class Schedules {
     const another = !this.#mine.has(lastJobId) && takenAt !== null && takenAt >= this.#since!;
     if (another && now - takenAt < ORPHAN_MS) return; // its taker may be creating it now
     if (!(await this.#deps.exists(lastJobId))) await this.#create(record, lastAt, lastJobId);
-    else await this.#started(record.name, lastAt);
+    else await this.#started(record.name, lastAt, lastJobId);
   }
 
   /** The latest occurrence due and not taken: taken here, then started (or skipped, as missed). */
@@ -228,8 +228,10 @@ export class Schedules {
 
   /** Creates the occurrence's job, then marks it started; a transient error throws (tried again). */
   async #create(record: ScheduleRecord, at: number, id: string): Promise<void> {
+    let jobId = id;
     try {
-      await this.#deps.start(record.spec, id);
+      // With a key, the occurrence may join the job holding it: the schedule names that one.
+      jobId = (await this.#deps.start(record.spec, id)).job.id;
     } catch (error) {
       // Created meanwhile by another node (its creation is refused here): started all the same.
       if (!(await this.#deps.exists(id).catch(() => false))) {
@@ -238,14 +240,14 @@ export class Schedules {
         this.#deps.report(error);
       }
     }
-    await this.#started(record.name, at);
+    await this.#started(record.name, at, jobId);
     this.#mine.delete(id);
   }
 
-  async #started(name: string, at: number): Promise<void> {
-    await this.#deps.store.started(name, at);
+  async #started(name: string, at: number, jobId: string): Promise<void> {
+    await this.#deps.store.started(name, at, jobId);
     const current = this.#records.get(name);
-    if (current?.lastAt === at) this.#records.set(name, { ...current, started: true });
+    if (current?.lastAt === at) this.#records.set(name, { ...current, lastJobId: jobId, started: true });
   }
 
   /**
