@@ -23,6 +23,8 @@ export type {
   JobRecordDraft,
   JobStore,
   ListQuery,
+  LogLineDraft,
+  LogStore,
   Page,
   ScheduleRecord,
   ScheduleStore,
@@ -62,6 +64,7 @@ export type {
 } from './supervisor/bulk.js';
 export { MAX_BULK } from './supervisor/bulk.js';
 export type { PauseState } from './supervisor/pauses.js';
+export type { FollowLogs, LogPage, LogQuery } from './supervisor/job-logs.js';
 export type { MissedPolicy, ScheduleOptions, ScheduleSpec, ScheduleView } from './common/repeatable.js';
 export type { TypedScheduleOptions } from './common/job-map.js';
 export type {
@@ -78,6 +81,7 @@ export type {
   HandlerDurations,
   JobChange,
   JobErrorInfo,
+  JobLogEntry,
   JobStatus,
   JobTypeInfo,
   JobView,

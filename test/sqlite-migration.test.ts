@@ -25,8 +25,8 @@ function indexes(path: string): { version: number; names: string[] } {
 }
 
 describe('SQLite schema migrations', () => {
-  it('a version-1 file (no changes_job index, no pauses, no schedules) is migrated to the current version with its jobs and history', async () => {
-    expect(SCHEMA_VERSION).toBe(4);
+  it('a version-1 file (no changes_job index, no pauses, no schedules, no logs) is migrated to the current version with its jobs and history', async () => {
+    expect(SCHEMA_VERSION).toBe(5);
     const dir = mkdtempSync(join(tmpdir(), 'jobvisor-migrate-'));
     dirs.push(dir);
     const path = join(dir, 'jobs.db');
@@ -42,11 +42,12 @@ describe('SQLite schema migrations', () => {
     await first.shutdown();
 
     // Back to exactly what version 1 wrote: migration 2 only added this index, 3 the pauses table,
-    // 4 the schedules table.
+    // 4 the schedules table, 5 the logs table.
     const db = new Database(path);
     db.exec('DROP INDEX changes_job');
     db.exec('DROP TABLE paused');
     db.exec('DROP TABLE schedules');
+    db.exec('DROP TABLE job_logs');
     db.pragma('user_version = 1');
     db.close();
     expect(indexes(path).version).toBe(1);
@@ -67,6 +68,7 @@ describe('SQLite schema migrations', () => {
     const migrated = new Database(path, { readonly: true });
     expect(migrated.prepare('SELECT scope FROM paused').all()).toEqual([]);
     expect(migrated.prepare('SELECT name FROM schedules').all()).toEqual([]);
+    expect(migrated.prepare('SELECT id FROM job_logs').all()).toEqual([]);
     migrated.close();
   });
 });

@@ -509,6 +509,68 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await schedules.take('s', T0 + 4_000, 'job-4', T0 + 4_000)).toBe(true);
     });
 
+    it('keeps jobs\' log lines in order with ids never given twice, at most `keep` per job, and forgets them with their job', async () => {
+      const logs = store.logs!;
+      const line = (jobId: string, n: number, attempt = 1) => ({
+        jobId,
+        attempt,
+        at: T0 + n,
+        message: `line ${n} ✓`,
+        data: n % 2 === 0 ? { n, nested: { list: [n, 'é'] } } : null,
+      });
+      const w = new Writer();
+      await store.commit([...w.life('done'), w.change('live', 'created')]);
+      const first = await logs.append([line('done', 1), line('live', 1), line('done', 2, 2)], 10);
+      expect(first).toHaveLength(3);
+      expect([...first]).toEqual([...first].sort((a, b) => a - b));
+      const more = await logs.append(
+        Array.from({ length: 12 }, (_, i) => line('live', i + 2)),
+        10,
+      );
+      expect(more[0]!).toBeGreaterThan(first[2]!);
+      // `keep`: the newest 10 of `live`'s 13 lines.
+      const live = await logs.read('live', { after: 0, limit: 100 });
+      expect(live.map((e) => e.message)).toEqual(Array.from({ length: 10 }, (_, i) => `line ${i + 4} ✓`));
+      expect(live[1]).toEqual({ id: more[3], ...line('live', 5) });
+      expect(live[0]).toEqual({ id: more[2], ...line('live', 4) });
+      // Paged by id, and by attempt.
+      const page = await logs.read('live', { after: live[2]!.id, limit: 3 });
+      expect(page.map((e) => e.id)).toEqual(live.slice(3, 6).map((e) => e.id));
+      expect((await logs.read('done', { after: 0, limit: 10, attempt: 2 })).map((e) => e.message)).toEqual([
+        'line 2 ✓',
+      ]);
+      expect(await logs.read('nobody', { after: 0, limit: 10 })).toEqual([]);
+      // Removed with their job (a live job's stay); a later line never takes a removed line's id.
+      expect(await store.remove!(['done', 'live'])).toBe(1);
+      expect(await logs.read('done', { after: 0, limit: 10 })).toEqual([]);
+      expect(await logs.read('live', { after: 0, limit: 100 })).toHaveLength(10);
+      const again = await reopened();
+      await again.open({ recentLimit: 10 });
+      const [next] = await again.logs!.append([line('live', 99)], 10);
+      expect(next!).toBeGreaterThan(Math.max(...first, ...more));
+      expect(await again.logs!.read('live', { after: more.at(-1)!, limit: 10 })).toEqual([
+        { id: next, ...line('live', 99) },
+      ]);
+    });
+
+    it('expires a job\'s log lines with the job', async () => {
+      const w = new Writer();
+      for (const [id, at] of [['old', T0], ['new', T0 + 10_000]] as const) {
+        await store.commit([
+          w.change(id, 'created', { at }),
+          w.change(id, 'started', { at }),
+          w.change(id, 'completed', { at: at + 1 }),
+        ]);
+      }
+      const line = (jobId: string) => ({ jobId, attempt: 1, at: T0, message: 'm', data: null });
+      await store.logs!.append([line('old'), line('new')], 10);
+      await store.expire({ before: T0 + 5_000, maxCount: ALL });
+      expect(await store.logs!.read('old', { after: 0, limit: 10 })).toEqual([]);
+      expect(await store.logs!.read('new', { after: 0, limit: 10 })).toHaveLength(1);
+      await store.expire({ before: 0, maxCount: 0 });
+      expect(await store.logs!.read('new', { after: 0, limit: 10 })).toEqual([]);
+    });
+
     it('commits a created job and reads it back', async () => {
       const w = new Writer();
       const created = w.change('a', 'created', { key: 'user-1', type: 'email.send' });

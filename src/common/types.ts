@@ -103,6 +103,25 @@ export interface HandlerContext<I = unknown> {
   readonly signal: AbortSignal;
   progress(percent: number, message?: string): boolean;
   heartbeat(): boolean;
+  /**
+   * Appends a line to the job's own log (ordered, per attempt, durable, at most `limits.maxLogLines`
+   * per job: the oldest go): a message (a string of at most 4,000 characters) and optional data
+   * (JSON within `limits.maxDepth`, at most 16 KB) — anything else throws `invalid_request`.
+   * False when the attempt is over.
+   */
+  log(message: string, data?: unknown): boolean;
+}
+
+/** One line of a job's log, as readers see it once it is durable. */
+export interface JobLogEntry {
+  /** Supervisor-wide, increasing in the order lines were written: a job's lines in its order. */
+  readonly id: number;
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly at: number;
+  readonly message: string;
+  /** The data given with the message; null without. */
+  readonly data: unknown;
 }
 
 export type Handler<I = unknown, R = unknown> = (ctx: HandlerContext<I>) => R | Promise<R>;

@@ -12,8 +12,13 @@ import { JobFailure, JobvisorError } from '../common/errors.js';
 import type { Handler, HandlerContext, Outcome } from '../common/types.js';
 import type { InFlight } from './in-flight.js';
 
-/** An event for the job a handler runs for, without its time (the receiver stamps it). */
-export type HandlerEvent = DistributiveOmit<Extract<JobEvent, { attempt: number }>, 'at'>;
+/**
+ * An event for the job a handler runs for, without its time (the receiver stamps it), or a line
+ * for its log (`LOG`: no event of the job's machine; the job's log takes it).
+ */
+export type HandlerEvent =
+  | DistributiveOmit<Extract<JobEvent, { attempt: number }>, 'at'>
+  | { readonly type: 'LOG'; readonly attempt: number; readonly message: string; readonly data: unknown };
 
 /**
  * Sends to the handler's own job: bound once, when the attempt starts, to that job's actor; the
@@ -150,6 +155,9 @@ function context(input: HandlerInput, send: SendToJob, abort: LazyAbort): Handle
     },
     heartbeat() {
       return send({ type: 'HEARTBEAT', attempt }).accepted;
+    },
+    log(message: string, data?: unknown) {
+      return send({ type: 'LOG', attempt, message, data }).accepted;
     },
   };
 }

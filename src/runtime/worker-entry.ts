@@ -4,6 +4,7 @@
  * progress, heartbeats and the outcome. It never touches supervisor state: the main side decides.
  */
 import { parentPort } from 'node:worker_threads';
+import { checkLogLine } from '../common/log-line.js';
 import type { HandlerContext } from '../common/types.js';
 import { toWorkerSchema, type FromWorker, type RunMessage } from './worker-protocol.js';
 
@@ -80,6 +81,12 @@ function context(message: RunMessage, signal: AbortSignal): HandlerContext {
     },
     heartbeat: () => {
       post({ kind: 'heartbeat', jobId, attempt });
+      return true;
+    },
+    // Checked here, so a bad line throws in the handler that wrote it; the supervisor checks it
+    // again against its own depth limit (this thread does not know it) and drops a line too deep.
+    log: (text: string, data?: unknown) => {
+      post({ kind: 'log', jobId, attempt, message: text, data: checkLogLine(text, data, 1_000) });
       return true;
     },
   };

@@ -172,6 +172,9 @@ export class WorkerPool {
       return this.#send(owner, { type: 'PROGRESS', attempt, percent, message: message.message });
     }
     if (message.kind === 'heartbeat') return this.#send(owner, { type: 'HEARTBEAT', attempt });
+    if (message.kind === 'log') {
+      return this.#send(owner, { type: 'LOG', attempt, message: message.message, data: message.data });
+    }
     const event: HandlerEvent =
       message.kind === 'done'
         ? { type: 'COMPLETE', attempt, result: message.result }

@@ -34,6 +34,7 @@ export const fromWorkerSchema = z.discriminatedUnion('kind', [
     message: z.string().optional(),
   }),
   z.strictObject({ kind: z.literal('heartbeat'), jobId, attempt }),
+  z.strictObject({ kind: z.literal('log'), jobId, attempt, message: z.string(), data: z.unknown() }),
   z.strictObject({ kind: z.literal('done'), jobId, attempt, result: z.unknown() }),
   z.strictObject({
     kind: z.literal('failed'),

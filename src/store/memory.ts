@@ -12,6 +12,7 @@ import type {
   StoredChange,
   StoreSnapshot,
 } from './port.js';
+import { MemoryLogs } from './memory-logs.js';
 import { MemorySchedules } from './memory-schedules.js';
 import { BatchKeys, byFinished, isLive, matchesQuery, recordsAfterCursor } from './query.js';
 
@@ -26,6 +27,7 @@ class MemoryStore implements JobStore {
   /** Pauses in force: type names, and `*` for all. */
   readonly #paused = new Set<string>();
   readonly schedules = new MemorySchedules();
+  readonly logs = new MemoryLogs();
   #log: StoredChange[] = [];
   #lastOffset = 0;
 
@@ -125,6 +127,7 @@ class MemoryStore implements JobStore {
     const keepFrom = this.#log.findIndex((c) => c.at >= policy.before);
     const kept = keepFrom < 0 ? [] : this.#log.slice(keepFrom);
     this.#log = removed.size === 0 ? kept : kept.filter((c) => !removed.has(c.jobId));
+    this.logs.forget(removed);
     return removed.size;
   }
 
@@ -137,6 +140,7 @@ class MemoryStore implements JobStore {
       removed.add(id);
     }
     if (removed.size > 0) this.#log = this.#log.filter((c) => !removed.has(c.jobId));
+    this.logs.forget(removed);
     return removed.size;
   }
 

@@ -5,7 +5,7 @@
  */
 import type { ChangeKind, JobDeadlines, JobStatus, RetryPolicy } from '../../machines/job.types.js';
 import type { ScheduleSpec } from '../common/repeatable.js';
-import type { JobView } from '../common/types.js';
+import type { JobLogEntry, JobView } from '../common/types.js';
 
 /** Everything needed to show a job and to re-create its actor after a restart. */
 export interface JobRecord extends JobView {
@@ -132,6 +132,25 @@ export interface JobStore {
    * cluster; a store without them keeps schedules in memory only.
    */
   readonly schedules?: ScheduleStore;
+  /**
+   * Optional: the jobs' logs (`ctx.log`), removed with their jobs (`remove`, `expire`); a store
+   * without them keeps logs in memory only.
+   */
+  readonly logs?: LogStore;
+}
+
+/** A log line to write: the store gives it its id. */
+export type LogLineDraft = Omit<JobLogEntry, 'id'>;
+
+/** The jobs' logs: ordered lines, at most `keep` per job (the oldest go). */
+export interface LogStore {
+  /** Writes the lines in one transaction, in order; answers their ids (increasing). */
+  append(lines: readonly LogLineDraft[], keep: number): Promise<readonly number[]>;
+  /** A job's lines with `id > after` (of one attempt, if given), oldest first, at most `limit`. */
+  read(
+    jobId: string,
+    query: { readonly after: number; readonly limit: number; readonly attempt?: number },
+  ): Promise<readonly JobLogEntry[]>;
 }
 
 /** A schedule as the store keeps it: its definition and the latest occurrence taken. */

@@ -155,6 +155,18 @@ const MIGRATIONS: readonly string[] = [
     started boolean NOT NULL DEFAULT true
   );
   `,
+  // 7: jobs' logs (ctx.log), read per job in id order; written by the node running the job.
+  `
+  CREATE TABLE $S.job_logs (
+    id bigserial PRIMARY KEY,
+    job_id text COLLATE "C" NOT NULL,
+    attempt int NOT NULL,
+    at int8 NOT NULL,
+    message text NOT NULL,
+    data jsonb
+  );
+  CREATE INDEX job_logs_job ON $S.job_logs (job_id, id);
+  `,
 ];
 
 /** The channel a schema's events go out on (NOTIFY): at most 63 bytes. */

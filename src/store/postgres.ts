@@ -20,9 +20,11 @@ import {
   type Page,
   type StoredChange,
   type StoreSnapshot,
+  type LogStore,
   type ScheduleStore,
 } from './port.js';
 import { PostgresCluster } from './postgres-cluster.js';
+import { postgresLogs } from './postgres-logs.js';
 import { postgresSchedules } from './postgres-schedules.js';
 import { decodeChanges, decodeJob, type ChangeRow, type JobRow } from './encode.js';
 import { commitBatch } from './postgres-commit.js';
@@ -84,6 +86,7 @@ class PostgresStore implements JobStore {
   /** The verbs of several nodes sharing the schema. */
   readonly cluster: PostgresCluster;
   readonly schedules: ScheduleStore;
+  readonly logs: LogStore;
 
   constructor(options: Readonly<Options>) {
     this.#options = options;
@@ -96,6 +99,7 @@ class PostgresStore implements JobStore {
       connect: () => this.#listenClient(),
     });
     this.schedules = postgresSchedules(() => this.#use(), this.#schema);
+    this.logs = postgresLogs(() => this.#use(), this.#schema);
   }
 
   async open(options: { readonly recentLimit: number }): Promise<StoreSnapshot> {
@@ -228,6 +232,7 @@ class PostgresStore implements JobStore {
         );
         const removed = rows.map((row) => row.id);
         await client.query(`DELETE FROM ${s}.changes WHERE job_id = ANY($1::text[])`, [removed]);
+        await client.query(`DELETE FROM ${s}.job_logs WHERE job_id = ANY($1::text[])`, [removed]);
         await client.query('COMMIT');
         return removed.length;
       } catch (error) {
@@ -284,7 +289,8 @@ class PostgresStore implements JobStore {
               LIMIT GREATEST(0, (SELECT n FROM counted) - $2))
              UNION
              SELECT id FROM ${s}.jobs WHERE ${FINISHED} AND COALESCE(finished_at, 0) < $1
-           ), gone AS (DELETE FROM ${s}.changes WHERE job_id IN (SELECT id FROM doomed))
+           ), gone AS (DELETE FROM ${s}.changes WHERE job_id IN (SELECT id FROM doomed)),
+           lines AS (DELETE FROM ${s}.job_logs WHERE job_id IN (SELECT id FROM doomed))
            DELETE FROM ${s}.jobs WHERE id IN (SELECT id FROM doomed) RETURNING id`,
           [policy.before, Math.max(0, Math.floor(policy.maxCount))],
         );

@@ -21,6 +21,7 @@ import type {
 } from './port.js';
 import { BatchKeys, decodeCursor, encodeCursor } from './query.js';
 import { prepareSchema, toStoreError } from './sqlite-schema.js';
+import { sqliteLogs } from './sqlite-logs.js';
 import { sqliteSchedules } from './sqlite-schedules.js';
 import {
   checkNextSeq,
@@ -82,17 +83,24 @@ function prepareStatements(db: Database.Database) {
       `DELETE FROM changes WHERE job_id = ? AND EXISTS (SELECT 1 FROM jobs WHERE id = changes.job_id AND ${FINISHED})`,
     ),
     removeJob: db.prepare<[string]>(`DELETE FROM jobs WHERE id = ? AND ${FINISHED}`),
+    removeLogs: db.prepare<[string]>(
+      `DELETE FROM job_logs WHERE job_id = ? AND EXISTS (SELECT 1 FROM jobs WHERE id = job_logs.job_id AND ${FINISHED})`,
+    ),
     paused: db.prepare<[], { scope: string }>(`SELECT scope FROM paused ORDER BY scope`),
     pause: db.prepare<[string, number]>(`INSERT OR IGNORE INTO paused (scope, at) VALUES (?, ?)`),
     resume: db.prepare<[string]>(`DELETE FROM paused WHERE scope = ?`),
     countFinished: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM jobs WHERE ${FINISHED}`),
     // Retention removes a job with its change history: first the changes, then the row.
     expireOldestChanges: db.prepare<[number]>(`DELETE FROM changes WHERE job_id IN (${OLDEST_FINISHED})`),
+    expireOldestLogs: db.prepare<[number]>(`DELETE FROM job_logs WHERE job_id IN (${OLDEST_FINISHED})`),
     expireOldest: db.prepare<[number]>(`DELETE FROM jobs WHERE id IN (${OLDEST_FINISHED})`),
     expireBeforeChanges: db.prepare<[number]>(
       `DELETE FROM changes WHERE job_id IN (SELECT id FROM jobs WHERE ${FINISHED_BEFORE})`,
     ),
     expireBefore: db.prepare<[number]>(`DELETE FROM jobs WHERE ${FINISHED_BEFORE}`),
+    expireBeforeLogs: db.prepare<[number]>(
+      `DELETE FROM job_logs WHERE job_id IN (SELECT id FROM jobs WHERE ${FINISHED_BEFORE})`,
+    ),
     // The log stays a contiguous suffix: drop everything before the first change at or after `before`.
     expireLog: db.prepare<[number]>(
       `DELETE FROM changes WHERE "offset" < COALESCE(
@@ -169,6 +177,7 @@ export class SqliteStore implements JobStore {
   readonly #options: SqliteConnectionOptions;
   #conn: Connection | null = null;
   readonly schedules = sqliteSchedules(() => this.#use().db);
+  readonly logs = sqliteLogs(() => this.#use().db);
 
   constructor(options: SqliteConnectionOptions) {
     this.#options = options;
@@ -366,6 +375,7 @@ export class SqliteStore implements JobStore {
         let removed = 0;
         for (const id of ids) {
           sql.removeChanges.run(id);
+          sql.removeLogs.run(id);
           removed += sql.removeJob.run(id).changes;
         }
         return removed;
@@ -395,8 +405,10 @@ export class SqliteStore implements JobStore {
         const finished = sql.countFinished.get()?.n ?? 0;
         const excess = Math.ceil(Math.max(0, finished - policy.maxCount));
         sql.expireOldestChanges.run(excess);
+        sql.expireOldestLogs.run(excess);
         let removed = sql.expireOldest.run(excess).changes;
         sql.expireBeforeChanges.run(policy.before);
+        sql.expireBeforeLogs.run(policy.before);
         removed += sql.expireBefore.run(policy.before).changes;
         sql.expireLog.run(policy.before);
         return removed;

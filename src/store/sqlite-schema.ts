@@ -56,6 +56,16 @@ const MIGRATIONS: readonly string[] = [
     taken_at INTEGER,
     started INTEGER NOT NULL DEFAULT 1
   ) WITHOUT ROWID;`,
+  // 5: jobs' logs (ctx.log): ids never given twice, read per job in id order.
+  `CREATE TABLE job_logs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    data TEXT
+  );
+  CREATE INDEX job_logs_job ON job_logs (job_id, id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -30,6 +30,7 @@ import type {
   JobStore,
   ListQuery,
   Page,
+  LogStore,
   ScheduleStore,
   StoredChange,
   StoreSnapshot,
@@ -148,6 +149,12 @@ export class ThreadedSqliteStore implements JobStore {
     remove: (name) => this.#call('schedules.remove', [name]),
     take: (name, at, jobId, takenAt) => this.#call('schedules.take', [name, at, jobId, takenAt]),
     started: (name, at, jobId) => this.#call('schedules.started', [name, at, jobId]),
+  };
+
+  /** The jobs' logs, in the thread's store. */
+  readonly logs: LogStore = {
+    append: (lines, keep) => this.#call('logs.append', [lines, keep]),
+    read: (jobId, query) => this.#call('logs.read', [jobId, query]),
   };
 
   constructor(options: SqliteConnectionOptions) {

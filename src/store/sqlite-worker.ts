@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { JobvisorError } from '../common/errors.js';
-import type { JobStore, ScheduleStore } from './port.js';
+import type { JobStore, LogStore, ScheduleStore } from './port.js';
 import { SqliteStore, type SqliteConnectionOptions } from './sqlite-connection.js';
 
 export type StoreMethod =
@@ -21,6 +21,7 @@ export type StoreMethod =
   | 'setPaused'
   | 'remove'
   | `schedules.${keyof ScheduleStore}`
+  | `logs.${keyof LogStore}`
   | 'close';
 
 export interface StoreRequest {
@@ -75,10 +76,9 @@ async function serve(request: StoreRequest): Promise<void> {
     const store = storeOf(request);
     let value: unknown;
     if (store) {
-      // `schedules.take`: a verb of the store's schedules.
-      const [target, verb] = method.startsWith('schedules.')
-        ? [store.schedules!, method.slice('schedules.'.length)]
-        : [store, method];
+      // `schedules.take`, `logs.append`: a verb of the store's schedules or logs.
+      const [part, verb] = method.includes('.') ? method.split('.') : [undefined, method];
+      const target = part === 'schedules' ? store.schedules! : part === 'logs' ? store.logs! : store;
       const call = (target as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[verb]!;
       value = await call.call(target, ...args);
       if (method === 'close') stores.delete(request.store);

@@ -102,5 +102,6 @@ export async function removeJob(parts: Parts, id: string): Promise<{ job: JobVie
   await durability?.remove([id]);
   views.remove(id);
   registry.forget(job);
+  parts.logs.forgotten();
   return { job, removed: true };
 }

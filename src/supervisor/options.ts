@@ -21,7 +21,12 @@ export const DEFAULTS = Object.freeze({
   retries: Object.freeze({ max: 0, backoffMs: 1_000, factor: 2, maxBackoffMs: 5 * 60_000 }),
   retention: Object.freeze({ maxAgeMs: 24 * 60 * 60_000, maxCount: 10_000 }),
   idempotencyMs: 0,
-  limits: Object.freeze({ maxDepth: 64, maxInputBytes: 1_048_576, maxResultBytes: 1_048_576 }),
+  limits: Object.freeze({
+    maxDepth: 64,
+    maxInputBytes: 1_048_576,
+    maxResultBytes: 1_048_576,
+    maxLogLines: 1_000,
+  }),
   storeTimeoutMs: 10_000,
   workers: Object.freeze({ size: Math.max(1, availableParallelism() - 1), terminateGraceMs: 5_000 }),
 });
@@ -50,6 +55,8 @@ export const limitsSchema = z.strictObject({
   maxDepth: z.number().int().min(1).max(1_000).default(DEFAULTS.limits.maxDepth),
   maxInputBytes: z.number().int().positive().default(DEFAULTS.limits.maxInputBytes),
   maxResultBytes: z.number().int().positive().default(DEFAULTS.limits.maxResultBytes),
+  /** Lines of its log a job keeps (`ctx.log`): the oldest go. */
+  maxLogLines: z.number().int().min(1).max(100_000).default(DEFAULTS.limits.maxLogLines),
 });
 
 const storeSchema = z.custom<JobStore>(isJobStore, {

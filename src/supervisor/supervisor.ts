@@ -58,6 +58,7 @@ import {
 import { admitStart, checkStart } from './admit.js';
 import { cancelJob, removeJob, retryJob } from './job-ops.js';
 import type { PauseState } from './pauses.js';
+import type { FollowLogs, LogPage, LogQuery } from './job-logs.js';
 import type { ScheduleOptions, ScheduleView } from '../common/repeatable.js';
 import {
   cancelMany,
@@ -369,6 +370,24 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
       throw new JobvisorError('invalid_request', 'history() needs a store to read the change log from');
     }
     return durability.history(jobId, since, limit);
+  }
+
+  /**
+   * A page of a job's log (`ctx.log` lines), oldest first: those with an id after `after` (0 by
+   * default), of one `attempt` if given, at most `limit` (100; up to 1,000); `next` is the cursor
+   * for the lines after these. Only durable lines. `job_not_found` for an unknown job.
+   */
+  async logs(jobId: string, query?: LogQuery): Promise<LogPage> {
+    return this.#parts.logs.read(jobId, query);
+  }
+
+  /**
+   * Follows a job's log: `onEntry` gets its stored lines after `after`, then each new one once
+   * durable, in order, with no gap and no duplicate; once the job is final and its last lines
+   * were told, `onEnd` gets the job. Resolves with the function that stops it.
+   */
+  async followLogs(jobId: string, follow: FollowLogs): Promise<Unsubscribe> {
+    return this.#parts.logs.follow(jobId, follow);
   }
 
   /**

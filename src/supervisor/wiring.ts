@@ -42,6 +42,9 @@ import { Scheduler } from './scheduler.js';
 import { Pauses } from './pauses.js';
 import { Schedules } from './schedules.js';
 import { MemorySchedules } from '../store/memory-schedules.js';
+import { MemoryLogs } from '../store/memory-logs.js';
+import { LogWriter } from '../durability/log-writer.js';
+import { JobLogs } from './job-logs.js';
 import { admitStart, checkStart } from './admit.js';
 import { provideSupervisorMachine } from './supervisor-actions.js';
 import { Telemetry } from './telemetry.js';
@@ -63,6 +66,7 @@ export interface Parts {
   readonly scheduler: Scheduler;
   readonly pauses: Pauses;
   readonly schedules: Schedules;
+  readonly logs: JobLogs;
   readonly runtime: InProcessRuntime;
   readonly pool: WorkerPool;
   readonly inFlight: InFlight;
@@ -146,6 +150,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
       },
     );
   if (durability) retention.onForgot(() => durability.expire());
+  retention.onForgot(() => logs.forgotten());
 
   // A recovered job whose type is not registered (yet) waits: its type has no slot.
   // A pause lifted: the queued jobs it held may start (the mailbox dispatches them).
@@ -191,10 +196,29 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
   });
   const { maxDepth, maxResultBytes } = options.limits;
   const resultLimits = { maxDepth, maxBytes: maxResultBytes };
+  // Without a store's logs, in memory: a job's lines go when retention or `remove` forgets the job.
+  const memoryLogs = store?.logs ? undefined : new MemoryLogs();
+  const logStore = store?.logs ?? memoryLogs!;
+  const writer = new LogWriter(logStore, clock, {
+    keep: options.limits.maxLogLines,
+    timeoutMs: options.storeTimeoutMs,
+    report: (error) => telemetry.error('store', error),
+  });
+  const logs = new JobLogs({
+    writer,
+    store: logStore,
+    forgotten: () => memoryLogs?.retain((jobId) => views.get(jobId) !== undefined),
+    clock,
+    maxDepth,
+    live: (jobId) => registry.live(jobId),
+    find: async (jobId) => views.get(jobId) ?? (await durability?.get(jobId)),
+    changes: (jobId, listener) => fanout.subscribe((change) => listener(change.job), { jobId }),
+  });
   /** The attempt's own job actor, bound once when the attempt starts. */
   const bind = (input: { jobId: string }): SendToJob => {
     const cell = registry.live(input.jobId);
     return (event) => {
+      if (event.type === 'LOG') return logs.append(input.jobId, event.attempt, event.message, event.data);
       const checked = checkHandlerEvent(stamped(event, clock.now()), resultLimits);
       if (cell) return cell.send(checked, 'handler');
       return { accepted: false, reason: 'job_final' };
@@ -276,6 +300,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     },
     beforeClose: async () => {
       await schedules.stop();
+      await writer.idle(); // the last lines, before the store closes
       await durability?.flushed().catch(() => undefined); // the last changes, under the lease
       await cluster?.stop();
     },
@@ -340,6 +365,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     scheduler,
     pauses,
     schedules,
+    logs,
     runtime,
     pool,
     inFlight,

@@ -1,0 +1,140 @@
+/**
+ * Jobs' logs: `ctx.log` lines appended while their attempt runs (fenced by attempt, as progress
+ * is), written and told by the `LogWriter` (commit, then tell), read back a page at a time, and
+ * followed — the stored lines after a cursor, then the live ones with no gap and no duplicate at
+ * the seam, until the job is final and its last lines are told.
+ */
+import * as z from 'zod';
+import type { Clock } from '../common/clock.js';
+import type { Unsubscribe } from '../common/emitter.js';
+import { JobvisorError } from '../common/errors.js';
+import { checkLogLine } from '../common/log-line.js';
+import type { JobLogEntry, JobView, Outcome } from '../common/types.js';
+import { parseOrThrow } from '../common/validation.js';
+import type { LogWriter } from '../durability/log-writer.js';
+import type { LogStore } from '../store/port.js';
+import { jobIdSchema } from './filters.js';
+import { isTerminal, type JobCell } from './job-cell.js';
+
+export const logQuerySchema = z.strictObject({
+  /** Lines with a greater id (a cursor: the last id read); 0 by default. */
+  after: z.number().int().min(0).default(0),
+  limit: z.number().int().min(1).max(1_000).default(100),
+  /** Only this attempt's lines. */
+  attempt: z.number().int().min(1).optional(),
+});
+export type LogQuery = z.input<typeof logQuerySchema>;
+
+export interface LogPage {
+  readonly entries: JobLogEntry[];
+  /** Pass as `after` for the lines after these; null when there were no more (yet). */
+  readonly next: number | null;
+}
+
+export interface FollowLogs {
+  /** Lines after this id (0: from the first kept). */
+  readonly after?: number;
+  readonly onEntry: (entry: JobLogEntry) => void;
+  /** The job is final and every line it wrote was told. */
+  readonly onEnd?: (job: JobView) => void;
+}
+
+export interface JobLogsDeps {
+  readonly writer: LogWriter;
+  readonly store: LogStore;
+  readonly clock: Clock;
+  readonly maxDepth: number;
+  /** The job's live cell, if it runs here. */
+  readonly live: (jobId: string) => JobCell | undefined;
+  /** The job as readers see it, here or in the store. */
+  readonly find: (jobId: string) => Promise<JobView | undefined>;
+  /** Calls `listener` with the job after each of its told changes. */
+  readonly changes: (jobId: string, listener: (job: JobView) => void) => Unsubscribe;
+  /** Jobs were forgotten (retention, `remove`): logs kept in memory drop theirs. */
+  readonly forgotten: () => void;
+}
+
+export class JobLogs {
+  readonly #deps: JobLogsDeps;
+
+  constructor(deps: JobLogsDeps) {
+    this.#deps = deps;
+  }
+
+  /** Jobs were forgotten: logs kept in memory (no store) drop theirs. */
+  forgotten(): void {
+    this.#deps.forgotten();
+  }
+
+  /** A handler's line: checked (throws `invalid_request`), fenced by attempt, then queued. */
+  append(jobId: string, attempt: number, message: unknown, data: unknown): Outcome {
+    const checked = checkLogLine(message, data, this.#deps.maxDepth);
+    const cell = this.#deps.live(jobId);
+    if (!cell || cell.status !== 'running') return { accepted: false, reason: 'job_final' };
+    if (cell.attempt !== attempt) return { accepted: false, reason: 'stale_attempt' };
+    this.#deps.writer.push({ jobId, attempt, at: this.#deps.clock.now(), message: message as string, data: checked });
+    return { accepted: true };
+  }
+
+  async read(jobId: string, query: LogQuery = {}): Promise<LogPage> {
+    const q = await this.#check(jobId, query);
+    const entries = [...(await this.#deps.store.read(jobId, q))];
+    return { entries, next: entries.length === q.limit ? entries.at(-1)!.id : null };
+  }
+
+  /** Follows a job's log (see the file comment); `job_not_found` for an unknown job. */
+  async follow(jobId: string, follow: FollowLogs): Promise<Unsubscribe> {
+    const { after } = await this.#check(jobId, { after: follow.after ?? 0 });
+    const { writer, store } = this.#deps;
+    let last = after;
+    let live = false;
+    let stopped = false;
+    const buffered: JobLogEntry[] = [];
+    const deliver = (entry: JobLogEntry) => {
+      if (stopped || entry.id <= last) return;
+      last = entry.id;
+      follow.onEntry(entry);
+    };
+    const stopLines = writer.subscribe(jobId, (entry) => (live ? deliver(entry) : buffered.push(entry)));
+    let ended = false;
+    let replayed!: () => void;
+    const caughtUp = new Promise<void>((resolve) => (replayed = resolve));
+    const end = (job: JobView) => {
+      if (ended || !isTerminal(job.status)) return;
+      ended = true;
+      // Its handler wrote its lines before its end: once the writer is idle, all are told.
+      void Promise.all([writer.idle(), caughtUp]).then(() => {
+        if (!stopped) follow.onEnd?.(job);
+      });
+    };
+    const stopChanges = this.#deps.changes(jobId, end);
+    const stop = () => {
+      stopped = true;
+      stopLines();
+      stopChanges();
+    };
+    try {
+      for (;;) {
+        const page = await store.read(jobId, { after: last, limit: 1_000 });
+        page.forEach(deliver);
+        if (page.length < 1_000) break;
+      }
+    } catch (error) {
+      stop();
+      throw error;
+    }
+    live = true;
+    buffered.splice(0).forEach(deliver);
+    replayed();
+    const job = await this.#deps.find(jobId);
+    if (job) end(job);
+    return stop;
+  }
+
+  async #check(jobId: string, query: LogQuery) {
+    parseOrThrow(jobIdSchema, jobId, 'invalid_request', 'Invalid job id');
+    const q = parseOrThrow(logQuerySchema, query, 'invalid_request', 'Invalid log query');
+    if (!(await this.#deps.find(jobId))) throw new JobvisorError('job_not_found', `No job has id "${jobId}"`);
+    return q;
+  }
+}
