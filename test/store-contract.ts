@@ -509,7 +509,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await schedules.take('s', T0 + 4_000, 'job-4', T0 + 4_000)).toBe(true);
     });
 
-    it('keeps jobs\' log lines in order with ids never given twice, at most `keep` per job, and forgets them with their job', async () => {
+    it("keeps jobs' log lines in order with ids never given twice, at most `keep` per job, and forgets them with their job", async () => {
       const logs = store.logs!;
       const line = (jobId: string, n: number, attempt = 1) => ({
         jobId,
@@ -553,9 +553,12 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       ]);
     });
 
-    it('expires a job\'s log lines with the job', async () => {
+    it("expires a job's log lines with the job", async () => {
       const w = new Writer();
-      for (const [id, at] of [['old', T0], ['new', T0 + 10_000]] as const) {
+      for (const [id, at] of [
+        ['old', T0],
+        ['new', T0 + 10_000],
+      ] as const) {
         await store.commit([
           w.change(id, 'created', { at }),
           w.change(id, 'started', { at }),

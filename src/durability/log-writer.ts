@@ -29,9 +29,13 @@ export class LogWriter {
   readonly #clock: Clock;
   readonly #options: LogWriterOptions;
   #queue: LogLineDraft[] = [];
-  #flushing: Promise<void> | undefined;
+  /** A drain is scheduled or runs: pushed lines join it. */
+  #draining = false;
   readonly #listeners = new Map<string, Set<Listener>>();
-  #idle: (() => void)[] = [];
+  /** Lines pushed, and lines written (or dropped) and told, so far. */
+  #pushed = 0;
+  #done = 0;
+  #waiting: { readonly upto: number; readonly resolve: () => void }[] = [];
 
   constructor(store: LogStore, clock: Clock, options: LogWriterOptions) {
     this.#store = store;
@@ -42,13 +46,21 @@ export class LogWriter {
   /** Queues a line: written with the others of this turn. */
   push(line: LogLineDraft): void {
     this.#queue.push(line);
-    this.#flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#drain());
+    this.#pushed++;
+    if (this.#draining) return;
+    this.#draining = true;
+    // The lines of this turn together; #drain never rejects (a failing store is reported).
+    void new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#drain());
   }
 
-  /** Resolves once every line pushed so far is durable and told (or dropped). */
-  idle(): Promise<void> {
-    if (this.#flushing === undefined) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+  /**
+   * Resolves once every line pushed so far is durable and told (or dropped) — not waiting for the
+   * lines pushed after this call, so a steady stream of lines never keeps it waiting.
+   */
+  flushed(): Promise<void> {
+    if (this.#done >= this.#pushed) return Promise.resolve();
+    const upto = this.#pushed;
+    return new Promise((resolve) => this.#waiting.push({ upto, resolve }));
   }
 
   /** Calls `listener` with each durable line of `jobId`, in order, until the returned function is called. */
@@ -68,9 +80,12 @@ export class LogWriter {
       this.#queue = this.#queue.slice(batch.length);
       const ids = await this.#append(batch);
       if (ids) batch.forEach((line, i) => this.#tell({ ...line, id: ids[i]! }));
+      this.#done += batch.length;
+      const done = this.#waiting.filter((w) => w.upto <= this.#done);
+      this.#waiting = this.#waiting.filter((w) => w.upto > this.#done);
+      for (const w of done) w.resolve();
     }
-    this.#flushing = undefined;
-    for (const resolve of this.#idle.splice(0)) resolve();
+    this.#draining = false;
   }
 
   async #append(batch: readonly LogLineDraft[]): Promise<readonly number[] | undefined> {

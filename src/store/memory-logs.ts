@@ -26,7 +26,9 @@ export class MemoryLogs implements LogStore {
   ): Promise<readonly JobLogEntry[]> {
     const { after, limit, attempt } = query;
     const own = this.#lines.get(jobId) ?? [];
-    return own.filter((e) => e.id > after && (attempt === undefined || e.attempt === attempt)).slice(0, limit);
+    return own
+      .filter((e) => e.id > after && (attempt === undefined || e.attempt === attempt))
+      .slice(0, limit);
   }
 
   /** Keeps only the lines of the jobs `keep` names. */

@@ -72,12 +72,20 @@ export class JobLogs {
     const cell = this.#deps.live(jobId);
     if (!cell || cell.status !== 'running') return { accepted: false, reason: 'job_final' };
     if (cell.attempt !== attempt) return { accepted: false, reason: 'stale_attempt' };
-    this.#deps.writer.push({ jobId, attempt, at: this.#deps.clock.now(), message: message as string, data: checked });
+    this.#deps.writer.push({
+      jobId,
+      attempt,
+      at: this.#deps.clock.now(),
+      message: message as string,
+      data: checked,
+    });
     return { accepted: true };
   }
 
+  /** A page of the job's lines; with every line written before this call (a finished job's last). */
   async read(jobId: string, query: LogQuery = {}): Promise<LogPage> {
     const q = await this.#check(jobId, query);
+    await this.#deps.writer.flushed();
     const entries = [...(await this.#deps.store.read(jobId, q))];
     return { entries, next: entries.length === q.limit ? entries.at(-1)!.id : null };
   }
@@ -103,7 +111,7 @@ export class JobLogs {
       if (ended || !isTerminal(job.status)) return;
       ended = true;
       // Its handler wrote its lines before its end: once the writer is idle, all are told.
-      void Promise.all([writer.idle(), caughtUp]).then(() => {
+      void Promise.all([writer.flushed(), caughtUp]).then(() => {
         if (!stopped) follow.onEnd?.(job);
       });
     };

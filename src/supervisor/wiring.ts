@@ -300,7 +300,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     },
     beforeClose: async () => {
       await schedules.stop();
-      await writer.idle(); // the last lines, before the store closes
+      await writer.flushed(); // the last lines, before the store closes
       await durability?.flushed().catch(() => undefined); // the last changes, under the lease
       await cluster?.stop();
     },
@@ -316,7 +316,9 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
       return admitStart(parts, { ...request, id });
     },
     exists: async (id) =>
-      views.get(id) !== undefined || registry.live(id) !== undefined || (await durability?.get(id)) !== undefined,
+      views.get(id) !== undefined ||
+      registry.live(id) !== undefined ||
+      (await durability?.get(id)) !== undefined,
     known: (type) => types.get(type) !== undefined,
     checkInput: (type, input) => void types.resolve(type, input),
     report: (error) => telemetry.error('schedule', error),
