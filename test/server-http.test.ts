@@ -1,8 +1,10 @@
 /** The HTTP API on a real server (port 0): every route, the bad-input matrix, the token, and a bounded load. */
 import { describe, expect, it } from 'vitest';
+import { JobFailure } from '../src/index.js';
+import type { LogsAnswer } from '../src/protocol/schemas.js';
 import { occurrenceId } from '../src/supervisor/occurrences.js';
 import { deferred, type Deferred } from './helpers.js';
-import { http, servePerTest } from './server-harness.js';
+import { http, servePerTest, type Answer } from './server-harness.js';
 
 const start = servePerTest();
 
@@ -126,6 +128,61 @@ describe('HTTP routes', () => {
     const answer = await http(s, 'GET', `/jobs/${body.job.id}/changes`);
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe('invalid_request');
+  });
+
+  it("GET /jobs/:id/logs pages the job's log by cursor and by attempt; 404 for an unknown job, 400 for a bad query", async () => {
+    const s = await start({ store: 'sqlite' });
+    s.supervisor.register(
+      'logging',
+      (ctx) => {
+        ctx.log('begin', { attempt: ctx.attempt, list: [1, 'two'] });
+        ctx.log('step');
+        if (ctx.attempt === 1) throw new JobFailure('flaky', 'the first attempt fails');
+        ctx.log('done');
+      },
+      { retries: { max: 1, backoffMs: 0 } },
+    );
+    const { body } = await http(s, 'POST', '/jobs', { type: 'logging' });
+    const id = encodeURIComponent(body.job.id);
+    await s.supervisor.waitFor(body.job.id);
+    const logs = (answer: Answer) => answer.body as unknown as LogsAnswer;
+    const all = await http(s, 'GET', `/jobs/${id}/logs`);
+    expect(all.status).toBe(200);
+    const stored = (await s.supervisor.logs(body.job.id)).entries;
+    expect(logs(all)).toEqual({ logs: JSON.parse(JSON.stringify(stored)) as unknown, next: null });
+    expect(logs(all).logs.map((e) => `${e.attempt}:${e.message}`)).toEqual([
+      '1:begin',
+      '1:step',
+      '2:begin',
+      '2:step',
+      '2:done',
+    ]);
+    expect(logs(all).logs[0]).toMatchObject({ jobId: body.job.id, data: { attempt: 1, list: [1, 'two'] } });
+    const first = logs(await http(s, 'GET', `/jobs/${id}/logs?limit=2`));
+    expect(first).toEqual({ logs: logs(all).logs.slice(0, 2), next: logs(all).logs[1]!.id });
+    const rest = logs(await http(s, 'GET', `/jobs/${id}/logs?after=${first.next}&limit=10`));
+    expect(rest).toEqual({ logs: logs(all).logs.slice(2), next: null });
+    const second = logs(await http(s, 'GET', `/jobs/${id}/logs?attempt=2&after=0`));
+    expect(second.logs.map((e) => e.message)).toEqual(['begin', 'step', 'done']);
+
+    const ghost = await http(s, 'GET', '/jobs/ghost/logs');
+    expect(ghost.status).toBe(404);
+    expect(ghost.body.error.code).toBe('job_not_found');
+    for (const q of [
+      'limit=0',
+      'limit=1001',
+      'after=-1',
+      'after=x',
+      'attempt=0',
+      'attempt=1.5',
+      'level=info',
+    ]) {
+      const refused = await http(s, 'GET', `/jobs/${id}/logs?${q}`);
+      expect(refused.status, q).toBe(400);
+      expect(refused.body.error.code, q).toBe('invalid_request');
+      expect(refused.body.error.message, q).toMatch(/^Invalid logs query/);
+      expect(Array.isArray(refused.body.error.details), q).toBe(true);
+    }
   });
 
   it('POST /pause and /resume, GET /pauses: a paused type waits and /health and /metrics say so', async () => {
@@ -458,6 +515,11 @@ describe('bad input: a coded error, and afterwards the server serves and no job 
     ['cancel of an unknown id', 'POST', '/jobs/ghost/cancel', undefined, 404, 'job_not_found'],
     ['an unknown cancel field', 'POST', '/jobs/ghost/cancel', { why: 'x' }, 400, 'invalid_request'],
     ['a bad limit', 'GET', '/jobs?limit=abc', undefined, 400, 'invalid_request'],
+    ['the logs of an unknown job', 'GET', '/jobs/ghost/logs', undefined, 404, 'job_not_found'],
+    ['a logs limit over 1,000', 'GET', '/jobs/ghost/logs?limit=1001', undefined, 400, 'invalid_request'],
+    ['an unknown logs query field', 'GET', '/jobs/ghost/logs?level=info', undefined, 400, 'invalid_request'],
+    ['a POST of logs', 'POST', '/jobs/ghost/logs', {}, 405, 'method_not_allowed'],
+    ['logs without the token', 'GET', '/jobs/ghost/logs', undefined, 401, 'unauthorized', {}],
     ['an unknown query field', 'GET', '/jobs?colour=red', undefined, 400, 'invalid_request'],
     ['a bad status', 'GET', '/jobs?status=done', undefined, 400, 'invalid_request'],
     ['a bad cursor', 'GET', '/jobs?after=garbage', undefined, 400, 'invalid_request'],

@@ -1,10 +1,11 @@
 /** The WebSocket stream on a real server (port 0) with real `ws` clients; the Outbox with a fake socket. */
 import type { WebSocket } from 'ws';
-import { afterEach, describe, expect, it } from 'vitest';
-import { CLOSE_CODES, type ServerMessage } from '../src/protocol/schemas.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CLOSE_CODES, type ServerMessage, type WireLogEntry } from '../src/protocol/schemas.js';
 import { Outbox } from '../src/server/outbox.js';
 import type { JobChange } from '../src/common/types.js';
-import { Client, servePerTest } from './server-harness.js';
+import { deferred, until } from './helpers.js';
+import { Client, servePerTest, type Served } from './server-harness.js';
 
 const start = servePerTest();
 const clients: Client[] = [];
@@ -250,6 +251,133 @@ describe('WebSocket /ws', () => {
     await s.supervisor.waitFor(next.job.id);
     const after = await changesUpTo(client, s.supervisor.offset, 'r');
     expect(after.map((c) => c.jobId)).toEqual([next.job.id, next.job.id, next.job.id]);
+  });
+});
+
+/** The `log` entries `client` got for `subscription`, in order. */
+function lines(client: Client, subscription: string, from = 0): WireLogEntry[] {
+  return client.messages
+    .slice(from)
+    .flatMap((m) => (m.type === 'log' && m.subscription === subscription ? [m.entry] : []));
+}
+
+/** A running `gated` job whose handler the test drives (its `ctx.log` included). */
+async function runningJob(s: Served) {
+  const { job } = await s.supervisor.start({ type: 'gated' });
+  await until(() => s.gated.length > 0 && s.supervisor.get(job.id)?.status === 'running');
+  return { id: job.id, call: s.gated.at(-1)! };
+}
+
+describe('WebSocket /ws: job logs', () => {
+  it("follows a job's log: the stored lines after `after`, the reply, each new line, then logEnd once the job is final", async () => {
+    const s = await start({ store: 'sqlite' });
+    const { id, call } = await runningJob(s);
+    call.ctx.log('one');
+    call.ctx.log('two', { n: 2 });
+    const stored = (await s.supervisor.logs(id)).entries;
+    const client = await connect(s.wsUrl);
+    client.send({ type: 'logs', id: 'all', jobId: id });
+    const reply = await client.until(isType('reply', 'all'));
+    expect(reply.result).toEqual({ subscription: 'all' });
+    // The stored lines come before the reply: once it is there, the follow is caught up.
+    expect(lines(client, 'all')).toEqual(JSON.parse(JSON.stringify(stored)));
+    client.send({ type: 'logs', id: 'after', jobId: id, after: stored[0]!.id });
+    await client.until(isType('reply', 'after'));
+    expect(lines(client, 'after').map((e) => e.message)).toEqual(['two']);
+
+    call.ctx.log('three', { list: [1, 'x'] });
+    await client.until((m) => m.type === 'log' && m.subscription === 'after' && m.entry.message === 'three');
+    client.send({ type: 'unsubscribe', id: 'u', subscription: 'after' });
+    expect((await client.until(isType('reply', 'u'))).result).toEqual({
+      subscription: 'after',
+      unsubscribed: true,
+    });
+    const unsubscribedAt = client.messages.length;
+    call.ctx.log('four');
+    call.done.resolve('finished');
+    const end = await client.until(isType('logEnd', 'all'));
+    expect(end.job).toMatchObject({ id, status: 'completed', result: 'finished' });
+    const all = (await s.supervisor.logs(id)).entries;
+    expect(all.map((e) => e.message)).toEqual(['one', 'two', 'three', 'four']);
+    expect(lines(client, 'all')).toEqual(JSON.parse(JSON.stringify(all)));
+    // Nothing came for the unsubscribed follow, and the ended one is gone.
+    expect(lines(client, 'after', unsubscribedAt)).toEqual([]);
+    expect(client.messages.findIndex((m) => m.type === 'logEnd')).toBe(client.messages.length - 1);
+    client.send({ type: 'unsubscribe', id: 'u2', subscription: 'all' });
+    expect((await client.until(isType('reply', 'u2'))).result).toMatchObject({ unsubscribed: false });
+
+    // A finished job: its lines, the reply, then the end at once.
+    client.send({ type: 'logs', id: 'done', jobId: id, after: all[1]!.id });
+    await client.until(isType('logEnd', 'done'));
+    expect(lines(client, 'done').map((e) => e.message)).toEqual(['three', 'four']);
+    const order = client.messages
+      .filter((m) => ('subscription' in m && m.subscription === 'done') || ('id' in m && m.id === 'done'))
+      .map((m) => m.type);
+    expect(order).toEqual(['log', 'log', 'reply', 'logEnd']);
+  });
+
+  it('refuses a bad logs command with a coded error carrying its id; the socket stays usable', async () => {
+    const s = await start();
+    const { id, call } = await runningJob(s);
+    const client = await connect(s.wsUrl);
+    client.send({ type: 'logs', id: 'ghost', jobId: 'ghost' });
+    expect((await client.until(isType('error', 'ghost'))).error.code).toBe('job_not_found');
+    for (const [name, command] of [
+      ['negative', { after: -1 }],
+      ['fractional', { after: 1.5 }],
+      ['no job', { jobId: '' }],
+      ['long job id', { jobId: 'j'.repeat(201) }],
+      ['unknown field', { limit: 5 }],
+    ] as const) {
+      client.send({ type: 'logs', id: name, jobId: id, ...command });
+      const refused = await client.until(isType('error', name));
+      expect(refused.error.code, name).toBe('invalid_request');
+      expect(Array.isArray(refused.error.details), name).toBe(true);
+    }
+    client.send({ type: 'logs', id: 'twice', jobId: id });
+    await client.until(isType('reply', 'twice'));
+    client.send({ type: 'logs', id: 'twice', jobId: id });
+    expect((await client.until(isType('error', 'twice'))).error.message).toMatch(/already exists/);
+    call.ctx.log('still followed');
+    const line = await client.until(isType('log', 'twice'));
+    expect(line.entry.message).toBe('still followed');
+    expect(client.messages.filter((m) => m.type === 'log')).toHaveLength(1);
+  });
+
+  it('stops the follow when the socket closes, and when an unsubscribe comes while it starts', async () => {
+    const s = await start();
+    const { id, call } = await runningJob(s);
+    call.ctx.log('before');
+    const stopped: string[] = [];
+    const gate = deferred();
+    const follow = s.supervisor.followLogs.bind(s.supervisor);
+    vi.spyOn(s.supervisor, 'followLogs').mockImplementation(async (jobId, options) => {
+      await gate.promise;
+      const off = await follow(jobId, options);
+      return () => {
+        stopped.push(jobId);
+        off();
+      };
+    });
+    const client = await connect(s.wsUrl);
+    client.send({ type: 'logs', id: 'early', jobId: id });
+    client.send({ type: 'unsubscribe', id: 'u', subscription: 'early' });
+    expect((await client.until(isType('reply', 'u'))).result).toMatchObject({ unsubscribed: true });
+    const from = client.messages.length;
+    gate.resolve();
+    await until(() => stopped.length === 1);
+    client.send({ type: 'logs', id: 'late', jobId: id });
+    await client.until(isType('reply', 'late'));
+    // The follow stopped before it sent anything: no line, no reply.
+    expect(client.messages.slice(from).filter((m) => 'id' in m && m.id === 'early')).toEqual([]);
+    expect(lines(client, 'early')).toEqual([]);
+    expect(lines(client, 'late').map((e) => e.message)).toEqual(['before']);
+    const metrics = async () => (await fetch(`${s.url}/metrics`)).text();
+    expect(await metrics()).toMatch(/^jobvisor_ws_subscriptions 1$/m);
+    await client.close();
+    await until(() => stopped.length === 2);
+    expect(stopped).toEqual([id, id]);
+    expect(await metrics()).toMatch(/^jobvisor_ws_subscriptions 0$/m);
   });
 });
 

@@ -3,26 +3,15 @@
  * resume with `since: context.offset`, and apply every change at most once, in order.
  *
  * The connection's lifecycle is machines/connection.machine.ts. This file provides its socket
- * actor (the one place that touches a WebSocket and reads the protocol), `applySnapshot` and the
- * jittered `reconnectDelay`, and shows the machine's state in the store. Changes and rejected
- * events are data, not lifecycle: the socket actor applies them to the store directly, in order.
+ * actor (socket.ts, the one place that touches a WebSocket) with what the messages mean,
+ * `applySnapshot` and the jittered `reconnectDelay`, and shows the machine's state in the store.
+ * Changes and rejected events are data, not lifecycle: the socket actor applies them to the store
+ * directly, in order.
  */
-import {
-  assertEvent,
-  createActor,
-  fromCallback,
-  type ActorOptions,
-  type AnyActorLogic,
-  type SnapshotFrom,
-} from 'xstate';
-import {
-  createConnectionMachine,
-  type ConnectionEvent,
-  type SocketCommand,
-} from '../../machines/connection.machine.js';
+import { assertEvent, createActor, type ActorOptions, type AnyActorLogic, type SnapshotFrom } from 'xstate';
+import { createConnectionMachine, type ConnectionEvent } from '../../machines/connection.machine.js';
 import {
   LIMITS,
-  serverMessageSchema,
   type ClientMessage,
   type ServerMessage,
   type Topic,
@@ -32,19 +21,9 @@ import {
 import { backoffDelay, type BackoffOptions } from '../common/backoff.js';
 import { JobvisorClientError } from './errors.js';
 import { createLiveStore, isNewChange, type LiveStatus, type LiveStore } from './live-store.js';
+import { isolated, notify, resolveOpener, socketActor, type SocketOptions } from './socket.js';
 
-/** What the SDK needs of a WebSocket: the browser `WebSocket`, Node 22's, or the `ws` package's. */
-export interface WebSocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: never) => void) | null;
-  onmessage: ((event: never) => void) | null;
-  onclose: ((event: never) => void) | null;
-  onerror: ((event: never) => void) | null;
-}
-
-export type WebSocketCtor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+export type { WebSocketCtor, WebSocketLike } from './socket.js';
 
 export interface LiveSubscription {
   /** context { jobs, offset, status, error } — UI code can `store.select(...)`. */
@@ -58,10 +37,7 @@ export interface LiveSubscription {
   close(): void;
 }
 
-export interface LiveOptions {
-  readonly wsUrl: string;
-  readonly token?: string;
-  readonly WebSocket?: WebSocketCtor;
+export interface LiveOptions extends SocketOptions {
   readonly backoff: BackoffOptions;
   /** Runs the reconnect delays (default: the system's timers); tests pass XState's SimulatedClock. */
   readonly clock?: ActorOptions<AnyActorLogic>['clock'];
@@ -74,45 +50,7 @@ export interface SubscribeOptions {
   readonly rejections?: boolean;
 }
 
-type OpenSocket = (url: string, token: string | undefined) => WebSocketLike;
-
 let subscriptionCounter = 0;
-
-/** Browser / Node 22 `WebSocket` (token as `?token=`), else the `ws` package (token as a header). */
-async function resolveOpener(ctor: WebSocketCtor | undefined): Promise<OpenSocket> {
-  const explicit = ctor ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
-  if (explicit !== undefined) {
-    return (url, token) => {
-      if (token === undefined) return new explicit(url);
-      const withToken = new URL(url);
-      withToken.searchParams.set('token', token);
-      return new explicit(withToken.toString());
-    };
-  }
-  const { WebSocket: NodeWebSocket } = await import('ws');
-  return (url, token) =>
-    new NodeWebSocket(url, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
-}
-
-function messageText(data: unknown): string {
-  if (typeof data === 'string') return data;
-  if (data instanceof ArrayBuffer) return new TextDecoder().decode(new Uint8Array(data));
-  if (ArrayBuffer.isView(data))
-    return new TextDecoder().decode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  return String(data);
-}
-
-function errorMessage(event: unknown): string {
-  if (
-    typeof event === 'object' &&
-    event !== null &&
-    'message' in event &&
-    typeof event.message === 'string'
-  ) {
-    return event.message;
-  }
-  return 'WebSocket error';
-}
 
 type SnapshotMessage = Extract<ServerMessage, { type: 'snapshot' }>;
 type LiveEvent = ConnectionEvent<SnapshotMessage>;
@@ -172,6 +110,8 @@ export function subscribeLive(
         // the missed changes (or a resync snapshot) follow. The machine ignores it otherwise.
         return message.id === subscriptionId ? { type: 'REPLY' } : null;
       case 'hello':
+      case 'log':
+      case 'logEnd':
         return null;
     }
   };
@@ -264,76 +204,6 @@ function statusOf(snapshot: ConnectionSnapshot): LiveStatus {
   return snapshot.matches('backingOff') || snapshot.context.attempt > 0 ? 'reconnecting' : 'connecting';
 }
 
-/**
- * One socket, from opening to closing: socket callbacks and parsed server messages become machine
- * events; SUBSCRIBE sends the subscribe command. Stopping it (the machine left `socket`) detaches
- * and closes the socket.
- */
-function socketActor(
-  opener: Promise<OpenSocket>,
-  options: LiveOptions,
-  subscribeCommand: (resume: boolean) => ClientMessage,
-  toEvent: (message: ServerMessage) => LiveEvent | null,
-) {
-  return fromCallback<SocketCommand, undefined, LiveEvent>(({ sendBack, receive }) => {
-    const stopped = new AbortController();
-    let socket: WebSocketLike | null = null;
-    opener
-      .then((openSocket) => {
-        if (stopped.signal.aborted) return;
-        const ws = openSocket(options.wsUrl, options.token);
-        socket = ws;
-        ws.onopen = () => sendBack({ type: 'SOCKET_OPEN' });
-        ws.onmessage = (event: { data: unknown }) => {
-          const message = parseMessage(event.data);
-          if (message === undefined) {
-            ws.close(4000, 'bad message');
-            sendBack({ type: 'BAD_MESSAGE' });
-            return;
-          }
-          const next = toEvent(message);
-          if (next !== null) sendBack(next);
-        };
-        ws.onerror = (event: unknown) => sendBack({ type: 'SOCKET_ERROR', message: errorMessage(event) });
-        ws.onclose = (event: { code: number; reason: string }) =>
-          sendBack({ type: 'SOCKET_CLOSE', code: event.code, reason: event.reason });
-      })
-      .catch((error: unknown) => {
-        // Opening failed synchronously (bad URL, no WebSocket implementation): retrying cannot help.
-        sendBack({ type: 'OPEN_FAILED', message: error instanceof Error ? error.message : String(error) });
-      });
-    receive((command) => socket?.send(JSON.stringify(subscribeCommand(command.resume))));
-    return () => {
-      stopped.abort();
-      if (socket === null) return;
-      socket.onopen = socket.onmessage = socket.onclose = null;
-      // `ws` reports closing a socket that is still connecting as an error: nobody listens any more.
-      socket.onerror = () => undefined;
-      socket.close(1000, 'closed by client');
-    };
-  });
-}
-
-function parseMessage(data: unknown): ServerMessage | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(messageText(data));
-  } catch {
-    return undefined;
-  }
-  const parsed = serverMessageSchema.safeParse(json);
-  return parsed.success ? parsed.data : undefined;
-}
-
-/** Runs `fn`; a subscriber of the store that throws is logged and never stops the connection. */
-function isolated(name: string, fn: () => void): void {
-  try {
-    fn();
-  } catch (error) {
-    console.error(`jobvisor client: ${name} failed`, error);
-  }
-}
-
 /** The latest `capacity` ids seen; `add` answers false for one still remembered. */
 class RecentIds {
   readonly #ids = new Set<string>();
@@ -348,16 +218,5 @@ class RecentIds {
     this.#ids.add(id);
     if (this.#ids.size > this.#capacity) this.#ids.delete(this.#ids.values().next().value!);
     return true;
-  }
-}
-
-/** Calls each listener; one that throws is logged and never stops the others. */
-function notify<T>(listeners: Set<(value: T) => void>, value: T, name: string): void {
-  for (const listener of [...listeners]) {
-    try {
-      listener(value);
-    } catch (error) {
-      console.error(`jobvisor client: ${name} listener failed`, error);
-    }
   }
 }

@@ -190,6 +190,30 @@ export const changesQuerySchema = z.strictObject({
 });
 export const changesAnswerSchema = z.object({ changes: z.array(jobChangeSchema) });
 
+/** A line of a job's log (`ctx.log`); `id` is supervisor-wide and increasing: the cursor of `after`. */
+export const logEntrySchema = z.object({
+  id: z.number(),
+  jobId: z.string(),
+  attempt: z.number(),
+  at: z.number(),
+  message: z.string(),
+  /** The data given with the message; null without. */
+  data: z.unknown(),
+});
+export type WireLogEntry = z.infer<typeof logEntrySchema>;
+
+/** GET /jobs/:id/logs?after=0&limit=100&attempt=2 (as `supervisor.logs` takes it). */
+export const logsQuerySchema = z.strictObject({
+  /** Lines with a greater id (the last id read); 0: from the first line kept. */
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  /** Only this attempt's lines. */
+  attempt: z.coerce.number().int().min(1).optional(),
+});
+/** `next`: pass it as `after` for the lines after these; null when there were no more (yet). */
+export const logsAnswerSchema = z.object({ logs: z.array(logEntrySchema), next: z.number().nullable() });
+export type LogsAnswer = z.infer<typeof logsAnswerSchema>;
+
 /** The store's state on /health: `failing` from a failed write until one succeeds again. */
 export const storeHealthSchema = z.object({
   state: z.enum(['ok', 'failing']),
@@ -337,6 +361,13 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     /** Also send the topic's rejected events: the server's recent ones first, then live ones. */
     rejections: z.boolean().optional(),
   }),
+  /** Follows a job's log: the lines after `after` (0: every line kept), then each new one, then `logEnd`. */
+  z.strictObject({
+    type: z.literal('logs'),
+    id: z.string().min(1).max(100),
+    jobId: z.string().min(1).max(200),
+    after: z.number().int().min(0).optional(),
+  }),
   z.strictObject({
     type: z.literal('unsubscribe'),
     id: z.string().min(1).max(100),
@@ -416,6 +447,10 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('change'), subscription: z.string(), change: jobChangeSchema }),
   /** Only for subscriptions with `rejections: true`; not part of the replayable change log. */
   z.object({ type: z.literal('rejected'), subscription: z.string(), rejection: wireRejectionSchema }),
+  /** A line of the job a `logs` subscription follows, in order, once the store holds it. */
+  z.object({ type: z.literal('log'), subscription: z.string(), entry: logEntrySchema }),
+  /** The job is final and every line it wrote was sent: the `logs` subscription is over. */
+  z.object({ type: z.literal('logEnd'), subscription: z.string(), job: jobViewSchema }),
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 

@@ -15,7 +15,9 @@ import {
   retryManyBodySchema,
   createJobBodySchema,
   listQuerySchema,
+  logsQuerySchema,
   scheduleBodySchema,
+  type LogsAnswer,
   type HealthAnswer,
   type NodesAnswer,
 } from '../protocol/schemas.js';
@@ -47,6 +49,7 @@ const ROUTES: readonly (readonly [RegExp, Readonly<Record<string, Route>>, strin
   [/^\/jobs\/([^/]+)\/cancel$/, { POST: cancelJob }],
   [/^\/jobs\/([^/]+)\/retry$/, { POST: retryJob }],
   [/^\/jobs\/([^/]+)\/changes$/, { GET: jobChanges }],
+  [/^\/jobs\/([^/]+)\/logs$/, { GET: jobLogs }],
   [/^\/bulk\/start$/, { POST: startMany }],
   [/^\/bulk\/remove$/, { POST: removeMany }],
   [/^\/bulk\/retry$/, { POST: retryMany }],
@@ -188,6 +191,14 @@ async function jobChanges(ctx: RouteContext, { res, url, id }: Request): Promise
   if (!(await ctx.supervisor.find(id))) throw notFound(id);
   const changes = await ctx.supervisor.history(id, { since: q.since, limit: q.limit });
   sendJson(res, 200, { changes });
+}
+
+/** A page of the job's log, with every line written before the request (`job_not_found`: 404). */
+async function jobLogs(ctx: RouteContext, { res, url, id }: Request): Promise<void> {
+  const q = parseWire(logsQuerySchema, query(url), 'logs query');
+  const { entries, next } = await ctx.supervisor.logs(id, q);
+  const body: LogsAnswer = { logs: entries, next };
+  sendJson(res, 200, body);
 }
 
 async function listTypes(ctx: RouteContext, { res }: Request): Promise<void> {

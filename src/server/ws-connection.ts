@@ -96,6 +96,8 @@ export class Connection {
         this.#subscribe(message.id, message.topic, message.since);
         if (message.rejections) this.#followRejections(message.id, message.topic);
         return;
+      case 'logs':
+        return this.#followLogs(message.id, message.jobId, message.after);
       case 'unsubscribe': {
         const off = this.#subscriptions.get(message.subscription);
         off?.();
@@ -146,9 +148,7 @@ export class Connection {
    * when they are past retention. The subscription's name is the command's `id`.
    */
   #subscribe(id: string, topic: Topic, since: number | undefined): void {
-    if (this.#subscriptions.has(id)) {
-      throw new JobvisorError('invalid_request', `Subscription "${id}" already exists on this connection`);
-    }
+    this.#checkNew(id);
     const { supervisor } = this.#ctx;
     const prefix = `{"type":"change","subscription":${JSON.stringify(id)},"change":`;
     const ids = 'jobIds' in topic ? new Set(topic.jobIds) : null;
@@ -174,6 +174,54 @@ export class Connection {
     this.#subscriptions.set(id, off);
     this.#reply(id, { subscription: id, offset });
     if (since === undefined) snapshot(this.#currentJobs(topic), false);
+  }
+
+  #checkNew(id: string): void {
+    if (this.#subscriptions.has(id)) {
+      throw new JobvisorError('invalid_request', `Subscription "${id}" already exists on this connection`);
+    }
+  }
+
+  /**
+   * Follows a job's log: the stored lines after `after` as `log` messages, the reply once they are
+   * sent, then each new line once the store holds it, then `logEnd` once the job is final (the
+   * subscription is over). Lines never coalesce: a socket that falls behind is closed as too slow,
+   * and its client resumes after the last id it got. The subscription is on while the map holds
+   * its `stop`: an unsubscribe (or the close) while it starts stops it as soon as it has started,
+   * and none of its frames is sent after.
+   */
+  async #followLogs(id: string, jobId: string, after: number | undefined): Promise<void> {
+    this.#checkNew(id);
+    const linePrefix = `{"type":"log","subscription":${JSON.stringify(id)},"entry":`;
+    const current = () => this.#subscriptions.get(id) === stop;
+    const following = this.#ctx.supervisor.followLogs(jobId, {
+      ...(after === undefined ? {} : { after }),
+      onEntry: (entry) => {
+        if (current()) this.#outbox.send(`${linePrefix}${JSON.stringify(entry)}}`);
+      },
+      // After the reply (it may come while the stored lines are read).
+      onEnd: (job) =>
+        void following.then(() => {
+          if (!current()) return;
+          this.#subscriptions.delete(id);
+          stop();
+          this.#sendMessage({ type: 'logEnd', subscription: id, job });
+        }),
+    });
+    // Lines come only after the follow has checked the job (awaited): `stop` is set by then.
+    const stop = (): void =>
+      void following.then(
+        (off) => off(),
+        () => undefined,
+      );
+    this.#subscriptions.set(id, stop);
+    try {
+      await following;
+    } catch (error) {
+      if (current()) this.#subscriptions.delete(id);
+      throw error;
+    }
+    if (current()) this.#reply(id, { subscription: id });
   }
 
   /** The kept rejections of the topic, then live ones; ended with the subscription. */
