@@ -4,12 +4,13 @@
  */
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { WebSocket } from 'ws';
 import { JobvisorClientError } from '../src/client/errors.js';
 import { subscribeLive, type LiveSubscription, type WebSocketLike } from '../src/client/live.js';
-import type { WireChange, WireJob } from '../src/protocol/schemas.js';
+import { followLogsLive, type FollowLogsOptions, type LogFollow } from '../src/client/live-logs.js';
+import type { WireChange, WireJob, WireLogEntry } from '../src/protocol/schemas.js';
 import { deferred, rejectionOf } from './helpers.js';
 
 /** A SimulatedClock that knows which of its timers are still pending. */
@@ -93,7 +94,7 @@ function fakeServer() {
   };
 }
 
-const subscriptions: LiveSubscription[] = [];
+const subscriptions: (LiveSubscription | LogFollow)[] = [];
 afterEach(() => {
   for (const subscription of subscriptions.splice(0)) subscription.close();
 });
@@ -281,6 +282,146 @@ describe('subscribeLive over a fake socket', () => {
     expect(await rejectionOf(live.ready, JobvisorClientError)).toMatchObject({ code: 'invalid_request' });
     expect(socket.closedWith).toEqual([{ code: 1000, reason: 'closed by client' }]);
     expect(clock.pending.size).toBe(0);
+  });
+});
+
+describe('followLogsLive over a fake socket', () => {
+  function follow(server: ReturnType<typeof fakeServer>, options: Partial<FollowLogsOptions> = {}) {
+    const clock = new CountingClock();
+    const seen: WireLogEntry[] = [];
+    const ended: WireJob[] = [];
+    const errors: JobvisorClientError[] = [];
+    const following = followLogsLive(
+      {
+        wsUrl: 'ws://127.0.0.1:1/ws',
+        WebSocket: server.WebSocket,
+        backoff: { initialMs: 100, maxMs: 1_000, jitter: false },
+        clock,
+      },
+      'j1',
+      {
+        onEntry: (entry) => seen.push(entry),
+        onEnd: (job) => ended.push(job),
+        onError: (error) => errors.push(error),
+        ...options,
+      },
+    );
+    subscriptions.push(following);
+    return { following, clock, seen, ended, errors };
+  }
+
+  const line = (subscription: string, id: number, attempt = 1) => ({
+    type: 'log',
+    subscription,
+    entry: { id, jobId: 'j1', attempt, at: id, message: `line ${id}`, data: null },
+  });
+
+  /** Opens the first socket, checks its command, and answers it; answers the command's id. */
+  async function started(server: ReturnType<typeof fakeServer>, following: LogFollow, after: number) {
+    const socket = await server.next();
+    socket.accept();
+    const [command] = socket.sent as [{ id: string }];
+    expect(command).toEqual({ type: 'logs', id: command.id, jobId: 'j1', after });
+    socket.deliver(line(command.id, after + 1));
+    socket.deliver({ type: 'reply', id: command.id, result: { subscription: command.id } });
+    await following.started;
+    return { socket, id: command.id };
+  }
+
+  it('reconnects after a drop (too slow) and asks for the lines after the last one told, each told once', async () => {
+    const server = fakeServer();
+    const { following, clock, seen, ended, errors } = follow(server, { after: 4 });
+    const { socket, id } = await started(server, following, 4);
+    socket.deliver(line(id, 6));
+    socket.deliver(line('another', 7));
+    socket.drop(4008, 'subscriber fell behind');
+    const next = server.next();
+    clock.increment(100);
+    const second = await next;
+    second.accept();
+    expect(second.sent).toEqual([{ type: 'logs', id, jobId: 'j1', after: 6 }]);
+    second.deliver(line(id, 6)); // already told
+    second.deliver({ type: 'reply', id, result: { subscription: id } });
+    second.deliver(line(id, 9, 2));
+    expect(seen.map((e) => e.id)).toEqual([5, 6, 9]);
+    second.deliver({ type: 'logEnd', subscription: id, job: { ...job('j1', 7), status: 'completed' } });
+    expect(ended).toMatchObject([{ id: 'j1', status: 'completed' }]);
+    expect(second.closedWith).toEqual([{ code: 1000, reason: 'closed by client' }]);
+    await following.done;
+    second.deliver(line(id, 10)); // no longer heard
+    expect(seen.map((e) => e.id)).toEqual([5, 6, 9]);
+    expect(errors).toEqual([]);
+    expect(clock.pending.size).toBe(0);
+  });
+
+  it('a refused command rejects `started` with the server error and opens no socket again', async () => {
+    const server = fakeServer();
+    const { following, clock, errors } = follow(server);
+    const socket = await server.next();
+    socket.accept();
+    const [command] = socket.sent as [{ id: string }];
+    socket.deliver({ type: 'error', id: command.id, error: { code: 'job_not_found', message: 'No job' } });
+    expect(await rejectionOf(following.started, JobvisorClientError)).toMatchObject({
+      code: 'job_not_found',
+      status: 0,
+    });
+    await following.done;
+    await Promise.resolve();
+    expect(errors).toEqual([]);
+    expect(clock.pending.size).toBe(0);
+    expect(server.sockets).toHaveLength(1);
+  });
+
+  it('an error after it started (refused on a reconnect, unauthorized) goes to onError', async () => {
+    for (const refuse of [
+      (socket: FakeSocket, id: string) =>
+        socket.deliver({ type: 'error', id, error: { code: 'job_not_found', message: 'removed' } }),
+      (socket: FakeSocket) => socket.drop(4401),
+    ]) {
+      const server = fakeServer();
+      const { following, clock, errors } = follow(server);
+      const { socket, id } = await started(server, following, 0);
+      socket.drop(1006);
+      const next = server.next();
+      clock.increment(100);
+      const second = await next;
+      second.accept();
+      refuse(second, id);
+      await following.done;
+      await Promise.resolve();
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(JobvisorClientError);
+      expect(['job_not_found', 'unauthorized']).toContain(errors[0]!.code);
+    }
+  });
+
+  it('close() before the reply rejects `started` as closed; a throwing onEntry does not stop the follow', async () => {
+    const server = fakeServer();
+    const { following } = follow(server);
+    await server.next();
+    following.close();
+    expect(await rejectionOf(following.started, JobvisorClientError)).toMatchObject({ code: 'closed' });
+
+    const other = fakeServer();
+    const told: number[] = [];
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const { following: throwing } = follow(other, {
+        onEntry: (entry) => {
+          told.push(entry.id);
+          throw new Error('a bad listener');
+        },
+      });
+      const { socket, id } = await started(other, throwing, 0);
+      socket.deliver(line(id, 2));
+      expect(told).toEqual([1, 2]);
+      expect(logged.mock.calls.map(([text]) => text as unknown)).toEqual([
+        'jobvisor client: onEntry failed',
+        'jobvisor client: onEntry failed',
+      ]);
+    } finally {
+      logged.mockRestore();
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 /** The client SDK (`jobvisor/client`) against the real server on port 0, with real `ws` sockets. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createSupervisor, type Supervisor } from '../src/index.js';
+import { createSupervisor, JobFailure, type Supervisor } from '../src/index.js';
 import { memoryStore } from '../src/store/memory.js';
 import { createJobvisorServer } from '../src/server/index.js';
 import {
@@ -11,9 +11,11 @@ import {
   type LiveContext,
   type LiveSubscription,
   type WireChange,
+  type WireJob,
+  type WireLogEntry,
 } from '../src/client/index.js';
 import { createLiveStore, isNewChange } from '../src/client/live-store.js';
-import { Gate, rejectionOf } from './helpers.js';
+import { deferred, Gate, rejectionOf, settle } from './helpers.js';
 
 interface Running {
   readonly supervisor: Supervisor;
@@ -371,6 +373,105 @@ describe('client SDK: live subscriptions', () => {
       until(b, (ctx) => ctx.jobs[job.id]?.status === 'completed'),
     ]);
     expect(ca.jobs).toEqual(cb.jobs);
+  });
+});
+
+describe("client SDK: a job's log", () => {
+  /** `talk`: a line, a gated step, a line, a gated step; its first attempt fails, its second completes. */
+  function talk(supervisor: Supervisor, gate: Gate): void {
+    supervisor.register(
+      'talk',
+      async (ctx) => {
+        ctx.log(`attempt ${ctx.attempt} begins`, { attempt: ctx.attempt });
+        await gate.wait();
+        ctx.log('middle');
+        await gate.wait();
+        if (ctx.attempt === 1) throw new JobFailure('flaky', 'the first attempt fails');
+        ctx.log('done');
+        return 'ok';
+      },
+      { retries: { max: 1, backoffMs: 0 } },
+    );
+  }
+
+  it('follows the log live over the WebSocket to its end, then reads it a page at a time over HTTP', async () => {
+    const { url, gate, supervisor } = await startServer();
+    talk(supervisor, gate);
+    const api = client({ url });
+    const { job } = await api.start({ type: 'talk' });
+    const seen: WireLogEntry[] = [];
+    const ended = deferred<WireJob>();
+    await api.followLogs(job.id, { onEntry: (e) => seen.push(e), onEnd: (j) => ended.resolve(j) });
+    gate.release(4);
+    expect(await ended.promise).toMatchObject({ id: job.id, status: 'completed', attempt: 2, result: 'ok' });
+    const stored = (await supervisor.logs(job.id)).entries;
+    expect(seen).toEqual(JSON.parse(JSON.stringify(stored)));
+    expect(seen.map((e) => `${e.attempt}:${e.message}`)).toEqual([
+      '1:attempt 1 begins',
+      '1:middle',
+      '2:attempt 2 begins',
+      '2:middle',
+      '2:done',
+    ]);
+
+    expect(await api.logs(job.id)).toEqual({ logs: seen, next: null });
+    const first = await api.logs(job.id, { limit: 2 });
+    expect(first).toEqual({ logs: seen.slice(0, 2), next: seen[1]!.id });
+    expect(await api.logs(job.id, { after: first.next!, limit: 100 })).toEqual({
+      logs: seen.slice(2),
+      next: null,
+    });
+    expect((await api.logs(job.id, { attempt: 2 })).logs).toEqual(seen.slice(2));
+
+    // Following a finished job: its lines after the cursor, then the end at once.
+    const rest: string[] = [];
+    const over = deferred<WireJob>();
+    await api.followLogs(job.id, {
+      after: seen[2]!.id,
+      onEntry: (e) => rest.push(e.message),
+      onEnd: (j) => over.resolve(j),
+    });
+    expect((await over.promise).status).toBe('completed');
+    expect(rest).toEqual(['middle', 'done']);
+  });
+
+  it('refuses an unknown job or a bad query with a coded error; stopping a follow closes its socket', async () => {
+    const { url, gate, supervisor } = await startServer();
+    talk(supervisor, gate);
+    const api = client({ url });
+    const { job } = await api.start({ type: 'talk' });
+    const onEntry = () => undefined;
+
+    expect(await rejection(api.logs('ghost'))).toMatchObject({ code: 'job_not_found', status: 404 });
+    expect(await rejection(api.followLogs('ghost', { onEntry }))).toMatchObject({ code: 'job_not_found' });
+    expect(await rejection(api.logs(''))).toMatchObject({ code: 'invalid_request', status: 0 });
+    for (const query of [{ limit: 0 }, { limit: 1_001 }, { after: -1 }, { attempt: 0 }, { after: 0.5 }]) {
+      const refused = await rejection(api.logs(job.id, query));
+      expect(refused, JSON.stringify(query)).toMatchObject({ code: 'invalid_request', status: 400 });
+      expect(refused.details).toBeDefined();
+    }
+    for (const [jobId, after] of [
+      [job.id, -1],
+      [job.id, 1.5],
+      ['', 0],
+    ] as const) {
+      const refused = await rejection(api.followLogs(jobId, { after, onEntry }));
+      expect(refused, `${jobId} ${after}`).toMatchObject({ code: 'invalid_request' });
+    }
+
+    const subscriptions = async () =>
+      Number(/^jobvisor_ws_subscriptions (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]);
+    const lines: string[] = [];
+    const stop = await api.followLogs(job.id, { onEntry: (e) => lines.push(e.message) });
+    expect(await subscriptions()).toBe(1);
+    stop();
+    for (let turn = 0; (await subscriptions()) > 0; turn++) {
+      expect(turn).toBeLessThan(1_000);
+      await settle();
+    }
+    gate.release(4);
+    await supervisor.waitFor(job.id);
+    expect(lines).toEqual(['attempt 1 begins']);
   });
 });
 

@@ -24,6 +24,8 @@ import {
   createJobAnswerSchema,
   jobViewSchema,
   listAnswerSchema,
+  logsAnswerSchema,
+  type LogsAnswer,
   typesAnswerSchema,
   nodesAnswerSchema,
   scheduleAnswerSchema,
@@ -51,6 +53,7 @@ import type {
 import { JobvisorClientError } from './errors.js';
 import { request, type HttpOptions } from './http.js';
 import { subscribeLive, type LiveSubscription, type SubscribeOptions, type WebSocketCtor } from './live.js';
+import { followLogsLive, type FollowLogsOptions } from './live-logs.js';
 
 export { JobvisorClientError } from './errors.js';
 export { backoffDelay, type BackoffOptions } from '../common/backoff.js';
@@ -62,6 +65,7 @@ export type {
   TypedStartRequest,
 } from '../common/job-map.js';
 export type { LiveSubscription, SubscribeOptions, WebSocketCtor, WebSocketLike } from './live.js';
+export type { FollowLogsOptions } from './live-logs.js';
 export type { LiveContext, LiveError, LiveStatus, LiveStore } from './live-store.js';
 export type {
   CancelManyAnswer,
@@ -78,8 +82,10 @@ export type {
   WireChange,
   WireJob,
   WireJobType,
+  WireLogEntry,
   WireRejection,
   WireSchedule,
+  LogsAnswer,
 } from '../protocol/schemas.js';
 export type JobStatus = WireJob['status'];
 
@@ -92,6 +98,15 @@ export interface ClientOptions {
   /** Default: `globalThis.WebSocket` when present, else the `ws` package (loaded on first subscribe). */
   WebSocket?: WebSocketCtor;
   reconnect?: BackoffOptions;
+}
+
+export interface LogsQuery {
+  /** Lines after this id (`next` of the page before); default 0. */
+  after?: number;
+  /** 1 to 1,000; default 100. */
+  limit?: number;
+  /** Only this attempt's lines. */
+  attempt?: number;
 }
 
 export interface ListQuery {
@@ -163,6 +178,14 @@ export interface JobvisorClient<M extends AnyJobTypes = NoJobTypes> {
   /** DELETE /schedules/:name: removes a schedule (`schedule_not_found`); the jobs it started stay. */
   unschedule(name: string): Promise<WireSchedule>;
   changes(id: string, options?: { since?: number; limit?: number }): Promise<WireChange[]>;
+  /** GET /jobs/:id/logs: a page of the job's log `{ logs, next }` (pass `next` as `after`). */
+  logs(id: string, query?: LogsQuery): Promise<LogsAnswer>;
+  /**
+   * Follows the job's log over the WebSocket: the lines after `after`, then each new one, then
+   * `onEnd` once the job is final. Resolves with a function that stops it once the server has sent
+   * the stored lines; rejects with the server's refusal (`job_not_found`, `invalid_request`).
+   */
+  followLogs(id: string, follow: FollowLogsOptions): Promise<() => void>;
   health(): Promise<unknown>;
   /** GET /types: the registered job types with their limits and input JSON Schema. */
   types(): Promise<WireJobType[]>;
@@ -171,6 +194,12 @@ export interface JobvisorClient<M extends AnyJobTypes = NoJobTypes> {
   subscribe(topic: Topic, options?: SubscribeOptions): LiveSubscription;
   /** Closes every live subscription of this client. */
   close(): void;
+}
+
+/** A job id is part of the path: an empty one (or one too long) is refused here, as the server would. */
+function checkJobId(id: string): string {
+  if (typeof id === 'string' && id.length >= 1 && id.length <= 200) return id;
+  throw new JobvisorClientError('invalid_request', 'Invalid job id: must be 1 to 200 characters', 0);
 }
 
 /** GET /jobs/:id: the job view, bare or as `{ job }` (the protocol has no schema for it yet). */
@@ -217,7 +246,14 @@ export function createClient<M extends AnyJobTypes = NoJobTypes>(options: Client
   ws.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
   ws.pathname = `${base.pathname.replace(/\/+$/, '')}/ws`;
   const wsUrl = ws.toString();
-  const live = new Set<LiveSubscription>();
+  const liveOptions = {
+    wsUrl,
+    backoff: options.reconnect ?? {},
+    ...(options.token !== undefined ? { token: options.token } : {}),
+    ...(options.WebSocket !== undefined ? { WebSocket: options.WebSocket } : {}),
+  };
+  /** Live subscriptions and log follows: what `close()` ends. */
+  const live = new Set<{ close(): void }>();
   const path = (id: string) => `/jobs/${encodeURIComponent(id)}`;
   const schedulePath = (name: string) => `/schedules/${encodeURIComponent(checkScheduleName(name))}`;
 
@@ -262,20 +298,22 @@ export function createClient<M extends AnyJobTypes = NoJobTypes>(options: Client
       });
       return answer.changes;
     },
+    logs: async (id, query = {}) =>
+      request(http, 'GET', `${path(checkJobId(id))}/logs`, logsAnswerSchema, {
+        query: { after: query.after, limit: query.limit, attempt: query.attempt },
+      }),
+    async followLogs(id, follow) {
+      const following = followLogsLive(liveOptions, id, follow);
+      live.add(following);
+      void following.done.then(() => live.delete(following));
+      await following.started;
+      return () => following.close();
+    },
     health: () => request(http, 'GET', '/health', z.unknown()),
     types: async () => (await request(http, 'GET', '/types', typesAnswerSchema)).types,
     nodes: async () => (await request(http, 'GET', '/nodes', nodesAnswerSchema)).nodes,
     subscribe(topic, opts = {}) {
-      const subscription = subscribeLive(
-        {
-          wsUrl,
-          backoff: options.reconnect ?? {},
-          ...(options.token !== undefined ? { token: options.token } : {}),
-          ...(options.WebSocket !== undefined ? { WebSocket: options.WebSocket } : {}),
-        },
-        topic,
-        opts,
-      );
+      const subscription = subscribeLive(liveOptions, topic, opts);
       live.add(subscription);
       const close = subscription.close.bind(subscription);
       return {
