@@ -4,9 +4,9 @@
  * cancel, a stall, a timeout or a shutdown ends it at once.
  *
  *   report  a slow report (~5 s) with progress              { month: "2026-10" }
- *   flaky   fails its first attempt(s), succeeds on retry   { failures?: 1 }
+ *   flaky   fails its first attempt(s), succeeds on retry; logs each attempt  { failures?: 1 }
  *   hang    reports once, then goes silent: stalled after 3 s (no retry)
- *   sleep   waits ms milliseconds, with progress            { ms: 500 }
+ *   sleep   waits ms milliseconds, with progress (and a log line)  { ms: 500 }
  *   fail    fails at once with code example_failure         { message?: "…" }
  *   backwards  reports 60 %, then 30 % (rejected: progress_backwards), then completes
  *   hash    CPU-bound, runs in a worker thread (hash-job.ts)  { text?: "jobvisor", rounds?: 2000000 }
@@ -33,10 +33,13 @@ export default function register(supervisor: Supervisor): void {
     'flaky',
     async (ctx) => {
       ctx.progress(10, `attempt ${ctx.attempt}`);
+      ctx.log(`attempt ${ctx.attempt} begins`, { failures: ctx.input.failures });
       await delay(300, undefined, { signal: ctx.signal });
       if (ctx.attempt <= ctx.input.failures) {
+        ctx.log('failing on purpose');
         throw Object.assign(new Error(`attempt ${ctx.attempt} fails on purpose`), { code: 'flaky_failure' });
       }
+      ctx.log('succeeded');
       ctx.progress(100, `succeeded on attempt ${ctx.attempt}`);
       return { attempts: ctx.attempt };
     },
@@ -62,6 +65,7 @@ export default function register(supervisor: Supervisor): void {
     'sleep',
     async (ctx) => {
       const { ms } = ctx.input;
+      ctx.log(`sleeping ${ms} ms`);
       const steps = ms >= 100 ? 10 : 1;
       for (let step = 1; step <= steps; step++) {
         await delay(ms / steps, undefined, { signal: ctx.signal });

@@ -1,10 +1,11 @@
 /**
  * What the CLI writes to a terminal: durations that read correctly at every unit boundary, a
- * progress bar that never wraps whatever the terminal's width, and expected errors on one line.
+ * progress bar that never wraps whatever the terminal's width, a job's log lines, and expected
+ * errors on one line.
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { formatDuration, progressBar } from '../src/cli/render.js';
+import { formatDuration, logLine, progressBar } from '../src/cli/render.js';
 import { JobvisorError } from '../src/common/errors.js';
 import type { WireJob } from '../src/protocol/schemas.js';
 import { Telemetry } from '../src/supervisor/telemetry.js';
@@ -47,30 +48,29 @@ describe('formatDuration', () => {
   });
 });
 
-const job = (over: Partial<WireJob> = {}): WireJob =>
-  ({
-    id: 'job-1',
-    key: null,
-    type: 'report',
-    status: 'running',
-    progress: 42,
-    message: 'resizing a very long image name that goes on and on and on',
-    attempt: 1,
-    seq: 3,
-    createdAt: 0,
-    startedAt: 1,
-    updatedAt: 2,
-    finishedAt: null,
-    lastHeartbeatAt: null,
-    nextRetryAt: null,
-    input: null,
-    result: null,
-    error: null,
-    node: null,
-    priority: 0,
-    runAt: null,
-    ...over,
-  });
+const job = (over: Partial<WireJob> = {}): WireJob => ({
+  id: 'job-1',
+  key: null,
+  type: 'report',
+  status: 'running',
+  progress: 42,
+  message: 'resizing a very long image name that goes on and on and on',
+  attempt: 1,
+  seq: 3,
+  createdAt: 0,
+  startedAt: 1,
+  updatedAt: 2,
+  finishedAt: null,
+  lastHeartbeatAt: null,
+  nextRetryAt: null,
+  input: null,
+  result: null,
+  error: null,
+  node: null,
+  priority: 0,
+  runAt: null,
+  ...over,
+});
 
 describe('progressBar', () => {
   it('is the whole line with room to spare, and cuts the message first', () => {
@@ -100,6 +100,23 @@ describe('progressBar', () => {
       ),
       { numRuns: 1_000 },
     );
+  });
+});
+
+describe('logLine', () => {
+  it('reads time (UTC), attempt, message, then the data as JSON when there is any', () => {
+    const entry = {
+      id: 7,
+      jobId: 'j',
+      attempt: 2,
+      at: Date.UTC(2026, 9, 1, 12, 30),
+      message: 'copied 3 files',
+    };
+    expect(logLine({ ...entry, data: null })).toBe('2026-10-01T12:30:00.000Z  #2  copied 3 files');
+    expect(logLine({ ...entry, data: { files: ['a', 'b'], ok: true } })).toBe(
+      '2026-10-01T12:30:00.000Z  #2  copied 3 files  {"files":["a","b"],"ok":true}',
+    );
+    expect(logLine({ ...entry, data: 0 })).toBe('2026-10-01T12:30:00.000Z  #2  copied 3 files  0');
   });
 });
 

@@ -347,6 +347,85 @@ describe('jobvisor CLI against a running server', { timeout: 30_000 }, () => {
     }
   });
 
+  it("logs prints a job's log per attempt (text or --json); --follow prints each new line until the job is final, then exits 0", async () => {
+    // A delayed start: the follow is there before the job's first line.
+    const started = await cli(['start', 'flaky', '--delay', '1500', '--json', ...url]);
+    expect(started.code, started.stderr).toBe(0);
+    const id = (JSON.parse(started.stdout) as { job: { id: string } }).job.id;
+    const followed = await cli(['logs', id, '--follow', ...url]);
+    expect(followed.code, followed.stderr).toBe(0);
+    const time = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z`;
+    const expected = [
+      new RegExp(`^${time}  #1  attempt 1 begins  \\{"failures":1\\}$`),
+      new RegExp(`^${time}  #1  failing on purpose$`),
+      new RegExp(`^${time}  #2  attempt 2 begins  \\{"failures":1\\}$`),
+      new RegExp(`^${time}  #2  succeeded$`),
+    ];
+    const lines = followed.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(expected.length);
+    lines.forEach((line, i) => expect(line).toMatch(expected[i]!));
+    // It exited once the job was final, after its last line.
+    const job = (
+      JSON.parse((await cli(['ls', '--json', ...url])).stdout) as { jobs: { id: string; status: string }[] }
+    ).jobs.find((j) => j.id === id);
+    expect(job?.status).toBe('completed');
+
+    const [text, second, followedJson] = await Promise.all([
+      cli(['logs', id, ...url]),
+      cli(['logs', id, '--attempt', '2', '--json', ...url]),
+      cli(['logs', id, '-f', '--attempt', '1', '--json', ...url]),
+    ]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toBe(followed.stdout);
+    expect(second.code, second.stderr).toBe(0);
+    const entries = second.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { jobId: string; attempt: number; message: string; data: unknown });
+    expect(entries).toMatchObject([
+      { jobId: id, attempt: 2, message: 'attempt 2 begins', data: { failures: 1 } },
+      { jobId: id, attempt: 2, message: 'succeeded', data: null },
+    ]);
+    expect(followedJson.code, followedJson.stderr).toBe(0);
+    expect(
+      followedJson.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { message: string }).message),
+    ).toEqual(['attempt 1 begins', 'failing on purpose']);
+
+    const quiet = await cli(['start', 'fail', '--json', ...url]);
+    const quietId = (JSON.parse(quiet.stdout) as { job: { id: string } }).job.id;
+    expect((await cli(['logs', quietId, ...url])).stdout).toBe('no log lines\n');
+  });
+
+  it('logs refuses bad usage with exit 2, and an unknown job with exit 5, on one line without a stack', async () => {
+    const results = await Promise.all(
+      [
+        [['logs'], 2, 'ID (the job id) is required'],
+        [['logs', 'a', 'b'], 2, 'unexpected argument "b"'],
+        [['logs', 'a', '--attempt', '0'], 2, '--attempt: must be at least 1'],
+        [['logs', 'a', '--attempt', 'two'], 2, '--attempt: must be an integer'],
+        [['logs', 'a', '--since', '5'], 2, "Unknown option '--since'"],
+        [['logs', 'no-such-job'], 5, 'job_not_found'],
+        [['logs', 'no-such-job', '--follow'], 5, 'job_not_found'],
+      ].map(async ([args, code, text]) => ({
+        code,
+        text,
+        result: await cli([...(args as string[]), ...url]),
+      })),
+    );
+    for (const { code, text, result } of results) {
+      expect(result.code, result.stderr).toBe(code);
+      expect(result.stderr).toContain(text as string);
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+      if (code === 5) expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    const json = await cli(['logs', 'no-such-job', '--json', ...url]);
+    expect(json.code).toBe(5);
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'job_not_found' } });
+  });
+
   it('server errors exit 5 with the code: unknown type, invalid input, unknown job', async () => {
     const [unknownType, invalid, missing] = await Promise.all([
       cli(['start', 'nope', ...url]),
@@ -409,6 +488,31 @@ describe('jobvisor watch when the server goes away', { timeout: 30_000 }, () => 
   });
 });
 
+describe('jobvisor logs --follow when the server goes away', { timeout: 30_000 }, () => {
+  it('exits 4 (unreachable) once it could not reconnect for JOBVISOR_GIVE_UP_MS', async () => {
+    const server = await serve(['--db', join(tempDir(), 'jobs.db'), '--handlers', './examples/handlers.ts']);
+    const started = await cli(['start', 'sleep', '--input', '{"ms":60000}', '--json'], {
+      JOBVISOR_URL: server.url,
+    });
+    const { job } = lastJson(started.stdout);
+    const follow = spawnCli(['logs', job.id, '--follow'], {
+      JOBVISOR_URL: server.url,
+      JOBVISOR_GIVE_UP_MS: '300',
+    });
+    let stderr = '';
+    follow.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => follow.on('exit', (code) => resolve(code)));
+    // Once it has printed the job's line (it follows), the server dies.
+    await new Promise<void>((resolve) =>
+      follow.stdout.on('data', (d: Buffer) => d.includes('sleeping 60000 ms') && resolve()),
+    );
+    server.child.kill('SIGKILL');
+    expect(await exited).toBe(4);
+    expect(stderr).toContain('unreachable');
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
 describe.concurrent('jobvisor CLI without a server, or with a token', { timeout: 30_000 }, () => {
   it('an unreachable server exits 4 with a clear message', async () => {
     const port = await freePort();
@@ -416,6 +520,14 @@ describe.concurrent('jobvisor CLI without a server, or with a token', { timeout:
     expect(result.code).toBe(4);
     expect(result.stderr).toContain('unreachable');
     expect(result.stderr).toContain('jobvisor serve');
+    for (const args of [
+      ['logs', 'x'],
+      ['logs', 'x', '--follow'],
+    ]) {
+      const logs = await cli(args, { JOBVISOR_URL: `http://127.0.0.1:${port}` });
+      expect(logs.code, args.join(' ')).toBe(4);
+      expect(logs.stderr).toContain('unreachable');
+    }
   });
 
   it('serve --token: commands without the token are refused (exit 5), with it they work', async () => {

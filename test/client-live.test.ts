@@ -291,6 +291,7 @@ describe('followLogsLive over a fake socket', () => {
     const seen: WireLogEntry[] = [];
     const ended: WireJob[] = [];
     const errors: JobvisorClientError[] = [];
+    const statuses: string[] = [];
     const following = followLogsLive(
       {
         wsUrl: 'ws://127.0.0.1:1/ws',
@@ -303,11 +304,12 @@ describe('followLogsLive over a fake socket', () => {
         onEntry: (entry) => seen.push(entry),
         onEnd: (job) => ended.push(job),
         onError: (error) => errors.push(error),
+        onStatus: (status) => statuses.push(status),
         ...options,
       },
     );
     subscriptions.push(following);
-    return { following, clock, seen, ended, errors };
+    return { following, clock, seen, ended, errors, statuses };
   }
 
   const line = (subscription: string, id: number, attempt = 1) => ({
@@ -330,7 +332,7 @@ describe('followLogsLive over a fake socket', () => {
 
   it('reconnects after a drop (too slow) and asks for the lines after the last one told, each told once', async () => {
     const server = fakeServer();
-    const { following, clock, seen, ended, errors } = follow(server, { after: 4 });
+    const { following, clock, seen, ended, errors, statuses } = follow(server, { after: 4 });
     const { socket, id } = await started(server, following, 4);
     socket.deliver(line(id, 6));
     socket.deliver(line('another', 7));
@@ -351,6 +353,7 @@ describe('followLogsLive over a fake socket', () => {
     second.deliver(line(id, 10)); // no longer heard
     expect(seen.map((e) => e.id)).toEqual([5, 6, 9]);
     expect(errors).toEqual([]);
+    expect(statuses).toEqual(['connecting', 'live', 'reconnecting', 'live', 'closed']);
     expect(clock.pending.size).toBe(0);
   });
 

@@ -32,6 +32,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: `jobvisor watch ID ${CLIENT}`,
     load: async () => (await import('./watch.js')).watchCommand,
   },
+  logs: {
+    usage: `jobvisor logs ID [--follow] [--attempt N] ${CLIENT}`,
+    load: async () => (await import('./logs.js')).logsCommand,
+  },
   ls: {
     usage: `jobvisor ls [--status running,pending] [--type T] [--key K] [--limit N] [--after CURSOR] ${CLIENT}`,
     load: async () => (await import('./ls.js')).lsCommand,

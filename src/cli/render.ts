@@ -1,5 +1,8 @@
-/** Terminal output: the progress bar of `watch`, the tables of `ls` and `schedules`, one-line job summaries. */
-import type { WireJob, WireSchedule } from '../protocol/schemas.js';
+/**
+ * Terminal output: the progress bar of `watch`, the tables of `ls` and `schedules`, one-line job
+ * summaries, the lines of `logs`.
+ */
+import type { WireJob, WireLogEntry, WireSchedule } from '../protocol/schemas.js';
 
 const BAR_WIDTH = 30;
 
@@ -152,6 +155,12 @@ const UNITS: readonly (readonly [string, number])[] = [
 export function everyText(ms: number): string {
   for (const [unit, size] of UNITS) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   return `${ms}ms`;
+}
+
+/** A line of a job's log: `time  #attempt  message  data` (the time in UTC, ISO 8601; data as JSON, if any). */
+export function logLine(entry: WireLogEntry): string {
+  const head = `${new Date(entry.at).toISOString()}  #${entry.attempt}  ${entry.message}`;
+  return entry.data === null || entry.data === undefined ? head : `${head}  ${JSON.stringify(entry.data)}`;
 }
 
 export function printLine(line: string): void {

@@ -22,16 +22,24 @@ export async function watchCommand(argv: readonly string[]): Promise<number> {
 /** How long `watch` keeps reconnecting to a server that went away before it exits `unreachable`. */
 const giveUpMsSchema = z.coerce.number().int().min(1).max(3_600_000).default(10_000);
 
+/** JOBVISOR_GIVE_UP_MS (default 10 s), or a usage error naming it. */
+export function giveUpMs(): number {
+  const parsed = giveUpMsSchema.safeParse(process.env.JOBVISOR_GIVE_UP_MS || undefined);
+  if (!parsed.success) throw new UsageError('JOBVISOR_GIVE_UP_MS must be a whole number of milliseconds');
+  return parsed.data;
+}
+
+/** The error `watch` and `logs --follow` end with when the server stayed away for `ms`. */
+export function lostServer(ms: number): Error {
+  return Object.assign(new Error(`lost the server for ${ms} ms`), { code: 'unreachable' });
+}
+
 /**
  * Shows `job` and every later state of it until it is final, then resolves with the final job.
  * On a TTY one line is redrawn in place; otherwise (and with `json`) one line per change.
  */
 export async function watchJob(client: Client, job: WireJob, options: { json: boolean }): Promise<WireJob> {
-  const parsedGiveUp = giveUpMsSchema.safeParse(process.env.JOBVISOR_GIVE_UP_MS || undefined);
-  if (!parsedGiveUp.success) {
-    throw new UsageError('JOBVISOR_GIVE_UP_MS must be a whole number of milliseconds');
-  }
-  const giveUpMs = parsedGiveUp.data;
+  const giveUpAfter = giveUpMs();
   const tty = !options.json && process.stdout.isTTY;
   const seen: { last: WireJob | null } = { last: null };
   const show = (next: WireJob): void => {
@@ -61,9 +69,7 @@ export async function watchJob(client: Client, job: WireJob, options: { json: bo
         // Not connected (lost the server, or never reached it): keep trying for a while, then
         // give up as unreachable.
         if ((status === 'reconnecting' || status === 'connecting') && giveUp === undefined) {
-          giveUp = setTimeout(() => {
-            reject(Object.assign(new Error(`lost the server for ${giveUpMs} ms`), { code: 'unreachable' }));
-          }, giveUpMs);
+          giveUp = setTimeout(() => reject(lostServer(giveUpAfter)), giveUpAfter);
         } else if (status === 'live' && giveUp !== undefined) {
           clearTimeout(giveUp);
           giveUp = undefined;

@@ -11,7 +11,8 @@ import type { ClientMessage, ServerMessage, WireJob, WireLogEntry } from '../pro
 import { backoffDelay } from '../common/backoff.js';
 import { JobvisorClientError } from './errors.js';
 import type { LiveOptions } from './live.js';
-import { isolated, resolveOpener, socketActor } from './socket.js';
+import type { LiveStatus } from './live-store.js';
+import { isolated, resolveOpener, socketActor, statusOf } from './socket.js';
 
 export interface FollowLogsOptions {
   /** Lines after this id (0, the default: from the first line kept). */
@@ -22,6 +23,8 @@ export interface FollowLogsOptions {
   readonly onEnd?: (job: WireJob) => void;
   /** The follow ended with an error after it had started (e.g. the job was removed, or a new token is needed). */
   readonly onError?: (error: JobvisorClientError) => void;
+  /** The connection's status, at each change: `connecting`, `live`, `reconnecting`, `closed`. */
+  readonly onStatus?: (status: LiveStatus) => void;
 }
 
 export interface LogFollow {
@@ -81,6 +84,8 @@ export function followLogsLive(options: LiveOptions, jobId: string, follow: Foll
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
 
+  /** The status last told to `onStatus`. */
+  let shown: LiveStatus | null = null;
   let finished!: () => void;
   const done = new Promise<void>((resolve) => (finished = resolve));
   const started = new Promise<void>((resolve, reject) => {
@@ -94,6 +99,8 @@ export function followLogsLive(options: LiveOptions, jobId: string, follow: Foll
     };
     actor.subscribe({
       next(snapshot) {
+        const status = statusOf(snapshot);
+        if (status !== shown) isolated('onStatus', () => follow.onStatus?.((shown = status)));
         if (snapshot.matches({ socket: 'live' })) resolve();
         else if (snapshot.status === 'done') {
           const error = snapshot.output;
@@ -103,6 +110,7 @@ export function followLogsLive(options: LiveOptions, jobId: string, follow: Foll
         }
       },
       error(error) {
+        isolated('onStatus', () => follow.onStatus?.('closed'));
         fail(new JobvisorClientError('closed', 'the log follow failed', 0, undefined, { cause: error }));
         finished();
       },

@@ -20,8 +20,8 @@ import {
 } from '../protocol/schemas.js';
 import { backoffDelay, type BackoffOptions } from '../common/backoff.js';
 import { JobvisorClientError } from './errors.js';
-import { createLiveStore, isNewChange, type LiveStatus, type LiveStore } from './live-store.js';
-import { isolated, notify, resolveOpener, socketActor, type SocketOptions } from './socket.js';
+import { createLiveStore, isNewChange, type LiveStore } from './live-store.js';
+import { isolated, notify, resolveOpener, socketActor, statusOf, type SocketOptions } from './socket.js';
 
 export type { WebSocketCtor, WebSocketLike } from './socket.js';
 
@@ -195,13 +195,6 @@ function showInStore(store: LiveStore, snapshot: ConnectionSnapshot): void {
   const { error } = snapshot.context;
   const shown = store.getSnapshot().context;
   if (shown.status !== status || shown.error !== error) store.trigger.status({ status, error });
-}
-
-function statusOf(snapshot: ConnectionSnapshot): LiveStatus {
-  if (snapshot.status !== 'active') return 'closed';
-  if (snapshot.matches({ socket: 'live' })) return 'live';
-  // `connecting` until the first drop; from then on `reconnecting` until live again.
-  return snapshot.matches('backingOff') || snapshot.context.attempt > 0 ? 'reconnecting' : 'connecting';
 }
 
 /** The latest `capacity` ids seen; `add` answers false for one still remembered. */

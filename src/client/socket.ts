@@ -7,6 +7,7 @@
 import { fromCallback } from 'xstate';
 import type { ConnectionEvent, SocketCommand } from '../../machines/connection.machine.js';
 import { serverMessageSchema, type ClientMessage, type ServerMessage } from '../protocol/schemas.js';
+import type { LiveStatus } from './live-store.js';
 
 /** What the SDK needs of a WebSocket: the browser `WebSocket`, Node 22's, or the `ws` package's. */
 export interface WebSocketLike {
@@ -125,6 +126,21 @@ function parseMessage(data: unknown): ServerMessage | undefined {
   }
   const parsed = serverMessageSchema.safeParse(json);
   return parsed.success ? parsed.data : undefined;
+}
+
+/** What a connection machine's snapshot tells, whatever its snapshot payload. */
+export interface ConnectionView {
+  readonly status: string;
+  readonly context: { readonly attempt: number };
+  matches(state: 'backingOff' | { socket: 'live' }): boolean;
+}
+
+/** The connection's status to show, as the machine's state says. */
+export function statusOf(snapshot: ConnectionView): LiveStatus {
+  if (snapshot.status !== 'active') return 'closed';
+  if (snapshot.matches({ socket: 'live' })) return 'live';
+  // `connecting` until the first drop; from then on `reconnecting` until live again.
+  return snapshot.matches('backingOff') || snapshot.context.attempt > 0 ? 'reconnecting' : 'connecting';
 }
 
 /** Runs `fn`; a caller's callback that throws is logged and never stops the connection. */
