@@ -1,11 +1,15 @@
 /**
- * `npm run dashboard`: bundles dashboard/src into dashboard/public/app.js (committed, so users of
- * the server never need a build step).
- * `npm run dashboard -- --check`: writes nothing; exits 1 when the committed bundle is stale.
+ * `npm run dashboard`: lays out the job machine diagram with ELK (dashboard/src/job-layout.json,
+ * scripts/machine-layout.ts), then bundles dashboard/src into dashboard/public/app.js (both
+ * committed, so users of the server never need a build step).
+ * `npm run dashboard -- --check`: writes nothing; exits 1 when either committed file is stale.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { BUNDLE, buildDashboard } from './dashboard-bundle.js';
+import { jobGraph } from './machine-graph.js';
+import { LAYOUT, layoutJobMachine } from './machine-layout.js';
+import type { JobLayout } from '../dashboard/src/layout-types.js';
 
 const args = process.argv.slice(2);
 const check = args.includes('--check');
@@ -15,15 +19,25 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 
-const path = fileURLToPath(new URL(`../${BUNDLE}`, import.meta.url));
-const fresh = await buildDashboard();
-const current = await readFile(path, 'utf8').catch(() => undefined);
-if (current === fresh) {
-  console.log(`${BUNDLE} is up to date`);
-} else if (check) {
-  console.error(`stale: ${BUNDLE}\nrun \`npm run dashboard\` to rebuild it`);
-  process.exit(1);
-} else {
-  await writeFile(path, fresh);
-  console.log(`wrote ${BUNDLE} (${Math.round(Buffer.byteLength(fresh) / 1024)} KiB)`);
+/** Writes `fresh` to `file` (relative to the repository) unless it holds it; with --check, only says. */
+async function update(file: string, fresh: string): Promise<void> {
+  const path = fileURLToPath(new URL(`../${file}`, import.meta.url));
+  const current = await readFile(path, 'utf8').catch(() => undefined);
+  if (current === fresh) {
+    console.log(`${file} is up to date`);
+  } else if (check) {
+    console.error(`stale: ${file}\nrun \`npm run dashboard\` to rebuild it`);
+    process.exit(1);
+  } else {
+    await writeFile(path, fresh);
+    console.log(`wrote ${file} (${Math.round(Buffer.byteLength(fresh) / 1024)} KiB)`);
+  }
 }
+
+// The layout first (the bundle imports it); the order found before is tried first.
+const layoutPath = fileURLToPath(new URL(`../${LAYOUT}`, import.meta.url));
+const before = await readFile(layoutPath, 'utf8')
+  .then((text) => JSON.parse(text) as JobLayout)
+  .catch(() => undefined);
+await update(LAYOUT, `${JSON.stringify(await layoutJobMachine(jobGraph(), before?.order), null, 1)}\n`);
+await update(BUNDLE, await buildDashboard());

@@ -1,38 +1,20 @@
 /**
- * The job machine diagram as SVG: states as boxes (compound ones as labelled groups, final ones
- * with a double border), transitions as arrows with their events. `highlight` marks the state a
- * job is in with the class `current` (and its parent group with `active`).
+ * The job machine diagram as SVG, drawn from the layout ELK made at build time
+ * (job-layout.json, written by `npm run dashboard` through scripts/machine-layout.ts: no edge
+ * crosses another or runs through a label or a state). States are boxes (compound ones labelled
+ * groups, final ones with a double border), transitions orthogonal arrows with their events.
+ * `highlight` marks the state a job is in with the class `current` (and its parent with `active`).
  */
 import { s } from './dom.js';
-import { place, SIZES } from './diagram-layout.js';
-import { bounds, labelWidth, route, type Route } from './diagram-routes.js';
-import { jobGraph, type MachineGraph } from './machine-graph.js';
+import laidOut from './job-layout.json';
+import type { JobLayout } from './layout-types.js';
 
-const LABEL_H = 12;
+const MARGIN = 8;
 
-/** Moves labels down (then up) until none overlaps another. */
-function separate(routes: Route[]): Route[] {
-  const placed: { x1: number; x2: number; y: number }[] = [];
-  return routes.map((r) => {
-    const w = labelWidth(r.label);
-    const x1 = r.anchor === 'start' ? r.lx : r.anchor === 'end' ? r.lx - w : r.lx - w / 2;
-    const clash = (y: number) =>
-      placed.some((p) => p.x1 < x1 + w && x1 < p.x2 && Math.abs(p.y - y) < LABEL_H);
-    const tries = [0, LABEL_H, -LABEL_H, 2 * LABEL_H, -2 * LABEL_H, 3 * LABEL_H];
-    const dy = tries.find((t) => !clash(r.ly + t)) ?? 0;
-    placed.push({ x1, x2: x1 + w, y: r.ly + dy });
-    return { ...r, ly: r.ly + dy };
-  });
-}
-
-export function renderDiagram(graph: MachineGraph = jobGraph): SVGSVGElement {
-  const placed = place(graph);
-  const routes = separate(route(graph.edges, placed));
-  const box = bounds(routes, placed);
-  const [left, top] = [Math.floor(box.left - 6), Math.floor(box.top - 8)];
+export function renderDiagram(layout: JobLayout = laidOut as unknown as JobLayout): SVGSVGElement {
   const svg = s('svg', {
     class: 'diagram',
-    viewBox: `${left} ${top} ${Math.ceil(box.right + 6 - left)} ${Math.ceil(box.bottom + 8 - top)}`,
+    viewBox: `${-MARGIN - 24} ${-MARGIN} ${Math.ceil(layout.width + 2 * MARGIN + 24)} ${Math.ceil(layout.height + 2 * MARGIN)}`,
     role: 'img',
     'aria-label': 'Job state machine',
   });
@@ -55,9 +37,9 @@ export function renderDiagram(graph: MachineGraph = jobGraph): SVGSVGElement {
       ),
     ),
   );
-
-  const groups = [...placed.boxes.values()].sort((a, b) => Number(b.group) - Number(a.group));
-  for (const box of groups) {
+  // Groups first, so their children draw over them.
+  const states = [...layout.states].sort((a, b) => Number(b.group) - Number(a.group));
+  for (const box of states) {
     const g = s('g', {
       class: box.group ? 'state group' : box.final ? 'state final' : 'state',
       'data-state': box.id,
@@ -68,29 +50,31 @@ export function renderDiagram(graph: MachineGraph = jobGraph): SVGSVGElement {
       g.append(
         s('rect', { class: 'inner', x: box.x + 3, y: box.y + 3, width: box.w - 6, height: box.h - 6, rx: 6 }),
       );
-    const ty = box.group ? box.y + 16 : box.y + SIZES.leafH / 2 + 4;
+    const ty = box.group ? box.y + 18 : box.y + box.h / 2 + 4.5;
     const tx = box.group ? box.x + 10 : box.x + box.w / 2;
     g.append(s('text', { x: tx, y: ty, 'text-anchor': box.group ? 'start' : 'middle' }, box.label));
     svg.append(g);
   }
-
-  const initial = graph.initial === null ? undefined : placed.boxes.get(graph.initial);
+  // The initial state: a dot and an arrow into it, from its left.
+  const initial = layout.states.find((state) => state.id === layout.initial);
   if (initial) {
-    const y = initial.y + SIZES.header + SIZES.leafH / 2;
-    svg.append(s('circle', { class: 'initial', cx: initial.x - 26, cy: y, r: 5 }));
+    const y = initial.y + initial.h / 2;
+    svg.append(s('circle', { class: 'initial', cx: initial.x - 20, cy: y, r: 4 }));
     svg.append(
       s('path', {
         class: 'edge',
-        d: `M${initial.x - 21},${y} L${initial.x},${y}`,
+        d: `M${initial.x - 16},${y} L${initial.x},${y}`,
         'marker-end': 'url(#jv-arrow)',
       }),
     );
   }
-  for (const r of routes) {
-    const g = s('g', { class: 'transition', 'data-from': r.from, 'data-to': r.to });
-    g.append(s('title', {}, `${r.from} → ${r.to}: ${r.label}`));
-    g.append(s('path', { class: 'edge', d: r.d, 'marker-end': 'url(#jv-arrow)' }));
-    g.append(s('text', { x: Math.round(r.lx), y: Math.round(r.ly), 'text-anchor': r.anchor }, r.label));
+  for (const edge of layout.edges) {
+    const g = s('g', { class: 'transition', 'data-from': edge.from, 'data-to': edge.to });
+    g.append(s('title', {}, `${edge.from} → ${edge.to}: ${edge.label}`));
+    const d = edge.points.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${x},${y}`).join(' ');
+    g.append(s('path', { class: 'edge', d, 'marker-end': 'url(#jv-arrow)' }));
+    const { x, y, h } = edge.labelBox;
+    g.append(s('text', { x, y: y + h - 3 }, edge.label));
     svg.append(g);
   }
   return svg;

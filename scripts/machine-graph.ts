@@ -2,8 +2,9 @@
  * The job machine as a graph, read from docs/machines/job.json (what `npm run machines` generates
  * from the real machine): its state nodes, nested in their compound parents, and its transitions
  * with readable labels. Ids are paths below the root: `pending.queued`, `running`, `completed`.
+ * Used at build time: scripts/machine-layout.ts lays it out for the dashboard.
  */
-import jobMachineJson from '../../docs/machines/job.json';
+import { readFileSync } from 'node:fs';
 
 interface TransitionJson {
   readonly target?: readonly string[];
@@ -113,4 +114,8 @@ export function readMachine(root: StateJson): MachineGraph {
   };
 }
 
-export const jobGraph: MachineGraph = readMachine(jobMachineJson);
+/** The job machine's graph, from the JSON `npm run machines` wrote. */
+export function jobGraph(): MachineGraph {
+  const json = readFileSync(new URL('../docs/machines/job.json', import.meta.url), 'utf8');
+  return readMachine(JSON.parse(json) as StateJson);
+}
