@@ -39,11 +39,7 @@ import type {
   SupervisorEventMap,
 } from '../common/types.js';
 import {
-  historySchema,
   jobIdSchema,
-  listFilterSchema,
-  matchesList,
-  pageQuerySchema,
   subscribeFilterSchema,
 } from './filters.js';
 import { isTerminal } from './job-cell.js';
@@ -76,6 +72,7 @@ import {
 } from './bulk.js';
 import type { NodeRecord } from '../store/port.js';
 import { describeType } from './type-info.js';
+import { historyOf, listOf, nodesOf, pageOf, statsOf } from './reads.js';
 import { wireSupervisor, type Parts } from './wiring.js';
 
 export function createSupervisor(options?: SupervisorOptions): Supervisor<NoJobTypes> {
@@ -241,27 +238,12 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
    * No page sorts the jobs.
    */
   async page(query: PageQuery = {}): Promise<JobPage> {
-    const { status, type, key, after, limit } = parseOrThrow(
-      pageQuerySchema,
-      query,
-      'invalid_request',
-      'Invalid page query',
-    );
-    const { durability, views } = this.#parts;
-    const statuses = status === undefined ? undefined : typeof status === 'string' ? [status] : status;
-    if (durability) return durability.list({ status: statuses, type, key, after, limit });
-    return views.page((v) => matchesList(v, { status, type, key, limit }), after, limit);
+    return pageOf(this.#parts, query);
   }
 
   /** Live jobs first (oldest first), then finished ones in the order they finished. */
   list(filter: ListFilter = {}): JobView[] {
-    const parsed = parseOrThrow(listFilterSchema, filter, 'invalid_request', 'Invalid list filter');
-    const out: JobView[] = [];
-    for (const view of this.#parts.views.all()) {
-      if (out.length >= parsed.limit) break;
-      if (matchesList(view, parsed)) out.push(view);
-    }
-    return out;
+    return listOf(this.#parts, filter);
   }
 
   /**
@@ -358,18 +340,7 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
    * `offset > since`, oldest first, at most `limit`.
    */
   async history(jobId: string, options: { since?: number; limit?: number } = {}): Promise<JobChange[]> {
-    parseOrThrow(jobIdSchema, jobId, 'invalid_request', 'Invalid job id');
-    const { since, limit } = parseOrThrow(
-      historySchema,
-      options,
-      'invalid_request',
-      'Invalid history options',
-    );
-    const { durability } = this.#parts;
-    if (!durability) {
-      throw new JobvisorError('invalid_request', 'history() needs a store to read the change log from');
-    }
-    return durability.history(jobId, since, limit);
+    return historyOf(this.#parts, jobId, options);
   }
 
   /**
@@ -444,14 +415,7 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
    * told, at most 100); `[]` for a supervisor on its own.
    */
   async nodes(): Promise<(NodeRecord & { running: string[] })[]> {
-    const nodes = (await this.#parts.cluster?.nodes()) ?? [];
-    const running = new Map<string, string[]>(nodes.map((n) => [n.id, []]));
-    for (const view of this.#parts.views.all()) {
-      if (view.status !== 'running' || view.node === null) continue;
-      const ids = running.get(view.node);
-      if (ids && ids.length < 100) ids.push(view.id);
-    }
-    return nodes.map((n) => ({ ...n, running: running.get(n.id) ?? [] }));
+    return nodesOf(this.#parts);
   }
 
   get lifecycle(): Lifecycle {
@@ -461,27 +425,7 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
 
   /** Counts and figures; it only looks (retention runs on its own timer). */
   stats(): Stats {
-    const { views, scheduler, runtime, pool, telemetry, durability, inspection } = this.#parts;
-    return {
-      lifecycle: this.lifecycle,
-      paused: this.#parts.pauses.state,
-      jobs: views.counts,
-      live: views.liveCount,
-      retained: views.retainedCount,
-      queued: scheduler.queued,
-      scheduled: views.scheduled,
-      handlersInFlight: runtime.inflight,
-      handlersAbandoned: runtime.abandoned,
-      threadCount: pool.threadCount,
-      ...telemetry.counters,
-      rejectedByReason: telemetry.rejectedByReason,
-      unflushed: durability?.backlog ?? 0,
-      store: durability?.health ?? null,
-      offset: views.offset,
-      handlerDurations: telemetry.handlerDurations,
-      inspectors: inspection.taps,
-      cluster: this.#parts.cluster?.status ?? null,
-    };
+    return statsOf(this.#parts, this.lifecycle);
   }
 
   /**
