@@ -28,7 +28,9 @@ export const LONG_MESSAGE = `fetching ${'https://example.com/a/very/long/path/'.
  * Job types: `echo` (returns its input), `typed` (input `{ n: number }`), `steps` (four gated steps
  * of 25 %), `block` (40 %, then runs until cancelled), `backwards` (60 %, then a refused 30 %),
  * `retry` (fails; its one retry waits ten minutes in backoff), `second` (fails its first attempt,
- * reports 50 % in its second and completes), `long` (10 % with LONG_MESSAGE, then runs until cancelled).
+ * reports 50 % in its second and completes), `long` (10 % with LONG_MESSAGE, and a log line of it
+ * with data, then runs until cancelled), `chatty` (logs in its first attempt, which fails, then in
+ * its second, which waits for the gate, logs once more and completes).
  */
 export async function startSite(options: { dir: string; port?: number; token?: string }): Promise<Site> {
   const supervisor = createSupervisor({ store: sqliteStore({ path: join(options.dir, 'jobs.db') }) });
@@ -70,8 +72,20 @@ export async function startSite(options: { dir: string; port?: number; token?: s
   );
   supervisor.register('long', async (ctx) => {
     ctx.progress(10, LONG_MESSAGE);
+    ctx.log(LONG_MESSAGE, { url: LONG_MESSAGE, token: 't'.repeat(300) });
     return untilAborted(ctx.signal);
   });
+  supervisor.register(
+    'chatty',
+    async (ctx) => {
+      ctx.log(`attempt ${ctx.attempt} begins`, { attempt: ctx.attempt });
+      if (ctx.attempt === 1) throw Object.assign(new Error('the first try fails'), { code: 'test_failure' });
+      await gate.wait();
+      ctx.log('the gate opened', { step: 2 });
+      return { tries: ctx.attempt };
+    },
+    { retries: { max: 1, backoffMs: 1 } },
+  );
   await supervisor.ready();
   const server = createJobvisorServer({ supervisor, ...(options.token ? { token: options.token } : {}) });
   const { port, url } = await server.listen(options.port ?? 0, '127.0.0.1');

@@ -197,6 +197,18 @@ describe('dashboard', () => {
 
       const dialog = await openDetail(page, job.id);
       await dialog.getByText(LONG_MESSAGE, { exact: true }).first().waitFor();
+      // The log line too: its message and its data wrap inside the dialog.
+      const logLine = dialog.getByRole('list', { name: 'Log of attempt 1' }).getByRole('listitem');
+      await logLine.getByText(LONG_MESSAGE, { exact: true }).waitFor();
+      const logs = await page.evaluate<{ overflow: number; lineHeight: number; height: number }>(
+        `(() => { const box = document.querySelector('#detail-logs');
+                  const li = box.querySelector('li');
+                  return { overflow: box.scrollWidth - box.clientWidth,
+                           lineHeight: parseFloat(getComputedStyle(li).lineHeight),
+                           height: li.getBoundingClientRect().height }; })()`,
+      );
+      expect(logs.overflow, `the log's horizontal overflow at ${width} px`).toBe(0);
+      expect(logs.height, `the log line wraps at ${width} px`).toBeGreaterThan(2 * logs.lineHeight);
       const box = await page.evaluate<{ left: number; right: number; overflow: number }>(
         `(() => { const el = document.querySelector('dialog[open]');
                   const r = el.getBoundingClientRect();
@@ -501,6 +513,34 @@ describe('dashboard', () => {
     await first.getByText('test_failure: the first try fails').waitFor();
     expect(await attempts.locator('li').count()).toBe(2);
     expect(await attempts.locator('li[data-attempt="2"] .error').count()).toBe(0);
+  });
+
+  it("shows a job's log per attempt in its detail, and a line that arrives while the detail is open", async () => {
+    const s = await d.site();
+    const { job } = await s.supervisor.start({ type: 'chatty' });
+    const page = await d.open(`${s.url}/`);
+    await live(page);
+    await statusOf(page, job.id, 'running');
+    const dialog = await openDetail(page, job.id);
+    const logs = dialog.getByRole('region', { name: 'Logs' });
+    const first = logs.getByRole('list', { name: 'Log of attempt 1' });
+    const second = logs.getByRole('list', { name: 'Log of attempt 2' });
+    await second.getByRole('listitem').first().waitFor();
+    const texts = async (list: typeof first) =>
+      (await list.getByRole('listitem').allInnerTexts()).map((text) => text.replace(/^\S+ /, ''));
+    expect(await texts(first)).toEqual(['attempt 1 begins {"attempt":1}']);
+    expect(await texts(second)).toEqual(['attempt 2 begins {"attempt":2}']);
+    expect(await logs.getByRole('heading').allInnerTexts()).toEqual(['Logs', 'Attempt 1', 'Attempt 2']);
+
+    s.gate.release();
+    await second.getByText('the gate opened').waitFor();
+    expect(await texts(second)).toEqual(['attempt 2 begins {"attempt":2}', 'the gate opened {"step":2}']);
+    const stored = (await s.supervisor.logs(job.id)).entries;
+    const items = await logs.locator('li[data-id]').all();
+    const shown = await Promise.all(items.map(async (li) => Number(await li.getAttribute('data-id'))));
+    expect(shown).toEqual(stored.map((e) => e.id));
+    await statusOf(page, job.id, 'completed');
+    expect(await first.getByRole('listitem').count()).toBe(1);
   });
 
   it('pages through every matching job with a cursor (100 a page), and filters by creation time', async () => {

@@ -1,6 +1,6 @@
 /**
  * The job detail dialog: every field of the job, the job machine with the job's state highlighted,
- * its change history and its rejected events; kept live while open.
+ * its change history, its rejected events and its log; kept live while open.
  */
 import type { JobvisorClient, LiveContext, WireChange, WireJob } from '../../src/client/index.js';
 import { pickedCaption } from './time-travel.js';
@@ -10,6 +10,7 @@ import { byId, h, setStatusBadge, setText, statusBadge } from './dom.js';
 import { age, json, time } from './format.js';
 import { History } from './history.js';
 import { isActive, machineState } from './jobs.js';
+import { LogView } from './logs.js';
 import { progressBar } from './progress.js';
 import { RejectionList } from './rejections.js';
 
@@ -43,6 +44,7 @@ export class Detail {
   readonly #progress = progressBar('Job progress');
   readonly #diagram = renderDiagram();
   readonly #history: History;
+  readonly #logs: LogView;
   readonly #rejections = new RejectionList(
     byId('job-rejections', HTMLUListElement),
     byId('job-rejections-note', HTMLElement),
@@ -64,6 +66,7 @@ export class Detail {
       (change) => this.#travel(change),
       (changes) => this.#attempts.show(changes),
     );
+    this.#logs = new LogView(client);
     this.#now.addEventListener('click', () => this.#history.unpick());
     const list = byId('detail-fields', HTMLDListElement);
     for (const field of FIELDS) {
@@ -78,6 +81,7 @@ export class Detail {
     this.#dialog.addEventListener('close', () => {
       this.#jobId = null;
       this.#history.close();
+      this.#logs.close();
     });
     this.#cancel.addEventListener('click', () => {
       if (this.#jobId !== null) cancel(this.#jobId);
@@ -92,6 +96,7 @@ export class Detail {
     this.#seq = -1;
     setText(this.#title, `Job ${id}`);
     this.#history.open(id);
+    this.#logs.open(id);
     this.update(context);
     if (!this.#dialog.open) this.#dialog.showModal();
   }
@@ -105,6 +110,7 @@ export class Detail {
     this.#seq = job.seq;
     this.#show(job);
     this.#history.seen(job);
+    this.#logs.seen(job);
   }
 
   /** Time travel: the diagram in the state right after `change` (null: as the job is now). */
