@@ -85,6 +85,7 @@ const EXPECTED: Record<string, [flag: string, env: string, shown: string, text: 
     '65536',
     65_536,
   ],
+  'limits.maxLogLines': ['limits-max-log-lines', 'JOBVISOR_LIMITS_MAX_LOG_LINES', '1000', '50', 50],
   'cluster.leaseMs': ['cluster-lease-ms', 'JOBVISOR_CLUSTER_LEASE_MS', '15000', '30000', 30_000],
   'cluster.renewMs': ['cluster-renew-ms', 'JOBVISOR_CLUSTER_RENEW_MS', '5000', '2000', 2_000],
   'cluster.claimIntervalMs': [

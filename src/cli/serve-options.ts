@@ -143,6 +143,7 @@ export const SERVE_OPTIONS: readonly ServeOption[] = Object.freeze([
   option('limits.maxDepth', integer, 'N', 'nesting levels a job input or result may have'),
   option('limits.maxInputBytes', integer, 'BYTES', 'largest job input, as JSON'),
   option('limits.maxResultBytes', integer, 'BYTES', 'largest job result, as JSON'),
+  option('limits.maxLogLines', integer, 'N', 'lines of its log a job keeps (ctx.log; the oldest go)'),
   option('cluster.leaseMs', integer, 'MS', 'with --postgres: how long a node lease lasts (database clock)'),
   option(
     'cluster.renewMs',
