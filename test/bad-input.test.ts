@@ -1,13 +1,13 @@
 /**
  * A bad change fails alone, at the boundary: input that is not plain JSON within the limits is
  * refused by `start` (400 `invalid_input` naming the limit) and creates nothing; a result that is
- * not fails its attempt as `result_not_serializable`; a bad progress message throws into the
- * handler. Every other write goes on — the deep input that once poisoned every later SQLite batch
+ * not fails its attempt as `result_not_serializable`; a bad progress message or log line throws
+ * into the handler. Every other write goes on — the deep input that once poisoned every later SQLite batch
  * is the first case.
  */
 import { describe, expect, it } from 'vitest';
 import { createSupervisor } from '../src/index.js';
-import { rejectionOf } from './helpers.js';
+import { rejectionOf, until } from './helpers.js';
 import { servePerTest } from './server-harness.js';
 
 /** `{ a: { a: … } }`, `levels` objects deep. */
@@ -165,6 +165,46 @@ describe('over HTTP, on SQLite: one bad input never stops the writes', () => {
     expect(s.supervisor.stats().store).toMatchObject({ state: 'ok', backlog: 0 });
     // Everything answered is in the file.
     expect((await s.store!.list({ limit: 100 })).items).toHaveLength(6);
+  });
+
+  it("a log line too deep, too big or not JSON throws invalid_request into the handler and is not stored; the job's other lines and every write after it go on", async () => {
+    const s = await start({ store: 'sqlite' });
+    const { job } = await s.supervisor.start({ type: 'gated' });
+    await until(() => s.gated.length > 0);
+    const { ctx, done } = s.gated[0]!;
+    const codes = (
+      [
+        ['deep', nested(6_000)],
+        ['big', { blob: 'x'.repeat(20_000) }],
+        ['bigint', { n: 1n }],
+        ['x'.repeat(4_001), null],
+      ] as const
+    ).map(([message, data]) => {
+      try {
+        ctx.log(message, data);
+        return 'accepted';
+      } catch (error) {
+        return (error as { code?: string }).code;
+      }
+    });
+    expect(codes).toEqual(['invalid_request', 'invalid_request', 'invalid_request', 'invalid_request']);
+    expect(ctx.log('fine', { nested: nested(10) })).toBe(true);
+    done.resolve('ok');
+    await s.supervisor.waitFor(job.id);
+    const logs = await fetch(`${s.url}/jobs/${job.id}/logs`);
+    expect(logs.status).toBe(200);
+    const body = (await logs.json()) as { logs: { message: string; data: unknown }[] };
+    expect(body.logs).toMatchObject([{ message: 'fine', data: { nested: nested(10) } }]);
+    const ok = await fetch(`${s.url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'echo', input: 1 }),
+    });
+    expect(ok.status).toBe(201);
+    expect(s.supervisor.stats().store).toMatchObject({ state: 'ok' });
+    expect((await s.store!.logs!.read(job.id, { after: 0, limit: 10 })).map((e) => e.message)).toEqual([
+      'fine',
+    ]);
   });
 
   it('refuses a schedule whose input is too deep (400 invalid_input) and stores nothing; the next one is kept', async () => {
