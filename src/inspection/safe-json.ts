@@ -61,7 +61,9 @@ export function safeJson(value: unknown, options: SafeJsonOptions = {}): string 
       if (value.length === 0) return '[]';
       if (stack.length >= maxDepth) return '"[Array]"';
       stack.push(value);
-      const items = value.map((item, i) => write(String(i), value, item) ?? 'null');
+      // A loop, not `map`: `map` skips the holes of a sparse array (`[1, , 3]`), and each is `null`.
+      const items: string[] = [];
+      for (let i = 0; i < value.length; i++) items.push(write(String(i), value, value[i]) ?? 'null');
       stack.pop();
       return `[${items.join(',')}]`;
     }
