@@ -10,6 +10,8 @@
 import type { AttemptError, HandlerInput, JobEvent } from '../../machines/job.types.js';
 import { JobFailure, JobvisorError } from '../common/errors.js';
 import type { Handler, HandlerContext, Outcome } from '../common/types.js';
+import { context as otel, type Context } from '@opentelemetry/api';
+import { endHandlerSpan, handlerSpan } from './handler-span.js';
 import type { InFlight } from './in-flight.js';
 
 /**
@@ -34,6 +36,8 @@ export interface RuntimeHost {
   reportError(jobId: string, error: unknown): void;
   /** How long a handler ran (ms), whatever its outcome: feeds the duration histogram. */
   handlerFinished(ms: number): void;
+  /** The context a handler of this attempt runs in (its attempt's span active); none: the active one. */
+  traceParent?(input: HandlerInput): Context;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -93,13 +97,16 @@ export class InProcessRuntime {
     const { jobId, attempt } = input;
     let event: HandlerEvent;
     const began = performance.now();
+    const traced = handlerSpan(this.#host.traceParent?.(input) ?? otel.active(), input);
     try {
       const handler = this.#host.handlerOf(input.type);
       if (!handler) throw new JobFailure('handler_crashed', `no handler for type ${input.type}`);
-      const result = await handler(context(input, send, abort));
+      const result = await otel.with(traced.context, () => handler(context(input, send, abort)));
       event = { type: 'COMPLETE', attempt, result };
+      endHandlerSpan(traced.span);
     } catch (error) {
       event = { type: 'FAIL', attempt, error: toAttemptError(error) };
+      endHandlerSpan(traced.span, error);
     }
     if (!abort.aborted) state.finished = true;
     this.#host.handlerFinished(performance.now() - began);

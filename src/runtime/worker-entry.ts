@@ -5,6 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { checkLogLine } from '../common/log-line.js';
+import { withCarrier } from './handler-span.js';
 import type { HandlerContext } from '../common/types.js';
 import { toWorkerSchema, type FromWorker, type RunMessage } from './worker-protocol.js';
 
@@ -37,7 +38,7 @@ async function run(message: RunMessage): Promise<void> {
   current = { jobId, attempt, controller };
   try {
     const handler = await load(message.module, message.exportName);
-    const result = await handler(context(message, controller.signal));
+    const result = await withCarrier(message.trace, () => handler(context(message, controller.signal)));
     try {
       post({ kind: 'done', jobId, attempt, result });
     } catch (error) {

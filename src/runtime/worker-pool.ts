@@ -6,6 +6,8 @@
  * is told to abort; a thread that does not finish within `terminateGraceMs` is terminated and
  * replaced. A thread that crashes fails its attempt with `worker_crashed` and is replaced.
  */
+import { context as otel } from '@opentelemetry/api';
+import { endHandlerSpan, handlerSpan, traceCarrier, type HandlerTrace } from './handler-span.js';
 import type { Worker } from 'node:worker_threads';
 import { entryUrl, spawnThread } from '../common/thread.js';
 import type { HandlerInput } from '../../machines/job.types.js';
@@ -27,6 +29,9 @@ interface Run {
   /** To the run's own job (bound when its attempt started). */
   readonly send: SendToJob;
   readonly began: number;
+  /** Its `jobvisor.handler` span; `failure`: the error it ends with, if its attempt failed. */
+  readonly trace: HandlerTrace;
+  failure?: unknown;
   slot: Slot | undefined;
   over: boolean;
   grace: NodeJS.Timeout | undefined;
@@ -77,6 +82,7 @@ export class WorkerPool {
       input,
       send,
       began: performance.now(),
+      trace: handlerSpan(this.#host.traceParent?.(input) ?? otel.active(), input),
       slot: undefined,
       over: false,
       grace: undefined,
@@ -128,7 +134,9 @@ export class WorkerPool {
       slot.run = run;
       run.slot = slot;
       const { jobId, attempt, type, key, input } = run.input;
-      this.#post(slot, { kind: 'run', jobId, attempt, type, key, input, ...worker });
+      const carrier = traceCarrier(run.trace.context);
+      const trace = Object.keys(carrier).length > 0 ? { trace: carrier } : {};
+      this.#post(slot, { kind: 'run', jobId, attempt, type, key, input, ...worker, ...trace });
     }
   }
 
@@ -220,6 +228,7 @@ export class WorkerPool {
       run.slot.previous = run;
     }
     if (!this.#inflight.delete(run)) return;
+    endHandlerSpan(run.trace.span, run.failure);
     this.#host.settled(this.#all.ended());
   }
 
@@ -230,6 +239,7 @@ export class WorkerPool {
   }
 
   #send(run: Run, event: HandlerEvent): void {
+    if (event.type === 'FAIL' && run.failure === undefined) run.failure = event.error;
     try {
       run.send(event);
     } catch (error) {

@@ -19,6 +19,8 @@ export const toWorkerSchema = z.discriminatedUnion('kind', [
     input: z.unknown(),
     module: z.string().min(1),
     exportName: z.string().min(1),
+    /** The W3C trace context of its `jobvisor.handler` span (`traceparent`, …), when tracing is on. */
+    trace: z.record(z.string(), z.string()).optional(),
   }),
   z.strictObject({ kind: z.literal('abort'), jobId, attempt }),
 ]);

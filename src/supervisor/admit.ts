@@ -24,6 +24,10 @@ export function checkStart(parts: Pick<Parts, 'types'>, request: StartRequest): 
 
 /** Admits a checked start; answers once its creation is durable (`store_unavailable` if it never is). */
 export async function admitStart(parts: Parts, startRequest: StartJobRequest): Promise<StartResult> {
+  return parts.tracing.start(startRequest.type, startRequest.key, () => admit(parts, startRequest));
+}
+
+async function admit(parts: Parts, startRequest: StartJobRequest): Promise<StartResult> {
   const { actor, replies, durability, registry, views } = parts;
   await parts.ready;
   if (actor.getSnapshot().value === 'stopped')

@@ -18,11 +18,21 @@ export class Announcer {
   readonly #waiters: JobWaiters;
   readonly #retention: Pick<Retention, 'finished'>;
 
-  constructor(views: JobViews, fanout: Fanout, waiters: JobWaiters, retention: Pick<Retention, 'finished'>) {
+  readonly #told: (kind: ChangeKind, job: JobView) => void;
+
+  /** `told`: hears every change once told (tracing's attempt spans). */
+  constructor(
+    views: JobViews,
+    fanout: Fanout,
+    waiters: JobWaiters,
+    retention: Pick<Retention, 'finished'>,
+    told: (kind: ChangeKind, job: JobView) => void = () => undefined,
+  ) {
     this.#views = views;
     this.#fanout = fanout;
     this.#waiters = waiters;
     this.#retention = retention;
+    this.#told = told;
   }
 
   /** The change of `job` (its view after the change) committed at `offset`. */
@@ -33,6 +43,7 @@ export class Announcer {
     if (this.#fanout.wants(job.id, job.type)) {
       this.#fanout.deliver({ offset, jobId: job.id, seq: job.seq, kind, at: job.updatedAt, job });
     }
+    this.#told(kind, job);
     if (!isTerminal(job.status)) return;
     this.#waiters.resolve(job.id, job);
     this.#retention.finished();

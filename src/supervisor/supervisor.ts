@@ -445,7 +445,8 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
     if (this.lifecycle === 'starting' || this.lifecycle === 'recovering') {
       await this.#parts.ready.catch(() => undefined);
     }
-    await this.#parts.schedules.stop();
+    // No occurrence starts from now on (its timer stops at once; a tick under way is awaited below).
+    const schedulesStopped = this.#parts.schedules.stop();
     // Once stopped (shut down before, or the store failed to open) the actor is done: XState
     // would only warn about an event sent to a stopped actor.
     if (this.lifecycle !== 'stopped') {
@@ -453,6 +454,7 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
       actor.send({ type: 'SHUTDOWN', graceMs, running: scheduler.running, handlers: inFlight.count });
       await draining;
     }
+    await schedulesStopped;
     await this.#parts.stopped;
     return { interrupted: admission.interrupted, pending: views.counts.pending };
   }

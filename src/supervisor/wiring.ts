@@ -45,6 +45,7 @@ import { MemorySchedules } from '../store/memory-schedules.js';
 import { MemoryLogs } from '../store/memory-logs.js';
 import { LogWriter } from '../durability/log-writer.js';
 import { JobLogs } from './job-logs.js';
+import { Tracing } from './tracing.js';
 import { admitStart, checkStart } from './admit.js';
 import { provideSupervisorMachine } from './supervisor-actions.js';
 import { Telemetry } from './telemetry.js';
@@ -67,6 +68,7 @@ export interface Parts {
   readonly pauses: Pauses;
   readonly schedules: Schedules;
   readonly logs: JobLogs;
+  readonly tracing: Tracing;
   readonly runtime: InProcessRuntime;
   readonly pool: WorkerPool;
   readonly inFlight: InFlight;
@@ -101,7 +103,8 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
   const inFlight = new InFlight();
 
   const retention = new Retention(views, registry, clock, policy);
-  const announcer = new Announcer(views, fanout, waiters, retention);
+  const tracing = new Tracing(node.id);
+  const announcer = new Announcer(views, fanout, waiters, retention, (kind, job) => tracing.told(kind, job));
   const durability =
     store &&
     new Durability<JobCell>(
@@ -168,6 +171,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     },
     reportError: (jobId, error) => telemetry.error('handler', error, jobId),
     handlerFinished: (ms) => telemetry.handlerFinished(ms),
+    traceParent: (input) => tracing.handlerParent(input.jobId, input.type, input.attempt),
   };
   const runtime = new InProcessRuntime(host, inFlight);
   const pool = new WorkerPool(
@@ -368,6 +372,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     pauses,
     schedules,
     logs,
+    tracing,
     runtime,
     pool,
     inFlight,
