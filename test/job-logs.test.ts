@@ -19,8 +19,10 @@ import {
   type JobView,
   type Supervisor,
 } from '../src/index.js';
+import { postgresStore } from '../src/postgres.js';
 import { sqliteStore } from '../src/sqlite.js';
 import { deferred, Gate, harness, rejectionOf, settle, until, untilAborted } from './helpers.js';
+import { dropSchema, POSTGRES_URL, schemaName } from './postgres-helpers.js';
 import { faultyStore } from './store-faults.js';
 
 const open: Supervisor[] = [];
@@ -332,3 +334,53 @@ describe('job logs in stores and threads', () => {
     });
   });
 });
+
+describe('job logs on a PostgreSQL cluster', () => {
+  it('a node follows the lines of a job running on another node, all of them, then the end', async () => {
+    const schema = schemaName();
+    const node = () => {
+      const supervisor = createSupervisor({
+        store: postgresStore({ connectionString: POSTGRES_URL, schema }),
+        cluster: { leaseMs: 2_000, renewMs: 200, claimIntervalMs: 50 },
+      });
+      open.push(supervisor);
+      return supervisor;
+    };
+    try {
+      const watcher = node();
+      const runner = node();
+      const step = new Gate();
+      runner.register('remote', async (ctx) => {
+        for (let i = 1; i <= 3; i++) {
+          await step.wait();
+          ctx.log(`remote line ${i}`, { i });
+        }
+      });
+      watcher.register('other', () => undefined);
+      await Promise.all([watcher.ready(), runner.ready()]);
+      // Started on the runner's node; the watcher follows it from the other node.
+      const { job } = await runner.start({ type: 'remote' });
+      const seen: string[] = [];
+      const ended = deferred<JobView>();
+      const stop = await watcher.followLogs(job.id, {
+        onEntry: (e) => seen.push(e.message),
+        onEnd: ended.resolve,
+      });
+      step.release(1);
+      await untilAsync(() => seen.length === 1);
+      step.release(2);
+      expect((await ended.promise).status).toBe('completed');
+      stop();
+      expect(seen).toEqual(['remote line 1', 'remote line 2', 'remote line 3']);
+      expect((await watcher.logs(job.id)).entries.map((e) => e.data)).toEqual([{ i: 1 }, { i: 2 }, { i: 3 }]);
+    } finally {
+      for (const s of open.splice(0)) await s.shutdown({ graceMs: 0 });
+      await dropSchema(schema);
+    }
+  });
+});
+
+/** Resolves once `predicate` holds, checking after each turn (real time passes: polls are timers). */
+async function untilAsync(predicate: () => boolean): Promise<void> {
+  while (!predicate()) await new Promise<void>((resolve) => setImmediate(resolve));
+}

@@ -52,6 +52,9 @@ export interface JobLogsDeps {
   readonly changes: (jobId: string, listener: (job: JobView) => void) => Unsubscribe;
   /** Jobs were forgotten (retention, `remove`): logs kept in memory drop theirs. */
   readonly forgotten: () => void;
+  /** A store several nodes share: followers read lines written elsewhere this often (ms). */
+  readonly pollMs?: number;
+  readonly report: (error: unknown) => void;
 }
 
 export class JobLogs {
@@ -93,7 +96,7 @@ export class JobLogs {
   /** Follows a job's log (see the file comment); `job_not_found` for an unknown job. */
   async follow(jobId: string, follow: FollowLogs): Promise<Unsubscribe> {
     const { after } = await this.#check(jobId, { after: follow.after ?? 0 });
-    const { writer, store } = this.#deps;
+    const { writer, store, clock, pollMs } = this.#deps;
     let last = after;
     let live = false;
     let stopped = false;
@@ -103,6 +106,16 @@ export class JobLogs {
       last = entry.id;
       follow.onEntry(entry);
     };
+    // Reads of the store from the last line told, one after the other.
+    let reading = Promise.resolve();
+    const catchUp = () =>
+      (reading = reading.then(async () => {
+        for (;;) {
+          const page = await store.read(jobId, { after: last, limit: 1_000 });
+          page.forEach(deliver);
+          if (page.length < 1_000 || stopped) return;
+        }
+      }));
     const stopLines = writer.subscribe(jobId, (entry) => (live ? deliver(entry) : buffered.push(entry)));
     let ended = false;
     let replayed!: () => void;
@@ -110,23 +123,38 @@ export class JobLogs {
     const end = (job: JobView) => {
       if (ended || !isTerminal(job.status)) return;
       ended = true;
-      // Its handler wrote its lines before its end: once the writer is idle, all are told.
-      void Promise.all([writer.flushed(), caughtUp]).then(() => {
-        if (!stopped) follow.onEnd?.(job);
-      });
+      // Its handler wrote its lines before its end: once the writer is idle, all are told. With a
+      // shared store, another node may have written them: one more poll's wait, then a last read.
+      const settled = async () => {
+        await Promise.all([writer.flushed(), caughtUp]);
+        if (pollMs !== undefined)
+          await new Promise<void>((resolve) => clock.setTimeout(() => resolve(), pollMs));
+        if (pollMs !== undefined) await catchUp();
+      };
+      settled().then(
+        () => !stopped && follow.onEnd?.(job),
+        (error: unknown) => this.#deps.report(error),
+      );
     };
     const stopChanges = this.#deps.changes(jobId, end);
+    // With a store several nodes share, lines written elsewhere are read at each poll.
+    let timer: unknown;
+    const poll = () => {
+      timer = clock.setTimeout(() => {
+        catchUp().then(
+          () => !stopped && !ended && poll(),
+          (error: unknown) => this.#deps.report(error),
+        );
+      }, pollMs!);
+    };
     const stop = () => {
       stopped = true;
+      clock.clearTimeout(timer);
       stopLines();
       stopChanges();
     };
     try {
-      for (;;) {
-        const page = await store.read(jobId, { after: last, limit: 1_000 });
-        page.forEach(deliver);
-        if (page.length < 1_000) break;
-      }
+      await catchUp();
     } catch (error) {
       stop();
       throw error;
@@ -134,6 +162,7 @@ export class JobLogs {
     live = true;
     buffered.splice(0).forEach(deliver);
     replayed();
+    if (pollMs !== undefined) poll();
     const job = await this.#deps.find(jobId);
     if (job) end(job);
     return stop;

@@ -212,6 +212,8 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     writer,
     store: logStore,
     forgotten: () => memoryLogs?.retain((jobId) => views.get(jobId) !== undefined),
+    report: (error) => telemetry.error('store', error),
+    ...(shared ? { pollMs: options.cluster.claimIntervalMs } : {}),
     clock,
     maxDepth,
     live: (jobId) => registry.live(jobId),
