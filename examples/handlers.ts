@@ -104,7 +104,8 @@ export default function register(supervisor: Supervisor): void {
 
   supervisor.register(
     'hash',
-    { module: new URL('./hash-job.ts', import.meta.url) },
+    // hash-job.ts here, hash-job.js once compiled (the installed package's dist/examples/).
+    { module: new URL(`./hash-job${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url) },
     {
       input: z
         .strictObject({

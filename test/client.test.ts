@@ -129,6 +129,17 @@ describe('client SDK: HTTP calls', () => {
     expect(await api.health()).toMatchObject({ status: 'ok' });
   });
 
+  it('health() answers the typed health, also the 503 of a supervisor that is not accepting', async () => {
+    const { url, supervisor } = await startServer();
+    const api = client({ url });
+    const ok = await api.health();
+    expect(ok).toMatchObject({ status: 'ok', lifecycle: 'accepting', live: 0, node: supervisor.node });
+    const status: 'ok' | 'unavailable' = ok.status; // typed, not unknown
+    expect(status).toBe('ok');
+    await supervisor.shutdown();
+    expect(await api.health()).toMatchObject({ status: 'unavailable', lifecycle: 'stopped' });
+  });
+
   it('starts a batch and cancels in bulk, by ids and by filter, with counts; a bad batch starts nothing', async () => {
     const { url, supervisor } = await startServer();
     const api = client({ url });

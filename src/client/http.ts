@@ -16,7 +16,8 @@ export async function request<S extends z.ZodType>(
   method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
   schema: S,
-  options: { body?: unknown; query?: Query } = {},
+  /** `answers`: statuses besides 2xx whose body is an answer of `schema` (503 of /health). */
+  options: { body?: unknown; query?: Query; answers?: readonly number[] } = {},
 ): Promise<z.infer<S>> {
   const url = new URL(http.baseUrl + path);
   for (const [name, value] of Object.entries(options.query ?? {})) {
@@ -56,7 +57,7 @@ export async function request<S extends z.ZodType>(
     );
   }
 
-  if (!response.ok) {
+  if (!response.ok && !options.answers?.includes(response.status)) {
     const parsed = errorBodySchema.safeParse(json);
     if (!parsed.success) {
       throw new JobvisorClientError(

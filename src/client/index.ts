@@ -22,6 +22,7 @@ import {
   type CancelManyBody,
   type StartManyAnswer,
   createJobAnswerSchema,
+  healthAnswerSchema,
   jobViewSchema,
   listAnswerSchema,
   logsAnswerSchema,
@@ -42,6 +43,7 @@ import {
 import * as z from 'zod';
 import type { BackoffOptions } from '../common/backoff.js';
 import { scheduleNameSchema } from '../common/repeatable.js';
+import type { HealthAnswer } from '../protocol/schemas.js';
 import type {
   AnyJobTypes,
   IfUntyped,
@@ -70,6 +72,7 @@ export type { LiveContext, LiveError, LiveStatus, LiveStore } from './live-store
 export type {
   CancelManyAnswer,
   CancelManyBody,
+  HealthAnswer,
   StartManyAnswer,
   PauseStateAnswer,
   RemoveManyAnswer,
@@ -186,7 +189,11 @@ export interface JobvisorClient<M extends AnyJobTypes = NoJobTypes> {
    * the stored lines; rejects with the server's refusal (`job_not_found`, `invalid_request`).
    */
   followLogs(id: string, follow: FollowLogsOptions): Promise<() => void>;
-  health(): Promise<unknown>;
+  /**
+   * GET /health: the supervisor's lifecycle, store and lease (`status: 'unavailable'` when it is not
+   * accepting, its store fails or its lease is not held — what the server answers with HTTP 503).
+   */
+  health(): Promise<HealthAnswer>;
   /** GET /types: the registered job types with their limits and input JSON Schema. */
   types(): Promise<WireJobType[]>;
   /** GET /nodes: the live nodes of the cluster (PostgreSQL), with their leases and running jobs. */
@@ -309,7 +316,7 @@ export function createClient<M extends AnyJobTypes = NoJobTypes>(options: Client
       await following.started;
       return () => following.close();
     },
-    health: () => request(http, 'GET', '/health', z.unknown()),
+    health: () => request(http, 'GET', '/health', healthAnswerSchema, { answers: [503] }),
     types: async () => (await request(http, 'GET', '/types', typesAnswerSchema)).types,
     nodes: async () => (await request(http, 'GET', '/nodes', nodesAnswerSchema)).nodes,
     subscribe(topic, opts = {}) {
