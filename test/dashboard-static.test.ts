@@ -1,5 +1,7 @@
 /** The dashboard's static files over HTTP: headers, the allow-list, HEAD and 304, the token, `dashboard: false`. */
 import { readFileSync } from 'node:fs';
+import { get, type IncomingHttpHeaders } from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -39,6 +41,38 @@ describe('dashboard files', () => {
     const again = await fetch(`${s.url}/`, { headers: { 'if-none-match': etag } });
     expect(again.status).toBe(304);
     expect(again.headers.get('content-security-policy')).toBe(DASHBOARD_CSP);
+  });
+
+  it('sends the bundle compressed (brotli, else gzip) to a client that accepts it, with its own ETag', async () => {
+    const s = await start();
+    const file = readFileSync(join(root, 'dashboard/public/app.js'));
+    const raw = (encoding: string | undefined, extra: Record<string, string> = {}) =>
+      new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+        const headers = { ...(encoding === undefined ? {} : { 'accept-encoding': encoding }), ...extra };
+        get(`${s.url}/assets/app.js`, { headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
+          );
+        }).on('error', reject);
+      });
+    const br = await raw('gzip, deflate, br');
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.headers.vary).toBe('accept-encoding');
+    expect(Number(br.headers['content-length'])).toBe(br.body.length);
+    expect(brotliDecompressSync(br.body).equals(file)).toBe(true);
+    expect(br.body.length).toBeLessThan(file.length / 3);
+    const gz = await raw('gzip;q=1, br;q=0');
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gz.body).equals(file)).toBe(true);
+    const plain = await raw(undefined);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body.equals(file)).toBe(true);
+    expect(new Set([br.headers.etag, gz.headers.etag, plain.headers.etag]).size).toBe(3);
+    // A tag answers 304 for its own encoding only.
+    expect((await raw('br', { 'if-none-match': br.headers.etag! })).status).toBe(304);
+    expect((await raw('gzip', { 'if-none-match': br.headers.etag! })).status).toBe(200);
   });
 
   it('serves only the files of the allow-list (no traversal) and only GET and HEAD', async () => {

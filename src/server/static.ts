@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import { JobvisorError } from '../common/errors.js';
 import { sendError } from './errors.js';
 
@@ -36,6 +37,45 @@ interface Asset {
   readonly body: Buffer;
   readonly type: string;
   readonly etag: string;
+  /** Compressed once, when first asked for (a text file of 1 KB or more). */
+  readonly encoded: Map<Encoding, Buffer>;
+}
+
+type Encoding = 'br' | 'gzip';
+
+/** Text files this large or larger are sent compressed to a browser that accepts it. */
+const COMPRESS_FROM = 1_024;
+
+/** The encoding to send: brotli, else gzip, when the request accepts it (`q=0` refuses one). */
+export function pickEncoding(accept: string | undefined): Encoding | undefined {
+  const accepted = new Map<string, number>();
+  for (const part of (accept ?? '').split(',')) {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    if (!name) continue;
+    const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+    accepted.set(name, q === undefined ? 1 : Number(q));
+  }
+  const weight = (name: Encoding) => accepted.get(name) ?? accepted.get('*') ?? 0;
+  if (weight('br') > 0) return 'br';
+  if (weight('gzip') > 0) return 'gzip';
+  return undefined;
+}
+
+function encode(asset: Asset, encoding: Encoding): Buffer {
+  let body = asset.encoded.get(encoding);
+  if (!body) {
+    body =
+      encoding === 'br'
+        ? brotliCompressSync(asset.body, {
+            params: {
+              [zlibConstants.BROTLI_PARAM_QUALITY]: 9,
+              [zlibConstants.BROTLI_PARAM_SIZE_HINT]: asset.body.length,
+            },
+          })
+        : gzipSync(asset.body, { level: 9 });
+    asset.encoded.set(encoding, body);
+  }
+  return body;
 }
 
 /** The package root's dashboard/public: from src/server (tsx) or dist/src/server (built). */
@@ -54,7 +94,8 @@ function load(dir: string): Map<string, Asset> {
     if (!entry.isFile() || type === undefined) continue;
     const body = readFileSync(join(dir, entry.name));
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-    assets.set(entry.name === 'index.html' ? '/' : `/assets/${entry.name}`, { body, type, etag });
+    const asset = { body, type, etag, encoded: new Map<Encoding, Buffer>() };
+    assets.set(entry.name === 'index.html' ? '/' : `/assets/${entry.name}`, asset);
   }
   return assets;
 }
@@ -87,22 +128,29 @@ export function dashboardFiles(dir = findDashboardDir()): DashboardFiles {
         sendError(res, new JobvisorError('method_not_allowed', message), { ...secure, allow: 'GET, HEAD' });
         return true;
       }
+      const compressible = asset.body.length >= COMPRESS_FROM && !asset.type.startsWith('image/png');
+      const encoding = compressible ? pickEncoding(req.headers['accept-encoding']) : undefined;
+      // Each encoding its own tag: a cache never answers one encoding's 304 for another.
+      const etag = encoding === undefined ? asset.etag : `${asset.etag.slice(0, -1)}-${encoding}"`;
       const headers = {
         ...secure,
         'content-type': asset.type,
         'cache-control': 'no-cache',
-        etag: asset.etag,
+        etag,
+        ...(compressible ? { vary: 'accept-encoding' } : {}),
+        ...(encoding === undefined ? {} : { 'content-encoding': encoding }),
       };
       const known = (req.headers['if-none-match'] ?? '')
         .split(',')
         .map((tag) => tag.trim().replace(/^W\//, ''));
-      if (known.includes(asset.etag)) {
+      if (known.includes(etag)) {
         res.writeHead(304, headers);
         res.end();
         return true;
       }
-      res.writeHead(200, { ...headers, 'content-length': String(asset.body.length) });
-      res.end(req.method === 'HEAD' ? undefined : asset.body);
+      const body = encoding === undefined ? asset.body : encode(asset, encoding);
+      res.writeHead(200, { ...headers, 'content-length': String(body.length) });
+      res.end(req.method === 'HEAD' ? undefined : body);
       return true;
     },
   };
