@@ -9,6 +9,8 @@ export default tseslint.config(
       'node_modules/**',
       'coverage/**',
       '.scratch/**',
+      // A consumer of the installed package, compiled in its own project by test/package.test.ts.
+      'test/fixtures/consumer/**',
       'eslint.config.js',
       'bin/**',
       // The prebuilt dashboard bundle (dashboard/src, linted with dashboard/tsconfig.json, is its source).
