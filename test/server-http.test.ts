@@ -351,17 +351,23 @@ describe('HTTP routes', () => {
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toContain('text/plain; version=0.0.4');
     const text = metrics.text;
-    expect(text).toContain('jobvisor_jobs{status="completed"} 1');
+    // By job type (and status): prom-client's exposition.
+    expect(text).toContain('jobvisor_jobs{type="echo",status="completed"} 1');
     const { id, label } = s.supervisor.node;
     expect(text).toContain(`jobvisor_node_info{node="${id}",label="${label}"} 1`);
-    expect(text).toContain('jobvisor_jobs{status="running"} 1');
+    expect(text).toContain('jobvisor_jobs{type="gated",status="running"} 1');
+    expect(text).toContain('jobvisor_jobs_finished_total{type="echo",status="completed"} 1');
     expect(text).toContain('jobvisor_starts_total 3');
     expect(text).toContain('jobvisor_dedup_hits_total 1');
     expect(text).toContain('jobvisor_rejected_events_total{reason="job_final"} 0');
     expect(text).toContain('jobvisor_stalls_total 0');
-    expect(text).toContain('jobvisor_handler_duration_seconds_count 1');
-    expect(text).toContain('jobvisor_handler_duration_seconds_bucket{le="+Inf"} 1');
+    expect(text).toContain('jobvisor_handler_duration_seconds_count{type="echo"} 1');
+    expect(text).toContain('jobvisor_handler_duration_seconds_bucket{le="+Inf",type="echo"} 1');
     expect(text).toMatch(/# TYPE jobvisor_handler_duration_seconds histogram/);
+    // Node's default process metrics, in the server's own registry.
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+    expect(text).toContain('# TYPE nodejs_gc_duration_seconds histogram');
   });
 });
 

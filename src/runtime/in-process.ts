@@ -34,8 +34,8 @@ export interface RuntimeHost {
   /** A handler promise settled (after its job was told the outcome); `inflight` are left. */
   settled(inflight: number): void;
   reportError(jobId: string, error: unknown): void;
-  /** How long a handler ran (ms), whatever its outcome: feeds the duration histogram. */
-  handlerFinished(ms: number): void;
+  /** How long a handler of `type` ran (ms), whatever its outcome: feeds the duration histograms. */
+  handlerFinished(ms: number, type: string): void;
   /** The context a handler of this attempt runs in (its attempt's span active); none: the active one. */
   traceParent?(input: HandlerInput): Context;
 }
@@ -109,7 +109,7 @@ export class InProcessRuntime {
       endHandlerSpan(traced.span, error);
     }
     if (!abort.aborted) state.finished = true;
-    this.#host.handlerFinished(performance.now() - began);
+    this.#host.handlerFinished(performance.now() - began, input.type);
     try {
       send(event);
     } catch (error) {

@@ -188,7 +188,7 @@ export class WorkerPool {
         ? { type: 'COMPLETE', attempt, result: message.result }
         : { type: 'FAIL', attempt, error: message.error };
     if (owner === slot.run && owner.input.attempt === attempt) {
-      this.#host.handlerFinished(performance.now() - owner.began);
+      this.#host.handlerFinished(performance.now() - owner.began, owner.input.type);
       slot.run = undefined;
       slot.previous = owner;
       this.#send(owner, event);
@@ -205,7 +205,7 @@ export class WorkerPool {
     const run = slot.run;
     if (!run) return;
     if (!run.over) {
-      this.#host.handlerFinished(performance.now() - run.began);
+      this.#host.handlerFinished(performance.now() - run.began, run.input.type);
       this.#crashed(run, error.message);
     }
     this.#finish(run);

@@ -24,12 +24,13 @@ import {
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { readJsonBody } from './body.js';
 import { parseWire, sendError, sendJson } from './errors.js';
-import { METRICS_CONTENT_TYPE, renderMetrics, type HubCounters } from './metrics.js';
+import type { HubCounters, ServerMetrics } from './metrics.js';
 
 export interface RouteContext {
   readonly supervisor: Supervisor;
   readonly maxBodyBytes: number;
   readonly hub: () => HubCounters;
+  readonly metrics: ServerMetrics;
 }
 
 interface Request {
@@ -232,9 +233,9 @@ async function listNodes(ctx: RouteContext, { res }: Request): Promise<void> {
 }
 
 async function metrics(ctx: RouteContext, { res }: Request): Promise<void> {
-  const text = renderMetrics(ctx.supervisor.stats(), ctx.hub(), ctx.supervisor.node);
+  const text = await ctx.metrics.text();
   res.writeHead(200, {
-    'content-type': METRICS_CONTENT_TYPE,
+    'content-type': ctx.metrics.contentType,
     'content-length': String(Buffer.byteLength(text)),
   });
   res.end(text);

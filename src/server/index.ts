@@ -4,6 +4,8 @@
  * `listen()`.
  * `close()` closes the sockets and the HTTP server, never the supervisor (shut it down yourself).
  */
+import { Registry } from 'prom-client';
+import { serverMetrics, type MetricsOptions } from './metrics.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -23,6 +25,7 @@ import { WsHub } from './ws-hub.js';
 export { InspectRelay, relayInspection } from '../inspection/relay.js';
 export type { RelayOptions } from '../inspection/relay.js';
 export type { ClientError } from './client-error.js';
+export type { MetricsOptions } from './metrics.js';
 
 export interface ServerOptions {
   supervisor: Supervisor;
@@ -38,6 +41,11 @@ export interface ServerOptions {
   subscriberBufferLimit?: number;
   /** Serve the live dashboard at `/` (its files need no token; the API still does). Default true. */
   dashboard?: boolean;
+  /**
+   * `/metrics` (prom-client): `registry`, the application's own to register into (a new one by
+   * default); `defaultMetrics`, Node's process metrics (default: on in the server's own registry).
+   */
+  metrics?: MetricsOptions;
 }
 
 export interface JobvisorServer {
@@ -61,6 +69,14 @@ const optionsSchema = z.strictObject({
     .positive()
     .default(4 * 1_048_576),
   dashboard: z.boolean().default(true),
+  metrics: z
+    .strictObject({
+      registry: z
+        .instanceof(Registry, { message: 'metrics.registry must be a prom-client Registry' })
+        .optional(),
+      defaultMetrics: z.boolean().optional(),
+    })
+    .default({}),
 });
 
 export function createJobvisorServer(options: ServerOptions): JobvisorServer {
@@ -72,6 +88,7 @@ export function createJobvisorServer(options: ServerOptions): JobvisorServer {
     supervisor: resolved.supervisor,
     maxBodyBytes: resolved.maxBodyBytes,
     hub: () => hub.counters,
+    metrics: serverMetrics(resolved.supervisor, () => hub.counters, resolved.metrics),
   };
   let http: Server | undefined;
 

@@ -66,6 +66,12 @@ export async function nodesOf(parts: Parts): Promise<(NodeRecord & { running: st
   return nodes.map((n) => ({ ...n, running: running.get(n.id) ?? [] }));
 }
 
+/** The lifecycle the supervisor's actor is in. */
+export function lifecycleOf(actor: Parts['actor']): Lifecycle {
+  const value = actor.getSnapshot().value;
+  return typeof value === 'string' ? value : 'draining';
+}
+
 export function statsOf(parts: Parts, lifecycle: Lifecycle): Stats {
   const { views, scheduler, runtime, pool, telemetry, durability, inspection } = parts;
   return {

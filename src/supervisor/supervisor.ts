@@ -38,10 +38,7 @@ import type {
   SubscribeFilter,
   SupervisorEventMap,
 } from '../common/types.js';
-import {
-  jobIdSchema,
-  subscribeFilterSchema,
-} from './filters.js';
+import { jobIdSchema, subscribeFilterSchema } from './filters.js';
 import { isTerminal } from './job-cell.js';
 import {
   resolveOptions,
@@ -72,7 +69,8 @@ import {
 } from './bulk.js';
 import type { NodeRecord } from '../store/port.js';
 import { describeType } from './type-info.js';
-import { historyOf, listOf, nodesOf, pageOf, statsOf } from './reads.js';
+import { Registry, type RegistryContentType } from 'prom-client';
+import { historyOf, lifecycleOf, listOf, nodesOf, pageOf, statsOf } from './reads.js';
 import { wireSupervisor, type Parts } from './wiring.js';
 
 export function createSupervisor(options?: SupervisorOptions): Supervisor<NoJobTypes> {
@@ -419,8 +417,16 @@ export class Supervisor<out M extends AnyJobTypes = NoJobTypes> {
   }
 
   get lifecycle(): Lifecycle {
-    const value = this.#parts.actor.getSnapshot().value;
-    return typeof value === 'string' ? value : 'draining';
+    return lifecycleOf(this.#parts.actor);
+  }
+
+  /**
+   * Registers this supervisor's Prometheus metrics (`prom-client`) into `registry` — the
+   * application's own, so one scrape has both — or into a new one, and answers it. Gauges are read
+   * at each scrape; the per-type counters count from the first registration on.
+   */
+  metrics(registry: Registry<RegistryContentType> = new Registry()): Registry<RegistryContentType> {
+    return this.#parts.metrics.register(registry);
   }
 
   /** Counts and figures; it only looks (retention runs on its own timer). */

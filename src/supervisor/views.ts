@@ -26,6 +26,18 @@ export class JobViews {
   /** The offset of the latest change applied: 0 before the first. */
   offset = 0;
   readonly #live = new Map<string, JobView>();
+  /** Jobs here (live and retained) by type and status: read at a metrics scrape. */
+  byType(): Map<string, Record<JobStatus, number>> {
+    const counts = new Map<string, Record<JobStatus, number>>();
+    for (const view of [...this.#live.values(), ...this.#retained.values()]) {
+      let own = counts.get(view.type);
+      if (!own)
+        counts.set(view.type, (own = { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 }));
+      own[view.status]++;
+    }
+    return counts;
+  }
+
   readonly #retained = new Map<string, JobView>();
   /** The retained views in finish order: pruning takes from its head in O(records removed). */
   readonly #finishOrder = new Deque<JobView>();

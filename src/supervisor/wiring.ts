@@ -46,6 +46,8 @@ import { MemoryLogs } from '../store/memory-logs.js';
 import { LogWriter } from '../durability/log-writer.js';
 import { JobLogs } from './job-logs.js';
 import { Tracing } from './tracing.js';
+import { SupervisorMetrics } from './metrics.js';
+import { lifecycleOf, statsOf } from './reads.js';
 import { admitStart, checkStart } from './admit.js';
 import { provideSupervisorMachine } from './supervisor-actions.js';
 import { Telemetry } from './telemetry.js';
@@ -69,6 +71,7 @@ export interface Parts {
   readonly schedules: Schedules;
   readonly logs: JobLogs;
   readonly tracing: Tracing;
+  readonly metrics: SupervisorMetrics;
   readonly runtime: InProcessRuntime;
   readonly pool: WorkerPool;
   readonly inFlight: InFlight;
@@ -104,7 +107,15 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
 
   const retention = new Retention(views, registry, clock, policy);
   const tracing = new Tracing(node.id);
-  const announcer = new Announcer(views, fanout, waiters, retention, (kind, job) => tracing.told(kind, job));
+  const metrics = new SupervisorMetrics({
+    stats: () => statsOf(parts, lifecycleOf(actor)),
+    byType: () => views.byType(),
+    node,
+  });
+  const announcer = new Announcer(views, fanout, waiters, retention, (kind, job) => {
+    tracing.told(kind, job);
+    metrics.told(kind, job);
+  });
   const durability =
     store &&
     new Durability<JobCell>(
@@ -170,7 +181,10 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
       if (!mailbox.accepting) mailbox.send({ type: 'HANDLER_SETTLED', handlers });
     },
     reportError: (jobId, error) => telemetry.error('handler', error, jobId),
-    handlerFinished: (ms) => telemetry.handlerFinished(ms),
+    handlerFinished: (ms, type) => {
+      telemetry.handlerFinished(ms);
+      metrics.handlerFinished(type, ms);
+    },
     traceParent: (input) => tracing.handlerParent(input.jobId, input.type, input.attempt),
   };
   const runtime = new InProcessRuntime(host, inFlight);
@@ -375,6 +389,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     schedules,
     logs,
     tracing,
+    metrics,
     runtime,
     pool,
     inFlight,
