@@ -20,7 +20,8 @@ import type {
   StoreSnapshot,
 } from './port.js';
 import { BatchKeys, decodeCursor, encodeCursor } from './query.js';
-import { prepareSchema, toStoreError } from './sqlite-schema.js';
+import { FINISHED, LIVE, prepareSchema, toStoreError } from './sqlite-schema.js';
+import { sqliteAdmin } from './sqlite-admin.js';
 import { sqliteLogs } from './sqlite-logs.js';
 import { sqliteSchedules } from './sqlite-schedules.js';
 import {
@@ -44,8 +45,6 @@ export interface SqliteConnectionOptions {
   readonly maxSizeBytes: number | null;
 }
 
-const LIVE = `status IN ('pending', 'running')`;
-const FINISHED = `status NOT IN ('pending', 'running')`;
 const JOB_COLUMNS = `type, key, status, state, seq, "offset", created_at, finished_at, record`;
 const OLDEST_FINISHED = `SELECT id FROM jobs WHERE ${FINISHED} ORDER BY COALESCE(finished_at, 0), id LIMIT ?`;
 const FINISHED_BEFORE = `${FINISHED} AND COALESCE(finished_at, 0) < ?`;
@@ -79,16 +78,6 @@ function prepareStatements(db: Database.Database) {
        WHERE job_id = ? AND "offset" > ? ORDER BY "offset" LIMIT ?`,
     ),
     firstOffset: db.prepare<[], { first: number | null }>(`SELECT min("offset") AS first FROM changes`),
-    removeChanges: db.prepare<[string]>(
-      `DELETE FROM changes WHERE job_id = ? AND EXISTS (SELECT 1 FROM jobs WHERE id = changes.job_id AND ${FINISHED})`,
-    ),
-    removeJob: db.prepare<[string]>(`DELETE FROM jobs WHERE id = ? AND ${FINISHED}`),
-    removeLogs: db.prepare<[string]>(
-      `DELETE FROM job_logs WHERE job_id = ? AND EXISTS (SELECT 1 FROM jobs WHERE id = job_logs.job_id AND ${FINISHED})`,
-    ),
-    paused: db.prepare<[], { scope: string }>(`SELECT scope FROM paused ORDER BY scope`),
-    pause: db.prepare<[string, number]>(`INSERT OR IGNORE INTO paused (scope, at) VALUES (?, ?)`),
-    resume: db.prepare<[string]>(`DELETE FROM paused WHERE scope = ?`),
     countFinished: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM jobs WHERE ${FINISHED}`),
     // Retention removes a job with its change history: first the changes, then the row.
     expireOldestChanges: db.prepare<[number]>(`DELETE FROM changes WHERE job_id IN (${OLDEST_FINISHED})`),
@@ -178,6 +167,7 @@ export class SqliteStore implements JobStore {
   #conn: Connection | null = null;
   readonly schedules = sqliteSchedules(() => this.#use().db);
   readonly logs = sqliteLogs(() => this.#use().db);
+  readonly #admin = sqliteAdmin(() => this.#use().db);
 
   constructor(options: SqliteConnectionOptions) {
     this.#options = options;
@@ -368,29 +358,16 @@ export class SqliteStore implements JobStore {
     return row && decodeJob(row);
   }
 
-  async remove(ids: readonly string[]): Promise<number> {
-    const { db, sql } = this.#use();
-    return this.#run('remove', () =>
-      db.transaction(() => {
-        let removed = 0;
-        for (const id of ids) {
-          sql.removeChanges.run(id);
-          sql.removeLogs.run(id);
-          removed += sql.removeJob.run(id).changes;
-        }
-        return removed;
-      })(),
-    );
+  remove(ids: readonly string[]): Promise<number> {
+    return this.#admin.remove(ids);
   }
 
-  async paused(): Promise<readonly string[]> {
-    const { sql } = this.#use();
-    return this.#run('paused', () => sql.paused.all().map((row) => row.scope));
+  paused(): Promise<readonly string[]> {
+    return this.#admin.paused();
   }
 
-  async setPaused(scope: string, paused: boolean): Promise<void> {
-    const { sql } = this.#use();
-    this.#run('setPaused', () => (paused ? sql.pause.run(scope, Date.now()) : sql.resume.run(scope)));
+  setPaused(scope: string, paused: boolean): Promise<void> {
+    return this.#admin.setPaused(scope, paused);
   }
 
   async firstOffset(): Promise<number> {

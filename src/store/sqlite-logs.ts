@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { JobLogEntry } from '../common/types.js';
 import type { LogLineDraft, LogStore } from './port.js';
-import { toStoreError } from './sqlite-schema.js';
+import { onConnection } from './sqlite-statements.js';
 
 interface LogRow {
   readonly id: number;
@@ -59,16 +59,7 @@ export function decodeLogLine(row: LogRow): JobLogEntry {
 
 /** The logs of the store whose connection `db` answers (it throws when the store is closed). */
 export function sqliteLogs(db: () => Database.Database): LogStore {
-  let statements: { readonly db: Database.Database; readonly sql: ReturnType<typeof prepare> } | undefined;
-  const run = <T>(doing: string, fn: (sql: ReturnType<typeof prepare>) => T): Promise<T> => {
-    try {
-      const conn = db();
-      if (statements?.db !== conn) statements = { db: conn, sql: prepare(conn) };
-      return Promise.resolve(fn(statements.sql));
-    } catch (error) {
-      return Promise.reject(toStoreError(error, doing));
-    }
-  };
+  const run = onConnection(db, prepare);
   return {
     append: (lines, keep) => run('append log lines', (sql) => sql.append(lines, keep)),
     read: (jobId, { after, limit, attempt }) =>

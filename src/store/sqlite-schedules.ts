@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import type { ScheduleSpec } from '../common/repeatable.js';
 import type { ScheduleRecord, ScheduleStore } from './port.js';
-import { toStoreError } from './sqlite-schema.js';
+import { onConnection } from './sqlite-statements.js';
 
 interface ScheduleRow {
   readonly name: string;
@@ -49,16 +49,7 @@ export function decodeSchedule(row: ScheduleRow): ScheduleRecord {
 
 /** The schedules of the store whose connection `db` answers (it throws when the store is closed). */
 export function sqliteSchedules(db: () => Database.Database): ScheduleStore {
-  let statements: { readonly db: Database.Database; readonly sql: ReturnType<typeof prepare> } | undefined;
-  const run = <T>(doing: string, fn: (sql: ReturnType<typeof prepare>) => T): Promise<T> => {
-    try {
-      const conn = db();
-      if (statements?.db !== conn) statements = { db: conn, sql: prepare(conn) };
-      return Promise.resolve(fn(statements.sql));
-    } catch (error) {
-      return Promise.reject(toStoreError(error, doing));
-    }
-  };
+  const run = onConnection(db, prepare);
   return {
     list: () => run('schedules', (sql) => sql.list.all().map(decodeSchedule)),
     put: (name: string, spec: ScheduleSpec) =>

@@ -6,6 +6,10 @@
 import type Database from 'better-sqlite3';
 import { JobvisorError, type ErrorCode } from '../common/errors.js';
 
+/** A job row that is pending or running, and one that is finished (SQL conditions). */
+export const LIVE = `status IN ('pending', 'running')`;
+export const FINISHED = `status NOT IN ('pending', 'running')`;
+
 /** `PRAGMA application_id` of every jobvisor database: "JOBV" in ASCII. */
 export const APPLICATION_ID = 0x4a4f4256;
 
