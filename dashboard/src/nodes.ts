@@ -6,10 +6,9 @@
 import type { JobvisorClient } from '../../src/client/index.js';
 import { byId, h, setText } from './dom.js';
 import { shortId } from './format.js';
+import { Poller } from './poller.js';
 
 type Nodes = Awaited<ReturnType<JobvisorClient['nodes']>>;
-
-const EVERY_MS = 3_000;
 
 export class NodesPanel {
   readonly #card = byId('nodes-card', HTMLElement);
@@ -17,7 +16,10 @@ export class NodesPanel {
   readonly #count = byId('nodes-count', HTMLElement);
   readonly #client: () => JobvisorClient | null;
   readonly #open: (id: string) => void;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #poller = new Poller(async () => {
+    const client = this.#client();
+    if (client) this.#show(await client.nodes());
+  });
 
   constructor(client: () => JobvisorClient | null, open: (id: string) => void) {
     this.#client = client;
@@ -26,19 +28,7 @@ export class NodesPanel {
 
   /** Loads now, then every few seconds; a failed load keeps what is shown. */
   start(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    void this.#load();
-  }
-
-  async #load(): Promise<void> {
-    const client = this.#client();
-    try {
-      if (client) this.#show(await client.nodes());
-    } catch {
-      // The connection status says why; the next load tries again.
-    } finally {
-      this.#timer = setTimeout(() => void this.#load(), EVERY_MS);
-    }
+    this.#poller.start();
   }
 
   #show(nodes: Nodes): void {

@@ -5,10 +5,9 @@
  */
 import { JobvisorClientError, type JobvisorClient } from '../../src/client/index.js';
 import { byId, setText } from './dom.js';
+import { Poller } from './poller.js';
 
 type PauseState = Awaited<ReturnType<JobvisorClient['pauses']>>;
-
-const EVERY_MS = 3_000;
 
 export class PauseBar {
   readonly #state = byId('pause-state', HTMLElement);
@@ -18,7 +17,10 @@ export class PauseBar {
   #paused: PauseState = { all: false, types: [] };
   /** The type the button acts on; '' for the whole supervisor. */
   #type = '';
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #poller = new Poller(async () => {
+    const client = this.#client();
+    if (client) this.#set(await client.pauses());
+  });
 
   readonly #changed: () => void;
 
@@ -33,8 +35,7 @@ export class PauseBar {
 
   /** Loads now, then every few seconds; a failed load keeps what is shown. */
   start(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    void this.#load();
+    this.#poller.start();
   }
 
   /** The type filter's choice: what the button pauses or resumes. */
@@ -42,17 +43,6 @@ export class PauseBar {
     if (type === this.#type) return;
     this.#type = type;
     this.#show();
-  }
-
-  async #load(): Promise<void> {
-    const client = this.#client();
-    try {
-      if (client) this.#set(await client.pauses());
-    } catch {
-      // The connection status says why; the next load tries again.
-    } finally {
-      this.#timer = setTimeout(() => void this.#load(), EVERY_MS);
-    }
   }
 
   /** What is paused, as last loaded. */

@@ -7,8 +7,7 @@
 import { JobvisorClientError, type JobvisorClient, type WireSchedule } from '../../src/client/index.js';
 import { byId, h, setText } from './dom.js';
 import { interval, shortId, time } from './format.js';
-
-const EVERY_MS = 3_000;
+import { Poller } from './poller.js';
 
 export class SchedulesPanel {
   readonly #list = byId('schedules', HTMLUListElement);
@@ -17,7 +16,10 @@ export class SchedulesPanel {
   readonly #client: () => JobvisorClient | null;
   readonly #notice: HTMLElement;
   readonly #open: (id: string) => void;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #poller = new Poller(async () => {
+    const client = this.#client();
+    if (client) this.#show(await client.schedules());
+  });
   /** What is shown, as JSON: the same answer again leaves the list (and the focus in it) alone. */
   #key = '';
 
@@ -35,19 +37,7 @@ export class SchedulesPanel {
 
   /** Loads now, then every few seconds; a failed load keeps what is shown. */
   start(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    void this.#load();
-  }
-
-  async #load(): Promise<void> {
-    const client = this.#client();
-    try {
-      if (client) this.#show(await client.schedules());
-    } catch {
-      // The connection status says why; the next load tries again.
-    } finally {
-      this.#timer = setTimeout(() => void this.#load(), EVERY_MS);
-    }
+    this.#poller.start();
   }
 
   async #remove(button: HTMLButtonElement, name: string): Promise<void> {
