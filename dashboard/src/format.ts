@@ -1,4 +1,5 @@
 /** Text for the page: short ids, relative ages, times and JSON. */
+import { inLargestUnit } from '../../src/common/schedule.js';
 
 /** The first 8 characters of an id (a UUID's first group). */
 export function shortId(id: string): string {
@@ -21,17 +22,10 @@ export function duration(ms: number): string {
   return ms < 1000 ? `${Math.max(0, Math.round(ms))} ms` : age(0, ms);
 }
 
-const UNITS: readonly (readonly [string, number])[] = [
-  ['d', 86_400_000],
-  ['h', 3_600_000],
-  ['min', 60_000],
-  ['s', 1_000],
-];
-
 /** An interval in the largest unit that divides it: `5 min`, `90 s`, `36 h`, `1500 ms`. */
 export function interval(ms: number): string {
-  for (const [unit, size] of UNITS) if (ms >= size && ms % size === 0) return `${ms / size} ${unit}`;
-  return `${ms} ms`;
+  const [amount, unit] = inLargestUnit(ms);
+  return `${amount} ${unit === 'm' ? 'min' : unit}`;
 }
 
 /** `14:03:07` (today) or `2026-10-01 14:03:07`. */

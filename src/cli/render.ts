@@ -3,6 +3,7 @@
  * summaries, the lines of `logs`.
  */
 import type { WireJob, WireLogEntry, WireSchedule } from '../protocol/schemas.js';
+import { inLargestUnit } from '../common/schedule.js';
 
 const BAR_WIDTH = 30;
 
@@ -144,17 +145,9 @@ export function schedulesTable(schedules: readonly WireSchedule[]): string {
   );
 }
 
-const UNITS: readonly (readonly [string, number])[] = [
-  ['d', 86_400_000],
-  ['h', 3_600_000],
-  ['m', 60_000],
-  ['s', 1_000],
-];
-
 /** An interval as `--every` takes it (`5m`, `90s`, `1500ms`): in the largest unit that divides it. */
 export function everyText(ms: number): string {
-  for (const [unit, size] of UNITS) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  return `${ms}ms`;
+  return inLargestUnit(ms).join('');
 }
 
 /** A line of a job's log: `time  #attempt  message  data` (the time in UTC, ISO 8601; data as JSON, if any). */

@@ -43,6 +43,19 @@ const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
 /** The form of a duration a person types (the CLI's `--delay`, the dashboard's Delay). */
 export const DURATION_HINT = 'a duration such as 1500 (ms), 90s, 5m, 1.5h or 2d';
 
+const LARGEST_FIRST = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1_000],
+] as const;
+
+/** `ms` in the largest unit that divides it: `[5, 'm']`, `[90, 's']`, `[1500, 'ms']` (as `parseDuration` reads). */
+export function inLargestUnit(ms: number): readonly [number, 'd' | 'h' | 'm' | 's' | 'ms'] {
+  for (const [unit, size] of LARGEST_FIRST) if (ms >= size && ms % size === 0) return [ms / size, unit];
+  return [ms, 'ms'];
+}
+
 /** Whole ms of a duration a person typed (`1500`, `90s`, `5m`, `1.5h`, `2d`); null when it is not one. */
 export function parseDuration(text: string): number | null {
   const match = DURATION.exec(text.trim());
