@@ -61,7 +61,7 @@ export class SupervisorMetrics {
       });
     this.#finished = new Counter({
       name: 'jobvisor_jobs_finished_total',
-      help: 'Jobs that ended here, by type and final status.',
+      help: "Jobs that ended, by type and final status, as this supervisor was told (in a cluster: every node's).",
       labelNames: ['type', 'status'],
       registers: [],
     });
