@@ -11,7 +11,8 @@ import { JobvisorError } from '../common/errors.js';
 import { checkLogLine } from '../common/log-line.js';
 import type { JobLogEntry, JobView, Outcome } from '../common/types.js';
 import { parseOrThrow } from '../common/validation.js';
-import type { LogWriter } from '../durability/log-writer.js';
+import { LogWriter } from '../durability/log-writer.js';
+import { MemoryLogs } from '../store/memory-logs.js';
 import type { LogStore } from '../store/port.js';
 import { jobIdSchema } from './filters.js';
 import { isTerminal, type JobCell } from './job-cell.js';
@@ -57,11 +58,35 @@ export interface JobLogsDeps {
   readonly report: (error: unknown) => void;
 }
 
+/**
+ * A supervisor's logs: in its store's `logs`, or — a store without them — in memory, where a job's
+ * lines go when the job is forgotten (retention, `remove`: `kept` says which jobs are still here).
+ */
+export function wireJobLogs(
+  store: LogStore | undefined,
+  kept: (jobId: string) => boolean,
+  deps: Omit<JobLogsDeps, 'writer' | 'store' | 'forgotten'> & {
+    readonly keep: number;
+    readonly timeoutMs: number;
+  },
+): JobLogs {
+  const memory = store ? undefined : new MemoryLogs();
+  const logStore = store ?? memory!;
+  const { keep, timeoutMs, report, clock } = deps;
+  const writer = new LogWriter(logStore, clock, { keep, timeoutMs, report });
+  return new JobLogs({ ...deps, writer, store: logStore, forgotten: () => memory?.retain(kept) });
+}
+
 export class JobLogs {
   readonly #deps: JobLogsDeps;
 
   constructor(deps: JobLogsDeps) {
     this.#deps = deps;
+  }
+
+  /** Resolves once every line written so far is durable and told (or dropped). */
+  flushed(): Promise<void> {
+    return this.#deps.writer.flushed();
   }
 
   /** Jobs were forgotten: logs kept in memory (no store) drop theirs. */

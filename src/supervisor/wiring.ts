@@ -42,9 +42,7 @@ import { Scheduler } from './scheduler.js';
 import { Pauses } from './pauses.js';
 import { Schedules } from './schedules.js';
 import { MemorySchedules } from '../store/memory-schedules.js';
-import { MemoryLogs } from '../store/memory-logs.js';
-import { LogWriter } from '../durability/log-writer.js';
-import { JobLogs } from './job-logs.js';
+import { wireJobLogs, type JobLogs } from './job-logs.js';
 import { Tracing } from './tracing.js';
 import { SupervisorMetrics } from './metrics.js';
 import { lifecycleOf, statsOf } from './reads.js';
@@ -214,18 +212,9 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
   });
   const { maxDepth, maxResultBytes } = options.limits;
   const resultLimits = { maxDepth, maxBytes: maxResultBytes };
-  // Without a store's logs, in memory: a job's lines go when retention or `remove` forgets the job.
-  const memoryLogs = store?.logs ? undefined : new MemoryLogs();
-  const logStore = store?.logs ?? memoryLogs!;
-  const writer = new LogWriter(logStore, clock, {
+  const logs = wireJobLogs(store?.logs, (jobId) => views.get(jobId) !== undefined, {
     keep: options.limits.maxLogLines,
     timeoutMs: options.storeTimeoutMs,
-    report: (error) => telemetry.error('store', error),
-  });
-  const logs = new JobLogs({
-    writer,
-    store: logStore,
-    forgotten: () => memoryLogs?.retain((jobId) => views.get(jobId) !== undefined),
     report: (error) => telemetry.error('store', error),
     ...(shared ? { pollMs: options.cluster.claimIntervalMs } : {}),
     clock,
@@ -320,7 +309,7 @@ export function wireSupervisor(options: ResolvedOptions): Parts {
     },
     beforeClose: async () => {
       await schedules.stop();
-      await writer.flushed(); // the last lines, before the store closes
+      await logs.flushed(); // the last lines, before the store closes
       await durability?.flushed().catch(() => undefined); // the last changes, under the lease
       await cluster?.stop();
     },
